@@ -1,0 +1,157 @@
+// The system of record: every table Outpost keeps in libSQL. Times are integer milliseconds since the
+// epoch (drizzle `timestamp_ms`), ids are prefixed random text (see ../ids.ts), JSON columns hold small
+// maps only. Secrets never appear here: API keys and enrollment tokens are stored as a lookup prefix
+// plus a SHA-256 hash (they are 160+ bits of randomness, so a slow KDF buys nothing).
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const ROLES = ["viewer", "operator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const HOST_STATUSES = ["pending", "online", "offline"] as const;
+export type HostStatus = (typeof HOST_STATUSES)[number];
+
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The public part of the key, used to find the row; the secret part is only hashed. */
+    prefix: text("prefix").notNull().unique(),
+    hash: text("hash").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("api_keys_tenant").on(t.tenantId)],
+);
+
+export const clusters = sqliteTable(
+  "clusters",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("clusters_tenant_name").on(t.tenantId, t.name)],
+);
+
+export const sites = sqliteTable(
+  "sites",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("sites_cluster_name").on(t.clusterId, t.name), index("sites_tenant").on(t.tenantId)],
+);
+
+export const hosts = sqliteTable(
+  "hosts",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id")
+      .notNull()
+      .references(() => clusters.id),
+    siteId: text("site_id")
+      .notNull()
+      .references(() => sites.id),
+    name: text("name").notNull(),
+    /** `hostkey:<base64url>` — the ed25519 key the agent generated at enrollment. */
+    publicKey: text("public_key").notNull(),
+    status: text("status", { enum: HOST_STATUSES }).notNull().default("pending"),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
+    facts: text("facts", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+    agentVersion: text("agent_version"),
+    runtime: text("runtime"),
+    enrolledWith: text("enrolled_with"),
+    createdAt: createdAt(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("hosts_cluster_name").on(t.clusterId, t.name),
+    index("hosts_tenant").on(t.tenantId),
+    index("hosts_site").on(t.siteId),
+  ],
+);
+
+export const enrollmentTokens = sqliteTable(
+  "enrollment_tokens",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id")
+      .notNull()
+      .references(() => clusters.id, { onDelete: "cascade" }),
+    siteId: text("site_id")
+      .notNull()
+      .references(() => sites.id, { onDelete: "cascade" }),
+    prefix: text("prefix").notNull().unique(),
+    hash: text("hash").notNull(),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
+    usedBy: text("used_by"),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("enrollment_tokens_tenant").on(t.tenantId)],
+);
+
+export const AUDIT_OUTCOMES = ["allowed", "denied"] as const;
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    /** Monotonic, so "newest first" and cursors are a plain ORDER BY. */
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Null for platform-level events (tenant creation, unknown credentials). */
+    tenantId: text("tenant_id"),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    target: text("target"),
+    outcome: text("outcome", { enum: AUDIT_OUTCOMES }).notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("audit_events_tenant_id").on(t.tenantId, t.id)],
+);
+
+export type Tenant = typeof tenants.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type Cluster = typeof clusters.$inferSelect;
+export type Site = typeof sites.$inferSelect;
+export type Host = typeof hosts.$inferSelect;
+export type EnrollmentToken = typeof enrollmentTokens.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;

@@ -1,0 +1,23 @@
+// Cluster, site and host names are DNS labels (RFC 1123 §2.1, lowercase only), so that
+// `web01.prod` reads like a hostname and can become one.
+export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const NAME_RULE =
+  "a DNS label: 1-63 lowercase letters, digits or '-', not starting or ending with '-'";
+
+export function isName(value: string): boolean {
+  return NAME_PATTERN.test(value);
+}
+
+/** Label keys/values on hosts: `k=v`, keys like Kubernetes label names, short values. */
+export const LABEL_KEY_PATTERN = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
+export const LABEL_VALUE_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$|^$/;
+
+/** Parses a time-to-live like `30m`, `2h`, `90s`, `1d` into milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d{1,6})(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as "ms" | "s" | "m" | "h" | "d"
+  ];
+  return Number(m[1]) * unit;
+}

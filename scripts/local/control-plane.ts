@@ -1,0 +1,61 @@
+// Runs the control plane locally: the bundled Worker in Miniflare (real workerd) against a libSQL
+// server. Used by `npm start` and by the tests, so both exercise the same path as production.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { buildWorker } from "../build.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** compatibility_date and flags come from wrangler.toml so local and deployed Workers match. */
+function wranglerCompat(): { compatibilityDate: string; compatibilityFlags: string[] } {
+  const toml = readFileSync(`${root}wrangler.toml`, "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  return {
+    compatibilityDate: date,
+    compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [],
+  };
+}
+
+export interface ControlPlaneOptions {
+  databaseUrl: string;
+  databaseAuthToken?: string;
+  adminToken: string;
+  signingKey?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Directory for Durable Object storage; in memory when absent. */
+  persistDir?: string;
+  /** Use an already built bundle instead of building one. */
+  scriptPath?: string;
+}
+
+export interface ControlPlane {
+  url: string;
+  mf: Miniflare;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const scriptPath = opts.scriptPath ?? (await buildWorker());
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    ...wranglerCompat(),
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 0,
+    durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO" },
+    ...(opts.persistDir ? { durableObjectsPersist: opts.persistDir } : {}),
+    bindings: {
+      DATABASE_URL: opts.databaseUrl,
+      ...(opts.databaseAuthToken ? { DATABASE_AUTH_TOKEN: opts.databaseAuthToken } : {}),
+      OUTPOST_ADMIN_TOKEN: opts.adminToken,
+      ...(opts.signingKey ? { CP_SIGNING_KEY: opts.signingKey } : {}),
+    },
+  });
+  const url = (await mf.ready).origin;
+  return { url, mf, close: () => mf.dispose() };
+}

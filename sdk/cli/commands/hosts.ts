@@ -1,0 +1,47 @@
+import { type Command, JSON_OPTION, parse } from "../command.ts";
+import { ago, json, table } from "../output.ts";
+import { UsageError } from "../usage-error.ts";
+
+const help = `usage: outpost hosts [--cluster C] [--site S] [--label k=v] [--status online|offline|pending] [--json]
+
+Lists hosts with their status, when they were last seen, and the agent's version and runtime.`;
+
+export const hosts: Command = {
+  name: "hosts",
+  summary: "list hosts",
+  help,
+  async run(ctx, args) {
+    const { values, positionals } = parse(
+      args,
+      {
+        ...JSON_OPTION,
+        cluster: { type: "string" },
+        site: { type: "string" },
+        label: { type: "string" },
+        status: { type: "string" },
+      },
+      help,
+    );
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
+    const query: Record<string, string> = {};
+    for (const k of ["cluster", "site", "label", "status"] as const) {
+      if (values[k]) query[k] = values[k] as string;
+    }
+    const res = await ctx.client().hosts.list(query);
+    if (values.json) return json(ctx.io, res.hosts);
+    table(
+      ctx.io,
+      ["HOST", "SITE", "STATUS", "LAST SEEN", "AGENT", "RUNTIME", "ID"],
+      res.hosts.map((h) => [
+        h.fqdn,
+        `${h.cluster}/${h.site}`,
+        h.revokedAt ? "revoked" : h.status,
+        ago(h.lastSeenAt),
+        h.agentVersion,
+        h.runtime,
+        h.id,
+      ]),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,63 @@
+// `outpost`: a thin layer over the SDK. Exit status: 0 success, 1 the server refused or could not be
+// reached (its message on stderr), 2 a usage error (with the command's help).
+import { OutpostApiError, OutpostConnectionError } from "../errors.ts";
+import { type Command, makeContext } from "./command.ts";
+import { audit } from "./commands/audit.ts";
+import { cluster } from "./commands/cluster.ts";
+import { hosts } from "./commands/hosts.ts";
+import { keys } from "./commands/keys.ts";
+import { login } from "./commands/login.ts";
+import { site } from "./commands/site.ts";
+import { tenant } from "./commands/tenant.ts";
+import { token } from "./commands/token.ts";
+import { type Io, processIo } from "./output.ts";
+import { UsageError } from "./usage-error.ts";
+
+export const COMMANDS: Command[] = [login, tenant, keys, cluster, site, token, hosts, audit];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "usage: outpost <command> [args…]",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Environment: OUTPOST_URL, OUTPOST_TOKEN (override 'outpost login'), OUTPOST_ADMIN_TOKEN (tenant commands).",
+    "Run 'outpost <command> --help' for a command's usage.",
+  ].join("\n");
+}
+
+const isHelp = (a: string) => a === "--help" || a === "-h";
+
+export async function main(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || isHelp(name) || name === "help") {
+    (name ? io.out : io.err)(overview());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command) throw new UsageError(`unknown command '${name}'`, overview());
+    if (args.some(isHelp)) {
+      io.out(command.help);
+      return 0;
+    }
+    return (await command.run(makeContext(io, env), args)) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`outpost: ${err.message}`);
+      if (err.help) io.err(`\n${err.help}`);
+      return 2;
+    }
+    if (err instanceof OutpostApiError) {
+      io.err(`outpost: ${err.message} (${err.status} ${err.code})`);
+      return 1;
+    }
+    if (err instanceof OutpostConnectionError) {
+      io.err(`outpost: ${err.message}; is it running? ('npm start' runs one locally)`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+// `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
+import type { ClientResponse, InferRequestType } from "hono/client";
+import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
+
+type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
+type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
+type TokenCreate = InferRequestType<Api["v1"]["tokens"]["$post"]>["json"];
+
+export class Outpost {
+  readonly url: string;
+  readonly api: Api;
+
+  constructor(opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, "");
+    this.api = createApi(opts);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: any typed response; unwrap narrows it to its body
+  #call<R extends ClientResponse<any, any, any>>(pending: Promise<R>): Promise<Body<R>> {
+    return unwrap(this.url, pending);
+  }
+
+  health() {
+    return this.#call(this.api.healthz.$get());
+  }
+
+  readonly tenants = {
+    create: (name: string) => this.#call(this.api.v1.tenants.$post({ json: { name } })),
+    list: () => this.#call(this.api.v1.tenants.$get()),
+  };
+
+  readonly keys = {
+    create: (json: KeyCreate) => this.#call(this.api.v1.keys.$post({ json })),
+    list: () => this.#call(this.api.v1.keys.$get()),
+    revoke: (id: string) => this.#call(this.api.v1.keys[":id"].$delete({ param: { id } })),
+  };
+
+  readonly clusters = {
+    create: (name: string) => this.#call(this.api.v1.clusters.$post({ json: { name } })),
+    list: () => this.#call(this.api.v1.clusters.$get()),
+    get: (cluster: string) => this.#call(this.api.v1.clusters[":cluster"].$get({ param: { cluster } })),
+    delete: (cluster: string) => this.#call(this.api.v1.clusters[":cluster"].$delete({ param: { cluster } })),
+  };
+
+  readonly sites = {
+    create: (cluster: string, name: string) =>
+      this.#call(this.api.v1.clusters[":cluster"].sites.$post({ param: { cluster }, json: { name } })),
+    list: (cluster?: string) =>
+      cluster
+        ? this.#call(this.api.v1.clusters[":cluster"].sites.$get({ param: { cluster } }))
+        : this.#call(this.api.v1.sites.$get()),
+    get: (cluster: string, site: string) =>
+      this.#call(this.api.v1.clusters[":cluster"].sites[":site"].$get({ param: { cluster, site } })),
+    delete: (cluster: string, site: string) =>
+      this.#call(this.api.v1.clusters[":cluster"].sites[":site"].$delete({ param: { cluster, site } })),
+  };
+
+  readonly tokens = {
+    create: (json: TokenCreate) => this.#call(this.api.v1.tokens.$post({ json })),
+    list: () => this.#call(this.api.v1.tokens.$get()),
+    revoke: (id: string) => this.#call(this.api.v1.tokens[":id"].$delete({ param: { id } })),
+  };
+
+  readonly hosts = {
+    list: (query: HostFilters = {}) => this.#call(this.api.v1.hosts.$get({ query })),
+    get: (host: string) => this.#call(this.api.v1.hosts[":host"].$get({ param: { host } })),
+    revoke: (host: string) => this.#call(this.api.v1.hosts[":host"].revoke.$post({ param: { host } })),
+    delete: (host: string) => this.#call(this.api.v1.hosts[":host"].$delete({ param: { host } })),
+  };
+
+  audit(query: { limit?: number; cursor?: number } = {}) {
+    return this.#call(
+      this.api.v1.audit.$get({
+        query: {
+          ...(query.limit ? { limit: String(query.limit) } : {}),
+          ...(query.cursor ? { cursor: String(query.cursor) } : {}),
+        },
+      }),
+    );
+  }
+}

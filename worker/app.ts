@@ -1,0 +1,62 @@
+// The HTTP API. Routes are chained so that `typeof app` carries every path, input and output: the
+// SDK's client is derived from it (hono `hc`), so client and server cannot drift.
+import { sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { apiKeyAuth } from "./auth/api-key.ts";
+import type { AppEnv } from "./env.ts";
+import { ApiError } from "./http/api-error.ts";
+import { renderError } from "./http/on-error.ts";
+import { openDatabase } from "./lib/db.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
+import { hostRoutes } from "./routes/hosts.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { tenantRoutes } from "./routes/tenants.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+
+/** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const database = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("db", openDatabase(c.env));
+  await next();
+});
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  },
+});
+
+const v1 = new Hono<AppEnv>()
+  .route("/tenants", tenantRoutes)
+  .use(apiKeyAuth)
+  .route("/keys", keyRoutes)
+  .route("/clusters", clusterRoutes)
+  .route("/sites", siteRoutes)
+  .route("/tokens", tokenRoutes)
+  .route("/hosts", hostRoutes)
+  .route("/audit", auditRoutes);
+
+export const app = new Hono<AppEnv>()
+  .use(database)
+  .use(limitBody)
+  .get("/healthz", async (c) => {
+    try {
+      await c.var.db.run(sql`select 1`);
+      return c.json({ ok: true, database: "ok" });
+    } catch (err) {
+      return c.json({ ok: false, database: `unreachable: ${err instanceof Error ? err.message : err}` }, 503);
+    }
+  })
+  .route("/v1", v1);
+
+app.notFound((c) =>
+  c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),
+);
+app.onError(renderError);
+
+export type AppType = typeof app;

@@ -1,0 +1,53 @@
+// Bearer API keys: `Authorization: Bearer opk_<prefix>_<secret>`. The row is found by its public
+// prefix and the hash compared in constant time; missing, malformed, wrong, revoked and expired keys
+// are all 401, and each refusal of a key we know is audited against its tenant.
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { apiKeys } from "../../schema/db/tables.ts";
+import { secretPrefix } from "../../schema/ids.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { audit } from "../lib/audit.ts";
+import { secretMatches } from "../lib/crypto.ts";
+
+/** Writing last_used_at on every call would turn each read into a write; once a minute is plenty. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export function bearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  return m ? m[1]! : null;
+}
+
+export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearer(c.req.header("authorization"));
+  if (!token) throw ApiError.unauthorized("missing API key: send 'Authorization: Bearer opk_…'");
+  const prefix = secretPrefix("apiKey", token);
+  if (!prefix) throw ApiError.unauthorized("malformed API key: expected 'opk_…'");
+
+  const db = c.var.db;
+  const [key] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, prefix)).limit(1);
+  if (!key || !(await secretMatches(token, key.hash))) throw ApiError.unauthorized("invalid API key");
+
+  const now = Date.now();
+  const refuse = async (why: string) => {
+    await audit(db, {
+      tenantId: key.tenantId,
+      actor: `key:${key.id}`,
+      action: `${c.req.method} ${c.req.path}`,
+      outcome: "denied",
+      details: { reason: why },
+    });
+    return ApiError.unauthorized(`API key ${key.id} is ${why}; create a new one with 'outpost keys create'`);
+  };
+  if (key.revokedAt) throw await refuse("revoked");
+  if (key.expiresAt && key.expiresAt.getTime() <= now) throw await refuse("expired");
+
+  if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    await db
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(now) })
+      .where(eq(apiKeys.id, key.id));
+  }
+  c.set("caller", { tenantId: key.tenantId, keyId: key.id, role: key.role, actor: `key:${key.id}` });
+  await next();
+});

@@ -1,0 +1,26 @@
+// Roles are ordered: viewer reads; operator also acts on hosts (exec, forward, deploy); admin also
+// manages clusters, sites, enrollment tokens and keys. A refusal is a 403 and an audit event.
+import { createMiddleware } from "hono/factory";
+import type { Role } from "../../schema/db/tables.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { audit } from "../lib/audit.ts";
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export function requireRole(min: Role) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.var.caller;
+    if (RANK[caller.role] < RANK[min]) {
+      await audit(c.var.db, {
+        tenantId: caller.tenantId,
+        actor: caller.actor,
+        action: `${c.req.method} ${c.req.path}`,
+        outcome: "denied",
+        details: { reason: `role ${caller.role} < ${min}` },
+      });
+      throw ApiError.forbidden(`this needs the ${min} role; your key has ${caller.role}`);
+    }
+    await next();
+  });
+}

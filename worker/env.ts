@@ -1,0 +1,34 @@
+// What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import type { Role } from "../schema/db/tables.ts";
+
+export interface Bindings {
+  /** libSQL over HTTP: Turso in production, scripts/libsql-server locally. */
+  DATABASE_URL: string;
+  DATABASE_AUTH_TOKEN?: string;
+  /** Platform admin bearer token: creates tenants and their first admin key. */
+  OUTPOST_ADMIN_TOKEN: string;
+  /** The control plane's ed25519 signing seed (base64url, 32 bytes); agents pin its public key. */
+  CP_SIGNING_KEY?: string;
+  /** Public origin used in install lines; defaults to the request's origin. */
+  PUBLIC_URL?: string;
+  HOST: DurableObjectNamespace;
+  CLUSTER: DurableObjectNamespace;
+}
+
+/** Who is calling, once the bearer credential has been checked. */
+export interface Caller {
+  tenantId: string;
+  keyId: string;
+  role: Role;
+  /** How the caller appears in audit events: `key:<id>`. */
+  actor: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    db: LibSQLDatabase;
+    caller: Caller;
+  };
+}

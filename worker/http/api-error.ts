@@ -1,0 +1,31 @@
+// The one error type of the API. Everything that goes wrong ends up as an ApiError and is rendered in
+// one place (http/on-error.ts) as `{ "error": { "code", "message" } }`.
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  static badRequest(message: string, code = "invalid_request"): ApiError {
+    return new ApiError(400, code, message);
+  }
+  static unauthorized(message: string): ApiError {
+    return new ApiError(401, "unauthorized", message);
+  }
+  static forbidden(message: string): ApiError {
+    return new ApiError(403, "forbidden", message);
+  }
+  /** Also what another tenant's resource answers: its existence is not disclosed. */
+  static notFound(what: string): ApiError {
+    return new ApiError(404, "not_found", `${what} not found`);
+  }
+  static conflict(message: string): ApiError {
+    return new ApiError(409, "conflict", message);
+  }
+}

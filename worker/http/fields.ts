@@ -1,0 +1,40 @@
+// Field validators shared by the routes. Messages say what a valid value looks like.
+import { z } from "zod";
+import { ROLES } from "../../schema/db/tables.ts";
+import {
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  NAME_PATTERN,
+  NAME_RULE,
+  parseDuration,
+} from "../../schema/names.ts";
+
+export const name = z.string({ error: "is required" }).regex(NAME_PATTERN, { error: `must be ${NAME_RULE}` });
+
+export const role = z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` });
+
+/** A duration like `30m`, bounded to [min, max]. */
+export function duration(min: number, max: number, rule: string) {
+  return z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null || ms < min || ms > max) {
+      ctx.addIssue({ code: "custom", message: `must be a duration like 30m or 2h, ${rule}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+export const labels = z
+  .record(
+    z.string().regex(LABEL_KEY_PATTERN, { error: "label keys are lowercase names up to 63 characters" }),
+    z
+      .string()
+      .regex(LABEL_VALUE_PATTERN, { error: "label values are up to 63 letters, digits, '.', '_' or '-'" }),
+  )
+  .refine((m) => Object.keys(m).length <= 32, { error: "at most 32 labels" });
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.coerce.number().int().min(1).optional(),
+});

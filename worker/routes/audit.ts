@@ -1,0 +1,21 @@
+// The tenant's audit log, newest first, paginated by id cursor.
+import { and, desc, eq, lt } from "drizzle-orm";
+import { Hono } from "hono";
+import { auditEvents } from "../../schema/db/tables.ts";
+import type { AppEnv } from "../env.ts";
+import { pageQuery } from "../http/fields.ts";
+import { valid } from "../http/validate.ts";
+
+export const auditRoutes = new Hono<AppEnv>().get("/", valid("query", pageQuery), async (c) => {
+  const { limit, cursor } = c.req.valid("query");
+  const where = [eq(auditEvents.tenantId, c.var.caller.tenantId)];
+  if (cursor) where.push(lt(auditEvents.id, cursor));
+  const rows = await c.var.db
+    .select()
+    .from(auditEvents)
+    .where(and(...where))
+    .orderBy(desc(auditEvents.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  return c.json({ events: page, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null });
+});

@@ -1,0 +1,104 @@
+// Hosts of the caller's tenant: list with filters, get, revoke, delete.
+import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { clusters, HOST_STATUSES, hosts, sites } from "../../schema/db/tables.ts";
+import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
+import { requireRole } from "../auth/roles.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { name } from "../http/fields.ts";
+import { valid } from "../http/validate.ts";
+import { audit } from "../lib/audit.ts";
+import { resolveCluster, resolveHost } from "../lib/resolve.ts";
+
+const listQuery = z.object({
+  cluster: name.optional(),
+  site: name.optional(),
+  status: z.enum(HOST_STATUSES, { error: `must be one of ${HOST_STATUSES.join(", ")}` }).optional(),
+  label: z
+    .string()
+    .regex(/^[^=]+=.*$/, { error: "must be key=value" })
+    .refine((l) => LABEL_KEY_PATTERN.test(l.split("=")[0]!), { error: "label key is not a valid label name" })
+    .optional(),
+});
+
+const hostView = { host: hosts, cluster: clusters.name, site: sites.name };
+
+function present(r: { host: typeof hosts.$inferSelect; cluster: string; site: string }) {
+  return { ...r.host, cluster: r.cluster, site: r.site, fqdn: `${r.host.name}.${r.cluster}` };
+}
+
+export const hostRoutes = new Hono<AppEnv>()
+  .get("/", valid("query", listQuery), async (c) => {
+    const q = c.req.valid("query");
+    const tenantId = c.var.caller.tenantId;
+    const where: SQL[] = [eq(hosts.tenantId, tenantId)];
+    if (q.cluster) where.push(eq(hosts.clusterId, (await resolveCluster(c.var.db, tenantId, q.cluster)).id));
+    if (q.site) where.push(eq(sites.name, q.site));
+    if (q.status) where.push(eq(hosts.status, q.status));
+    if (q.label) {
+      const [k, ...v] = q.label.split("=");
+      where.push(sql`json_extract(${hosts.labels}, ${`$."${k}"`}) = ${v.join("=")}`);
+    }
+    const rows = await c.var.db
+      .select(hostView)
+      .from(hosts)
+      .innerJoin(clusters, eq(hosts.clusterId, clusters.id))
+      .innerJoin(sites, eq(hosts.siteId, sites.id))
+      .where(and(...where))
+      .orderBy(asc(clusters.name), asc(hosts.name));
+    return c.json({ hosts: rows.map(present) });
+  })
+  .get("/:host", async (c) => {
+    const host = await resolveHost(c.var.db, c.var.caller.tenantId, c.req.param("host"));
+    const [row] = await c.var.db
+      .select(hostView)
+      .from(hosts)
+      .innerJoin(clusters, eq(hosts.clusterId, clusters.id))
+      .innerJoin(sites, eq(hosts.siteId, sites.id))
+      .where(eq(hosts.id, host.id));
+    if (!row) throw ApiError.notFound(`host '${c.req.param("host")}'`);
+    return c.json({ host: present(row) });
+  })
+  .post("/:host/revoke", requireRole("admin"), async (c) => {
+    const caller = c.var.caller;
+    const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is already revoked`);
+    const [row] = await c.var.db
+      .update(hosts)
+      .set({ revokedAt: new Date(), status: "offline" })
+      .where(eq(hosts.id, host.id))
+      .returning();
+    await disconnectHost(c.env, host.id, "revoked");
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "host.revoke",
+      target: host.id,
+      outcome: "allowed",
+      details: { name: host.name },
+    });
+    return c.json({ host: row! });
+  })
+  .delete("/:host", requireRole("admin"), async (c) => {
+    const caller = c.var.caller;
+    const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    await c.var.db.delete(hosts).where(eq(hosts.id, host.id));
+    await disconnectHost(c.env, host.id, "deleted");
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "host.delete",
+      target: host.id,
+      outcome: "allowed",
+      details: { name: host.name },
+    });
+    return c.json({ host });
+  });
+
+/** Tells the host's Durable Object to drop a live agent connection (a no-op when none is open). */
+async function disconnectHost(env: AppEnv["Bindings"], hostId: string, reason: "revoked" | "deleted") {
+  const stub = env.HOST.get(env.HOST.idFromName(hostId));
+  await stub.fetch(`https://host.internal/disconnect?reason=${reason}`, { method: "POST" });
+}
