@@ -11,6 +11,11 @@ import {
 
 export const name = z.string({ error: "is required" }).regex(NAME_PATTERN, { error: `must be ${NAME_RULE}` });
 
+/** A reference to an existing cluster or site: its name or its id (`cl_…`, `site_…`). */
+export const ref = z
+  .string({ error: "is required" })
+  .regex(/^(?:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|(?:cl|site)_[0-9a-z]{16})$/, { error: "must be a name or an id" });
+
 export const role = z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` });
 
 /** A duration like `30m`, bounded to [min, max]. */

@@ -7,13 +7,13 @@ import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { name } from "../http/fields.ts";
+import { name, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
 
 const listQuery = z.object({
-  cluster: name.optional(),
+  cluster: ref.optional(),
   site: name.optional(),
   status: z.enum(HOST_STATUSES, { error: `must be one of ${HOST_STATUSES.join(", ")}` }).optional(),
   label: z

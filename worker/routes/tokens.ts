@@ -8,7 +8,7 @@ import { newId, newSecret } from "../../schema/ids.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { duration, labels, name } from "../http/fields.ts";
+import { duration, labels, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
@@ -18,8 +18,8 @@ export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 export const MAX_TOKEN_TTL_MS = 24 * 3_600_000;
 
 const createToken = z.object({
-  cluster: name,
-  site: name,
+  cluster: ref,
+  site: ref,
   ttl: duration(60_000, MAX_TOKEN_TTL_MS, "between 1m and 24h").optional(),
   labels: labels.optional(),
 });

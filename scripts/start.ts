@@ -1,0 +1,98 @@
+// `npm start`: the whole of Outpost on this machine. A libSQL server on OUTPOST_HOME/outpost.db, the
+// migrations, the Worker in Miniflare (real workerd) on 127.0.0.1:OUTPOST_PORT, first-run data, and an
+// env file with the credentials. Ctrl-C stops everything; the next start keeps all data.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startLibsqlServer } from "./libsql-server/server.ts";
+import { bootstrapLocal } from "./local/bootstrap.ts";
+import { startControlPlane } from "./local/control-plane.ts";
+import { assertPortFree } from "./local/ports.ts";
+import { loadSecrets, saveSecrets } from "./local/secrets.ts";
+import { migrateDatabase } from "./migrate.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const home = resolve(process.env.OUTPOST_HOME ?? join(root, ".outpost"));
+const host = "127.0.0.1";
+
+function port(name: string, fallback: number): number {
+  const text = process.env[name];
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new Error(`${name}=${text} is not a port number (1-65535)`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const cpPort = port("OUTPOST_PORT", 8787);
+  const dbPort = port("OUTPOST_DB_PORT", 8080);
+  await assertPortFree(host, dbPort, "libSQL server", "OUTPOST_DB_PORT");
+  await assertPortFree(host, cpPort, "control plane", "OUTPOST_PORT");
+
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const secrets = loadSecrets(home);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\noutpost: ${signal}, stopping…`);
+      void stopAll().then(() => process.exit(0));
+    });
+  }
+
+  try {
+    const db = await startLibsqlServer({ path: join(home, "outpost.db"), host, port: dbPort });
+    stops.push(() => db.close());
+    await migrateDatabase(db.url);
+
+    const cp = await startControlPlane({
+      databaseUrl: db.url,
+      adminToken: secrets.adminToken,
+      signingKey: secrets.signingKey,
+      host,
+      port: cpPort,
+      persistDir: join(home, "durable-objects"),
+    });
+    stops.push(() => cp.close());
+
+    const tenantKey = await bootstrapLocal(cp.url, secrets.adminToken, secrets.tenantKey);
+    if (tenantKey !== secrets.tenantKey) saveSecrets(home, { ...secrets, tenantKey });
+
+    const envFile = join(home, "env");
+    writeFileSync(
+      envFile,
+      [
+        `export OUTPOST_URL=${cp.url}`,
+        `export OUTPOST_TOKEN=${tenantKey}`,
+        `export OUTPOST_ADMIN_TOKEN=${secrets.adminToken}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+
+    console.log(`Outpost is running.
+  control plane  ${cp.url}
+  libSQL         ${db.url}  (${join(home, "outpost.db")})
+  tenant         local, cluster dev, site dev/local
+
+In another shell:
+  source ${envFile}
+  npx outpost hosts
+  npx outpost token create dev/local --ttl 30m
+
+Ctrl-C stops everything; data stays in ${home}.`);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`outpost: cannot start: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

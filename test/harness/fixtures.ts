@@ -1,0 +1,35 @@
+// Rows the API has no route to create directly (hosts come from enrollment), written straight into the
+// test's real libSQL database.
+import { createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { hosts } from "../../schema/db/tables.ts";
+import { newId } from "../../schema/ids.ts";
+
+export async function insertHost(
+  dbUrl: string,
+  row: {
+    tenantId: string;
+    clusterId: string;
+    siteId: string;
+    name: string;
+    labels?: Record<string, string>;
+    status?: "online" | "offline" | "pending";
+  },
+): Promise<string> {
+  const client = createClient({ url: dbUrl });
+  try {
+    const id = newId("host");
+    await drizzle(client)
+      .insert(hosts)
+      .values({
+        id,
+        publicKey: `hostkey:${"A".repeat(43)}`,
+        labels: row.labels ?? {},
+        status: row.status ?? "pending",
+        ...row,
+      });
+    return id;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,88 @@
+// `npm start` as a new user meets it: first run bootstraps, the env file works with the CLI, Ctrl-C
+// stops every child, a second start keeps the data, and a busy port fails clearly.
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, expect, it } from "vitest";
+import { runCli } from "./harness/cli.ts";
+import { freePort, isListening, type Running, start } from "./harness/process.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const running: Running[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop("SIGKILL");
+});
+
+function startLocal(env: Record<string, string>): Running {
+  const r = start(process.execPath, ["--import", "tsx", join(root, "scripts/start.ts")], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
+  running.push(r);
+  return r;
+}
+
+function readEnv(home: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of readFileSync(join(home, "env"), "utf8").matchAll(/^export (\w+)=(.*)$/gm))
+    out[m[1]!] = m[2]!;
+  return out;
+}
+
+it("runs the whole stack, keeps data across restarts and stops every child on a signal", async () => {
+  const home = mkdtempSync(join(tmpdir(), "outpost-home-"));
+  const ports = { OUTPOST_PORT: String(await freePort()), OUTPOST_DB_PORT: String(await freePort()) };
+  const first = startLocal({ OUTPOST_HOME: home, ...ports });
+  await first.waitFor(/Outpost is running/, 90_000);
+  expect(first.output()).toContain(`source ${join(home, "env")}`);
+
+  const env = readEnv(home);
+  expect(env.OUTPOST_URL).toBe(`http://127.0.0.1:${ports.OUTPOST_PORT}`);
+  expect(env.OUTPOST_TOKEN).toMatch(/^opk_/);
+  expect(env.OUTPOST_ADMIN_TOKEN).toBeTruthy();
+  expect(statSync(join(home, "env")).mode & 0o777).toBe(0o600);
+  const cli = { ...env, XDG_CONFIG_HOME: home };
+
+  expect(
+    JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).map((c: { name: string }) => c.name),
+  ).toEqual(["dev"]);
+  expect((await runCli(["site", "ls", "dev"], cli)).stdout).toContain("dev/local");
+  expect((await runCli(["cluster", "create", "kept"], cli)).code).toBe(0);
+  expect((await runCli(["tenant", "create", "second"], cli)).code).toBe(0);
+
+  // 0, or 130 when Miniflare's exit hook ends the process first: either way on its own, not SIGKILLed.
+  expect([0, 130]).toContain(await first.stop("SIGINT"));
+  expect(await isListening(Number(ports.OUTPOST_PORT))).toBe(false);
+  expect(await isListening(Number(ports.OUTPOST_DB_PORT))).toBe(false);
+
+  const second = startLocal({ OUTPOST_HOME: home, ...ports });
+  await second.waitFor(/Outpost is running/, 90_000);
+  expect(readEnv(home).OUTPOST_TOKEN).toBe(env.OUTPOST_TOKEN);
+  const clusters = JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).map(
+    (c: { name: string }) => c.name,
+  );
+  expect(clusters).toEqual(["dev", "kept"]);
+  expect([0, 143]).toContain(await second.stop("SIGTERM"));
+});
+
+it("fails with a clear message when a port is in use", async () => {
+  const blocker = createServer();
+  const port = await new Promise<number>((resolve) =>
+    blocker.listen(0, "127.0.0.1", () => resolve((blocker.address() as { port: number }).port)),
+  );
+  try {
+    const home = mkdtempSync(join(tmpdir(), "outpost-home-"));
+    const r = startLocal({
+      OUTPOST_HOME: home,
+      OUTPOST_PORT: String(port),
+      OUTPOST_DB_PORT: String(await freePort()),
+    });
+    expect(await r.exited).toBe(1);
+    expect(r.output()).toContain(`127.0.0.1:${port} is already in use`);
+    expect(r.output()).toContain("OUTPOST_PORT");
+  } finally {
+    blocker.close();
+  }
+});

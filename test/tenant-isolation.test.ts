@@ -1,0 +1,65 @@
+// Every route, called with tenant B's admin key against tenant A's ids, answers 404 — never 403, never
+// data — and changes nothing of A's.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { insertHost } from "./harness/fixtures.ts";
+import { raw, type Stack, startStack } from "./harness/stack.ts";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.close());
+
+it("hides every one of tenant A's resources from tenant B", async () => {
+  const a = await stack.tenant("tenant-a");
+  const b = await stack.tenant("tenant-b");
+  const cluster = (await a.client.clusters.create("prod")).cluster;
+  const site = (await a.client.sites.create("prod", "fra1")).site;
+  const token = (await a.client.tokens.create({ cluster: "prod", site: "fra1" })).enrollment;
+  const key = (await a.client.keys.create({ role: "viewer" })).key;
+  const hostId = await insertHost(stack.dbUrl, {
+    tenantId: a.id,
+    clusterId: cluster.id,
+    siteId: site.id,
+    name: "web01",
+  });
+  // B has a cluster of the same name, so name-based lookups must not leak across tenants either.
+  await b.client.clusters.create("other");
+
+  const routes: Array<[string, string, object?]> = [
+    ["GET", `/v1/clusters/${cluster.id}`],
+    ["DELETE", `/v1/clusters/${cluster.id}`],
+    ["GET", `/v1/clusters/${cluster.id}/sites`],
+    ["POST", `/v1/clusters/${cluster.id}/sites`, { name: "x" }],
+    ["GET", `/v1/clusters/${cluster.id}/sites/${site.id}`],
+    ["DELETE", `/v1/clusters/${cluster.id}/sites/${site.id}`],
+    ["POST", "/v1/tokens", { cluster: cluster.id, site: site.id }],
+    ["DELETE", `/v1/tokens/${token.id}`],
+    ["DELETE", `/v1/keys/${key.id}`],
+    ["GET", `/v1/hosts/${hostId}`],
+    ["POST", `/v1/hosts/${hostId}/revoke`],
+    ["DELETE", `/v1/hosts/${hostId}`],
+    ["GET", "/v1/hosts/web01.prod"],
+    ["GET", `/v1/hosts?cluster=${cluster.id}`],
+  ];
+  for (const [method, path, body] of routes) {
+    const res = await raw(stack, method, path, { token: b.token, ...(body ? { body } : {}) });
+    expect(res.status, `${method} ${path}`).toBe(404);
+    expect(JSON.stringify(res.body), `${method} ${path}`).not.toContain(a.id);
+  }
+
+  // Listings show B only its own rows.
+  for (const path of ["/v1/clusters", "/v1/sites", "/v1/tokens", "/v1/keys", "/v1/hosts", "/v1/audit"]) {
+    const res = await raw(stack, "GET", path, { token: b.token });
+    expect(res.status, path).toBe(200);
+    const text = JSON.stringify(res.body);
+    for (const id of [cluster.id, site.id, token.id, key.id, hostId, a.id])
+      expect(text, path).not.toContain(id);
+  }
+
+  // Nothing of A's changed.
+  expect((await a.client.clusters.get("prod")).cluster.id).toBe(cluster.id);
+  expect((await a.client.hosts.get(hostId)).host.revokedAt).toBeNull();
+  expect((await a.client.tokens.list()).tokens.find((t) => t.id === token.id)?.state).toBe("active");
+  expect((await a.client.keys.list()).keys.find((k) => k.id === key.id)?.revokedAt).toBeNull();
+});
