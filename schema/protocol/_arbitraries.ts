@@ -1,0 +1,177 @@
+// fast-check arbitraries for the protocol's tests: any valid frame, any CBOR value in the data model.
+// Test-only (imports fast-check); nothing outside *.test.ts imports this file.
+
+import fc from "fast-check";
+import { _toBase64Url } from "./_bytes.ts";
+import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
+import type { Direction, Frame, FrameType, HostFacts } from "./frames.ts";
+import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
+import { MAX_NESTING } from "./limits.ts";
+
+const text = (maxLength: number, minLength = 0) =>
+  fc.string({ unit: "binary", minLength, maxLength }).filter((s) => !s.includes("\0"));
+const uint = (max = Number.MAX_SAFE_INTEGER, min = 0) => fc.integer({ min, max });
+const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength });
+const seq = uint(Number.MAX_SAFE_INTEGER, 1);
+const sid = uint(0xffffffff, 1);
+const chunk = bytes(0, 64);
+
+export const connectionIdArb: fc.Arbitrary<ConnectionId> = bytes(16, 16).map(
+  (b) => `conn_${_toBase64Url(b)}` as ConnectionId,
+);
+export const hostIdArb: fc.Arbitrary<HostId> = bytes(16, 16).map((b) => `host_${_toBase64Url(b)}` as HostId);
+export const keyIdArb: fc.Arbitrary<KeyId> = bytes(16, 16).map(keyIdFromBytes);
+
+const factsArb: fc.Arbitrary<HostFacts> = fc.record(
+  {
+    hostname: text(255, 1),
+    os: text(64, 1),
+    kernel: text(256),
+    arch: text(64, 1),
+    cpus: uint(0xffffffff),
+    memory: uint(),
+    disk: uint(),
+    uptime: uint(),
+    runtime: text(64, 1),
+    runtimeVersion: text(64, 1),
+  },
+  { requiredKeys: ["hostname", "os", "arch", "cpus", "memory", "runtime", "runtimeVersion"] },
+);
+
+/** Any CBOR value in the protocol's data model, nested at most `depth` deep. */
+export function cborValueArb(depth = 4): fc.Arbitrary<CborValue> {
+  const key: fc.Arbitrary<CborKey> = fc.oneof(
+    fc.maxSafeInteger(),
+    fc.string({ unit: "binary", maxLength: 8 }),
+  );
+  const leaf: fc.Arbitrary<CborValue> = fc.oneof(
+    fc.maxSafeInteger(),
+    fc.string({ unit: "binary", maxLength: 16 }),
+    fc.boolean(),
+    fc.constant(null),
+    bytes(0, 16),
+  );
+  const { value } = fc.letrec<{ value: CborValue }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small", maxDepth: Math.min(depth, MAX_NESTING) },
+      leaf,
+      fc.array(tie("value"), { maxLength: 4 }),
+      cborMapArb(key, tie("value")),
+    ),
+  }));
+  return value;
+}
+
+function cborMapArb(key: fc.Arbitrary<CborKey>, value: fc.Arbitrary<CborValue>): fc.Arbitrary<CborMap> {
+  return fc
+    .uniqueArray(fc.tuple(key, value), { maxLength: 4, selector: ([k]) => k })
+    .map((entries) => new Map(entries));
+}
+
+const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
+  challenge: fc.record({
+    t: fc.constant("challenge"),
+    seq,
+    nonce: bytes(32, 32),
+    time: uint(),
+    conn: connectionIdArb,
+    kid: keyIdArb,
+    cap: uint(0xffff, 1),
+  }),
+  hello: fc.record({
+    t: fc.constant("hello"),
+    seq,
+    host: hostIdArb,
+    nonce: bytes(32, 32),
+    version: fc.stringMatching(/^[\x21-\x7e]{1,64}$/),
+    cap: uint(0xffff, 1),
+    facts: factsArb,
+  }),
+  ready: fc.record({ t: fc.constant("ready"), seq, heartbeat: uint(600_000, 1000) }),
+  ping: fc.record({ t: fc.constant("ping"), seq, time: uint() }),
+  pong: fc.record({ t: fc.constant("pong"), seq, time: uint() }),
+  error: fc.record(
+    {
+      t: fc.constant("error"),
+      seq,
+      code: fc.stringMatching(/^[a-z][a-z0-9_.]{0,63}$/),
+      message: fc.string({ unit: "binary", maxLength: 1024 }),
+      sid,
+    },
+    { requiredKeys: ["t", "seq", "code", "message"] },
+  ),
+  config: fc.record({
+    t: fc.constant("config"),
+    seq,
+    config: cborMapArb(fc.oneof(fc.maxSafeInteger(), fc.string({ maxLength: 8 })), cborValueArb(3)),
+  }),
+  "exec.open": fc.record(
+    {
+      t: fc.constant("exec.open"),
+      seq,
+      sid: fc.integer({ min: 0, max: 0x7fffffff }).map((n) => n * 2 + 1),
+      argv: fc.array(text(32), { minLength: 1, maxLength: 8 }),
+      cwd: text(64, 1),
+      env: fc.dictionary(fc.stringMatching(/^[^=\0]{1,16}$/), text(32), { maxKeys: 4 }),
+      timeout: uint(0x7fffffff, 1),
+      credit: uint(0xffffffff),
+    },
+    { requiredKeys: ["t", "seq", "sid", "argv", "credit"] },
+  ),
+  stdin: fc.record(
+    { t: fc.constant("stdin"), seq, sid, data: chunk, eof: fc.boolean() },
+    { requiredKeys: ["t", "seq", "sid", "data"] },
+  ),
+  signal: fc.record({ t: fc.constant("signal"), seq, sid, name: fc.stringMatching(/^SIG[A-Z0-9+-]{2,16}$/) }),
+  stdout: fc.record({ t: fc.constant("stdout"), seq, sid, data: chunk }),
+  stderr: fc.record({ t: fc.constant("stderr"), seq, sid, data: chunk }),
+  exit: fc.record(
+    {
+      t: fc.constant("exit"),
+      seq,
+      sid,
+      code: fc.option(uint(255), { nil: null }),
+      signal: fc.stringMatching(/^SIG[A-Z0-9+-]{2,16}$/),
+    },
+    { requiredKeys: ["t", "seq", "sid", "code"] },
+  ),
+  credit: fc.record({ t: fc.constant("credit"), seq, sid, bytes: uint(0xffffffff, 1) }),
+  "tcp.open": fc.record({
+    t: fc.constant("tcp.open"),
+    seq,
+    sid,
+    target: fc.oneof(uint(65535, 1), fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    credit: uint(0xffffffff),
+  }),
+  "tcp.opened": fc.record({ t: fc.constant("tcp.opened"), seq, sid, credit: uint(0xffffffff) }),
+  data: fc.record({ t: fc.constant("data"), seq, sid, data: chunk }),
+  fin: fc.record({ t: fc.constant("fin"), seq, sid }),
+  close: fc.record(
+    { t: fc.constant("close"), seq, sid, reason: fc.string({ unit: "binary", maxLength: 64 }) },
+    { requiredKeys: ["t", "seq", "sid"] },
+  ),
+};
+
+const CP_ONLY: FrameType[] = ["challenge", "ready", "config", "exec.open", "stdin", "signal"];
+const AGENT_ONLY: FrameType[] = ["hello", "stdout", "stderr", "exit"];
+
+/** Any valid frame that may travel in `direction`, with a stream-opening sid of the right parity. */
+export function frameArb(direction: Direction): fc.Arbitrary<Frame> {
+  const excluded = direction === "cp>agent" ? AGENT_ONLY : CP_ONLY;
+  const arbs = (Object.keys(byType) as FrameType[])
+    .filter((t) => !excluded.includes(t))
+    .map((t) => byType[t]);
+  const parity = direction === "cp>agent" ? 1 : 0;
+  return fc
+    .oneof(...(arbs as fc.Arbitrary<Frame>[]))
+    .map((frame) =>
+      frame.t === "tcp.open" && frame.sid % 2 !== parity
+        ? { ...frame, sid: frame.sid === 0xffffffff ? 0xfffffffe : frame.sid + 1 }
+        : frame,
+    );
+}
+
+/** A valid frame and a direction it may travel in. */
+export const anyFrameArb: fc.Arbitrary<{ frame: Frame; direction: Direction }> = fc
+  .constantFrom<Direction>("cp>agent", "agent>cp")
+  .chain((direction) => frameArb(direction).map((frame) => ({ frame, direction })));

@@ -1,0 +1,238 @@
+// Field codecs for frames.ts: each reads one decoded CBOR value into its TypeScript form, checking type,
+// length and range, and writes it back. A failure throws _FieldError; frames.ts turns that into a
+// ProtocolError on receive and a TypeError on send.
+
+import { _typeName } from "./_bytes.ts";
+import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
+
+export class _FieldError extends Error {}
+
+export interface _Field<T> {
+  /** Absent on the wire when undefined. */
+  readonly optional: boolean;
+  readonly read: (value: CborValue, at: string) => T;
+  readonly write: (value: T) => CborValue;
+}
+
+function _describe(value: CborValue): string {
+  if (typeof value === "number") return `integer ${value}`;
+  if (typeof value === "string") return `text of ${value.length} characters`;
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  return _typeName(value);
+}
+
+function _fail(at: string, expected: string, value: CborValue): never {
+  throw new _FieldError(`field ${at} must be ${expected}, got ${_describe(value)}`);
+}
+
+export function _uint(min: number, max: number): _Field<number> {
+  return {
+    optional: false,
+    read(value, at) {
+      if (typeof value !== "number" || value < min || value > max)
+        _fail(at, `an integer in ${min}..${max}`, value);
+      return value;
+    },
+    write: (value) => value,
+  };
+}
+
+export const _bool: _Field<boolean> = {
+  optional: false,
+  read(value, at) {
+    if (typeof value !== "boolean") _fail(at, "a boolean", value);
+    return value;
+  },
+  write: (value) => value,
+};
+
+export function _bytes(min: number, max: number): _Field<Uint8Array> {
+  const expected = min === max ? `${min} bytes` : `${min}..${max} bytes`;
+  return {
+    optional: false,
+    read(value, at) {
+      if (!(value instanceof Uint8Array) || value.length < min || value.length > max)
+        _fail(at, expected, value);
+      return value;
+    },
+    write: (value) => value,
+  };
+}
+
+export interface _TextRules {
+  min?: number;
+  /** In UTF-16 code units, i.e. JavaScript string length. */
+  max: number;
+  /** A regular expression the whole text must match, and how to say so. */
+  pattern?: [RegExp, string];
+  /** Refuse U+0000: it would truncate an argv element, path or env entry at the OS boundary. */
+  noNul?: boolean;
+}
+
+export function _text(rules: _TextRules): _Field<string> {
+  const min = rules.min ?? 0;
+  return {
+    optional: false,
+    read(value, at) {
+      if (typeof value !== "string" || value.length < min || value.length > rules.max) {
+        _fail(at, `text of ${min}..${rules.max} characters`, value);
+      }
+      if (rules.noNul && value.includes("\0")) throw new _FieldError(`field ${at} must not contain U+0000`);
+      if (rules.pattern && !rules.pattern[0].test(value)) {
+        throw new _FieldError(
+          `field ${at} must be ${rules.pattern[1]}, got ${JSON.stringify(value.slice(0, 40))}`,
+        );
+      }
+      return value;
+    },
+    write: (value) => value,
+  };
+}
+
+/** Text checked by one of keys.ts's parse functions (branded ids). */
+export function _parsed<T extends string>(parse: (text: string) => T, what: string): _Field<T> {
+  return {
+    optional: false,
+    read(value, at) {
+      if (typeof value !== "string") _fail(at, what, value);
+      try {
+        return parse(value);
+      } catch {
+        throw new _FieldError(`field ${at} must be ${what}, got ${JSON.stringify(value.slice(0, 40))}`);
+      }
+    },
+    write: (value) => value,
+  };
+}
+
+export function _optional<T>(field: _Field<T>): _Field<T | undefined> {
+  return { optional: true, read: field.read, write: (value) => field.write(value as T) };
+}
+
+export function _nullable<T>(field: _Field<T>): _Field<T | null> {
+  return {
+    optional: false,
+    read: (value, at) => (value === null ? null : field.read(value, at)),
+    write: (value) => (value === null ? null : field.write(value)),
+  };
+}
+
+/** Either of two fields, told apart by CBOR type (e.g. a port number or a service name). */
+export function _either<A, B>(
+  a: _Field<A>,
+  b: _Field<B>,
+  which: (value: CborValue) => boolean,
+): _Field<A | B> {
+  return {
+    optional: false,
+    read: (value, at) => (which(value) ? a.read(value, at) : b.read(value, at)),
+    write: (value) => (which(value as CborValue) ? a.write(value as A) : b.write(value as B)),
+  };
+}
+
+export function _array<T>(item: _Field<T>, min: number, max: number): _Field<T[]> {
+  return {
+    optional: false,
+    read(value, at) {
+      if (!Array.isArray(value) || value.length < min || value.length > max) {
+        _fail(at, `an array of ${min}..${max} items`, value);
+      }
+      return (value as CborValue[]).map((v, i) => item.read(v, `${at}[${i}]`));
+    },
+    write: (value) => value.map(item.write),
+  };
+}
+
+/** A map of text to text, read into a plain record (Object.fromEntries makes "__proto__" an own key). */
+export function _textRecord(
+  key: _Field<string>,
+  val: _Field<string>,
+  max: number,
+): _Field<Record<string, string>> {
+  return {
+    optional: false,
+    read(value, at) {
+      if (!(value instanceof Map) || value.size > max) _fail(at, `a map of at most ${max} entries`, value);
+      const entries: [string, string][] = [];
+      for (const [k, v] of value as CborMap) {
+        if (typeof k !== "string") throw new _FieldError(`field ${at} must have text keys, got integer ${k}`);
+        entries.push([key.read(k, `${at} key`), val.read(v, `${at}[${JSON.stringify(k.slice(0, 40))}]`)]);
+      }
+      return Object.fromEntries(entries);
+    },
+    write(value) {
+      const map = new Map<CborKey, CborValue>();
+      for (const [k, v] of Object.entries(value)) map.set(key.write(k) as CborKey, val.write(v));
+      return map;
+    },
+  };
+}
+
+/** Any map: opaque to this layer (the `config` payload until it gets a schema). */
+export const _anyMap: _Field<CborMap> = {
+  optional: false,
+  read(value, at) {
+    if (!(value instanceof Map)) _fail(at, "a map", value);
+    return value as CborMap;
+  },
+  write: (value) => value,
+};
+
+export type _Fields<T> = { [K in keyof T]-?: _Field<T[K]> };
+
+/**
+ * Reads `map` into an object with exactly `fields`: every required field present, no field unknown.
+ * `skip` names keys the caller has already read (a frame's `t` and `seq`).
+ */
+export function _readFields(
+  map: CborMap,
+  fields: Readonly<Record<string, _Field<unknown>>>,
+  prefix: string,
+  skip: readonly string[] = [],
+): Record<string, unknown> {
+  for (const key of map.keys()) {
+    // Object.hasOwn, not `in`: "constructor" or "__proto__" must not match Object.prototype.
+    if (typeof key !== "string" || (!Object.hasOwn(fields, key) && !skip.includes(key))) {
+      throw new _FieldError(`unknown field ${prefix}${JSON.stringify(key)}`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const name in fields) {
+    const field = fields[name]!;
+    const value = map.get(name);
+    if (value === undefined) {
+      if (!field.optional) throw new _FieldError(`missing field ${prefix}${name}`);
+      continue;
+    }
+    out[name] = field.read(value, prefix + name);
+  }
+  return out;
+}
+
+export function _writeFields(
+  object: Readonly<Record<string, unknown>>,
+  fields: Readonly<Record<string, _Field<unknown>>>,
+  into: Map<CborKey, CborValue>,
+): void {
+  for (const name in fields) {
+    const value = object[name];
+    if (value !== undefined) into.set(name, fields[name]!.write(value));
+  }
+}
+
+/** A nested map with a fixed set of fields (host facts). */
+export function _struct<T>(fields: _Fields<T>): _Field<T> {
+  const table = fields as Record<string, _Field<unknown>>;
+  return {
+    optional: false,
+    read(value, at) {
+      if (!(value instanceof Map)) _fail(at, "a map", value);
+      return _readFields(value as CborMap, table, `${at}.`) as T;
+    },
+    write(value) {
+      const map = new Map<CborKey, CborValue>();
+      _writeFields(value as Record<string, unknown>, table, map);
+      return map;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// The frame layouts of frames.ts as data: for each frame type, who may send it and a codec per field
+// (type, length, range). frames.ts reads and writes every frame through this table, and the types
+// below tie each entry to its interface, so a field added to one and not the other does not compile.
+
+import {
+  _anyMap,
+  _array,
+  _bool,
+  _bytes,
+  _either,
+  type _Field,
+  type _Fields,
+  _nullable,
+  _optional,
+  _parsed,
+  _struct,
+  _text,
+  _textRecord,
+  _uint,
+} from "./_fields.ts";
+import type { AgentFrame, ControlPlaneFrame, Direction, FrameOf, FrameType, HostFacts } from "./frames.ts";
+import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
+import { MAX_CHUNK_BYTES } from "./limits.ts";
+
+type _Sender = "cp" | "agent" | "either";
+
+type _SentBy<F> = F extends ControlPlaneFrame ? (F extends AgentFrame ? "either" : "cp") : "agent";
+
+export interface _FrameSpec<F> {
+  from: _SentBy<F>;
+  fields: _Fields<Omit<F, "t" | "seq">>;
+  /** Opens a stream: the sid's parity must match the opener (odd from the cp, even from the agent). */
+  opens?: true;
+}
+
+export function _sentBy(from: _Sender, direction: Direction): boolean {
+  return from === "either" || (from === "cp") === (direction === "cp>agent");
+}
+
+// ## Field codecs shared by many frames
+
+const UINT32 = 0xffffffff;
+/** Largest delay setTimeout honours; a longer exec timeout would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export const _SEQ = _uint(1, Number.MAX_SAFE_INTEGER);
+const SID = _uint(1, UINT32);
+const CREDIT = _uint(0, UINT32);
+const TIME = _uint(0, Number.MAX_SAFE_INTEGER);
+const NONCE = _bytes(32, 32);
+const CAP = _uint(1, 0xffff);
+const CHUNK = _bytes(0, MAX_CHUNK_BYTES);
+const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
+
+const KID: _Field<KeyId> = {
+  optional: false,
+  read: (value, at) => keyIdFromBytes(_bytes(16, 16).read(value, at)),
+  write: (kid) => keyIdBytes(kid),
+};
+
+const FACTS = _struct<HostFacts>({
+  hostname: _text({ min: 1, max: 255, noNul: true }),
+  os: _text({ min: 1, max: 64, noNul: true }),
+  kernel: _optional(_text({ max: 256, noNul: true })),
+  arch: _text({ min: 1, max: 64, noNul: true }),
+  cpus: _uint(0, UINT32),
+  memory: _uint(0, Number.MAX_SAFE_INTEGER),
+  disk: _optional(_uint(0, Number.MAX_SAFE_INTEGER)),
+  uptime: _optional(_uint(0, Number.MAX_SAFE_INTEGER)),
+  runtime: _text({ min: 1, max: 64, noNul: true }),
+  runtimeVersion: _text({ min: 1, max: 64, noNul: true }),
+});
+
+// ## The table, in the order of frames.ts
+
+export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
+  challenge: {
+    from: "cp",
+    fields: {
+      nonce: NONCE,
+      time: TIME,
+      conn: _parsed(parseConnectionId, "a connection id (conn_…)"),
+      kid: KID,
+      cap: CAP,
+    },
+  },
+  hello: {
+    from: "agent",
+    fields: {
+      host: _parsed(parseHostId, "a host id (host_…)"),
+      nonce: NONCE,
+      version: _text({ pattern: [/^[\x21-\x7e]{1,64}$/, "1..64 printable ASCII characters"], max: 64 }),
+      cap: CAP,
+      facts: FACTS,
+    },
+  },
+  ready: { from: "cp", fields: { heartbeat: _uint(1000, 600_000) } },
+  ping: { from: "either", fields: { time: TIME } },
+  pong: { from: "either", fields: { time: TIME } },
+  error: {
+    from: "either",
+    fields: {
+      code: _text({ pattern: [/^[a-z][a-z0-9_.]{0,63}$/, "a code like not_found"], max: 64 }),
+      message: _text({ max: 1024 }),
+      sid: _optional(SID),
+    },
+  },
+  config: { from: "cp", fields: { config: _anyMap } },
+  "exec.open": {
+    from: "cp",
+    opens: true,
+    fields: {
+      sid: SID,
+      argv: _array(OS_TEXT, 1, 4096),
+      cwd: _optional(_text({ min: 1, max: 4096, noNul: true })),
+      env: _optional(
+        _textRecord(
+          _text({ pattern: [/^[^=\0]+$/, "a variable name without = or U+0000"], max: 4096 }),
+          OS_TEXT,
+          4096,
+        ),
+      ),
+      timeout: _optional(_uint(1, MAX_TIMER_MS)),
+      credit: CREDIT,
+    },
+  },
+  stdin: { from: "cp", fields: { sid: SID, data: CHUNK, eof: _optional(_bool) } },
+  stdout: { from: "agent", fields: { sid: SID, data: CHUNK } },
+  stderr: { from: "agent", fields: { sid: SID, data: CHUNK } },
+  exit: {
+    from: "agent",
+    fields: {
+      sid: SID,
+      code: _nullable(_uint(0, 255)),
+      signal: _optional(_text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGKILL"], max: 19 })),
+    },
+  },
+  signal: {
+    from: "cp",
+    fields: {
+      sid: SID,
+      name: _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGTERM"], max: 19 }),
+    },
+  },
+  credit: { from: "either", fields: { sid: SID, bytes: _uint(1, UINT32) } },
+  "tcp.open": {
+    from: "either",
+    opens: true,
+    fields: {
+      sid: SID,
+      target: _either(
+        _uint(1, 65535),
+        _text({ pattern: [/^[a-z0-9][a-z0-9._-]{0,62}$/, "a port or a service name like ssh"], max: 63 }),
+        (value) => typeof value === "number",
+      ),
+      credit: CREDIT,
+    },
+  },
+  "tcp.opened": { from: "either", fields: { sid: SID, credit: CREDIT } },
+  data: { from: "either", fields: { sid: SID, data: CHUNK } },
+  fin: { from: "either", fields: { sid: SID } },
+  close: { from: "either", fields: { sid: SID, reason: _optional(_text({ max: 1024 })) } },
+};

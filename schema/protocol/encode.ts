@@ -1,0 +1,132 @@
+// Deterministic CBOR encoding (RFC 8949 §4.2.1 "core deterministic encoding"): shortest-form
+// arguments, definite lengths only, map keys sorted by the bytewise order of their encodings.
+// decode.ts accepts exactly this form and nothing else, so every value has one encoding and
+// decode → encode gives back the same bytes (the known-answer vectors rely on it).
+
+import { _compareBytes, _typeName } from "./_bytes.ts";
+import type { CborKey, CborValue } from "./cbor-value.ts";
+import { MAX_NESTING } from "./limits.ts";
+
+const TEXT_ENCODER = new TextEncoder();
+
+/** Encodes `value` to deterministic CBOR. Throws TypeError / RangeError on values outside the model. */
+export function encodeCbor(value: CborValue): Uint8Array {
+  const writer = new _Writer();
+  _writeValue(writer, value, 0);
+  return writer.finish();
+}
+
+class _Writer {
+  buf = new Uint8Array(256);
+  view = new DataView(this.buf.buffer);
+  pos = 0;
+
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  head(major: number, arg: number): void {
+    this.reserve(9);
+    const m = major << 5;
+    if (arg < 24) {
+      this.buf[this.pos++] = m | arg;
+    } else if (arg < 0x100) {
+      this.buf[this.pos++] = m | 24;
+      this.buf[this.pos++] = arg;
+    } else if (arg < 0x10000) {
+      this.buf[this.pos++] = m | 25;
+      this.view.setUint16(this.pos, arg);
+      this.pos += 2;
+    } else if (arg < 0x100000000) {
+      this.buf[this.pos++] = m | 26;
+      this.view.setUint32(this.pos, arg);
+      this.pos += 4;
+    } else {
+      this.buf[this.pos++] = m | 27;
+      this.view.setUint32(this.pos, Math.floor(arg / 0x100000000));
+      this.view.setUint32(this.pos + 4, arg >>> 0);
+      this.pos += 8;
+    }
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+function _writeValue(w: _Writer, value: CborValue, depth: number): void {
+  switch (typeof value) {
+    case "number":
+      if (!Number.isSafeInteger(value)) {
+        throw new RangeError(
+          `Cannot encode CBOR: ${value} is not a safe integer (floats are not used on the wire)`,
+        );
+      }
+      if (value >= 0) w.head(0, value);
+      else w.head(1, -1 - value);
+      return;
+    case "string":
+      _writeText(w, value);
+      return;
+    case "boolean":
+      w.head(7, value ? 21 : 20);
+      return;
+  }
+  if (value === null) {
+    w.head(7, 22);
+  } else if (value instanceof Uint8Array) {
+    w.head(2, value.length);
+    w.bytes(value);
+  } else if (Array.isArray(value)) {
+    if (depth >= MAX_NESTING)
+      throw new RangeError(`Cannot encode CBOR: array nesting exceeds ${MAX_NESTING}`);
+    w.head(4, value.length);
+    for (const item of value) _writeValue(w, item, depth + 1);
+  } else if (value instanceof Map) {
+    if (depth >= MAX_NESTING) throw new RangeError(`Cannot encode CBOR: map nesting exceeds ${MAX_NESTING}`);
+    _writeMap(w, value, depth);
+  } else {
+    throw new TypeError(`Cannot encode CBOR: unsupported value of type ${_typeName(value)}`);
+  }
+}
+
+function _writeText(w: _Writer, text: string): void {
+  // A lone surrogate would silently become U+FFFD and the peer would see a different string.
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new TypeError("Cannot encode CBOR: text contains a lone surrogate (not valid UTF-8)");
+  }
+  const bytes = TEXT_ENCODER.encode(text);
+  w.head(3, bytes.length);
+  w.bytes(bytes);
+}
+
+function _writeMap(w: _Writer, map: ReadonlyMap<CborKey, CborValue>, depth: number): void {
+  const entries: [Uint8Array, CborValue][] = [];
+  for (const [key, value] of map) {
+    if (typeof key !== "number" && typeof key !== "string") {
+      throw new TypeError(`Cannot encode CBOR: map key of type ${_typeName(key)} (only integers and text)`);
+    }
+    const keyWriter = new _Writer();
+    _writeValue(keyWriter, key, depth + 1);
+    entries.push([keyWriter.finish(), value]);
+  }
+  entries.sort((a, b) => _compareBytes(a[0], b[0]));
+  w.head(5, entries.length);
+  // Distinct Map keys always encode differently (text is checked well-formed), so no duplicates here.
+  for (const [key, value] of entries) {
+    w.bytes(key);
+    _writeValue(w, value, depth + 1);
+  }
+}

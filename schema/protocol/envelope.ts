@@ -1,0 +1,207 @@
+// The signed envelope around every frame: COSE_Sign1 (RFC 9052 §4.2) with EdDSA (alg -8, RFC 9053 §2.2).
+//
+//   COSE_Sign1_Tagged = #6.18([
+//     protected:   bstr .cbor { 1: -8 },      ; alg: EdDSA, and nothing else (exactly h'a10127')
+//     unprotected: { 4: bstr .size 16 },      ; kid: key id of the signer (keys.ts)
+//     payload:     bstr .cbor frame,          ; frames.ts; never nil (no detached payloads)
+//     signature:   bstr .size 64 ])
+//
+// The signature is over the Sig_structure (RFC 9052 §4.4):
+//
+//   [ "Signature1", protected, external_aad, payload ]
+//   external_aad = bstr .cbor [ PROTOCOL_MAGIC, connection id, direction ]
+//
+// The external AAD is never sent; both sides know it. It binds each frame to one connection and one
+// direction, so a captured frame fails verification on another connection or reflected back to its
+// sender, and to this protocol (PROTOCOL_MAGIC), so no other signature by the same key verifies here.
+//
+// Choices, each so that a message has exactly one valid encoding:
+// - The tag (18) is always sent and required. It costs one byte and lets COSE tooling recognise the
+//   message (RFC 9052 §2 leaves tagging to the application).
+// - The protected header is byte-for-byte h'a10127'; any other header (crit, content type, …) is refused.
+// - Everything is deterministic CBOR (decode.ts), so re-encoding a decoded message gives the same bytes.
+
+import { _bufferSource, _concatBytes, _equalBytes, _typeName } from "./_bytes.ts";
+import type { CborValue } from "./cbor-value.ts";
+import { decodeCbor } from "./decode.ts";
+import { encodeCbor } from "./encode.ts";
+import { ProtocolError } from "./errors.ts";
+import {
+  DIRECTIONS,
+  type Direction,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FrameFrom,
+  PROTOCOL_MAGIC,
+} from "./frames.ts";
+import {
+  type ConnectionId,
+  type KeyId,
+  keyIdBytes,
+  keyIdFromBytes,
+  parseConnectionId,
+  SIGNATURE_BYTES,
+} from "./keys.ts";
+import { MAX_MESSAGE_BYTES } from "./limits.ts";
+import type { SequenceWindow } from "./sequence.ts";
+import type { Signer } from "./sign.ts";
+import type { Verifier } from "./verify.ts";
+
+/** COSE_Sign1_Tagged (RFC 9052 §2). */
+export const COSE_SIGN1_TAG = 18;
+/** Header labels (RFC 9052 §3.1) and the EdDSA algorithm id (RFC 9053 §2.2). */
+const HEADER_ALG = 1;
+const HEADER_KID = 4;
+const ALG_EDDSA = -8;
+
+/** h'a10127': the protected header { 1: -8 }. */
+const PROTECTED = encodeCbor(new Map([[HEADER_ALG, ALG_EDDSA]]));
+const TAG_HEAD = Uint8Array.of((6 << 5) | COSE_SIGN1_TAG);
+
+/** Which connection and direction a message belongs to; both go into every signature. */
+export interface FrameContext<D extends Direction = Direction> {
+  connectionId: ConnectionId;
+  direction: D;
+}
+
+export interface OpenContext<D extends Direction = Direction> extends FrameContext<D> {
+  /**
+   * When given, the frame's seq must be above the last one accepted, and becomes the last (only after
+   * the signature verifies). Open a connection's messages one at a time, in arrival order: verifications
+   * can finish out of order. FrameChannel (channel.ts) does both.
+   */
+  guard?: SequenceWindow;
+}
+
+/**
+ * The keys a frame may be signed with: one pinned Verifier (the agent's view of the control plane, a
+ * HostDO's view of its host), or a lookup by key id (during key rotation).
+ */
+export type VerifierLookup =
+  | Verifier
+  | ((kid: KeyId) => Verifier | undefined | Promise<Verifier | undefined>);
+
+// ## Seal
+
+/** The COSE_Sign1 message carrying `frame`, signed by `signer`, for `ctx`'s connection and direction. */
+export async function sealFrame(frame: Frame, signer: Signer, ctx: FrameContext): Promise<Uint8Array> {
+  _checkContext(ctx);
+  return _sealPayload(encodeFrame(frame, ctx.direction), signer, ctx);
+}
+
+/**
+ * Signs any payload bytes, checked or not. Only for building test vectors with broken payloads;
+ * everything else goes through sealFrame.
+ */
+export async function _sealPayload(
+  payload: Uint8Array,
+  signer: Signer,
+  ctx: FrameContext,
+): Promise<Uint8Array> {
+  const signature = await signer.sign(_sigStructure(payload, ctx));
+  const kid = keyIdBytes(signer.keyId);
+  const body = encodeCbor([PROTECTED, new Map([[HEADER_KID, kid]]), payload, signature]);
+  const message = _concatBytes(TAG_HEAD, body);
+  if (message.length > MAX_MESSAGE_BYTES) {
+    throw new RangeError(
+      `Cannot seal frame: message is ${message.length} bytes, over the ${MAX_MESSAGE_BYTES} byte limit`,
+    );
+  }
+  return message;
+}
+
+// ## Open
+
+/**
+ * The frame in `message`, once it is shown to be well-formed, of a type that may travel in
+ * `ctx.direction`, signed for `ctx`'s connection and direction by a key `keys` knows, and (with
+ * `ctx.guard`) newer than the last. Throws ProtocolError otherwise; closeCodeFor(error) says how to
+ * close the connection.
+ */
+export async function openFrame<D extends Direction>(
+  message: Uint8Array | ArrayBuffer,
+  keys: VerifierLookup,
+  ctx: OpenContext<D>,
+): Promise<FrameFrom<D>> {
+  _checkContext(ctx);
+  const bytes = _binary(message);
+  const [protectedBytes, unprotected, payload, signature] = _decodeSign1(bytes);
+  const kid = _kid(unprotected);
+  // Security: the payload is decoded and checked before the signature. Both run on bytes that are not
+  // authenticated yet, and the decoder is strict and bounded either way; checking the cheap things first
+  // means a peer sending garbage cannot make us spend an ed25519 verification on each message.
+  const frame = decodeFrame(payload, ctx.direction);
+  const verifier = typeof keys === "function" ? await keys(kid) : keys.keyId === kid ? keys : undefined;
+  if (verifier === undefined || verifier.keyId !== kid) {
+    throw new ProtocolError("unknown_key", `Cannot open frame: no key ${kid} on this connection`);
+  }
+  const ok = await verifier.verify(signature, _sigStructure(payload, ctx, protectedBytes));
+  if (!ok) {
+    throw new ProtocolError(
+      "bad_signature",
+      `Cannot open frame: signature by ${kid} does not verify for ${ctx.connectionId} ${ctx.direction}`,
+    );
+  }
+  ctx.guard?.accept(frame.seq);
+  return frame;
+}
+
+function _binary(message: unknown): Uint8Array {
+  if (message instanceof Uint8Array) return message;
+  if (message instanceof ArrayBuffer) return new Uint8Array(message);
+  throw new ProtocolError(
+    "malformed",
+    `Cannot decode frame: expected a binary message, got ${_typeName(message)}`,
+  );
+}
+
+function _decodeSign1(bytes: Uint8Array): [Uint8Array, CborValue, Uint8Array, Uint8Array] {
+  const value = decodeCbor(bytes, { tag: COSE_SIGN1_TAG });
+  if (!Array.isArray(value) || value.length !== 4) {
+    throw _malformed("COSE_Sign1 must be an array of 4 items");
+  }
+  const [protectedBytes, unprotected, payload, signature] = value as CborValue[];
+  if (!(protectedBytes instanceof Uint8Array) || !_equalBytes(protectedBytes, PROTECTED)) {
+    throw _malformed("COSE protected header must be exactly { 1: -8 } (alg EdDSA)");
+  }
+  if (!(payload instanceof Uint8Array)) throw _malformed("COSE payload must be a byte string");
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) {
+    throw _malformed(`COSE signature must be ${SIGNATURE_BYTES} bytes`);
+  }
+  return [protectedBytes, unprotected!, payload, signature];
+}
+
+function _kid(unprotected: CborValue): KeyId {
+  if (!(unprotected instanceof Map) || unprotected.size !== 1) {
+    throw _malformed("COSE unprotected header must be exactly { 4: kid }");
+  }
+  const kid = unprotected.get(HEADER_KID);
+  if (!(kid instanceof Uint8Array) || kid.length !== 16) {
+    throw _malformed("COSE unprotected header must be exactly { 4: kid }, kid of 16 bytes");
+  }
+  return keyIdFromBytes(kid);
+}
+
+function _malformed(why: string): ProtocolError {
+  return new ProtocolError("malformed", `Cannot decode frame: ${why}`);
+}
+
+// ## Sig_structure
+
+/** The bytes an ed25519 signature covers: Sig_structure with our external AAD (RFC 9052 §4.4). */
+function _sigStructure(payload: Uint8Array, ctx: FrameContext, protectedBytes = PROTECTED): Uint8Array {
+  const aad = encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
+  return _bufferSource(encodeCbor(["Signature1", protectedBytes, aad, payload]));
+}
+
+function _checkContext(ctx: FrameContext): void {
+  if (ctx === null || typeof ctx !== "object")
+    throw new TypeError("Cannot use frame context: expected an object");
+  if (!DIRECTIONS.includes(ctx.direction)) {
+    throw new TypeError(
+      `Cannot use frame context: direction must be "cp>agent" or "agent>cp", got ${JSON.stringify(ctx.direction)}`,
+    );
+  }
+  parseConnectionId(ctx.connectionId);
+}

@@ -1,0 +1,464 @@
+// # The Outpost wire protocol
+//
+// The one home of every frame that travels between a host agent and the control plane. Worker, agent
+// and SDK import these types; nobody redefines a frame.
+//
+// One WebSocket per agent, dialled by the agent and held by its host's HostDO. Every message, in both
+// directions, is one *binary* WebSocket message of at most MAX_MESSAGE_BYTES holding a COSE_Sign1
+// (envelope.ts) signed with the sender's ed25519 key. The signature also covers PROTOCOL_MAGIC, the
+// connection id and the direction, so a frame is only valid on the connection and in the direction it
+// was sent. Its payload is one frame: a deterministic CBOR map with short text keys (layouts below, in
+// CDDL, RFC 8610). Every frame has `t` (its type) and `seq`, which starts at 1 on each direction of each
+// connection and goes up by one per frame; the receiver refuses any seq not above the last (4409).
+// Anything the receiver cannot decode, cannot verify or does not expect closes the connection with a
+// code from close-codes.ts.
+//
+// ## Protocol flow
+//
+//   agent                                              control plane (HostDO)
+//     ── WebSocket upgrade ─────────────────────────────▶
+//     ◀─ challenge {nonce, time, conn, kid, cap} ────────  signed by the cp key; the agent checks that
+//                                                         kid is the key it pinned at enrollment
+//     ── hello {host, nonce, version, cap, facts} ──────▶  signed by the host key, nonce echoed;
+//                                                         within HANDSHAKE_TIMEOUT_MS or close 4408
+//     ◀─ ready {heartbeat} ──────────────────────────────  or close 4401 / 4403 / 4409 / 4426
+//     ◀─ ping {time} ─▶ pong {time}                        either side, every `heartbeat` ms; after
+//                                                         HEARTBEAT_MISSES silent intervals, close 4408
+//     ◀─ config {config} ────────────────────────────────  after ready, and whenever it changes
+//
+//   Streams, any number at once, only after ready. Stream ids are never reused on a connection: the
+//   control plane opens odd ids, the agent even ones, so both may open streams without colliding.
+//
+//     ◀─ exec.open {sid, argv, cwd?, env?, timeout?, credit} ─  credit: stdout+stderr bytes the agent
+//     ── credit {sid, bytes} ───────────────────────────▶         may send; this grants stdin bytes
+//     ◀─ stdin {sid, data, eof?} · signal {sid, name} ───
+//     ── stdout {sid, data} · stderr {sid, data} ────────▶  never beyond the credit granted
+//     ◀─ credit {sid, bytes} ────────────────────────────  as the cp's reader drains
+//     ── exit {sid, code, signal?} ──────────────────────▶  ends the stream
+//
+//     ◀─ tcp.open {sid, target, credit} ─────────────────  to a local port or named service (the agent
+//     ── tcp.opened {sid, credit} ───────────────────────▶  opens them too, for mesh routes, even sid)
+//     ◀─ data · credit · fin ─▶                            both ways; fin half-closes one direction
+//     ◀─ close {sid, reason?} ─▶                           either side, ends the stream at once; also
+//                                                         the answer to an open that failed
+//
+// Flow control: a sender may have at most the credit granted for a stream in flight, counting `data`,
+// `stdin`, `stdout` and `stderr` chunk bytes; the receiver grants more with `credit` as its reader
+// consumes. A slow reader stalls only its own stream, and memory per stream stays bounded.
+//
+// ## Rules for changing this file
+//
+// A frame type, field or limit added, or a rule tightened, is a capability bump: a dated line below.
+// Decoding is strict (unknown fields are refused), so a side only sends what the peer's capability (from
+// challenge / hello) admits. PROTOCOL_MAGIC changes only for a redesign no older peer can speak.
+
+import { type _Field, _FieldError, _readFields } from "./_fields.ts";
+import { _FRAME_SPECS, _SEQ, _sentBy } from "./_frame-specs.ts";
+import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
+import { decodeCbor } from "./decode.ts";
+import { encodeCbor } from "./encode.ts";
+import { ProtocolError } from "./errors.ts";
+import type { ConnectionId, HostId, KeyId } from "./keys.ts";
+
+// ## Version
+
+/** Protocol capability this code speaks. History (bump on every wire change, newest last):
+ *
+ *   1 (2026-11-21): initial: challenge/hello, heartbeat, exec, streams
+ */
+export const PROTOCOL_CAPABILITY = 1;
+
+/** Oldest peer capability this code still accepts; older peers are closed with 4426. */
+export const MIN_PEER_CAPABILITY = 1;
+
+/** Domain separator in every signature (envelope.ts): a different protocol's signatures never verify. */
+export const PROTOCOL_MAGIC = "outpost/1";
+
+/** Which way a message travels. Part of every signature, so frames cannot be reflected. */
+export type Direction = "cp>agent" | "agent>cp";
+
+export const DIRECTIONS: readonly Direction[] = ["cp>agent", "agent>cp"];
+
+// ## Handshake
+
+/**
+ * challenge — cp → agent, the first message on every connection.
+ *
+ *   { t: "challenge", seq: uint, nonce: bstr .size 32, time: uint,   ; ms since the Unix epoch
+ *     conn: tstr,         ; ConnectionId, "conn_…"; also bound into every signature
+ *     kid: bstr .size 16, ; key id of the control plane key that signs this connection
+ *     cap: uint }         ; the control plane's PROTOCOL_CAPABILITY
+ */
+export interface ChallengeFrame {
+  t: "challenge";
+  seq: number;
+  nonce: Uint8Array;
+  time: number;
+  conn: ConnectionId;
+  kid: KeyId;
+  cap: number;
+}
+
+/**
+ * hello — agent → cp, the answer to challenge; nothing else is accepted before it.
+ *
+ *   { t: "hello", seq: uint, host: tstr,   ; HostId, "host_…"
+ *     nonce: bstr .size 32,                ; the challenge's nonce, echoed
+ *     version: tstr, cap: uint,            ; agent version ("0.1.0") and PROTOCOL_CAPABILITY
+ *     facts: { hostname: tstr, os: tstr, ? kernel: tstr, arch: tstr, cpus: uint,
+ *              memory: uint, ? disk: uint, ? uptime: uint,   ; bytes, bytes, seconds
+ *              runtime: tstr, runtimeVersion: tstr } }       ; "bun" / "deno" and its version
+ */
+export interface HelloFrame {
+  t: "hello";
+  seq: number;
+  host: HostId;
+  nonce: Uint8Array;
+  version: string;
+  cap: number;
+  facts: HostFacts;
+}
+
+export interface HostFacts {
+  hostname: string;
+  /** `process.platform` style: "linux", "darwin", … */
+  os: string;
+  kernel?: string;
+  /** "x64", "arm64", … */
+  arch: string;
+  cpus: number;
+  /** Total memory in bytes. */
+  memory: number;
+  /** Size of the agent's state volume in bytes. */
+  disk?: number;
+  /** Seconds since boot. */
+  uptime?: number;
+  /** "bun" or "deno". */
+  runtime: string;
+  runtimeVersion: string;
+}
+
+/**
+ * ready — cp → agent, the hello was accepted; streams may open from now on.
+ *
+ *   { t: "ready", seq: uint, heartbeat: uint }   ; ping interval in ms, 1000..600000
+ */
+export interface ReadyFrame {
+  t: "ready";
+  seq: number;
+  heartbeat: number;
+}
+
+// ## Liveness and errors
+
+/**
+ * ping / pong — either way; pong echoes the ping's time, so the pinger learns the round trip.
+ *
+ *   { t: "ping", seq: uint, time: uint }   ; ms since the Unix epoch, sender's clock
+ *   { t: "pong", seq: uint, time: uint }   ; the ping's time
+ */
+export interface PingFrame {
+  t: "ping";
+  seq: number;
+  time: number;
+}
+
+export interface PongFrame {
+  t: "pong";
+  seq: number;
+  time: number;
+}
+
+/**
+ * error — either way; a failure the sender reports without closing the connection (the stream's, when
+ * `sid` is set).
+ *
+ *   { t: "error", seq: uint, code: tstr,   ; machine-readable, [a-z][a-z0-9_.]*, ≤ 64
+ *     message: tstr, ? sid: uint }         ; one line for humans, ≤ 1024
+ */
+export interface ErrorFrame {
+  t: "error";
+  seq: number;
+  code: string;
+  message: string;
+  sid?: number;
+}
+
+/**
+ * config — cp → agent, the host's services and mesh routes. Opaque to this layer for now: any CBOR
+ * map (nesting and size limits still apply); it gets a schema, and a capability bump, with the mesh.
+ *
+ *   { t: "config", seq: uint, config: { * (tstr / int) => any } }
+ */
+export interface ConfigFrame {
+  t: "config";
+  seq: number;
+  config: CborMap;
+}
+
+// ## Exec streams
+
+/**
+ * exec.open — cp → agent, run a process (odd sid). No shell: argv[0] is looked up on PATH.
+ *
+ *   { t: "exec.open", seq: uint, sid: uint,   ; 1..2^32-1, odd
+ *     argv: [+ tstr],                          ; 1..4096 items, no U+0000
+ *     ? cwd: tstr, ? env: { * tstr => tstr },  ; env adds to / overrides the agent's environment
+ *     ? timeout: uint,                         ; ms, 1..2^31-1 (the largest setTimeout delay)
+ *     credit: uint }                           ; stdout+stderr bytes the agent may send
+ */
+export interface ExecOpenFrame {
+  t: "exec.open";
+  seq: number;
+  sid: number;
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout?: number;
+  credit: number;
+}
+
+/**
+ * stdin — cp → agent, bytes for the process's stdin; eof closes it after them.
+ *
+ *   { t: "stdin", seq: uint, sid: uint, data: bstr .size (0..262144), ? eof: bool }
+ */
+export interface StdinFrame {
+  t: "stdin";
+  seq: number;
+  sid: number;
+  data: Uint8Array;
+  eof?: boolean;
+}
+
+/**
+ * stdout / stderr — agent → cp, output of the process, within the credit granted.
+ *
+ *   { t: "stdout", seq: uint, sid: uint, data: bstr .size (0..262144) }
+ *   { t: "stderr", seq: uint, sid: uint, data: bstr .size (0..262144) }
+ */
+export interface StdoutFrame {
+  t: "stdout";
+  seq: number;
+  sid: number;
+  data: Uint8Array;
+}
+
+export interface StderrFrame {
+  t: "stderr";
+  seq: number;
+  sid: number;
+  data: Uint8Array;
+}
+
+/**
+ * exit — agent → cp, the process ended; the stream is over. code is null when a signal killed it.
+ *
+ *   { t: "exit", seq: uint, sid: uint, code: uint .le 255 / null, ? signal: tstr }   ; "SIGKILL"
+ */
+export interface ExitFrame {
+  t: "exit";
+  seq: number;
+  sid: number;
+  code: number | null;
+  signal?: string;
+}
+
+/**
+ * signal — cp → agent, deliver a signal to the process.
+ *
+ *   { t: "signal", seq: uint, sid: uint, name: tstr }   ; "SIGTERM", "SIGINT", "SIGRTMIN+1", …
+ */
+export interface SignalFrame {
+  t: "signal";
+  seq: number;
+  sid: number;
+  name: string;
+}
+
+// ## Flow control and byte streams
+
+/**
+ * credit — either way, the receiver of a stream's bytes lets the sender send `bytes` more.
+ *
+ *   { t: "credit", seq: uint, sid: uint, bytes: uint }   ; 1..2^32-1
+ */
+export interface CreditFrame {
+  t: "credit";
+  seq: number;
+  sid: number;
+  bytes: number;
+}
+
+/**
+ * tcp.open — either way, connect a byte stream to a TCP port on the receiver's host or to a service
+ * it knows by name (sid odd from the cp, even from the agent).
+ *
+ *   { t: "tcp.open", seq: uint, sid: uint,
+ *     target: uint / tstr,   ; port 1..65535 on localhost, or a service name [a-z0-9][a-z0-9._-]{0,62}
+ *     credit: uint }         ; bytes the receiver may send back before more credit
+ */
+export interface TcpOpenFrame {
+  t: "tcp.open";
+  seq: number;
+  sid: number;
+  target: number | string;
+  credit: number;
+}
+
+/**
+ * tcp.opened — either way, the answer to tcp.open when the connection is up (a failure is `close`).
+ *
+ *   { t: "tcp.opened", seq: uint, sid: uint, credit: uint }   ; bytes the opener may send
+ */
+export interface TcpOpenedFrame {
+  t: "tcp.opened";
+  seq: number;
+  sid: number;
+  credit: number;
+}
+
+/**
+ * data — either way, bytes on a tcp stream, within the credit granted.
+ *
+ *   { t: "data", seq: uint, sid: uint, data: bstr .size (0..262144) }
+ */
+export interface DataFrame {
+  t: "data";
+  seq: number;
+  sid: number;
+  data: Uint8Array;
+}
+
+/**
+ * fin — either way, the sender will send no more data on this stream (half close, like TCP FIN).
+ *
+ *   { t: "fin", seq: uint, sid: uint }
+ */
+export interface FinFrame {
+  t: "fin";
+  seq: number;
+  sid: number;
+}
+
+/**
+ * close — either way, the stream is over at once in both directions (or could not be opened).
+ *
+ *   { t: "close", seq: uint, sid: uint, ? reason: tstr }   ; ≤ 1024
+ */
+export interface CloseFrame {
+  t: "close";
+  seq: number;
+  sid: number;
+  reason?: string;
+}
+
+// ## Unions
+
+/** Every frame type, sent by either side. */
+export type Frame = ControlPlaneFrame | AgentFrame;
+
+/** Frames both sides send. */
+export type SharedFrame =
+  | PingFrame
+  | PongFrame
+  | ErrorFrame
+  | CreditFrame
+  | TcpOpenFrame
+  | TcpOpenedFrame
+  | DataFrame
+  | FinFrame
+  | CloseFrame;
+
+/** Frames the control plane sends (direction "cp>agent"). */
+export type ControlPlaneFrame =
+  | ChallengeFrame
+  | ReadyFrame
+  | ConfigFrame
+  | ExecOpenFrame
+  | StdinFrame
+  | SignalFrame
+  | SharedFrame;
+
+/** Frames the agent sends (direction "agent>cp"). */
+export type AgentFrame = HelloFrame | StdoutFrame | StderrFrame | ExitFrame | SharedFrame;
+
+/** The frames that may travel in `direction`. */
+export type FrameFrom<D extends Direction> = D extends "cp>agent" ? ControlPlaneFrame : AgentFrame;
+
+export type FrameType = Frame["t"];
+
+export type FrameOf<T extends FrameType> = Extract<Frame, { t: T }>;
+
+/** Every frame type, in the order of this file. */
+export const FRAME_TYPES = Object.keys(_FRAME_SPECS) as FrameType[];
+
+// ## Encoding
+
+/**
+ * The deterministic CBOR payload of `frame`, checked with the same rules the peer applies, so nothing
+ * is sent that the peer must refuse. Throws TypeError for a frame that breaks them.
+ */
+export function encodeFrame(frame: Frame, direction: Direction): Uint8Array {
+  const t: unknown = frame?.t;
+  if (typeof t !== "string" || !Object.hasOwn(_FRAME_SPECS, t)) {
+    throw new TypeError(`Cannot encode frame: unknown frame type ${JSON.stringify(t)}`);
+  }
+  const map = new Map<CborKey, CborValue>([
+    ["t", frame.t],
+    ["seq", frame.seq],
+  ]);
+  const fields = _FRAME_SPECS[frame.t].fields as Record<string, _Field<unknown>>;
+  for (const name in fields) {
+    const value = (frame as unknown as Record<string, unknown>)[name];
+    if (value !== undefined) map.set(name, fields[name]!.write(value));
+  }
+  try {
+    _checkFrame(map, direction, "encode");
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new TypeError(error.message);
+    throw error;
+  }
+  return encodeCbor(map);
+}
+
+/**
+ * The frame in `payload`, which travelled in `direction`. Throws ProtocolError: "malformed" for bad
+ * CBOR or a wrong shape, "unknown_frame" for a type this side does not know or that may not be sent
+ * in `direction`.
+ */
+export function decodeFrame<D extends Direction>(payload: Uint8Array, direction: D): FrameFrom<D> {
+  return _checkFrame(decodeCbor(payload), direction, "decode") as FrameFrom<D>;
+}
+
+function _checkFrame(value: CborValue, direction: Direction, verb: "decode" | "encode"): Frame {
+  const fail = (code: "malformed" | "unknown_frame", why: string) =>
+    new ProtocolError(code, `Cannot ${verb} frame: ${why}`);
+  if (!(value instanceof Map)) throw fail("malformed", "a frame must be a map");
+  const t = value.get("t");
+  if (typeof t !== "string") throw fail("malformed", 'a frame must have a text field "t"');
+  if (!Object.hasOwn(_FRAME_SPECS, t)) {
+    throw fail("unknown_frame", `unknown frame type ${JSON.stringify(t.slice(0, 40))}`);
+  }
+  const spec = _FRAME_SPECS[t as FrameType];
+  if (!_sentBy(spec.from, direction)) throw fail("unknown_frame", `${t} may not be sent ${direction}`);
+  try {
+    const seq = value.get("seq");
+    if (seq === undefined) throw new _FieldError("missing field seq");
+    const frame = {
+      t,
+      seq: _SEQ.read(seq, "seq"),
+      ..._readFields(value, spec.fields as Record<string, _Field<unknown>>, "", ["t", "seq"]),
+    } as Frame;
+    const sid = (frame as { sid?: number }).sid;
+    if (spec.opens && sid !== undefined && sid % 2 !== (direction === "cp>agent" ? 1 : 0)) {
+      const opener =
+        direction === "cp>agent" ? "odd (opened by the control plane)" : "even (opened by the agent)";
+      throw new _FieldError(`field sid must be ${opener}, got ${sid}`);
+    }
+    return frame;
+  } catch (error) {
+    if (error instanceof _FieldError) throw fail("malformed", `${t} ${error.message}`);
+    throw error;
+  }
+}

@@ -1,0 +1,104 @@
+// The Outpost wire protocol: frames, their signed envelope, keys and limits. Runs in workerd, Bun, Deno
+// and Node using only web APIs, @noble/ed25519 and @noble/hashes. Start reading at frames.ts.
+
+export type { Ed25519Backend } from "./_ed25519.ts";
+export { ed25519Backend } from "./_ed25519.ts";
+export type { CborArray, CborKey, CborMap, CborValue } from "./cbor-value.ts";
+export {
+  FrameChannel,
+  type FrameChannelOptions,
+  type FrameReceivedBy,
+  type FrameSentBy,
+  type Side,
+  type Unsequenced,
+} from "./channel.ts";
+export { CloseCode, closeCodeFor, closeReasonFor } from "./close-codes.ts";
+export { type DecodeCborOptions, decodeCbor } from "./decode.ts";
+export { encodeCbor } from "./encode.ts";
+export {
+  COSE_SIGN1_TAG,
+  type FrameContext,
+  type OpenContext,
+  openFrame,
+  sealFrame,
+  type VerifierLookup,
+} from "./envelope.ts";
+export { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
+export {
+  type AgentFrame,
+  type ChallengeFrame,
+  type CloseFrame,
+  type ConfigFrame,
+  type ControlPlaneFrame,
+  type CreditFrame,
+  type DataFrame,
+  DIRECTIONS,
+  type Direction,
+  decodeFrame,
+  type ErrorFrame,
+  type ExecOpenFrame,
+  type ExitFrame,
+  encodeFrame,
+  type FinFrame,
+  FRAME_TYPES,
+  type Frame,
+  type FrameFrom,
+  type FrameOf,
+  type FrameType,
+  type HelloFrame,
+  type HostFacts,
+  MIN_PEER_CAPABILITY,
+  type PingFrame,
+  type PongFrame,
+  PROTOCOL_CAPABILITY,
+  PROTOCOL_MAGIC,
+  type ReadyFrame,
+  type SharedFrame,
+  type SignalFrame,
+  type StderrFrame,
+  type StdinFrame,
+  type StdoutFrame,
+  type TcpOpenedFrame,
+  type TcpOpenFrame,
+} from "./frames.ts";
+export {
+  type ConnectionId,
+  type ControlPlanePublicKey,
+  formatControlPlaneKey,
+  formatHostKey,
+  formatSecretKey,
+  type HostId,
+  type HostPublicKey,
+  isConnectionId,
+  isHostId,
+  KEY_ID_BYTES,
+  type KeyId,
+  keyIdBytes,
+  keyIdFromBytes,
+  keyIdOf,
+  newConnectionId,
+  newHostId,
+  PUBLIC_KEY_BYTES,
+  type PublicKey,
+  parseConnectionId,
+  parseControlPlaneKey,
+  parseHostId,
+  parseHostKey,
+  parseKeyId,
+  parsePublicKey,
+  publicKeyBytes,
+  SEED_BYTES,
+  type SecretKey,
+  SIGNATURE_BYTES,
+  secretKeyBytes,
+} from "./keys.ts";
+export {
+  HANDSHAKE_TIMEOUT_MS,
+  HEARTBEAT_MISSES,
+  MAX_CHUNK_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_NESTING,
+} from "./limits.ts";
+export { SequenceCounter, SequenceWindow } from "./sequence.ts";
+export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";
+export { Verifier, type VerifierOptions } from "./verify.ts";

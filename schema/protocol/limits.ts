@@ -1,0 +1,20 @@
+// Hard limits of the wire format. Both sides enforce them on receive and check them on send, so a
+// well-behaved peer never sends what the other refuses. Changing one is a capability bump (frames.ts).
+
+/** Largest WebSocket message, in bytes (1 MiB). Bulk data is chunked well below this. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Largest `data` / `stdin` / `stdout` / `stderr` chunk, in bytes (256 KiB). */
+export const MAX_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Deepest nesting of arrays and maps in one CBOR item (16). Frames need 3; the rest is room for
+ * `config`. The cap also bounds the decoder's recursion, so hostile input cannot exhaust the stack.
+ */
+export const MAX_NESTING = 16;
+
+/** How long the control plane waits for hello after sending challenge before closing with 4408. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Heartbeat intervals (ReadyFrame.heartbeat) without any frame from the peer before closing with 4408. */
+export const HEARTBEAT_MISSES = 3;

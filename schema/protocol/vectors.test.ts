@@ -1,0 +1,77 @@
+// The known-answer vectors in test/vectors/: current with the generator, and passing in every runtime
+// the protocol runs in: Node (here), workerd (the Worker, via miniflare), Bun and Deno (the agent).
+
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { describe, expect, it } from "vitest";
+import { checkVectors } from "../../test/vectors/check.ts";
+import frames from "../../test/vectors/frames.json" with { type: "json" };
+import { generateVectors, type VectorFile } from "../../test/vectors/generate.ts";
+
+const file = frames as unknown as VectorFile;
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const run = promisify(execFile);
+
+describe("known-answer vectors (test/vectors/frames.json)", () => {
+  it("are what scripts/gen-vectors.ts writes (run it after changing the wire format)", async () => {
+    expect(JSON.parse(JSON.stringify(await generateVectors()))).toEqual(file);
+  });
+
+  it("cover every frame type and both directions", () => {
+    const types = new Set(file.valid.map((v) => (v.frame as { t: string }).t));
+    expect(types.size).toBe(19);
+    expect(new Set(file.valid.map((v) => v.direction))).toEqual(new Set(["cp>agent", "agent>cp"]));
+  });
+
+  it("pass in Node", async () => {
+    expect(await checkVectors(file)).toEqual([]);
+  });
+
+  it("catch a changed vector", async () => {
+    const broken = structuredClone(file);
+    broken.valid[0]!.messageHex = broken.valid[0]!.messageHex.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+    broken.invalid[0]!.error = "malformed";
+    const failures = await checkVectors(broken);
+    expect(failures.some((f) => f.includes("sealed message differs"))).toBe(true);
+    expect(failures.some((f) => f.includes("expected malformed"))).toBe(true);
+  });
+
+  it("pass in workerd", { timeout: 60_000 }, async () => {
+    const bundle = await build({
+      entryPoints: [`${root}test/vectors/check-worker.ts`],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      mainFields: ["module", "main"],
+      write: false,
+    });
+    const mf = new Miniflare({
+      modules: true,
+      script: bundle.outputFiles[0]!.text,
+      compatibilityDate: "2026-04-01",
+    });
+    try {
+      const result = await (await mf.dispatchFetch("http://vectors/")).json();
+      expect(result).toEqual({ runtime: "Cloudflare-Workers", backend: "webcrypto", failures: [] });
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  for (const [runtime, args] of [
+    ["bun", ["test/vectors/check-vectors.ts"]],
+    ["deno", ["run", "test/vectors/check-vectors.ts"]],
+  ] as const) {
+    it(`pass in ${runtime}`, { timeout: 120_000 }, async () => {
+      const { stdout } = await run(`${root}node_modules/.bin/${runtime}`, args, { cwd: root });
+      expect(stdout).toMatch(
+        new RegExp(
+          `^ok: ${file.valid.length} valid and ${file.invalid.length} invalid vectors on ${runtime}`,
+        ),
+      );
+    });
+  }
+});

@@ -1,0 +1,323 @@
+// Builds the known-answer vectors in frames.json (scripts/gen-vectors.ts writes them; vectors.test.ts
+// checks the file is current). Everything is fixed: seeds, connection ids, nonces, times. Ed25519 is
+// deterministic (RFC 8032 §5.1.6), so the same code always gives the same bytes.
+
+import { _concatBytes, _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
+import { _sealPayload } from "../../schema/protocol/envelope.ts";
+import {
+  type CborValue,
+  type ConnectionId,
+  closeCodeFor,
+  type Direction,
+  decodeCbor,
+  encodeCbor,
+  encodeFrame,
+  type Frame,
+  type FrameContext,
+  formatControlPlaneKey,
+  formatHostKey,
+  type HostId,
+  keyIdBytes,
+  PROTOCOL_CAPABILITY,
+  PROTOCOL_MAGIC,
+  ProtocolError,
+  type ProtocolErrorCode,
+  openFrame,
+  Signer,
+  sealFrame,
+  Verifier,
+} from "../../schema/protocol/index.ts";
+import { type Json, toJson } from "./json.ts";
+
+export interface KeyVector {
+  name: string;
+  seedHex: string;
+  publicKeyHex: string;
+  publicKey: string;
+  keyId: string;
+}
+
+export interface ValidVector {
+  name: string;
+  seedHex: string;
+  publicKeyHex: string;
+  keyId: string;
+  connectionId: string;
+  direction: Direction;
+  frame: Json;
+  payloadHex: string;
+  messageHex: string;
+}
+
+export interface InvalidVector {
+  name: string;
+  /** The one key the opener knows (a pinned Verifier). */
+  publicKeyHex: string;
+  connectionId: string;
+  /** The direction the opener expects. */
+  direction: Direction;
+  messageHex: string;
+  error: ProtocolErrorCode;
+  closeCode: number;
+}
+
+export interface VectorFile {
+  description: string;
+  magic: string;
+  capability: number;
+  keys: KeyVector[];
+  valid: ValidVector[];
+  invalid: InvalidVector[];
+}
+
+const AGENT_SEED = new Uint8Array(32).fill(0x01);
+const CP_SEED = new Uint8Array(32).fill(0x02);
+const OTHER_SEED = new Uint8Array(32).fill(0x03);
+const CONN_A = "conn_AAECAwQFBgcICQoLDA0ODw" as ConnectionId; // bytes 00 01 … 0f
+const CONN_B = "conn_EBESExQVFhcYGRobHB0eHw" as ConnectionId; // bytes 10 11 … 1f
+const HOST = "host_AAAAAAAAAAAAAAAAAAAAAA" as HostId;
+const NONCE = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i);
+const TIME = 1_795_000_000_000; // 2026-11-18T…, any fixed value
+
+export async function generateVectors(): Promise<VectorFile> {
+  const agent = await Signer.fromSeed(AGENT_SEED);
+  const cp = await Signer.fromSeed(CP_SEED);
+  const other = await Signer.fromSeed(OTHER_SEED);
+  const seedOf = new Map([
+    [agent, AGENT_SEED],
+    [cp, CP_SEED],
+  ]);
+  const up = (connectionId: ConnectionId = CONN_A): FrameContext => ({ connectionId, direction: "agent>cp" });
+  const down = (connectionId: ConnectionId = CONN_A): FrameContext => ({ connectionId, direction: "cp>agent" });
+
+  const valid: ValidVector[] = [];
+  const add = async (name: string, frame: Frame, ctx: FrameContext) => {
+    const signer = ctx.direction === "cp>agent" ? cp : agent;
+    const message = await sealFrame(frame, signer, ctx);
+    valid.push({
+      name,
+      seedHex: _toHex(seedOf.get(signer)!),
+      publicKeyHex: _toHex(signer.publicKey),
+      keyId: signer.keyId,
+      connectionId: ctx.connectionId,
+      direction: ctx.direction,
+      frame: toJson(frame),
+      payloadHex: _toHex(encodeFrame(frame, ctx.direction)),
+      messageHex: _toHex(message),
+    });
+    return message;
+  };
+
+  // ## Valid: every frame type, handshake first, on one connection.
+  await add(
+    "challenge",
+    { t: "challenge", seq: 1, nonce: NONCE, time: TIME, conn: CONN_A, kid: cp.keyId, cap: PROTOCOL_CAPABILITY },
+    down(),
+  );
+  await add(
+    "hello",
+    {
+      t: "hello",
+      seq: 1,
+      host: HOST,
+      nonce: NONCE,
+      version: "0.1.0",
+      cap: PROTOCOL_CAPABILITY,
+      facts: {
+        hostname: "web01",
+        os: "linux",
+        kernel: "6.8.0-45-generic",
+        arch: "x64",
+        cpus: 8,
+        memory: 16_777_216_000,
+        disk: 512_000_000_000,
+        uptime: 86_400,
+        runtime: "bun",
+        runtimeVersion: "1.4.5",
+      },
+    },
+    up(),
+  );
+  await add(
+    "hello with only required facts",
+    {
+      t: "hello",
+      seq: 1,
+      host: HOST,
+      nonce: NONCE,
+      version: "0.1.0",
+      cap: PROTOCOL_CAPABILITY,
+      facts: { hostname: "db1", os: "darwin", arch: "arm64", cpus: 10, memory: 34_359_738_368, runtime: "deno", runtimeVersion: "2.9.6" },
+    },
+    up(CONN_B),
+  );
+  await add("ready", { t: "ready", seq: 2, heartbeat: 15_000 }, down());
+  await add("ping cp>agent", { t: "ping", seq: 3, time: TIME + 15_000 }, down());
+  await add("pong agent>cp", { t: "pong", seq: 2, time: TIME + 15_000 }, up());
+  await add("ping agent>cp", { t: "ping", seq: 3, time: TIME + 15_001 }, up());
+  await add("pong cp>agent", { t: "pong", seq: 4, time: TIME + 15_001 }, down());
+  await add(
+    "config",
+    {
+      t: "config",
+      seq: 5,
+      config: new Map<string | number, CborValue>([
+        ["services", [new Map<string | number, CborValue>([["name", "ssh"], ["port", 22]])]],
+        ["routes", new Map()],
+        [1, null],
+        ["flags", [true, false, -1]],
+      ]),
+    },
+    down(),
+  );
+  await add(
+    "exec.open",
+    {
+      t: "exec.open",
+      seq: 6,
+      sid: 1,
+      argv: ["uname", "-a"],
+      cwd: "/tmp",
+      env: { LANG: "C.UTF-8", TERM: "dumb" },
+      timeout: 30_000,
+      credit: 1_048_576,
+    },
+    down(),
+  );
+  await add("exec.open minimal", { t: "exec.open", seq: 7, sid: 3, argv: ["true"], credit: 0 }, down());
+  await add("credit agent>cp", { t: "credit", seq: 4, sid: 1, bytes: 65_536 }, up());
+  await add("stdin", { t: "stdin", seq: 8, sid: 1, data: new TextEncoder().encode("hello\n") }, down());
+  await add("stdin eof", { t: "stdin", seq: 9, sid: 1, data: new Uint8Array(0), eof: true }, down());
+  await add("stdout", { t: "stdout", seq: 5, sid: 1, data: new TextEncoder().encode("Linux web01 6.8.0\n") }, up());
+  await add("stderr", { t: "stderr", seq: 6, sid: 1, data: Uint8Array.of(0, 1, 2, 0xfe, 0xff) }, up());
+  await add("signal", { t: "signal", seq: 10, sid: 1, name: "SIGTERM" }, down());
+  await add("exit", { t: "exit", seq: 7, sid: 1, code: 0 }, up());
+  await add("exit by signal", { t: "exit", seq: 8, sid: 3, code: null, signal: "SIGKILL" }, up());
+  await add("credit cp>agent", { t: "credit", seq: 11, sid: 1, bytes: 4_294_967_295 }, down());
+  await add("tcp.open port", { t: "tcp.open", seq: 12, sid: 5, target: 22, credit: 262_144 }, down());
+  await add("tcp.open service from the agent", { t: "tcp.open", seq: 9, sid: 2, target: "postgres", credit: 0 }, up());
+  await add("tcp.opened", { t: "tcp.opened", seq: 10, sid: 5, credit: 262_144 }, up());
+  const bulk = Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) & 0xff);
+  await add("data cp>agent", { t: "data", seq: 13, sid: 5, data: bulk }, down());
+  await add("data agent>cp", { t: "data", seq: 11, sid: 5, data: Uint8Array.of(0x53, 0x53, 0x48) }, up());
+  await add("fin", { t: "fin", seq: 12, sid: 5 }, up());
+  await add("close", { t: "close", seq: 14, sid: 5, reason: "done" }, down());
+  await add("close without reason", { t: "close", seq: 13, sid: 2 }, up());
+  await add("error", { t: "error", seq: 15, code: "not_found", message: "no such service: postgres", sid: 2 }, down());
+  await add("error on the connection", { t: "error", seq: 14, code: "busy", message: "too many streams" }, up());
+
+  // ## Invalid: each refused with a specific ProtocolError code.
+  const invalid: InvalidVector[] = [];
+  const refuse = async (
+    name: string,
+    error: ProtocolErrorCode,
+    message: Uint8Array,
+    ctx: FrameContext,
+    key: Signer = agent,
+  ) => {
+    // A vector must fail for its stated reason, not some other one: check before writing it down.
+    const outcome = await openFrame(message, new Verifier(key.publicKey), ctx).then(
+      () => "opened",
+      (e: unknown) => (e instanceof ProtocolError ? e.code : String(e)),
+    );
+    if (outcome !== error) throw new Error(`invalid vector "${name}": expected ${error}, got ${outcome}`);
+    const closeCode = closeCodeFor(new ProtocolError(error, name));
+    invalid.push({
+      name,
+      publicKeyHex: _toHex(key.publicKey),
+      connectionId: ctx.connectionId,
+      direction: ctx.direction,
+      messageHex: _toHex(message),
+      error,
+      closeCode,
+    });
+  };
+  const signed = (payloadHex: string, ctx: FrameContext = up(), signer: Signer = agent) =>
+    _sealPayload(_fromHex(payloadHex.replace(/\s/g, "")), signer, ctx);
+
+  const ping = await sealFrame({ t: "ping", seq: 1, time: 5 }, agent, up());
+  // a3 6174 6470696e67 6373657101 6474696d6505 = {"t": "ping", "seq": 1, "time": 5}
+  const tampered = ping.slice();
+  tampered[tampered.length - 67]! ^= 0x01; // the last payload byte (before 58 40 and the signature): time 5 → 4
+  await refuse("tampered payload", "bad_signature", tampered, up());
+  await refuse("signed by another key, kid rewritten to the known key", "bad_signature", withKid(await sealFrame({ t: "ping", seq: 1, time: 5 }, other, up()), agent), up());
+  await refuse("unknown key id", "unknown_key", await sealFrame({ t: "ping", seq: 1, time: 5 }, other, up()), up());
+  await refuse("wrong direction (reflected)", "bad_signature", ping, down());
+  await refuse("wrong connection (replayed elsewhere)", "bad_signature", ping, up(CONN_B));
+  await refuse("truncated", "malformed", ping.subarray(0, ping.length - 1), up());
+  await refuse("trailing byte", "malformed", _concatBytes(ping, Uint8Array.of(0)), up());
+  await refuse("untagged COSE_Sign1", "malformed", ping.subarray(1), up());
+  await refuse(
+    "protected header alg -7 (ES256)", "malformed",
+    _concatBytes(Uint8Array.of(0xd2), encodeCbor(replaceItem(ping, 0, Uint8Array.of(0xa1, 0x01, 0x26)))),
+    up(),
+  );
+  await refuse("duplicate map key", "malformed", await signed("a4 6174 6470696e67 6174 6470696e67 6373657101 6474696d6505"), up());
+  await refuse("map keys out of order", "malformed", await signed("a3 6373657101 6174 6470696e67 6474696d6505"), up());
+  await refuse("indefinite-length map", "malformed", await signed("bf 6174 6470696e67 6373657101 6474696d6505 ff"), up());
+  await refuse("integer not in shortest form", "malformed", await signed("a3 6174 6470696e67 63736571 1801 6474696d6505"), up());
+  await refuse("float", "malformed", await signed("a3 6174 6470696e67 6373657101 6474696d65 fb4014000000000000"), up());
+  // {"t": "config", "seq": 1, "config": {"a": {"a": … {} }}}: 17 maps deep in all.
+  await refuse(
+    "nesting 17 deep", "malformed",
+    await signed(`a3 6174 66636f6e666967 6373657101 66636f6e666967 ${"a16161".repeat(15)} a0`, down(), cp),
+    down(),
+    cp,
+  );
+  await refuse("unknown frame type", "unknown_frame", await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "exec.spawn"], ["seq", 1]]))), down(), cp), down(), cp);
+  await refuse(
+    "agent frame sent cp>agent", "unknown_frame",
+    await _sealPayload(_fromHex(valid.find((v) => v.name === "hello")!.payloadHex), cp, down()),
+    down(),
+    cp,
+  );
+  await refuse(
+    "exec.open with an even stream id", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "exec.open"], ["seq", 1], ["sid", 2], ["argv", ["ls"]], ["credit", 0]]))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "argv with U+0000", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "exec.open"], ["seq", 1], ["sid", 1], ["argv", ["ls\0-la"]], ["credit", 0]]))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "unknown field", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "fin"], ["seq", 1], ["sid", 1], ["x", 0]])))),
+    up(),
+  );
+  await refuse("seq 0", "malformed", await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "fin"], ["seq", 0], ["sid", 1]])))), up());
+
+  return {
+    description:
+      "Known-answer vectors for the Outpost wire protocol (schema/protocol). Each valid vector is a frame, " +
+      "sealed by the key with seedHex for connectionId and direction, giving messageHex; opening messageHex " +
+      "with publicKeyHex must give the frame back, and sealing the frame must give messageHex. Each invalid " +
+      "vector must be refused with `error` (close code `closeCode`) by an opener that knows only publicKeyHex. " +
+      "Frames are JSON with bytes as {$hex} and CBOR maps as {$map: [[k, v], …]}. Generated by scripts/gen-vectors.ts.",
+    magic: PROTOCOL_MAGIC,
+    capability: PROTOCOL_CAPABILITY,
+    keys: [
+      { name: "agent", seedHex: _toHex(AGENT_SEED), publicKeyHex: _toHex(agent.publicKey), publicKey: formatHostKey(agent.publicKey), keyId: agent.keyId },
+      { name: "control plane", seedHex: _toHex(CP_SEED), publicKeyHex: _toHex(cp.publicKey), publicKey: formatControlPlaneKey(cp.publicKey), keyId: cp.keyId },
+      { name: "other", seedHex: _toHex(OTHER_SEED), publicKeyHex: _toHex(other.publicKey), publicKey: formatHostKey(other.publicKey), keyId: other.keyId },
+    ],
+    valid,
+    invalid,
+  };
+}
+
+/** The message with item `index` of its COSE_Sign1 array replaced. */
+function replaceItem(message: Uint8Array, index: number, value: CborValue): CborValue[] {
+  const items = [...(decodeCbor(message, { tag: 18 }) as CborValue[])];
+  items[index] = value;
+  return items;
+}
+
+/** The message with its kid header replaced by `signer`'s, signature unchanged. */
+function withKid(message: Uint8Array, signer: Signer): Uint8Array {
+  const items = replaceItem(message, 1, new Map([[4, keyIdBytes(signer.keyId)]]));
+  return _concatBytes(Uint8Array.of(0xd2), encodeCbor(items));
+}
