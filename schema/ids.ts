@@ -2,6 +2,8 @@
 // and every id says what it is when it shows up in a log line or a row (tailscale's `nodekey:` idea).
 // Names (DNS labels) never contain `_`, so `cl_…` can't collide with a cluster named by the user.
 
+import { isHostId, newHostId } from "./protocol/keys.ts";
+
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
@@ -20,7 +22,6 @@ export type TenantId = Brand<string, "TenantId">;
 export type ApiKeyId = Brand<string, "ApiKeyId">;
 export type ClusterId = Brand<string, "ClusterId">;
 export type SiteId = Brand<string, "SiteId">;
-export type HostId = Brand<string, "HostId">;
 export type TokenId = Brand<string, "TokenId">;
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */
@@ -39,10 +40,13 @@ export function randomBase32(n: number): string {
 }
 
 export function newId<K extends IdKind>(kind: K): string {
+  // Host ids travel in signed frames, so their format is the wire protocol's (protocol/keys.ts).
+  if (kind === "host") return newHostId();
   return `${ID_PREFIXES[kind]}_${randomBase32(16)}`;
 }
 
 export function isId(kind: IdKind, value: string): boolean {
+  if (kind === "host") return isHostId(value);
   return new RegExp(`^${ID_PREFIXES[kind]}_[${ALPHABET}]{16}$`).test(value);
 }
 

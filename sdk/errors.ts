@@ -23,3 +23,14 @@ export class OutpostConnectionError extends Error {
     this.name = "OutpostConnectionError";
   }
 }
+
+/** A stream that was started but ended without an exit: the host disconnected, the relay refused a frame. */
+export class OutpostStreamError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "OutpostStreamError";
+  }
+}

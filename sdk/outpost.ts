@@ -1,6 +1,8 @@
 // `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
 import type { ClientResponse, InferRequestType } from "hono/client";
+import type { ExecSpec } from "../schema/streams.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
+import { collect, type ExecResult, type ExecStream, openExec } from "./exec.ts";
 
 type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
 type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
@@ -9,10 +11,56 @@ type TokenCreate = InferRequestType<Api["v1"]["tokens"]["$post"]>["json"];
 export class Outpost {
   readonly url: string;
   readonly api: Api;
+  readonly #token: string;
 
   constructor(opts: ClientOptions) {
     this.url = opts.url.replace(/\/+$/, "");
     this.api = createApi(opts);
+    this.#token = opts.token;
+  }
+
+  /**
+   * Runs argv on a host (`web01.prod` or a host id) and streams: stdout/stderr to read, stdin to write,
+   * `exited` for the exit code. No shell is involved unless argv runs one.
+   */
+  execStream(host: string, argv: string[], opts: Omit<ExecSpec, "argv"> = {}): ExecStream {
+    const wsUrl = this.api.v1.hosts[":host"].exec.$url({ param: { host } }).toString().replace(/^http/, "ws");
+    return openExec({ wsUrl, token: this.#token, spec: { ...opts, argv } });
+  }
+
+  /** Runs argv on a host and collects its output (at most `maxBuffer` bytes each, default 64 MiB). */
+  async exec(
+    host: string,
+    argv: string[],
+    opts: Omit<ExecSpec, "argv"> & { stdin?: Uint8Array | string; maxBuffer?: number } = {},
+  ): Promise<ExecResult & { stdout: Uint8Array; stderr: Uint8Array }> {
+    const { stdin, maxBuffer = 64 * 1024 * 1024, ...spec } = opts;
+    const stream = this.execStream(host, argv, spec);
+    const writer = stream.stdin.getWriter();
+    const input = (async () => {
+      if (stdin !== undefined)
+        await writer.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
+      await writer.close();
+    })();
+    const [stdout, stderr, result] = await Promise.all([
+      collect(stream.stdout, maxBuffer),
+      collect(stream.stderr, maxBuffer),
+      stream.exited,
+      input.catch(() => {}),
+    ]);
+    return { ...result, stdout, stderr };
+  }
+
+  sessions(query: { host?: string; limit?: number; cursor?: number } = {}) {
+    return this.#call(
+      this.api.v1.sessions.$get({
+        query: {
+          ...(query.host ? { host: query.host } : {}),
+          ...(query.limit ? { limit: String(query.limit) } : {}),
+          ...(query.cursor ? { cursor: String(query.cursor) } : {}),
+        },
+      }),
+    );
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: any typed response; unwrap narrows it to its body

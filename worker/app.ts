@@ -9,8 +9,11 @@ import type { AppEnv } from "./env.ts";
 import { ApiError } from "./http/api-error.ts";
 import { renderError } from "./http/on-error.ts";
 import { openDatabase } from "./lib/db.ts";
+import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
+import { enrollRoutes } from "./routes/enroll.ts";
+import { execRoutes, sessionRoutes } from "./routes/exec.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -33,12 +36,16 @@ const limitBody = bodyLimit({
 
 const v1 = new Hono<AppEnv>()
   .route("/tenants", tenantRoutes)
+  .route("/enroll", enrollRoutes)
+  .route("/agent", agentRoutes)
   .use(apiKeyAuth)
   .route("/keys", keyRoutes)
   .route("/clusters", clusterRoutes)
   .route("/sites", siteRoutes)
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
+  .route("/hosts", execRoutes)
+  .route("/sessions", sessionRoutes)
   .route("/audit", auditRoutes);
 
 export const app = new Hono<AppEnv>()

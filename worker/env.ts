@@ -1,6 +1,6 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
-import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import type { Role } from "../schema/db/tables.ts";
+import type { Database } from "./lib/db.ts";
 
 export interface Bindings {
   /** libSQL over HTTP: Turso in production, scripts/libsql-server locally. */
@@ -10,6 +10,8 @@ export interface Bindings {
   OUTPOST_ADMIN_TOKEN: string;
   /** The control plane's ed25519 signing seed (base64url, 32 bytes); agents pin its public key. */
   CP_SIGNING_KEY?: string;
+  /** Agent ping interval in ms (default 15000); local runs and tests set it lower. */
+  HEARTBEAT_MS?: string;
   /** Public origin used in install lines; defaults to the request's origin. */
   PUBLIC_URL?: string;
   HOST: DurableObjectNamespace;
@@ -28,7 +30,7 @@ export interface Caller {
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
-    db: LibSQLDatabase;
+    db: Database;
     caller: Caller;
   };
 }

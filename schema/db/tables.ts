@@ -129,6 +129,33 @@ export const enrollmentTokens = sqliteTable(
   (t) => [index("enrollment_tokens_tenant").on(t.tenantId)],
 );
 
+export const SESSION_KINDS = ["exec", "tcp"] as const;
+
+/** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    hostId: text("host_id").notNull(),
+    actor: text("actor").notNull(),
+    kind: text("kind", { enum: SESSION_KINDS }).notNull(),
+    argv: text("argv", { mode: "json" }).$type<string[]>().notNull().default([]),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+    exitCode: integer("exit_code"),
+    signal: text("signal"),
+    /** Bytes from the client to the host (stdin) and from the host to the client (stdout + stderr). */
+    bytesIn: integer("bytes_in").notNull().default(0),
+    bytesOut: integer("bytes_out").notNull().default(0),
+    /** Why it ended when it did not end with an exit: "client gone", "host disconnected", … */
+    endReason: text("end_reason"),
+  },
+  (t) => [index("sessions_tenant_started").on(t.tenantId, t.startedAt), index("sessions_host").on(t.hostId)],
+);
+
 export const AUDIT_OUTCOMES = ["allowed", "denied"] as const;
 
 export const auditEvents = sqliteTable(
@@ -155,3 +182,4 @@ export type Site = typeof sites.$inferSelect;
 export type Host = typeof hosts.$inferSelect;
 export type EnrollmentToken = typeof enrollmentTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

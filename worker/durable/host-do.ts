@@ -1,16 +1,672 @@
-// HostDO — one Durable Object per host: holds the agent's WebSocket (hibernation API), relays streams
-// between clients and the agent, and tracks liveness with alarms.
+// HostDO — one Durable Object per host. It holds the agent's WebSocket (hibernation API), checks every
+// frame the agent sends (signature, connection, direction, sequence), keeps the host's liveness with an
+// alarm, and relays exec streams between API clients and the agent without buffering beyond the
+// credit each side granted. Everything that must outlive an eviction lives in socket attachments or
+// storage (host/attachments.ts); in-memory fields are caches and per-socket ordering queues only.
 import { DurableObject } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { hosts, sessions } from "../../schema/db/tables.ts";
+import { newId } from "../../schema/ids.ts";
+import {
+  type AgentFrame,
+  CloseCode,
+  type ControlPlaneFrame,
+  closeCodeFor,
+  closeReasonFor,
+  HANDSHAKE_TIMEOUT_MS,
+  type HelloFrame,
+  MIN_PEER_CAPABILITY,
+  newConnectionId,
+  openFrame,
+  PROTOCOL_CAPABILITY,
+  ProtocolError,
+  SequenceWindow,
+  type Signer,
+  sealFrame,
+  Verifier,
+} from "../../schema/protocol/index.ts";
+import {
+  DEFAULT_STREAM_CREDIT,
+  decodeClientFrame,
+  type ExecSpec,
+  encodeStreamFrame,
+  type ServerToClient,
+} from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
+import { audit } from "../lib/audit.ts";
+import { controlPlaneSigner } from "../lib/cp-key.ts";
+import { type Database, openDatabase } from "../lib/db.ts";
+import { heartbeatMs } from "../lib/heartbeat.ts";
+import {
+  type AgentAttachment,
+  attachment,
+  type ClientAttachment,
+  type HostRecord,
+  STREAM_TAG,
+  update,
+} from "./host/attachments.ts";
+
+/** A frame to send, before the link numbers it. */
+type Outgoing = ControlPlaneFrame extends infer F
+  ? F extends ControlPlaneFrame
+    ? Omit<F, "seq">
+    : never
+  : never;
+
+/** How often last_seen is written to the database at most, while heartbeats keep arriving. */
+const LAST_SEEN_WRITE_MS = 30_000;
+
+function json(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
 
 export class HostDO extends DurableObject<Bindings> {
+  #signer: Promise<Signer> | undefined;
+  #verifier: { key: string; verifier: Verifier } | undefined;
+  /** Per-socket queues: frames are opened one at a time, and sent in the order they were numbered. */
+  #inbound = new WeakMap<WebSocket, Promise<void>>();
+  #outbound = new WeakMap<WebSocket, Promise<void>>();
+  #db: Database | undefined;
+
+  get #database(): Database {
+    this.#db ??= openDatabase(this.env);
+    return this.#db;
+  }
+
+  // ## Entry points
+
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname === "/disconnect") {
-      const reason = url.searchParams.get("reason") ?? "disconnected";
-      for (const ws of this.ctx.getWebSockets()) ws.close(4403, `host ${reason}`);
-      return Response.json({ closed: true });
+    try {
+      switch (url.pathname) {
+        case "/agent":
+          return await this.#acceptAgent(request);
+        case "/exec":
+          return await this.#acceptExec(request);
+        case "/disconnect":
+          await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
+          return Response.json({ ok: true });
+        default:
+          return json(404, "not_found", `no HostDO route ${url.pathname}`);
+      }
+    } catch (err) {
+      console.error("HostDO fetch failed", err);
+      return json(500, "internal", "the host's relay failed; try again");
     }
-    return new Response("not found", { status: 404 });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const previous = this.#inbound.get(ws) ?? Promise.resolve();
+    const next = previous.then(() => this.#dispatch(ws, message));
+    this.#inbound.set(ws, next);
+    await next;
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await this.#closed(ws, code, reason || "closed by peer");
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    await this.#closed(
+      ws,
+      CloseCode.INTERNAL_ERROR,
+      `socket error: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+
+  /** Handshake deadlines and heartbeat liveness of the agent sockets. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const hb = heartbeatMs(this.env);
+    let next = Number.POSITIVE_INFINITY;
+    for (const ws of this.ctx.getWebSockets("agent")) {
+      const a = attachment(ws) as AgentAttachment;
+      const deadline = a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : a.seen + 2 * hb;
+      if (now < deadline) {
+        next = Math.min(next, deadline);
+        continue;
+      }
+      const why = a.phase === "challenged" ? "no hello within the handshake timeout" : "heartbeats stopped";
+      await this.#closeAgent(ws, CloseCode.TIMEOUT, why);
+    }
+    if (next !== Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next);
+  }
+
+  // ## Agent connection
+
+  async #acceptAgent(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return json(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
+    }
+    const hostId = request.headers.get("x-outpost-host")!;
+    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, hostId)).limit(1);
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    if (!row || row.revokedAt) {
+      // Accept only to say why with a close code the agent acts on: it stops reconnecting.
+      server.accept();
+      server.close(
+        CloseCode.REVOKED,
+        row ? "host revoked: enroll again with a new token" : "unknown host: enroll again",
+      );
+      if (row) await this.#auditDenied(row.tenantId, hostId, "agent.connect", "host revoked");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const record: HostRecord = {
+      id: row.id,
+      tenantId: row.tenantId,
+      name: row.name,
+      publicKey: row.publicKey,
+    };
+    await this.ctx.storage.put("host", record);
+
+    const now = Date.now();
+    const nonce = crypto.getRandomValues(new Uint8Array(32));
+    const conn = newConnectionId();
+    this.ctx.acceptWebSocket(server, ["agent"]);
+    const a: AgentAttachment = {
+      role: "agent",
+      conn,
+      nonce: toBase64(nonce),
+      phase: "challenged",
+      in: 0,
+      out: 0,
+      since: now,
+      seen: now,
+      dbSeen: 0,
+    };
+    server.serializeAttachment(a);
+    const signer = await this.#cpSigner();
+    this.#sendAgent(server, {
+      t: "challenge",
+      nonce,
+      time: now,
+      conn,
+      kid: signer.keyId,
+      cap: PROTOCOL_CAPABILITY,
+    });
+    await this.#ensureAlarm(now + HANDSHAKE_TIMEOUT_MS);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async #dispatch(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      const a = attachment(ws);
+      if (a.role === "agent") await this.#onAgentMessage(ws, a, message);
+      else await this.#onClientMessage(ws, a, message);
+    } catch (err) {
+      // Never let one socket's trouble take the object down.
+      console.error("HostDO message handling failed", err);
+      try {
+        ws.close(CloseCode.INTERNAL_ERROR, "internal error");
+      } catch {}
+    }
+  }
+
+  async #onAgentMessage(ws: WebSocket, a: AgentAttachment, message: string | ArrayBuffer): Promise<void> {
+    const host = await this.#host();
+    let frame: AgentFrame;
+    try {
+      if (!host)
+        throw new ProtocolError("unknown_key", "Cannot open frame: this object does not know its host");
+      if (typeof message === "string")
+        throw new ProtocolError("malformed", "Cannot open frame: text messages are not part of the protocol");
+      const guard = new SequenceWindow(a.in);
+      frame = await openFrame(message, await this.#hostVerifier(host), {
+        connectionId: a.conn,
+        direction: "agent>cp",
+        guard,
+      });
+      const now = Date.now();
+      update<AgentAttachment>(ws, (x) => {
+        x.in = guard.last;
+        x.seen = now;
+      });
+      if (a.phase === "challenged") {
+        if (frame.t !== "hello")
+          throw new ProtocolError(
+            "unexpected_frame",
+            `Cannot accept ${frame.t}: the first frame must be hello`,
+          );
+        await this.#onHello(ws, host, frame);
+        return;
+      }
+      await this.#onAgentFrame(ws, host, frame);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      await this.#auditDenied(
+        host?.tenantId ?? null,
+        host?.id ?? "unknown",
+        "agent.protocol_error",
+        err.message,
+        { close: closeCodeFor(err) },
+      );
+      await this.#closeAgent(ws, closeCodeFor(err), closeReasonFor(err));
+    }
+  }
+
+  async #onHello(ws: WebSocket, host: HostRecord, hello: HelloFrame): Promise<void> {
+    const a = attachment(ws) as AgentAttachment;
+    if (hello.host !== host.id)
+      throw new ProtocolError(
+        "unexpected_frame",
+        `Cannot accept hello: it names ${hello.host}, not ${host.id}`,
+      );
+    if (toBase64(hello.nonce) !== a.nonce)
+      throw new ProtocolError("replay", "Cannot accept hello: the nonce is not this connection's challenge");
+    if (hello.cap < MIN_PEER_CAPABILITY) {
+      throw new ProtocolError(
+        "unsupported",
+        `Cannot accept hello: agent capability ${hello.cap} is below ${MIN_PEER_CAPABILITY}; upgrade the agent`,
+      );
+    }
+    const [row] = await this.#database
+      .select({ revokedAt: hosts.revokedAt })
+      .from(hosts)
+      .where(eq(hosts.id, host.id));
+    if (!row || row.revokedAt) {
+      throw new ProtocolError(
+        "revoked",
+        row ? "Cannot accept hello: this host is revoked" : "Cannot accept hello: this host was deleted",
+      );
+    }
+    const now = Date.now();
+    await this.#database
+      .update(hosts)
+      .set({
+        status: "online",
+        lastSeenAt: new Date(now),
+        facts: hello.facts as unknown as Record<string, unknown>,
+        agentVersion: hello.version,
+        runtime: `${hello.facts.runtime} ${hello.facts.runtimeVersion}`,
+      })
+      .where(eq(hosts.id, host.id));
+    update<AgentAttachment>(ws, (x) => {
+      x.phase = "ready";
+      x.dbSeen = now;
+    });
+    // One live agent per host: an older connection (a half-dead one the agent gave up on) goes.
+    for (const other of this.ctx.getWebSockets("agent")) {
+      if (other !== ws)
+        await this.#closeAgent(other, CloseCode.NORMAL, "replaced by a newer connection", {
+          markOffline: false,
+        });
+    }
+    this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env) });
+    await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
+  }
+
+  async #onAgentFrame(ws: WebSocket, host: HostRecord, frame: AgentFrame): Promise<void> {
+    const a = attachment(ws) as AgentAttachment;
+    if (a.seen - a.dbSeen > LAST_SEEN_WRITE_MS) {
+      update<AgentAttachment>(ws, (x) => {
+        x.dbSeen = x.seen;
+      });
+      await this.#database
+        .update(hosts)
+        .set({ lastSeenAt: new Date(a.seen), status: "online" })
+        .where(eq(hosts.id, host.id));
+    }
+    switch (frame.t) {
+      case "ping":
+        this.#sendAgent(ws, { t: "pong", time: frame.time });
+        return;
+      case "pong":
+        return;
+      case "hello":
+        throw new ProtocolError("unexpected_frame", "Cannot accept hello: the handshake is already done");
+      case "stdout":
+      case "stderr": {
+        const client = this.#client(frame.sid);
+        if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        update<ClientAttachment>(client, (x) => {
+          x.out += frame.data.length;
+        });
+        return this.#sendClient(client, { t: frame.t, data: frame.data });
+      }
+      case "credit": {
+        const client = this.#client(frame.sid);
+        if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });
+        return;
+      }
+      case "exit": {
+        const client = this.#client(frame.sid);
+        if (!client) return;
+        this.#sendClient(client, {
+          t: "exit",
+          code: frame.code,
+          ...(frame.signal ? { signal: frame.signal } : {}),
+        });
+        await this.#endSession(client, { exitCode: frame.code, signal: frame.signal ?? null, reason: null });
+        client.close(1000, "exited");
+        return;
+      }
+      case "error":
+      case "close": {
+        if (frame.sid === undefined) return;
+        const client = this.#client(frame.sid);
+        if (!client) return;
+        const message = frame.t === "error" ? frame.message : (frame.reason ?? "stream closed by the host");
+        this.#sendClient(client, {
+          t: "error",
+          code: frame.t === "error" ? frame.code : "stream_closed",
+          message,
+        });
+        if (frame.t === "close") {
+          await this.#endSession(client, { exitCode: null, signal: null, reason: message });
+          client.close(1000, "closed");
+        }
+        return;
+      }
+      default:
+        // tcp.* / data / fin: streams that arrive with the TCP relay; refused until then.
+        throw new ProtocolError(
+          "unexpected_frame",
+          `Cannot accept ${frame.t}: not supported by this control plane yet`,
+        );
+    }
+  }
+
+  // ## Exec clients
+
+  async #acceptExec(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return json(426, "upgrade_required", "exec takes a WebSocket upgrade");
+    }
+    const agent = this.#readyAgent();
+    const host = await this.#host();
+    if (!agent || !host) {
+      const name = request.headers.get("x-outpost-host-name") ?? "the host";
+      return json(
+        409,
+        "host_offline",
+        `${name} is offline: its agent is not connected (see 'outpost hosts')`,
+      );
+    }
+    const spec = JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec;
+    const tenantId = request.headers.get("x-outpost-tenant")!;
+    const actor = request.headers.get("x-outpost-actor")!;
+    const sid = await this.#nextSid();
+    const session = newId("session");
+    const conn = (attachment(agent) as AgentAttachment).conn;
+
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, ["client", STREAM_TAG(sid)]);
+    const c: ClientAttachment = {
+      role: "client",
+      sid,
+      conn,
+      session,
+      tenantId,
+      actor,
+      in: 0,
+      out: 0,
+      done: false,
+    };
+    server.serializeAttachment(c);
+
+    await this.#database
+      .insert(sessions)
+      .values({
+        id: session,
+        tenantId,
+        hostId: host.id,
+        actor,
+        kind: "exec",
+        argv: spec.argv,
+        startedAt: new Date(),
+      });
+    await audit(this.#database, {
+      tenantId,
+      actor,
+      action: "host.exec",
+      target: host.id,
+      outcome: "allowed",
+      details: { session, argv: spec.argv },
+    });
+    this.#sendClient(server, { t: "started", session });
+    this.#sendAgent(agent, {
+      t: "exec.open",
+      sid,
+      argv: spec.argv,
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      ...(spec.env ? { env: spec.env } : {}),
+      ...(spec.timeout ? { timeout: spec.timeout } : {}),
+      credit: spec.credit ?? DEFAULT_STREAM_CREDIT,
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async #onClientMessage(ws: WebSocket, c: ClientAttachment, message: string | ArrayBuffer): Promise<void> {
+    if (c.done) return;
+    let frame: ReturnType<typeof decodeClientFrame>;
+    try {
+      if (typeof message === "string")
+        throw new ProtocolError("malformed", "Cannot decode stream frame: text messages are not accepted");
+      frame = decodeClientFrame(new Uint8Array(message));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.#sendClient(ws, { t: "error", code: "bad_frame", message: reason });
+      await this.#abortStream(ws, c, reason);
+      ws.close(closeCodeFor(err), closeReasonFor(err));
+      return;
+    }
+    const agent = this.#readyAgent();
+    if (!agent || (attachment(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
+    switch (frame.t) {
+      case "stdin":
+        update<ClientAttachment>(ws, (x) => {
+          x.in += frame.data.length;
+        });
+        this.#sendAgent(agent, {
+          t: "stdin",
+          sid: c.sid,
+          data: frame.data,
+          ...(frame.eof ? { eof: true } : {}),
+        });
+        return;
+      case "signal":
+        this.#sendAgent(agent, { t: "signal", sid: c.sid, name: frame.name });
+        return;
+      case "credit":
+        this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes: frame.bytes });
+        return;
+    }
+  }
+
+  // ## Closing
+
+  async #closed(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      const a = attachment(ws);
+      if (a.role === "agent") await this.#agentGone(ws, a, `host disconnected (${code} ${reason})`);
+      else await this.#abortStream(ws, a, "client disconnected");
+    } catch (err) {
+      console.error("HostDO close handling failed", err);
+    }
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason.slice(0, 120));
+    } catch {}
+  }
+
+  /** Closes an agent socket with `code` and ends everything that ran on it. */
+  async #closeAgent(
+    ws: WebSocket,
+    code: number,
+    reason: string,
+    opts: { markOffline?: boolean } = {},
+  ): Promise<void> {
+    try {
+      ws.close(code, reason);
+    } catch {}
+    await this.#agentGone(ws, attachment(ws) as AgentAttachment, `host disconnected: ${reason}`, opts);
+  }
+
+  async #agentGone(
+    ws: WebSocket,
+    a: AgentAttachment,
+    why: string,
+    opts: { markOffline?: boolean } = {},
+  ): Promise<void> {
+    for (const client of this.ctx.getWebSockets("client")) {
+      const c = attachment(client) as ClientAttachment;
+      if (c.conn !== a.conn || c.done) continue;
+      this.#sendClient(client, { t: "error", code: "host_disconnected", message: why });
+      await this.#endSession(client, { exitCode: null, signal: null, reason: why });
+      try {
+        client.close(1011, "host disconnected");
+      } catch {}
+    }
+    const stillReady = this.ctx
+      .getWebSockets("agent")
+      .some((o) => o !== ws && (attachment(o) as AgentAttachment).phase === "ready");
+    const host = await this.#host();
+    if (a.phase === "ready" && host && !stillReady && opts.markOffline !== false) {
+      await this.#database
+        .update(hosts)
+        .set({ status: "offline", lastSeenAt: new Date(a.seen) })
+        .where(eq(hosts.id, host.id));
+    }
+  }
+
+  /** The client went away or misbehaved: stop the process on the host and record the end. */
+  async #abortStream(ws: WebSocket, c: ClientAttachment, reason: string): Promise<void> {
+    if (c.done) return;
+    const agent = this.#readyAgent();
+    if (agent && (attachment(agent) as AgentAttachment).conn === c.conn)
+      this.#sendAgent(agent, { t: "close", sid: c.sid, reason });
+    await this.#endSession(ws, { exitCode: null, signal: null, reason });
+  }
+
+  async #endSession(
+    ws: WebSocket,
+    end: { exitCode: number | null; signal: string | null; reason: string | null },
+  ): Promise<void> {
+    const c = attachment(ws) as ClientAttachment;
+    if (c.done) return;
+    update<ClientAttachment>(ws, (x) => {
+      x.done = true;
+    });
+    await this.#database
+      .update(sessions)
+      .set({
+        endedAt: new Date(),
+        exitCode: end.exitCode,
+        signal: end.signal,
+        endReason: end.reason,
+        bytesIn: c.in,
+        bytesOut: c.out,
+      })
+      .where(and(eq(sessions.id, c.session), eq(sessions.tenantId, c.tenantId)));
+  }
+
+  async #disconnect(reason: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets("agent")) {
+      await this.#closeAgent(ws, CloseCode.REVOKED, `host ${reason}`, { markOffline: false });
+    }
+  }
+
+  // ## Helpers
+
+  #readyAgent(): WebSocket | undefined {
+    return this.ctx
+      .getWebSockets("agent")
+      .find((ws) => (attachment(ws) as AgentAttachment).phase === "ready");
+  }
+
+  #client(sid: number): WebSocket | undefined {
+    return this.ctx.getWebSockets(STREAM_TAG(sid)).find((ws) => !(attachment(ws) as ClientAttachment).done);
+  }
+
+  /** Numbers `frame` now and sends it once signed, in numbering order (signing runs concurrently). */
+  #sendAgent(ws: WebSocket, frame: Outgoing): void {
+    const a = update<AgentAttachment>(ws, (x) => {
+      x.out += 1;
+    });
+    const sealed = this.#cpSigner().then((signer) =>
+      sealFrame({ ...frame, seq: a.out } as ControlPlaneFrame, signer, {
+        connectionId: a.conn,
+        direction: "cp>agent",
+      }),
+    );
+    const previous = this.#outbound.get(ws) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      try {
+        ws.send(await sealed);
+      } catch (err) {
+        console.error("HostDO could not send to the agent", err);
+      }
+    });
+    this.#outbound.set(ws, next);
+  }
+
+  #sendClient(ws: WebSocket, frame: ServerToClient): void {
+    try {
+      ws.send(encodeStreamFrame(frame));
+    } catch {
+      // The client is gone; its close event ends the stream.
+    }
+  }
+
+  #cpSigner(): Promise<Signer> {
+    this.#signer ??= controlPlaneSigner(this.env);
+    return this.#signer;
+  }
+
+  async #hostVerifier(host: HostRecord | undefined): Promise<Verifier> {
+    if (!host)
+      throw new ProtocolError("unknown_key", "Cannot open frame: this object does not know its host");
+    if (this.#verifier?.key !== host.publicKey) {
+      this.#verifier = {
+        key: host.publicKey,
+        verifier: new Verifier(host.publicKey as `hostkey:${string}` & never),
+      };
+    }
+    return this.#verifier.verifier;
+  }
+
+  #host(): Promise<HostRecord | undefined> {
+    return this.ctx.storage.get<HostRecord>("host");
+  }
+
+  async #nextSid(): Promise<number> {
+    // Odd ids are the control plane's (frames.ts); kept in storage so they are never reused.
+    const last = (await this.ctx.storage.get<number>("lastSid")) ?? -1;
+    const sid = last + 2 >= 2 ** 32 ? 1 : last + 2;
+    await this.ctx.storage.put("lastSid", sid);
+    return sid;
+  }
+
+  async #ensureAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  async #auditDenied(
+    tenantId: string | null,
+    hostId: string,
+    action: string,
+    reason: string,
+    details: Record<string, unknown> = {},
+  ) {
+    try {
+      await audit(this.#database, {
+        tenantId,
+        actor: `host:${hostId}`,
+        action,
+        target: hostId,
+        outcome: "denied",
+        details: { reason, ...details },
+      });
+    } catch (err) {
+      console.error("HostDO could not write an audit event", err);
+    }
   }
 }

@@ -14,7 +14,9 @@ export const name = z.string({ error: "is required" }).regex(NAME_PATTERN, { err
 /** A reference to an existing cluster or site: its name or its id (`cl_…`, `site_…`). */
 export const ref = z
   .string({ error: "is required" })
-  .regex(/^(?:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|(?:cl|site)_[0-9a-z]{16})$/, { error: "must be a name or an id" });
+  .regex(/^(?:[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|(?:cl|site)_[0-9a-z]{16})$/, {
+    error: "must be a name or an id",
+  });
 
 export const role = z.enum(ROLES, { error: `must be one of ${ROLES.join(", ")}` });
 

@@ -1,0 +1,164 @@
+// POST /v1/enroll: an agent redeems a one-time token for a host identity (contract in schema/enroll.ts).
+// The token's use and the host's creation are one atomic batch: 50 racing redemptions of one token make
+// exactly one host, and a name already taken leaves the token unused.
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
+import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/enroll.ts";
+import { newId, secretPrefix } from "../../schema/ids.ts";
+import { Verifier } from "../../schema/protocol/index.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { labels, name } from "../http/fields.ts";
+import { valid } from "../http/validate.ts";
+import { audit } from "../lib/audit.ts";
+import { controlPlanePublicKey } from "../lib/cp-key.ts";
+import { secretMatches } from "../lib/crypto.ts";
+import { isUniqueViolation } from "../lib/db.ts";
+import { heartbeatMs } from "../lib/heartbeat.ts";
+
+const enrollBody = z.object({
+  token: z.string().max(128),
+  name,
+  labels: labels.optional(),
+  publicKey: z
+    .string()
+    .regex(/^hostkey:[A-Za-z0-9_-]{43}$/, { error: "must be hostkey:<32 bytes base64url>" }),
+  time: z.number().int(),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, { error: "must be a base64url ed25519 signature" }),
+});
+
+const tokenError = (code: string, message: string) => new ApiError(401, code, message);
+
+function fromBase64Url(text: string): Uint8Array {
+  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+}
+
+export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBody), async (c) => {
+  const req = c.req.valid("json");
+  const db = c.var.db;
+  const now = Date.now();
+
+  // Proof of possession first: it costs no database round trip.
+  let verifier: Verifier;
+  try {
+    verifier = new Verifier(req.publicKey as `hostkey:${string}` & never);
+  } catch {
+    throw ApiError.badRequest("publicKey: not a valid ed25519 public key");
+  }
+  if (!(await verifier.verify(fromBase64Url(req.signature), enrollmentMessage(req)))) {
+    throw ApiError.badRequest(
+      "signature does not verify with publicKey: the request was not signed by its key",
+      "bad_signature",
+    );
+  }
+  if (Math.abs(now - req.time) > ENROLL_MAX_SKEW_MS) {
+    throw ApiError.badRequest(
+      "time is more than 5 minutes from the control plane's clock: fix the host's clock",
+      "clock_skew",
+    );
+  }
+
+  const prefix = secretPrefix("enrollment", req.token);
+  if (!prefix)
+    throw tokenError(
+      "token_invalid",
+      "not an enrollment token: expected 'oet_…' from 'outpost token create'",
+    );
+  const [token] = await db
+    .select()
+    .from(enrollmentTokens)
+    .where(eq(enrollmentTokens.prefix, prefix))
+    .limit(1);
+  if (!token || !(await secretMatches(req.token, token.hash))) {
+    throw tokenError(
+      "token_invalid",
+      "unknown enrollment token: ask for a new one with 'outpost token create'",
+    );
+  }
+  const refuse = async (code: string, message: string) => {
+    await audit(db, {
+      tenantId: token.tenantId,
+      actor: `token:${token.id}`,
+      action: "host.enroll",
+      target: req.name,
+      outcome: "denied",
+      details: { reason: code },
+    });
+    return tokenError(code, message);
+  };
+  if (token.revokedAt)
+    throw await refuse(
+      "token_revoked",
+      "this enrollment token was revoked: ask for a new one with 'outpost token create'",
+    );
+  if (token.usedAt)
+    throw await refuse(
+      "token_used",
+      "this enrollment token was already used: each token enrolls one host; ask for a new one",
+    );
+  if (token.expiresAt.getTime() <= now)
+    throw await refuse(
+      "token_expired",
+      "this enrollment token has expired: ask for a new one with 'outpost token create'",
+    );
+
+  const hostId = newId("host");
+  const hostLabels = JSON.stringify({ ...token.labels, ...req.labels });
+  let results: Awaited<ReturnType<typeof db.$client.batch>>;
+  try {
+    // The UPDATE's conditions are the race guard: only one redemption finds used_at still NULL, and the
+    // INSERT … SELECT creates a host only for the redemption that did.
+    results = await db.$client.batch(
+      [
+        {
+          sql: `update enrollment_tokens set used_at = ?, used_by = ?
+                where id = ? and used_at is null and revoked_at is null and expires_at > ?`,
+          args: [now, hostId, token.id, now],
+        },
+        {
+          sql: `insert into hosts (id, tenant_id, cluster_id, site_id, name, public_key, labels, status, enrolled_with, created_at)
+                select ?, tenant_id, cluster_id, site_id, ?, ?, ?, 'pending', id, ? from enrollment_tokens
+                where id = ? and used_by = ?`,
+          args: [hostId, req.name, req.publicKey, hostLabels, now, token.id, hostId],
+        },
+      ],
+      "write",
+    );
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw await refuse(
+        "name_taken",
+        `a host named '${req.name}' already exists in this cluster: choose another --name`,
+      ).then((e) => new ApiError(409, e.code, e.message));
+    }
+    throw err;
+  }
+  if (results[1]!.rowsAffected !== 1) {
+    throw await refuse(
+      "token_used",
+      "this enrollment token was already used: each token enrolls one host; ask for a new one",
+    );
+  }
+
+  const [where] = await db
+    .select({ cluster: clusters.name, site: sites.name })
+    .from(sites)
+    .innerJoin(clusters, eq(sites.clusterId, clusters.id))
+    .where(eq(sites.id, token.siteId));
+  await audit(db, {
+    tenantId: token.tenantId,
+    actor: `token:${token.id}`,
+    action: "host.enroll",
+    target: hostId,
+    outcome: "allowed",
+    details: { name: req.name, publicKey: req.publicKey },
+  });
+  const body: EnrollResponse = {
+    host: { id: hostId, name: req.name, cluster: where!.cluster, site: where!.site },
+    controlPlane: { publicKey: await controlPlanePublicKey(c.env) },
+    heartbeatMs: heartbeatMs(c.env),
+  };
+  return c.json(body, 201);
+});

@@ -1,0 +1,91 @@
+// Exec on a host: GET /v1/hosts/:host/exec?spec=… upgrades to the client stream of schema/streams.ts,
+// relayed by the host's Durable Object. Sessions: GET /v1/sessions lists who ran what where.
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { sessions } from "../../schema/db/tables.ts";
+import { decodeExecSpec } from "../../schema/streams.ts";
+import { requireRole } from "../auth/roles.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { pageQuery } from "../http/fields.ts";
+import { valid } from "../http/validate.ts";
+import { resolveHost } from "../lib/resolve.ts";
+
+const noNul = (what: string) =>
+  z.string().refine((s) => !s.includes("\0"), { error: `${what} may not contain NUL` });
+
+export const execSpec = z.object({
+  argv: z
+    .array(noNul("argv items").max(64 * 1024))
+    .min(1, { error: "needs at least the program to run" })
+    .max(4096),
+  cwd: noNul("cwd").max(4096).optional(),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "names are [A-Za-z_][A-Za-z0-9_]*" }),
+      noNul("env values").max(32 * 1024),
+    )
+    .refine((e) => Object.keys(e).length <= 256, { error: "at most 256 variables" })
+    .optional(),
+  timeout: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .optional(),
+  credit: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .optional(),
+});
+
+export const execRoutes = new Hono<AppEnv>().get("/:host/exec", requireRole("operator"), async (c) => {
+  const caller = c.var.caller;
+  const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+  if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is revoked`);
+  let raw: unknown;
+  try {
+    raw = decodeExecSpec(c.req.query("spec") ?? "");
+  } catch {
+    throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?}");
+  }
+  const parsed = execSpec.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
+  }
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "upgrade_required", "exec takes a WebSocket upgrade");
+  }
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("x-outpost-exec", JSON.stringify(parsed.data));
+  headers.set("x-outpost-tenant", caller.tenantId);
+  headers.set("x-outpost-actor", caller.actor);
+  headers.set("x-outpost-host-name", `${host.name}`);
+  const stub = c.env.HOST.get(c.env.HOST.idFromName(host.id));
+  return stub.fetch("https://host.internal/exec", { headers });
+});
+
+const sessionQuery = pageQuery.extend({ host: z.string().max(200).optional() });
+
+export const sessionRoutes = new Hono<AppEnv>().get("/", valid("query", sessionQuery), async (c) => {
+  const { limit, cursor, host } = c.req.valid("query");
+  const tenantId = c.var.caller.tenantId;
+  const where: SQL[] = [eq(sessions.tenantId, tenantId)];
+  if (host) where.push(eq(sessions.hostId, (await resolveHost(c.var.db, tenantId, host)).id));
+  if (cursor) where.push(lt(sessions.startedAt, new Date(cursor)));
+  const rows = await c.var.db
+    .select()
+    .from(sessions)
+    .where(and(...where))
+    .orderBy(desc(sessions.startedAt))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  return c.json({
+    sessions: page,
+    nextCursor: rows.length > limit ? page[page.length - 1]!.startedAt.getTime() : null,
+  });
+});
