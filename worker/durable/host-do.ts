@@ -412,17 +412,15 @@ export class HostDO extends DurableObject<Bindings> {
     };
     server.serializeAttachment(c);
 
-    await this.#database
-      .insert(sessions)
-      .values({
-        id: session,
-        tenantId,
-        hostId: host.id,
-        actor,
-        kind: "exec",
-        argv: spec.argv,
-        startedAt: new Date(),
-      });
+    await this.#database.insert(sessions).values({
+      id: session,
+      tenantId,
+      hostId: host.id,
+      actor,
+      kind: "exec",
+      argv: spec.argv,
+      startedAt: new Date(),
+    });
     await audit(this.#database, {
       tenantId,
       actor,
