@@ -15,6 +15,7 @@ import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
 import { execRoutes, sessionRoutes } from "./routes/exec.ts";
 import { hostRoutes } from "./routes/hosts.ts";
+import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -59,6 +60,7 @@ export const app = new Hono<AppEnv>()
       return c.json({ ok: false, database: `unreachable: ${err instanceof Error ? err.message : err}` }, 503);
     }
   })
+  .route("/", installRoutes)
   .route("/v1", v1);
 
 app.notFound((c) =>

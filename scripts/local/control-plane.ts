@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   persistDir?: string;
   /** Use an already built bundle instead of building one. */
   scriptPath?: string;
+  /** Agent ping interval; a host is offline after two silent intervals (default 15 s). */
+  heartbeatMs?: number;
 }
 
 export interface ControlPlane {
@@ -54,6 +56,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...(opts.databaseAuthToken ? { DATABASE_AUTH_TOKEN: opts.databaseAuthToken } : {}),
       OUTPOST_ADMIN_TOKEN: opts.adminToken,
       ...(opts.signingKey ? { CP_SIGNING_KEY: opts.signingKey } : {}),
+      ...(opts.heartbeatMs ? { HEARTBEAT_MS: String(opts.heartbeatMs) } : {}),
     },
   });
   const url = (await mf.ready).origin;

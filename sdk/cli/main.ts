@@ -1,19 +1,24 @@
 // `outpost`: a thin layer over the SDK. Exit status: 0 success, 1 the server refused or could not be
 // reached (its message on stderr), 2 a usage error (with the command's help).
-import { OutpostApiError, OutpostConnectionError } from "../errors.ts";
+import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
+import { exec, runExec } from "./commands/exec.ts";
 import { hosts } from "./commands/hosts.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
+import { sessions } from "./commands/sessions.ts";
 import { site } from "./commands/site.ts";
 import { tenant } from "./commands/tenant.ts";
 import { token } from "./commands/token.ts";
 import { type Io, processIo } from "./output.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const COMMANDS: Command[] = [login, tenant, keys, cluster, site, token, hosts, audit];
+export const COMMANDS: Command[] = [login, tenant, keys, cluster, site, token, hosts, exec, sessions, audit];
+
+/** `outpost web01.prod uname -a`: a first word that names a host (and no command) means exec. */
+const HOST_REF = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -38,8 +43,11 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
   }
   const command = COMMANDS.find((c) => c.name === name);
   try {
+    if (!command && HOST_REF.test(name)) return await runExec(makeContext(io, env), name, args, {});
     if (!command) throw new UsageError(`unknown command '${name}'`, overview());
-    if (args.some(isHelp)) {
+    // exec passes everything after `--` through, --help included.
+    const ownArgs = command === exec && args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+    if (ownArgs.some(isHelp)) {
       io.out(command.help);
       return 0;
     }
@@ -52,6 +60,10 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
     }
     if (err instanceof OutpostApiError) {
       io.err(`outpost: ${err.message} (${err.status} ${err.code})`);
+      return 1;
+    }
+    if (err instanceof OutpostStreamError) {
+      io.err(`outpost: ${err.message} (${err.code})`);
       return 1;
     }
     if (err instanceof OutpostConnectionError) {

@@ -11,6 +11,9 @@ import { Outpost } from "../../sdk/index.ts";
 
 const workerBundle = fileURLToPath(new URL("../../dist/worker.js", import.meta.url));
 
+/** Tests run agents with a short heartbeat so that liveness changes show up in about a second. */
+export const TEST_HEARTBEAT_MS = 1000;
+
 export interface Stack {
   url: string;
   dbUrl: string;
@@ -20,6 +23,8 @@ export interface Stack {
   admin: Outpost;
   /** Creates a tenant and returns a client holding its admin key. */
   tenant(name: string): Promise<{ id: string; token: string; client: Outpost }>;
+  /** Stops the Worker (all Durable Objects) and starts it again on the same port. */
+  restartControlPlane(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,20 +33,30 @@ export async function startStack(): Promise<Stack> {
   const db = await startLibsqlServer({ path: join(dir, "outpost.db"), host: "127.0.0.1", port: 0 });
   await migrateDatabase(db.url);
   const adminToken = `opa_test_${crypto.randomUUID()}`;
-  const cp = await startControlPlane({
+  const options = {
     databaseUrl: db.url,
     adminToken,
     signingKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
     scriptPath: workerBundle,
-  });
+    heartbeatMs: TEST_HEARTBEAT_MS,
+    persistDir: join(dir, "durable-objects"),
+  };
+  let cp = await startControlPlane(options);
+  const port = Number(new URL(cp.url).port);
   const admin = new Outpost({ url: cp.url, token: adminToken });
   return {
     url: cp.url,
     dbUrl: db.url,
     adminToken,
     dir,
-    cp,
+    get cp() {
+      return cp;
+    },
     admin,
+    async restartControlPlane() {
+      await cp.close();
+      cp = await startControlPlane({ ...options, port });
+    },
     async tenant(name) {
       const res = await admin.tenants.create(name);
       return { id: res.tenant.id, token: res.token, client: new Outpost({ url: cp.url, token: res.token }) };

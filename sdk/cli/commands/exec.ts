@@ -1,0 +1,97 @@
+import { once } from "node:events";
+import { constants } from "node:os";
+import { parseDuration } from "../../../schema/names.ts";
+import { type Command, parse } from "../command.ts";
+import { UsageError } from "../usage-error.ts";
+
+const help = `usage: outpost exec <host>.<cluster> [--cwd DIR] [--env K=V]… [--timeout 30s] -- <argv…>
+       outpost <host>.<cluster> <argv…>
+
+Runs argv on the host — no shell unless you run one ('-- sh -c "…"'). stdin is streamed to it, its
+stdout and stderr come back separately, and this command exits with the remote exit code (128+n when
+signal n ended it). Ctrl-C sends SIGINT to the remote process; a second Ctrl-C drops the session.`;
+
+const options = {
+  cwd: { type: "string" },
+  env: { type: "string", multiple: true },
+  timeout: { type: "string" },
+} as const;
+
+async function pipe(stream: ReadableStream<Uint8Array>, to: NodeJS.WriteStream): Promise<void> {
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    if (!to.write(chunk)) await once(to, "drain");
+  }
+}
+
+/** Runs an exec for the CLI; `argv` is everything after the host. */
+export async function runExec(
+  ctx: Parameters<Command["run"]>[0],
+  host: string,
+  argv: string[],
+  flags: { cwd?: string; env?: string[]; timeout?: string },
+) {
+  if (argv.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
+  const env: Record<string, string> = {};
+  for (const pair of flags.env ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--env '${pair}' is not K=V`, help);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  let timeout: number | undefined;
+  if (flags.timeout) {
+    timeout = parseDuration(flags.timeout) ?? undefined;
+    if (!timeout) throw new UsageError(`--timeout '${flags.timeout}' is not a duration like 30s or 5m`, help);
+  }
+  const stream = ctx.client().execStream(host, argv, {
+    ...(flags.cwd ? { cwd: flags.cwd } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(timeout ? { timeout } : {}),
+  });
+
+  let interrupts = 0;
+  const onSigint = () => (++interrupts === 1 ? stream.signal("SIGINT") : stream.close());
+  const onSigterm = () => stream.signal("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  // stdin is copied until it ends or the process exits, whichever is first; it must not hold us open.
+  const writer = stream.stdin.getWriter();
+  const onData = (chunk: Buffer) => {
+    process.stdin.pause();
+    writer.write(new Uint8Array(chunk)).then(
+      () => process.stdin.resume(),
+      () => {},
+    );
+  };
+  const onEnd = () => void writer.close().catch(() => {});
+  process.stdin.on("data", onData).on("end", onEnd);
+  try {
+    const [result] = await Promise.all([
+      stream.exited,
+      pipe(stream.stdout, process.stdout),
+      pipe(stream.stderr, process.stderr),
+    ]);
+    if (result.code !== null) return result.code;
+    const n = result.signal ? constants.signals[result.signal as keyof typeof constants.signals] : undefined;
+    return 128 + (n ?? 0);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    process.stdin.off("data", onData).off("end", onEnd);
+    process.stdin.destroy();
+  }
+}
+
+export const exec: Command = {
+  name: "exec",
+  summary: "run a command on a host (also: outpost <host>.<cluster> <argv…>)",
+  help,
+  async run(ctx, args) {
+    const dash = args.indexOf("--");
+    const before = dash === -1 ? args : args.slice(0, dash);
+    const { values, positionals } = parse(before, options, help);
+    const [host, ...rest] = positionals;
+    if (!host) throw new UsageError("missing <host>.<cluster>", help);
+    const argv = dash === -1 ? rest : [...rest, ...args.slice(dash + 1)];
+    return runExec(ctx, host, argv, values);
+  },
+};

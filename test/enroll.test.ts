@@ -1,0 +1,155 @@
+// Enrollment: single use under a race, proof of possession, and clear refusals that create nothing.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { enrollmentMessage } from "../schema/enroll.ts";
+import { formatHostKey, generateKeyPair, Signer } from "../schema/protocol/index.ts";
+import type { Outpost } from "../sdk/index.ts";
+import { runAgent } from "./harness/agent.ts";
+import { raw, type Stack, startStack } from "./harness/stack.ts";
+
+let stack: Stack;
+let client: Outpost;
+
+beforeAll(async () => {
+  stack = await startStack();
+  client = (await stack.tenant("enroll")).client;
+  await client.clusters.create("prod");
+  await client.sites.create("prod", "fra1");
+});
+afterAll(() => stack?.close());
+
+async function signedRequest(
+  token: string,
+  name: string,
+  tweak: { time?: number; signWith?: Uint8Array } = {},
+) {
+  const keys = await generateKeyPair();
+  const publicKey = formatHostKey(keys.publicKey);
+  const time = tweak.time ?? Date.now();
+  const signer = await Signer.fromSeed(tweak.signWith ?? keys.seed);
+  const signature = Buffer.from(
+    await signer.sign(enrollmentMessage({ token, name, publicKey, time })),
+  ).toString("base64url");
+  return { token, name, publicKey, time, signature };
+}
+
+const hostNames = async () => (await client.hosts.list({ cluster: "prod" })).hosts.map((h) => h.name).sort();
+
+it("redeems a token exactly once under 50 parallel redemptions", async () => {
+  const { token } = await client.tokens.create({ cluster: "prod", site: "fra1" });
+  const bodies = await Promise.all(Array.from({ length: 50 }, (_, i) => signedRequest(token, `race-${i}`)));
+  const results = await Promise.all(bodies.map((body) => raw(stack, "POST", "/v1/enroll", { body })));
+  const created = results.filter((r) => r.status === 201);
+  expect(created).toHaveLength(1);
+  for (const r of results.filter((x) => x.status !== 201)) {
+    expect(r.status).toBe(401);
+    expect(r.body.error?.code).toBe("token_used");
+  }
+  expect((await hostNames()).filter((n) => n.startsWith("race-"))).toHaveLength(1);
+  const used = (await client.tokens.list()).tokens.filter((t) => t.state === "used");
+  expect(used).toHaveLength(1);
+});
+
+it("requires proof of possession and a sane clock", async () => {
+  const { token } = await client.tokens.create({ cluster: "prod", site: "fra1" });
+  const other = await generateKeyPair();
+  const forged = await raw(stack, "POST", "/v1/enroll", {
+    body: await signedRequest(token, "forged", { signWith: other.seed }),
+  });
+  expect(forged.status).toBe(400);
+  expect(forged.body.error?.code).toBe("bad_signature");
+  const stale = await raw(stack, "POST", "/v1/enroll", {
+    body: await signedRequest(token, "stale", { time: Date.now() - 3_600_000 }),
+  });
+  expect(stale.body.error?.code).toBe("clock_skew");
+  // The token survived both: it was never redeemed.
+  expect(
+    (await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(token, "honest") })).status,
+  ).toBe(201);
+});
+
+it("keeps the token unused when the name is taken", async () => {
+  const first = await client.tokens.create({ cluster: "prod", site: "fra1" });
+  expect(
+    (await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(first.token, "taken") })).status,
+  ).toBe(201);
+  const second = await client.tokens.create({ cluster: "prod", site: "fra1" });
+  const dup = await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(second.token, "taken") });
+  expect(dup.status).toBe(409);
+  expect(dup.body.error?.code).toBe("name_taken");
+  expect((await client.tokens.list()).tokens.find((t) => t.id === second.enrollment.id)?.state).toBe(
+    "active",
+  );
+});
+
+it("enrolls with the real agent, storing a 0600 key that never leaves the host", async () => {
+  const { token } = await client.tokens.create({ cluster: "prod", site: "fra1", labels: { zone: "a" } });
+  const dir = mkdtempSync(join(tmpdir(), "outpost-enroll-"));
+  const run = runAgent("bun", [
+    "enroll",
+    "--url",
+    stack.url,
+    "--token",
+    token,
+    "--name",
+    "agent01",
+    "--labels",
+    "role=db",
+    "--state-dir",
+    dir,
+  ]);
+  expect(await run.exited, run.output()).toBe(0);
+  const keyFile = readdirSync(dir).find((f) => f.endsWith(".key"))!;
+  expect(statSync(join(dir, keyFile)).mode & 0o777).toBe(0o600);
+  const secret = readFileSync(join(dir, keyFile), "utf8").trim();
+  const { host } = await client.hosts.get("agent01.prod");
+  expect(host.labels).toEqual({ zone: "a", role: "db" });
+  expect(JSON.stringify(host)).not.toContain(secret.replace(/^privkey:/, ""));
+  const audit = await client.audit({ limit: 100 });
+  expect(JSON.stringify(audit)).not.toContain(secret.replace(/^privkey:/, ""));
+});
+
+it.each([
+  ["expired", "expired"],
+  ["revoked", "revoked"],
+  ["unknown", "unknown"],
+  ["used", "already used"],
+] as const)("refuses a %s token with a clear message and writes nothing", async (kind, words) => {
+  let token = "oet_000000000000_0000000000000000000000000000000000000000";
+  if (kind !== "unknown") {
+    const t = await client.tokens.create({ cluster: "prod", site: "fra1" });
+    token = t.token;
+    if (kind === "revoked") await client.tokens.revoke(t.enrollment.id);
+    if (kind === "used")
+      await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(token, `user-${Date.now()}`) });
+    if (kind === "expired") {
+      const { createClient } = await import("@libsql/client");
+      const db = createClient({ url: stack.dbUrl });
+      await db.execute({
+        sql: "update enrollment_tokens set expires_at = ? where id = ?",
+        args: [Date.now() - 1, t.enrollment.id],
+      });
+      db.close();
+    }
+  }
+  const before = await hostNames();
+  const dir = mkdtempSync(join(tmpdir(), "outpost-enroll-"));
+  const run = runAgent("deno", [
+    "enroll",
+    "--url",
+    stack.url,
+    "--token",
+    token,
+    "--name",
+    `bad-${kind}`,
+    "--state-dir",
+    dir,
+  ]);
+  expect(await run.exited).toBe(1);
+  expect(run.output()).toMatch(new RegExp(words));
+  expect(run.output().trim().split("\n")).toHaveLength(1);
+  expect(await hostNames()).toEqual(before);
+  expect(existsSync(join(dir, "state.json"))).toBe(false);
+});
