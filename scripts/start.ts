@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { startLibsqlServer } from "./libsql-server/server.ts";
 import { bootstrapLocal } from "./local/bootstrap.ts";
 import { startControlPlane } from "./local/control-plane.ts";
+import { startLocalAgent } from "./local/local-agent.ts";
 import { assertPortFree } from "./local/ports.ts";
 import { loadSecrets, saveSecrets } from "./local/secrets.ts";
 import { migrateDatabase } from "./migrate.ts";
@@ -63,6 +64,11 @@ async function main(): Promise<void> {
     const tenantKey = await bootstrapLocal(cp.url, secrets.adminToken, secrets.tenantKey);
     if (tenantKey !== secrets.tenantKey) saveSecrets(home, { ...secrets, tenantKey });
 
+    const agent = await startLocalAgent({ url: cp.url, token: tenantKey, home });
+    stops.push(async () => {
+      agent.kill("SIGTERM");
+    });
+
     const envFile = join(home, "env");
     writeFileSync(
       envFile,
@@ -79,10 +85,12 @@ async function main(): Promise<void> {
   control plane  ${cp.url}
   libSQL         ${db.url}  (${join(home, "outpost.db")})
   tenant         local, cluster dev, site dev/local
+  agent          local.dev (pid ${agent.pid}, Bun)
 
 In another shell:
   source ${envFile}
   npx outpost hosts
+  npx outpost exec local.dev -- uname -a
   npx outpost token create dev/local --ttl 30m
 
 Ctrl-C stops everything; data stays in ${home}.`);

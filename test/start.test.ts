@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, expect, it } from "vitest";
+import { eventually } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
 import { freePort, isListening, type Running, start } from "./harness/process.ts";
 
@@ -50,16 +51,31 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
   ).toEqual(["dev"]);
   expect((await runCli(["site", "ls", "dev"], cli)).stdout).toContain("dev/local");
   expect((await runCli(["cluster", "create", "kept"], cli)).code).toBe(0);
+  // The local agent is enrolled and answers exec right after start.
+  await eventually(async () => {
+    const uname = await runCli(["exec", "local.dev", "--", "uname", "-s"], cli);
+    expect(uname).toMatchObject({ code: 0, stdout: "Linux\n" });
+  });
   expect((await runCli(["tenant", "create", "second"], cli)).code).toBe(0);
 
   // 0, or 130 when Miniflare's exit hook ends the process first: either way on its own, not SIGKILLed.
   expect([0, 130]).toContain(await first.stop("SIGINT"));
   expect(await isListening(Number(ports.OUTPOST_PORT))).toBe(false);
+  const agentPid = Number(/agent\s+local\.dev \(pid (\d+)/.exec(first.output())?.[1]);
+  expect(agentPid).toBeGreaterThan(0);
+  await eventually(async () => expect(() => process.kill(agentPid, 0)).toThrow());
   expect(await isListening(Number(ports.OUTPOST_DB_PORT))).toBe(false);
 
   const second = startLocal({ OUTPOST_HOME: home, ...ports });
   await second.waitFor(/Outpost is running/, 90_000);
   expect(readEnv(home).OUTPOST_TOKEN).toBe(env.OUTPOST_TOKEN);
+  // Same host identity after a restart: one `local` host, online again.
+  await eventually(async () => {
+    const hosts = JSON.parse((await runCli(["hosts", "--json"], cli)).stdout);
+    expect(hosts.map((h: { fqdn: string; status: string }) => `${h.fqdn} ${h.status}`)).toEqual([
+      "local.dev online",
+    ]);
+  });
   const clusters = JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).map(
     (c: { name: string }) => c.name,
   );

@@ -1,0 +1,56 @@
+// The agent `npm start` runs on this machine: host `local` in cluster `dev`, enrolled on first start
+// (state in OUTPOST_HOME/agent), run under Bun from the freshly built dist/agent.js.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Outpost, OutpostApiError } from "../../sdk/index.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const bun = join(root, "node_modules/.bin/bun");
+const agentJs = join(root, "dist/agent.js");
+
+export async function startLocalAgent(opts: {
+  url: string;
+  token: string;
+  home: string;
+}): Promise<ChildProcess> {
+  const stateDir = join(opts.home, "agent");
+  const client = new Outpost({ url: opts.url, token: opts.token });
+  const known = await client.hosts.get("local.dev").then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof OutpostApiError && err.status === 404) return false;
+      throw err;
+    },
+  );
+  if (!known || !existsSync(join(stateDir, "state.json"))) {
+    if (known) await client.hosts.delete("local.dev"); // its key is gone; enroll afresh under the same name
+    const { token } = await client.tokens.create({ cluster: "dev", site: "local", ttl: "5m" });
+    const enroll = spawnSync(
+      bun,
+      [
+        agentJs,
+        "enroll",
+        "--url",
+        opts.url,
+        "--token",
+        token,
+        "--name",
+        "local",
+        "--state-dir",
+        stateDir,
+        "--force",
+      ],
+      { encoding: "utf8" },
+    );
+    if (enroll.status !== 0)
+      throw new Error(`the local agent could not enroll: ${enroll.stderr || enroll.stdout}`);
+  }
+  const child = spawn(bun, [agentJs, "run", "--state-dir", stateDir], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  // Synchronous on purpose: Miniflare's exit hook may end the process before async cleanup runs.
+  process.on("exit", () => child.kill("SIGTERM"));
+  return child;
+}
