@@ -1,0 +1,349 @@
+// Exec streams (frames.ts, "Exec streams"): the control plane opens one with exec.open, the agent runs
+// argv directly (no shell), relays stdin in and stdout / stderr out under credit-based flow control,
+// and ends the stream with exit once all output is sent.
+//
+// Memory stays bounded per stream: output is read from the child's pipe only while the control plane
+// has granted credit, so a slow reader stalls the child (it blocks on a full pipe), not the agent; and
+// stdin credit is granted only as bytes reach the child's pipe.
+
+import {
+  type CloseFrame,
+  type CreditFrame,
+  type ExecOpenFrame,
+  MAX_CHUNK_BYTES,
+  ProtocolError,
+  type SignalFrame,
+  type StdinFrame,
+} from "../schema/protocol/index.ts";
+import type { Send } from "./outgoing.ts";
+import { type ChildProcess, type Runtime, SpawnError } from "./runtime/index.ts";
+
+/** Stdin bytes granted right after spawning, and kept in flight at most. */
+export const STDIN_WINDOW_BYTES = 256 * 1024;
+
+/**
+ * After the process exits, how long a read from its pipe may wait before the stream ends anyway: a
+ * background grandchild (`sh -c 'daemon &'`) can hold the pipe open for ever.
+ */
+export const DRAIN_GRACE_MS = 1000;
+
+/** The frames that belong to exec streams. */
+export type ExecFrame = ExecOpenFrame | StdinFrame | SignalFrame | CreditFrame | CloseFrame;
+
+export interface ExecStreamsOptions {
+  runtime: Pick<Runtime, "spawn" | "envAll">;
+  send: Send;
+  stdinWindow?: number;
+  drainGraceMs?: number;
+}
+
+/** All exec streams of one connection. */
+export class ExecStreams {
+  readonly #options: Required<ExecStreamsOptions>;
+  readonly #streams = new Map<number, _Exec>();
+
+  constructor(options: ExecStreamsOptions) {
+    this.#options = { stdinWindow: STDIN_WINDOW_BYTES, drainGraceMs: DRAIN_GRACE_MS, ...options };
+  }
+
+  /** Streams not ended yet. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Acts on one frame. Frames for a stream that already ended are ignored (they crossed its exit on
+   * the wire). Throws ProtocolError for an exec.open on a stream id in use.
+   */
+  handle(frame: ExecFrame): void {
+    if (frame.t === "exec.open") {
+      if (this.#streams.has(frame.sid)) {
+        throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
+      }
+      const exec = new _Exec(frame, this.#options);
+      this.#streams.set(frame.sid, exec);
+      void exec.done.then(() => {
+        if (this.#streams.get(frame.sid) === exec) this.#streams.delete(frame.sid);
+      });
+      return;
+    }
+    const exec = this.#streams.get(frame.sid);
+    if (exec === undefined) return;
+    switch (frame.t) {
+      case "credit":
+        return exec.credit(frame.bytes);
+      case "stdin":
+        return exec.stdin(frame);
+      case "signal":
+        return exec.signal(frame.name);
+      case "close":
+        this.#streams.delete(frame.sid);
+        return exec.abort();
+    }
+  }
+
+  /** Kills every running process and forgets its stream, sending nothing more (the link is gone). */
+  closeAll(): void {
+    for (const exec of this.#streams.values()) exec.abort();
+    this.#streams.clear();
+  }
+
+  /** Resolves once every stream open now has ended. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#streams.values()].map((exec) => exec.done));
+  }
+}
+
+// ## One stream
+
+const ENCODER = new TextEncoder();
+const GAVE_UP = Symbol("gave up");
+
+class _Exec {
+  readonly sid: number;
+  readonly done: Promise<void>;
+  readonly #options: Required<ExecStreamsOptions>;
+  readonly #readers = new Set<ReadableStreamDefaultReader<Uint8Array>>();
+  #credit: number;
+  #waiters: (() => void)[] = [];
+  #aborted = false;
+  #child: ChildProcess | undefined;
+  #exited = false;
+  #timedOut = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stdin: _Stdin | undefined;
+
+  constructor(open: ExecOpenFrame, options: Required<ExecStreamsOptions>) {
+    this.sid = open.sid;
+    this.#options = options;
+    this.#credit = open.credit;
+    this.done = this.#run(open).catch(() => this.abort());
+  }
+
+  credit(bytes: number): void {
+    this.#credit += bytes;
+    this.#wake();
+  }
+
+  stdin(frame: StdinFrame): void {
+    this.#stdin?.receive(frame);
+  }
+
+  signal(name: string): void {
+    if (this.#child === undefined || this.#exited) return;
+    try {
+      this.#child.kill(name);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.#send({ t: "error", sid: this.sid, code: "bad_signal", message: why.slice(0, 1024) });
+    }
+  }
+
+  /** Ends the stream at once: the process is killed and nothing more is sent. */
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    clearTimeout(this.#timer);
+    this.#kill("SIGKILL");
+    this.#stdin?.close();
+    for (const reader of this.#readers) reader.cancel().catch(() => {});
+    this.#wake();
+  }
+
+  async #run(open: ExecOpenFrame): Promise<void> {
+    const { runtime } = this.#options;
+    let child: ChildProcess;
+    try {
+      const env = open.env === undefined ? undefined : { ...runtime.envAll(), ...open.env };
+      child = runtime.spawn(open.argv, {
+        ...(open.cwd !== undefined ? { cwd: open.cwd } : {}),
+        ...(env !== undefined ? { env } : {}),
+      });
+    } catch (error) {
+      // Exit codes as a shell reports them: 126 found but not executable, 127 not found.
+      const code = error instanceof SpawnError && error.reason === "permission" ? 126 : 127;
+      const why = error instanceof Error ? error.message : String(error);
+      await this.#sendBytes("stderr", ENCODER.encode(`outpost-agent: cannot run ${why}\n`));
+      if (!this.#aborted) this.#send({ t: "exit", sid: this.sid, code });
+      return;
+    }
+    this.#child = child;
+    if (this.#aborted) return this.#kill("SIGKILL");
+    const exited = child.exited.then((status) => {
+      this.#exited = true;
+      clearTimeout(this.#timer);
+      this.#stdin?.close();
+      return status;
+    });
+    this.#stdin = new _Stdin(this.sid, child.stdin, this.#options.stdinWindow, this.#options.send, (r) =>
+      this.#fail(r),
+    );
+    if (open.timeout !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true;
+        this.#kill("SIGKILL");
+      }, open.timeout);
+    }
+    const [status] = await Promise.all([
+      exited,
+      this.#pump("stdout", child.stdout, exited),
+      this.#pump("stderr", child.stderr, exited),
+    ]);
+    if (this.#timedOut) {
+      await this.#sendBytes("stderr", ENCODER.encode(`outpost-agent: timed out after ${open.timeout} ms\n`));
+    }
+    if (this.#aborted) return;
+    this.#send({
+      t: "exit",
+      sid: this.sid,
+      code: status.code,
+      ...(status.signal !== undefined ? { signal: status.signal } : {}),
+    });
+  }
+
+  /** Relays one pipe, reading only while there is credit to send what it reads. */
+  async #pump(kind: "stdout" | "stderr", stream: ReadableStream<Uint8Array>, exited: Promise<unknown>) {
+    const reader = stream.getReader();
+    this.#readers.add(reader);
+    try {
+      while (await this.#hasCredit()) {
+        const result = await this.#read(reader, exited);
+        if (result.done) break;
+        if (!(await this.#sendBytes(kind, result.value))) break;
+      }
+    } catch {
+      // A broken pipe ends this output; the exit still follows.
+    } finally {
+      this.#readers.delete(reader);
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  async #read(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    exited: Promise<unknown>,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const read = reader.read();
+    if (!this.#exited) {
+      const first = await Promise.race([read, exited.then((): typeof GAVE_UP => GAVE_UP)]);
+      if (first !== GAVE_UP) return first;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<typeof GAVE_UP>((resolve) => {
+      timer = setTimeout(() => resolve(GAVE_UP), this.#options.drainGraceMs);
+    });
+    const result = await Promise.race([read, grace]);
+    clearTimeout(timer);
+    if (result !== GAVE_UP) return result;
+    await reader.cancel().catch(() => {});
+    return { done: true, value: undefined };
+  }
+
+  /** Sends `bytes` as frames of `kind` within the credit, waiting for more as needed; false if aborted. */
+  async #sendBytes(kind: "stdout" | "stderr", bytes: Uint8Array): Promise<boolean> {
+    let rest = bytes;
+    while (rest.length > 0) {
+      if (!(await this.#hasCredit())) return false;
+      const n = Math.min(rest.length, this.#credit, MAX_CHUNK_BYTES);
+      this.#credit -= n;
+      this.#send({ t: kind, sid: this.sid, data: rest.subarray(0, n) });
+      rest = rest.subarray(n);
+    }
+    return !this.#aborted;
+  }
+
+  /** Waits until some credit is granted; false when the stream was aborted instead. */
+  async #hasCredit(): Promise<boolean> {
+    while (!this.#aborted && this.#credit <= 0) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    return !this.#aborted;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #send: Send = (frame) => {
+    if (!this.#aborted) this.#options.send(frame);
+  };
+
+  #kill(signal: string): void {
+    if (this.#child === undefined || this.#exited) return;
+    try {
+      this.#child.kill(signal);
+    } catch {}
+  }
+
+  /** The control plane broke this stream's rules: end it, and say why. */
+  #fail(reason: string): void {
+    this.#send({ t: "close", sid: this.sid, reason });
+    this.abort();
+  }
+}
+
+// ## Stdin
+
+/** The child's stdin: writes in order, grants credit as the pipe takes bytes, closes on eof. */
+class _Stdin {
+  readonly #sid: number;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #send: Send;
+  readonly #fail: (reason: string) => void;
+  /** Bytes the control plane may still send: granted and not yet received. */
+  #allowed = 0;
+  #queue: Promise<void> = Promise.resolve();
+  /** No more bytes are taken: eof came, or the pipe is gone. */
+  #closed = false;
+  #released = false;
+
+  constructor(
+    sid: number,
+    stream: WritableStream<Uint8Array>,
+    window: number,
+    send: Send,
+    fail: (reason: string) => void,
+  ) {
+    this.#sid = sid;
+    this.#writer = stream.getWriter();
+    this.#send = send;
+    this.#fail = fail;
+    this.#grant(window);
+  }
+
+  receive(frame: StdinFrame): void {
+    if (this.#closed) return; // after eof, or the child closed its stdin: nothing to do with the bytes
+    const size = frame.data.length;
+    if (size > this.#allowed) {
+      this.#fail(`stdin of ${size} bytes exceeds the ${this.#allowed} bytes of credit granted`);
+      return;
+    }
+    this.#allowed -= size;
+    const { data, eof } = frame;
+    if (eof) this.#closed = true;
+    this.#queue = this.#queue
+      .then(async () => {
+        if (size > 0) {
+          await this.#writer.write(data);
+          if (!this.#closed) this.#grant(size);
+        }
+        if (eof) await this.#writer.close();
+      })
+      .catch(() => this.close()); // the child closed its stdin or exited
+  }
+
+  /** Stops writing: after eof, exit, abort, or a broken pipe. */
+  close(): void {
+    if (this.#released) return;
+    this.#closed = true;
+    this.#released = true;
+    this.#writer.abort().catch(() => {});
+  }
+
+  #grant(bytes: number): void {
+    this.#allowed += bytes;
+    this.#send({ t: "credit", sid: this.#sid, bytes });
+  }
+}

@@ -1,0 +1,147 @@
+// Exercises the runtime seam for real on whichever runtime runs this file (`bun agent/testing/seam-check.ts`
+// or `deno run -A agent/testing/seam-check.ts`) and prints one JSON report; agent/seam.test.ts runs it
+// under both and checks the report. Every check catches its own failure, so one report always comes out.
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ChildProcess, detectRuntime, SpawnError } from "../runtime/index.ts";
+
+const runtime = detectRuntime();
+const report: Record<string, unknown> = {};
+const dir = mkdtempSync(join(tmpdir(), "outpost-seam-"));
+
+async function check(name: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    report[name] = await fn();
+  } catch (error) {
+    report[name] = { threw: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+}
+
+async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return new Response(stream).text();
+}
+
+async function run(child: ChildProcess) {
+  const [stdout, stderr, exit] = await Promise.all([text(child.stdout), text(child.stderr), child.exited]);
+  return { stdout, stderr, exit };
+}
+
+function spawnFailure(argv: string[], cwd?: string) {
+  try {
+    const child = runtime.spawn(argv, cwd ? { cwd } : {});
+    child.kill("SIGKILL");
+    return { spawned: true };
+  } catch (error) {
+    return error instanceof SpawnError ? { reason: error.reason, message: error.message } : { other: `${error}` };
+  }
+}
+
+const settled = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+await check("identity", async () => ({
+  name: runtime.name,
+  version: runtime.version,
+  argv: runtime.argv,
+  hostname: runtime.hostname(),
+  home: runtime.env("HOME") !== undefined,
+  envAll: typeof runtime.envAll().PATH,
+}));
+
+await check("output", async () => {
+  const child = runtime.spawn(["sh", "-c", "echo hi; echo err >&2; exit 3"]);
+  await child.stdin.close();
+  return { pid: child.pid > 0, ...(await run(child)) };
+});
+
+await check("stdin", async () => {
+  const child = runtime.spawn(["cat"]);
+  const big = new Uint8Array(1024 * 1024).fill(120);
+  const writer = child.stdin.getWriter();
+  const out = text(child.stdout);
+  await writer.write(new TextEncoder().encode("hello\n"));
+  await writer.write(big);
+  await writer.close();
+  const stdout = await out;
+  return { length: stdout.length, head: stdout.slice(0, 6), exit: await child.exited };
+});
+
+await check("kill", async () => {
+  const child = runtime.spawn(["sleep", "30"]);
+  await child.stdin.close();
+  child.kill("SIGTERM");
+  const exit = await child.exited;
+  child.kill("SIGKILL"); // after exit: nothing happens
+  return exit;
+});
+
+await check("badSignal", async () => {
+  const child = runtime.spawn(["sleep", "30"]);
+  let error = "";
+  try {
+    child.kill("SIGNOPE");
+  } catch (e) {
+    error = e instanceof TypeError ? "TypeError" : `${e}`;
+  }
+  child.kill("SIGKILL");
+  return { error, exit: await child.exited };
+});
+
+await check("envAndCwd", async () => {
+  const child = runtime.spawn(["sh", "-c", 'pwd; echo "$FOO:$OUTPOST_SEAM_SECRET"'], {
+    cwd: "/tmp",
+    env: { PATH: runtime.env("PATH") ?? "/usr/bin:/bin", FOO: "bar" },
+  });
+  await child.stdin.close();
+  return run(child);
+});
+
+await check("spawnFailures", async () => ({
+  notFound: spawnFailure(["definitely-not-a-command-xyz"]),
+  permission: spawnFailure(["/etc/passwd"]),
+  badCwd: spawnFailure(["sh", "-c", "true"], "/definitely/not/a/dir"),
+}));
+
+await check("backpressure", async () => {
+  // 5 MB to stdout, then a marker on stderr: while nobody reads stdout the child must block.
+  const child = runtime.spawn(["sh", "-c", "head -c 5000000 /dev/zero; echo done >&2"]);
+  await child.stdin.close();
+  const stderr = text(child.stderr);
+  const finishedUnread = await settled(child.exited, 700);
+  const reader = child.stdout.getReader();
+  let total = 0;
+  let largest = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    largest = Math.max(largest, value.length);
+  }
+  return { finishedUnread, total, largest, stderr: await stderr, exit: await child.exited };
+});
+
+await check("files", async () => {
+  const path = join(dir, "host.key");
+  const missing = await runtime.readTextFile(path);
+  await runtime.writeFile(path, "privkey:first\n", { mode: 0o600 });
+  await runtime.writeFile(path, "privkey:second\n", { mode: 0o600 });
+  const nested = join(dir, "a", "b");
+  await runtime.mkdir(nested, { mode: 0o700 });
+  await runtime.writeFile(join(nested, "state.json"), new TextEncoder().encode("{}"), { mode: 0o644 });
+  const back = await runtime.readTextFile(path);
+  await runtime.remove(join(nested, "state.json"));
+  await runtime.remove(join(nested, "state.json"));
+  return {
+    missing: missing === undefined,
+    back,
+    mode: (statSync(path).mode & 0o777).toString(8),
+    dirMode: (statSync(nested).mode & 0o777).toString(8),
+    entries: readdirSync(dir).sort(),
+    removed: readdirSync(nested).length === 0,
+  };
+});
+
+await runtime.remove(join(dir, "host.key"));
+console.log(JSON.stringify(report));
+runtime.exit(0);
