@@ -12,6 +12,14 @@
 //   ◀─ stdout {data} · stderr {data}               never beyond the credit granted
 //   ◀─ exit {code, signal?}                        then the server closes with 1000
 //   ◀─ error {code, message}                       then the server closes (host gone, …)
+//
+//   GET /v1/hosts/:host/tcp?target=<service|port>   (WebSocket upgrade, operator role)
+//   ◀─ started {session}                           the host is dialling the target
+//   ◀─ opened {credit}                             connected; credit = bytes the client may send
+//   ── data {data} · fin · credit {bytes} ──▶      fin: the client will send no more (half close)
+//   ◀─ data {data} · fin · credit {bytes}          never beyond the credit granted
+//   ◀─ error {code, message}                       refused by the host's policy, nobody listening, …
+//   the stream ends when both sides sent fin, or at an error; the server then closes with 1000
 import type { CborMap, CborValue } from "./protocol/cbor-value.ts";
 import { decodeCbor } from "./protocol/decode.ts";
 import { encodeCbor } from "./protocol/encode.ts";
@@ -28,13 +36,18 @@ export interface ExecSpec {
   credit?: number;
 }
 
+/** A TCP target as a client names it: a service name, or a port on the host's loopback. */
+export const TARGET_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,62}|[1-9][0-9]{0,4})$/;
+
 /** The window a client grants by default: enough to keep a fast link busy, small enough to bound memory. */
 export const DEFAULT_STREAM_CREDIT = 4 * 1024 * 1024;
 
 export type ClientToServer =
   | { t: "stdin"; data: Uint8Array; eof?: boolean }
   | { t: "signal"; name: string }
-  | { t: "credit"; bytes: number };
+  | { t: "credit"; bytes: number }
+  | { t: "data"; data: Uint8Array }
+  | { t: "fin" };
 
 export type ServerToClient =
   | { t: "started"; session: string }
@@ -42,6 +55,9 @@ export type ServerToClient =
   | { t: "stderr"; data: Uint8Array }
   | { t: "credit"; bytes: number }
   | { t: "exit"; code: number | null; signal?: string }
+  | { t: "opened"; credit: number }
+  | { t: "data"; data: Uint8Array }
+  | { t: "fin" }
   | { t: "error"; code: string; message: string };
 
 export function encodeStreamFrame(frame: ClientToServer | ServerToClient): Uint8Array {
@@ -101,7 +117,12 @@ export function decodeServerFrame(bytes: Uint8Array): ServerToClient {
       return { t: "started", session: _field(m, "session", isText, "text") };
     case "stdout":
     case "stderr":
+    case "data":
       return { t: m.get("t") as "stdout", data: _field(m, "data", isBytes, "bytes") };
+    case "opened":
+      return { t: "opened", credit: _field(m, "credit", isCount, "a positive integer") };
+    case "fin":
+      return { t: "fin" };
     case "credit":
       return { t: "credit", bytes: _field(m, "bytes", isCount, "a positive integer") };
     case "exit": {

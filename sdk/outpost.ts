@@ -1,8 +1,10 @@
 // `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
 import type { ClientResponse, InferRequestType } from "hono/client";
-import type { ExecSpec } from "../schema/streams.ts";
+import { DEFAULT_STREAM_CREDIT, type ExecSpec } from "../schema/streams.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
-import { collect, type ExecResult, type ExecStream, openExec } from "./exec.ts";
+import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
+import { collect } from "./streams/socket.ts";
+import { openTcp, type TcpStream } from "./streams/tcp.ts";
 
 type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
 type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
@@ -26,6 +28,16 @@ export class Outpost {
   execStream(host: string, argv: string[], opts: Omit<ExecSpec, "argv"> = {}): ExecStream {
     const wsUrl = this.api.v1.hosts[":host"].exec.$url({ param: { host } }).toString().replace(/^http/, "ws");
     return openExec({ wsUrl, token: this.#token, spec: { ...opts, argv } });
+  }
+
+  /**
+   * A TCP stream to `target` on a host: a service name the host knows, or a port on its loopback when
+   * the host allows that. The host's own policy decides; a refusal rejects `opened` with the reason.
+   */
+  tcpStream(host: string, target: string | number, opts: { credit?: number } = {}): TcpStream {
+    const query = { target: String(target), credit: String(opts.credit ?? DEFAULT_STREAM_CREDIT) };
+    const url = this.api.v1.hosts[":host"].tcp.$url({ param: { host }, query });
+    return openTcp(new URL(url.toString().replace(/^http/, "ws")), this.#token);
   }
 
   /** Runs argv on a host and collects its output (at most `maxBuffer` bytes each, default 64 MiB). */

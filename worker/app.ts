@@ -13,7 +13,7 @@ import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
-import { execRoutes, sessionRoutes } from "./routes/exec.ts";
+import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
@@ -45,7 +45,7 @@ const v1 = new Hono<AppEnv>()
   .route("/sites", siteRoutes)
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
-  .route("/hosts", execRoutes)
+  .route("/hosts", hostStreamRoutes)
   .route("/sessions", sessionRoutes)
   .route("/audit", auditRoutes);
 

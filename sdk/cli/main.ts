@@ -5,17 +5,35 @@ import { type Command, makeContext } from "./command.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
 import { exec, runExec } from "./commands/exec.ts";
+import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
+import { proxy } from "./commands/proxy.ts";
 import { sessions } from "./commands/sessions.ts";
 import { site } from "./commands/site.ts";
+import { ssh, sshConfig } from "./commands/ssh.ts";
 import { tenant } from "./commands/tenant.ts";
 import { token } from "./commands/token.ts";
 import { type Io, processIo } from "./output.ts";
 import { UsageError } from "./usage-error.ts";
 
-export const COMMANDS: Command[] = [login, tenant, keys, cluster, site, token, hosts, exec, sessions, audit];
+export const COMMANDS: Command[] = [
+  login,
+  tenant,
+  keys,
+  cluster,
+  site,
+  token,
+  hosts,
+  exec,
+  sessions,
+  proxy,
+  forward,
+  ssh,
+  sshConfig,
+  audit,
+];
 
 /** `outpost web01.prod uname -a`: a first word that names a host (and no command) means exec. */
 const HOST_REF = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -46,7 +64,12 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
     if (!command && HOST_REF.test(name)) return await runExec(makeContext(io, env), name, args, {});
     if (!command) throw new UsageError(`unknown command '${name}'`, overview());
     // exec passes everything after `--` through, --help included.
-    const ownArgs = command === exec && args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+    const ownArgs =
+      command === ssh
+        ? args.slice(0, 1)
+        : command === exec && args.includes("--")
+          ? args.slice(0, args.indexOf("--"))
+          : args;
     if (ownArgs.some(isHelp)) {
       io.out(command.help);
       return 0;

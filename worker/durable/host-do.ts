@@ -88,7 +88,8 @@ export class HostDO extends DurableObject<Bindings> {
         case "/agent":
           return await this.#acceptAgent(request);
         case "/exec":
-          return await this.#acceptExec(request);
+        case "/tcp":
+          return await this.#acceptStream(request, url.pathname === "/exec" ? "exec" : "tcp");
         case "/disconnect":
           await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
           return Response.json({ ok: true });
@@ -322,7 +323,8 @@ export class HostDO extends DurableObject<Bindings> {
       case "hello":
         throw new ProtocolError("unexpected_frame", "Cannot accept hello: the handshake is already done");
       case "stdout":
-      case "stderr": {
+      case "stderr":
+      case "data": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
         update<ClientAttachment>(client, (x) => {
@@ -330,6 +332,25 @@ export class HostDO extends DurableObject<Bindings> {
         });
         return this.#sendClient(client, { t: frame.t, data: frame.data });
       }
+      case "tcp.opened": {
+        const client = this.#client(frame.sid);
+        if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        return this.#sendClient(client, { t: "opened", credit: frame.credit });
+      }
+      case "fin": {
+        const client = this.#client(frame.sid);
+        if (!client) return;
+        this.#sendClient(client, { t: "fin" });
+        const c = update<ClientAttachment>(client, (x) => {
+          x.finHost = true;
+        });
+        if (c.finClient) await this.#finishTcp(client);
+        return;
+      }
+      case "tcp.open":
+        // Host-initiated streams (the mesh) are not routed by this control plane yet: refuse the stream,
+        // not the connection.
+        return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "no mesh route for this stream" });
       case "credit": {
         const client = this.#client(frame.sid);
         if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });
@@ -364,20 +385,14 @@ export class HostDO extends DurableObject<Bindings> {
         }
         return;
       }
-      default:
-        // tcp.* / data / fin: streams that arrive with the TCP relay; refused until then.
-        throw new ProtocolError(
-          "unexpected_frame",
-          `Cannot accept ${frame.t}: not supported by this control plane yet`,
-        );
     }
   }
 
   // ## Exec clients
 
-  async #acceptExec(request: Request): Promise<Response> {
+  async #acceptStream(request: Request, kind: "exec" | "tcp"): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return json(426, "upgrade_required", "exec takes a WebSocket upgrade");
+      return json(426, "upgrade_required", `${kind} takes a WebSocket upgrade`);
     }
     const agent = this.#readyAgent();
     const host = await this.#host();
@@ -389,7 +404,10 @@ export class HostDO extends DurableObject<Bindings> {
         `${name} is offline: its agent is not connected (see 'outpost hosts')`,
       );
     }
-    const spec = JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec;
+    const spec =
+      kind === "exec" ? (JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec) : undefined;
+    const target = request.headers.get("x-outpost-target") ?? "";
+    const credit = Number(request.headers.get("x-outpost-credit")) || DEFAULT_STREAM_CREDIT;
     const tenantId = request.headers.get("x-outpost-tenant")!;
     const actor = request.headers.get("x-outpost-actor")!;
     const sid = await this.#nextSid();
@@ -401,6 +419,7 @@ export class HostDO extends DurableObject<Bindings> {
     this.ctx.acceptWebSocket(server, ["client", STREAM_TAG(sid)]);
     const c: ClientAttachment = {
       role: "client",
+      kind,
       sid,
       conn,
       session,
@@ -412,34 +431,44 @@ export class HostDO extends DurableObject<Bindings> {
     };
     server.serializeAttachment(c);
 
-    await this.#database.insert(sessions).values({
-      id: session,
-      tenantId,
-      hostId: host.id,
-      actor,
-      kind: "exec",
-      argv: spec.argv,
-      startedAt: new Date(),
-    });
+    const argv = spec ? spec.argv : [target];
+    await this.#database
+      .insert(sessions)
+      .values({ id: session, tenantId, hostId: host.id, actor, kind, argv, startedAt: new Date() });
     await audit(this.#database, {
       tenantId,
       actor,
-      action: "host.exec",
+      action: kind === "exec" ? "host.exec" : "host.tcp",
       target: host.id,
       outcome: "allowed",
-      details: { session, argv: spec.argv },
+      details: { session, ...(spec ? { argv: spec.argv } : { target }) },
     });
     this.#sendClient(server, { t: "started", session });
-    this.#sendAgent(agent, {
-      t: "exec.open",
-      sid,
-      argv: spec.argv,
-      ...(spec.cwd ? { cwd: spec.cwd } : {}),
-      ...(spec.env ? { env: spec.env } : {}),
-      ...(spec.timeout ? { timeout: spec.timeout } : {}),
-      credit: spec.credit ?? DEFAULT_STREAM_CREDIT,
-    });
+    if (spec) {
+      this.#sendAgent(agent, {
+        t: "exec.open",
+        sid,
+        argv: spec.argv,
+        ...(spec.cwd ? { cwd: spec.cwd } : {}),
+        ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.timeout ? { timeout: spec.timeout } : {}),
+        credit: spec.credit ?? DEFAULT_STREAM_CREDIT,
+      });
+    } else {
+      this.#sendAgent(agent, {
+        t: "tcp.open",
+        sid,
+        target: /^\d+$/.test(target) ? Number(target) : target,
+        credit,
+      });
+    }
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Both sides of a TCP stream sent fin: it is over. */
+  async #finishTcp(client: WebSocket): Promise<void> {
+    await this.#endSession(client, { exitCode: null, signal: null, reason: null });
+    client.close(1000, "done");
   }
 
   async #onClientMessage(ws: WebSocket, c: ClientAttachment, message: string | ArrayBuffer): Promise<void> {
@@ -460,6 +489,7 @@ export class HostDO extends DurableObject<Bindings> {
     if (!agent || (attachment(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
     switch (frame.t) {
       case "stdin":
+        if (c.kind !== "exec") return this.#refuseClient(ws, c, "stdin is only valid on exec streams");
         update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
         });
@@ -471,12 +501,37 @@ export class HostDO extends DurableObject<Bindings> {
         });
         return;
       case "signal":
+        if (c.kind !== "exec") return this.#refuseClient(ws, c, "signal is only valid on exec streams");
         this.#sendAgent(agent, { t: "signal", sid: c.sid, name: frame.name });
         return;
       case "credit":
         this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes: frame.bytes });
         return;
+      case "data":
+        if (c.kind !== "tcp" || c.finClient)
+          return this.#refuseClient(ws, c, `data is not valid on this ${c.kind} stream now`);
+        update<ClientAttachment>(ws, (x) => {
+          x.in += frame.data.length;
+        });
+        this.#sendAgent(agent, { t: "data", sid: c.sid, data: frame.data });
+        return;
+      case "fin": {
+        if (c.kind !== "tcp" || c.finClient)
+          return this.#refuseClient(ws, c, `fin is not valid on this ${c.kind} stream now`);
+        const after = update<ClientAttachment>(ws, (x) => {
+          x.finClient = true;
+        });
+        this.#sendAgent(agent, { t: "fin", sid: c.sid });
+        if (after.finHost) await this.#finishTcp(ws);
+        return;
+      }
     }
+  }
+
+  async #refuseClient(ws: WebSocket, c: ClientAttachment, message: string): Promise<void> {
+    this.#sendClient(ws, { t: "error", code: "bad_frame", message });
+    await this.#abortStream(ws, c, message);
+    ws.close(CloseCode.MALFORMED, message.slice(0, 120));
   }
 
   // ## Closing

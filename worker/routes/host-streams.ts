@@ -1,10 +1,12 @@
-// Exec on a host: GET /v1/hosts/:host/exec?spec=… upgrades to the client stream of schema/streams.ts,
-// relayed by the host's Durable Object. Sessions: GET /v1/sessions lists who ran what where.
+// Streams to a host, relayed by its Durable Object (client side of the protocol: schema/streams.ts):
+//   GET /v1/hosts/:host/exec?spec=…      run a process
+//   GET /v1/hosts/:host/tcp?target=…     a TCP stream to a service (or loopback port) the host allows
+// and GET /v1/sessions, who ran or opened what, where.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { sessions } from "../../schema/db/tables.ts";
-import { decodeExecSpec } from "../../schema/streams.ts";
+import { decodeExecSpec, TARGET_PATTERN } from "../../schema/streams.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
@@ -42,32 +44,62 @@ export const execSpec = z.object({
     .optional(),
 });
 
-export const execRoutes = new Hono<AppEnv>().get("/:host/exec", requireRole("operator"), async (c) => {
+/** Hands a checked stream request to the host's Durable Object, with who is asking. */
+async function toHost(
+  c: Context<AppEnv>,
+  path: "/exec" | "/tcp",
+  extra: Record<string, string>,
+): Promise<Response> {
   const caller = c.var.caller;
-  const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+  const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host")!);
   if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is revoked`);
-  let raw: unknown;
-  try {
-    raw = decodeExecSpec(c.req.query("spec") ?? "");
-  } catch {
-    throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?}");
-  }
-  const parsed = execSpec.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
-  }
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "upgrade_required", "exec takes a WebSocket upgrade");
+    throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
   }
   const headers = new Headers(c.req.raw.headers);
-  headers.set("x-outpost-exec", JSON.stringify(parsed.data));
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   headers.set("x-outpost-tenant", caller.tenantId);
   headers.set("x-outpost-actor", caller.actor);
-  headers.set("x-outpost-host-name", `${host.name}`);
+  headers.set("x-outpost-host-name", host.name);
   const stub = c.env.HOST.get(c.env.HOST.idFromName(host.id));
-  return stub.fetch("https://host.internal/exec", { headers });
+  return stub.fetch(`https://host.internal${path}`, { headers });
+}
+
+const tcpQuery = z.object({
+  target: z
+    .string()
+    .regex(TARGET_PATTERN, { error: "must be a service name or a port number 1-65535" })
+    .refine((t) => !/^\d+$/.test(t) || Number(t) <= 65535, { error: "port must be 1-65535" }),
+  credit: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .optional(),
 });
+
+export const hostStreamRoutes = new Hono<AppEnv>()
+  .get("/:host/tcp", requireRole("operator"), valid("query", tcpQuery), async (c) => {
+    const { target, credit } = c.req.valid("query");
+    return toHost(c, "/tcp", {
+      "x-outpost-target": target,
+      ...(credit ? { "x-outpost-credit": String(credit) } : {}),
+    });
+  })
+  .get("/:host/exec", requireRole("operator"), async (c) => {
+    let raw: unknown;
+    try {
+      raw = decodeExecSpec(c.req.query("spec") ?? "");
+    } catch {
+      throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?}");
+    }
+    const parsed = execSpec.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
+    }
+    return toHost(c, "/exec", { "x-outpost-exec": JSON.stringify(parsed.data) });
+  });
 
 const sessionQuery = pageQuery.extend({ host: z.string().max(200).optional() });
 

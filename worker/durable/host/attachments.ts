@@ -20,6 +20,7 @@ export interface AgentAttachment {
 
 export interface ClientAttachment {
   role: "client";
+  kind: "exec" | "tcp";
   /** The agent stream id this client drives, and the agent connection it runs on. */
   sid: number;
   conn: ConnectionId;
@@ -30,6 +31,9 @@ export interface ClientAttachment {
   in: number;
   out: number;
   done: boolean;
+  /** TCP half closes seen from each side; the stream ends when both have sent fin. */
+  finClient?: boolean;
+  finHost?: boolean;
 }
 
 export type Attachment = AgentAttachment | ClientAttachment;

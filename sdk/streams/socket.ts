@@ -1,0 +1,220 @@
+// The client's end of one stream (schema/streams.ts): a WebSocket authenticated with the API key, the
+// control plane's refusals as typed errors, and credit-based flow control both ways. exec.ts and tcp.ts
+// are thin layers over it.
+import WebSocket from "ws";
+import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
+import {
+  type ClientToServer,
+  DEFAULT_STREAM_CREDIT,
+  decodeServerFrame,
+  encodeStreamFrame,
+  type ServerToClient,
+} from "../../schema/streams.ts";
+import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
+
+/** Credit goes back in batches: one frame per quarter window instead of one per chunk. */
+const CREDIT_BATCH = DEFAULT_STREAM_CREDIT / 4;
+
+export interface Output {
+  stream: ReadableStream<Uint8Array>;
+  push(data: Uint8Array): void;
+  end(): void;
+  fail(error: unknown): void;
+}
+
+export class StreamSocket {
+  readonly #ws: WebSocket;
+  readonly #url: string;
+  #unacked = 0;
+  #sendCredit = 0;
+  #creditWaiter: (() => void) | undefined;
+  #done = false;
+  #outputs: Output[] = [];
+  #onFrame: (frame: ServerToClient) => void = () => {};
+  #onEnd: (error?: unknown) => void = () => {};
+
+  constructor(url: URL, token: string) {
+    this.#url = url.toString().replace(/\?.*$/, "");
+    this.#ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${token}` },
+      maxPayload: 2 * 1024 * 1024,
+    });
+    this.#ws.binaryType = "nodebuffer";
+    this.#ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        let code = "http_error";
+        let message = `${res.statusCode} ${res.statusMessage}`;
+        try {
+          const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+          code = parsed.error?.code ?? code;
+          message = parsed.error?.message ?? message;
+        } catch {}
+        this.fail(new OutpostApiError(res.statusCode ?? 0, code, message));
+      });
+    });
+    this.#ws.on("error", (e) => this.fail(new OutpostConnectionError(this.#url, e)));
+    this.#ws.on("message", (data: Buffer) => this.#message(data));
+    this.#ws.on("close", (code, reason) =>
+      this.fail(
+        new OutpostStreamError("closed", `the stream closed before it ended (${code} ${reason.toString()})`),
+      ),
+    );
+  }
+
+  /** Where frames go once decoded, and who hears how the stream ended. */
+  listen(onFrame: (frame: ServerToClient) => void, onEnd: (error?: unknown) => void): void {
+    this.#onFrame = onFrame;
+    this.#onEnd = onEnd;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  send(frame: ClientToServer): void {
+    if (!this.#done && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(encodeStreamFrame(frame));
+  }
+
+  /** The peer lets us send `bytes` more. */
+  addCredit(bytes: number): void {
+    this.#sendCredit += bytes;
+    this.#creditWaiter?.();
+  }
+
+  /** Sends `chunk` as frames made by `frame`, never beyond the credit granted. */
+  async sendCredited(chunk: Uint8Array, frame: (data: Uint8Array) => ClientToServer): Promise<void> {
+    for (let off = 0; off < chunk.length; ) {
+      while (this.#sendCredit <= 0 && !this.#done) await new Promise<void>((r) => (this.#creditWaiter = r));
+      if (this.#done) return;
+      const n = Math.min(this.#sendCredit, MAX_CHUNK_BYTES, chunk.length - off);
+      this.send(frame(chunk.subarray(off, off + n)));
+      this.#sendCredit -= n;
+      off += n;
+    }
+  }
+
+  /** A ReadableStream whose chunks give their credit back when the caller takes them. */
+  output(): Output {
+    const queue: Uint8Array[] = [];
+    let state: "open" | "ended" | { error: unknown } = "open";
+    let discarding = false;
+    let wake: (() => void) | undefined;
+    const grant = (n: number) => this.#grant(n);
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(c) {
+          while (queue.length === 0 && state === "open") await new Promise<void>((r) => (wake = r));
+          const next = queue.shift();
+          if (next) {
+            c.enqueue(next);
+            grant(next.length);
+          } else if (state === "ended") c.close();
+          else if (state !== "open") c.error(state.error);
+        },
+        cancel() {
+          // The caller stopped reading this one: keep granting for it so another stream is not starved.
+          discarding = true;
+          for (const q of queue.splice(0)) grant(q.length);
+        },
+      },
+      // highWaterMark 0: a chunk counts as read (and its credit goes back) when the caller takes it.
+      { highWaterMark: 0 },
+    );
+    const settle = (s: typeof state) => {
+      if (state === "open") state = s;
+      wake?.();
+    };
+    const out: Output = {
+      stream,
+      push: (data) => {
+        if (discarding) grant(data.length);
+        else {
+          queue.push(data);
+          wake?.();
+        }
+      },
+      end: () => settle("ended"),
+      fail: (error) => settle({ error }),
+    };
+    this.#outputs.push(out);
+    return out;
+  }
+
+  /** Ends the stream successfully: outputs end, nothing more is sent. */
+  finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#creditWaiter?.();
+    for (const o of this.#outputs) o.end();
+    this.#onEnd();
+  }
+
+  fail(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#creditWaiter?.();
+    for (const o of this.#outputs) o.fail(error);
+    this.#onEnd(error);
+  }
+
+  close(): void {
+    this.#ws.close(1000);
+  }
+
+  #grant(bytes: number): void {
+    this.#unacked += bytes;
+    if (this.#unacked >= CREDIT_BATCH) {
+      this.send({ t: "credit", bytes: this.#unacked });
+      this.#unacked = 0;
+    }
+  }
+
+  #message(data: Buffer): void {
+    let frame: ServerToClient;
+    try {
+      frame = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      this.fail(
+        new OutpostStreamError("bad_frame", `the control plane sent a bad frame: ${(e as Error).message}`),
+      );
+      this.#ws.close(4400);
+      return;
+    }
+    if (frame.t === "error") this.fail(new OutpostStreamError(frame.code, frame.message));
+    else this.#onFrame(frame);
+  }
+}
+
+/** A promise with its resolvers, for results that arrive by frame. */
+export function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** Reads a whole stream into one buffer, refusing more than `limit` bytes. */
+export async function collect(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit)
+      throw new RangeError(`output exceeds ${limit} bytes: use the streaming API for large output`);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
