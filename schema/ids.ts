@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   host: "host",
   token: "tok",
   session: "ses",
+  service: "svc",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

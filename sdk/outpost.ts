@@ -128,6 +128,14 @@ export class Outpost {
     delete: (host: string) => this.#call(this.api.v1.hosts[":host"].$delete({ param: { host } })),
   };
 
+  readonly services = {
+    add: (host: string, name: string, target: string) =>
+      this.#call(this.api.v1.hosts[":host"].services.$post({ param: { host }, json: { name, target } })),
+    list: (host: string) => this.#call(this.api.v1.hosts[":host"].services.$get({ param: { host } })),
+    remove: (host: string, name: string) =>
+      this.#call(this.api.v1.hosts[":host"].services[":name"].$delete({ param: { host, name } })),
+  };
+
   audit(query: { limit?: number; cursor?: number } = {}) {
     return this.#call(
       this.api.v1.audit.$get({

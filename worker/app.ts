@@ -17,6 +17,7 @@ import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
+import { serviceRoutes } from "./routes/services.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -46,6 +47,7 @@ const v1 = new Hono<AppEnv>()
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
   .route("/hosts", hostStreamRoutes)
+  .route("/hosts", serviceRoutes)
   .route("/sessions", sessionRoutes)
   .route("/audit", auditRoutes);
 

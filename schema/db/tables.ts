@@ -129,6 +129,26 @@ export const enrollmentTokens = sqliteTable(
   (t) => [index("enrollment_tokens_tenant").on(t.tenantId)],
 );
 
+/**
+ * Services added through the API: a name on a host mapped to address:port. The agent enforces where
+ * they may point (only its loopback and the networks its own config opens); this row is a request.
+ */
+export const services = sqliteTable(
+  "services",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    hostId: text("host_id").notNull(),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("services_host_name").on(t.hostId, t.name), index("services_tenant").on(t.tenantId)],
+);
+
 export const SESSION_KINDS = ["exec", "tcp"] as const;
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
@@ -183,3 +203,4 @@ export type Host = typeof hosts.$inferSelect;
 export type EnrollmentToken = typeof enrollmentTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type Service = typeof services.$inferSelect;

@@ -10,6 +10,7 @@ import { hosts } from "./commands/hosts.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { proxy } from "./commands/proxy.ts";
+import { service } from "./commands/service.ts";
 import { sessions } from "./commands/sessions.ts";
 import { site } from "./commands/site.ts";
 import { ssh, sshConfig } from "./commands/ssh.ts";
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   hosts,
   exec,
   sessions,
+  service,
   proxy,
   forward,
   ssh,

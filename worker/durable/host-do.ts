@@ -5,10 +5,11 @@
 // storage (host/attachments.ts); in-memory fields are caches and per-socket ordering queues only.
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { hosts, sessions } from "../../schema/db/tables.ts";
+import { hosts, services, sessions } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import {
   type AgentFrame,
+  type CborValue,
   CloseCode,
   type ControlPlaneFrame,
   closeCodeFor,
@@ -90,6 +91,11 @@ export class HostDO extends DurableObject<Bindings> {
         case "/exec":
         case "/tcp":
           return await this.#acceptStream(request, url.pathname === "/exec" ? "exec" : "tcp");
+        case "/config": {
+          const agent = this.#readyAgent();
+          if (agent) await this.#pushConfig(agent);
+          return Response.json({ pushed: agent !== undefined });
+        }
         case "/disconnect":
           await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
           return Response.json({ ok: true });
@@ -300,7 +306,29 @@ export class HostDO extends DurableObject<Bindings> {
         });
     }
     this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env) });
+    await this.#pushConfig(ws);
     await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
+  }
+
+  /**
+   * Sends the host its API-managed services. Config layout (an opaque map to the frame layer):
+   *   { services: [{ name: tstr, target: tstr }] }
+   */
+  async #pushConfig(ws: WebSocket): Promise<void> {
+    const host = await this.#host();
+    if (!host) return;
+    const rows = await this.#database
+      .select({ name: services.name, target: services.target })
+      .from(services)
+      .where(eq(services.hostId, host.id));
+    const list = rows.map(
+      (r) =>
+        new Map<string, CborValue>([
+          ["name", r.name],
+          ["target", r.target],
+        ]),
+    );
+    this.#sendAgent(ws, { t: "config", config: new Map<string, CborValue>([["services", list]]) });
   }
 
   async #onAgentFrame(ws: WebSocket, host: HostRecord, frame: AgentFrame): Promise<void> {

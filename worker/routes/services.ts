@@ -1,0 +1,95 @@
+// Services on a host, added through the API: `outpost service add web01.prod ssh 127.0.0.1:22`. The
+// control plane only records and relays them; the agent decides what they may point at (its loopback
+// and the networks its own config opens) and refuses the rest when a stream asks for them.
+import { and, asc, eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { services } from "../../schema/db/tables.ts";
+import { newId } from "../../schema/ids.ts";
+import { requireRole } from "../auth/roles.ts";
+import type { AppEnv } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
+import { valid } from "../http/validate.ts";
+import { audit } from "../lib/audit.ts";
+import { isUniqueViolation } from "../lib/db.ts";
+import { resolveHost } from "../lib/resolve.ts";
+
+export const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** address:port as the agent parses it: dotted-quad, [IPv6] or a DNS name, then a port. */
+const TARGET =
+  /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?):([1-9][0-9]{0,4})$/;
+
+const addService = z.object({
+  name: z
+    .string()
+    .regex(SERVICE_NAME, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
+  target: z
+    .string()
+    .regex(TARGET, { error: "must be <address>:<port>, e.g. 127.0.0.1:22 or [::1]:5432" })
+    .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
+});
+
+/** Tells the host's Durable Object to push the current services to its agent. */
+export async function pushConfig(env: AppEnv["Bindings"], hostId: string): Promise<void> {
+  const stub = env.HOST.get(env.HOST.idFromName(hostId));
+  await stub.fetch("https://host.internal/config", { method: "POST" });
+}
+
+export const serviceRoutes = new Hono<AppEnv>()
+  .get("/:host/services", async (c) => {
+    const host = await resolveHost(c.var.db, c.var.caller.tenantId, c.req.param("host"));
+    const rows = await c.var.db
+      .select()
+      .from(services)
+      .where(eq(services.hostId, host.id))
+      .orderBy(asc(services.name));
+    return c.json({ services: rows });
+  })
+  .post("/:host/services", requireRole("operator"), valid("json", addService), async (c) => {
+    const caller = c.var.caller;
+    const body = c.req.valid("json");
+    const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    const row = {
+      id: newId("service"),
+      tenantId: caller.tenantId,
+      hostId: host.id,
+      createdBy: caller.actor,
+      ...body,
+    };
+    try {
+      await c.var.db.insert(services).values(row);
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw ApiError.conflict(`host '${host.name}' already has a service '${body.name}'`);
+      throw err;
+    }
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "service.add",
+      target: host.id,
+      outcome: "allowed",
+      details: body,
+    });
+    await pushConfig(c.env, host.id);
+    return c.json({ service: row }, 201);
+  })
+  .delete("/:host/services/:name", requireRole("operator"), async (c) => {
+    const caller = c.var.caller;
+    const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    const [row] = await c.var.db
+      .delete(services)
+      .where(and(eq(services.hostId, host.id), eq(services.name, c.req.param("name"))))
+      .returning();
+    if (!row) throw ApiError.notFound(`service '${c.req.param("name")}' on '${host.name}'`);
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "service.remove",
+      target: host.id,
+      outcome: "allowed",
+      details: { name: row.name },
+    });
+    await pushConfig(c.env, host.id);
+    return c.json({ service: row });
+  });
