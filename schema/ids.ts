@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   token: "tok",
   session: "ses",
   service: "svc",
+  meshRoute: "mesh",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -136,6 +136,14 @@ export class Outpost {
       this.#call(this.api.v1.hosts[":host"].services[":name"].$delete({ param: { host, name } })),
   };
 
+  readonly mesh = {
+    /** The agent on `from` listens on `listen` and carries connections to `to` (`<host>.<cluster>:<service>`). */
+    add: (from: string, listen: string, to: string) =>
+      this.#call(this.api.v1.mesh.$post({ json: { from, listen, to } })),
+    list: (cluster?: string) => this.#call(this.api.v1.mesh.$get({ query: cluster ? { cluster } : {} })),
+    remove: (id: string) => this.#call(this.api.v1.mesh[":id"].$delete({ param: { id } })),
+  };
+
   audit(query: { limit?: number; cursor?: number } = {}) {
     return this.#call(
       this.api.v1.audit.$get({

@@ -17,6 +17,7 @@ import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
+import { meshRoutesApi } from "./routes/mesh.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
@@ -49,6 +50,7 @@ const v1 = new Hono<AppEnv>()
   .route("/hosts", hostStreamRoutes)
   .route("/hosts", serviceRoutes)
   .route("/sessions", sessionRoutes)
+  .route("/mesh", meshRoutesApi)
   .route("/audit", auditRoutes);
 
 export const app = new Hono<AppEnv>()

@@ -149,6 +149,31 @@ export const services = sqliteTable(
   (t) => [uniqueIndex("services_host_name").on(t.hostId, t.name), index("services_tenant").on(t.tenantId)],
 );
 
+/**
+ * Mesh routes: the agent on `fromHost` listens on `listen` (its loopback) and carries each connection
+ * to `service` on `toHost` through the relay. Both hosts are in the same cluster.
+ */
+export const meshRoutes = sqliteTable(
+  "mesh_routes",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id").notNull(),
+    fromHostId: text("from_host_id").notNull(),
+    listen: text("listen").notNull(),
+    toHostId: text("to_host_id").notNull(),
+    toService: text("to_service").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("mesh_routes_from_listen").on(t.fromHostId, t.listen),
+    index("mesh_routes_cluster").on(t.clusterId),
+  ],
+);
+
 export const SESSION_KINDS = ["exec", "tcp"] as const;
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
@@ -204,3 +229,4 @@ export type EnrollmentToken = typeof enrollmentTokens.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Service = typeof services.$inferSelect;
+export type MeshRoute = typeof meshRoutes.$inferSelect;

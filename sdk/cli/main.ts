@@ -9,6 +9,7 @@ import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
+import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
 import { service } from "./commands/service.ts";
 import { sessions } from "./commands/sessions.ts";
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   service,
   proxy,
   forward,
+  mesh,
   ssh,
   sshConfig,
   audit,

@@ -1,9 +1,122 @@
-// ClusterDO — one Durable Object per cluster: presence, the mesh service registry and fan-out.
+// ClusterDO — one Durable Object per cluster: the cluster's registry of services and mesh routes. The
+// database is the record; this object keeps the cluster's current view in its storage, computes each
+// host's config from it, and pushes changes to the HostDOs of the hosts they concern. HostDOs ask it
+// for their host's config when an agent connects, and for a route when an agent opens a mesh stream.
 import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
 import type { Bindings } from "../env.ts";
+import { openDatabase } from "../lib/db.ts";
+
+export interface RouteEntry {
+  id: string;
+  tenantId: string;
+  fromHostId: string;
+  listen: string;
+  toHostId: string;
+  /** `<host>.<cluster>`, for logs and for the agent's listing. */
+  toName: string;
+  toService: string;
+}
+
+export interface Registry {
+  clusterId: string;
+  services: Array<{ hostId: string; name: string; target: string }>;
+  routes: RouteEntry[];
+}
+
+/** What one host's agent is told (the `config` frame's map, see HostDO). */
+export interface HostConfig {
+  services: Array<{ name: string; target: string }>;
+  listeners: Array<{ route: string; listen: string; to: string }>;
+}
+
+export function configFor(registry: Registry | undefined, hostId: string): HostConfig {
+  return {
+    services: (registry?.services ?? [])
+      .filter((s) => s.hostId === hostId)
+      .map(({ name, target }) => ({ name, target })),
+    listeners: (registry?.routes ?? [])
+      .filter((r) => r.fromHostId === hostId)
+      .map((r) => ({ route: r.id, listen: r.listen, to: `${r.toName}:${r.toService}` })),
+  };
+}
 
 export class ClusterDO extends DurableObject<Bindings> {
-  override async fetch(_request: Request): Promise<Response> {
-    return new Response("not found", { status: 404 });
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      switch (url.pathname) {
+        case "/sync":
+          return Response.json(await this.#sync(url.searchParams.get("cluster")!));
+        case "/config":
+          return Response.json(
+            configFor(await this.#registry(url.searchParams.get("cluster")!), url.searchParams.get("host")!),
+          );
+        case "/route": {
+          const registry = await this.#registry(url.searchParams.get("cluster")!);
+          const route = registry.routes.find((r) => r.id === url.searchParams.get("id"));
+          return route ? Response.json(route) : Response.json({ error: "no such route" }, { status: 404 });
+        }
+        default:
+          return Response.json({ error: `no ClusterDO route ${url.pathname}` }, { status: 404 });
+      }
+    } catch (err) {
+      console.error("ClusterDO failed", err);
+      return Response.json({ error: "cluster registry failed" }, { status: 500 });
+    }
+  }
+
+  async #registry(clusterId: string): Promise<Registry> {
+    return (await this.ctx.storage.get<Registry>("registry")) ?? (await this.#load(clusterId));
+  }
+
+  async #load(clusterId: string): Promise<Registry> {
+    const db = openDatabase(this.env);
+    const [svc, routes, names, cluster] = await Promise.all([
+      db
+        .select({ hostId: services.hostId, name: services.name, target: services.target })
+        .from(services)
+        .innerJoin(hosts, eq(services.hostId, hosts.id))
+        .where(eq(hosts.clusterId, clusterId)),
+      db.select().from(meshRoutes).where(eq(meshRoutes.clusterId, clusterId)),
+      db.select({ id: hosts.id, name: hosts.name }).from(hosts).where(eq(hosts.clusterId, clusterId)),
+      db.select({ name: clusters.name }).from(clusters).where(eq(clusters.id, clusterId)),
+    ]);
+    const byId = new Map(names.map((h) => [h.id, `${h.name}.${cluster[0]?.name ?? clusterId}`]));
+    const registry: Registry = {
+      clusterId,
+      services: svc,
+      routes: routes.map((r) => ({
+        id: r.id,
+        tenantId: r.tenantId,
+        fromHostId: r.fromHostId,
+        listen: r.listen,
+        toHostId: r.toHostId,
+        toName: byId.get(r.toHostId) ?? r.toHostId,
+        toService: r.toService,
+      })),
+    };
+    await this.ctx.storage.put("registry", registry);
+    return registry;
+  }
+
+  /** Reloads the registry and pushes the new config to every host whose config changed. */
+  async #sync(clusterId: string): Promise<{ pushed: string[] }> {
+    const before = await this.ctx.storage.get<Registry>("registry");
+    const after = await this.#load(clusterId);
+    const touched = new Set<string>();
+    for (const r of [before, after]) {
+      for (const s of r?.services ?? []) touched.add(s.hostId);
+      for (const route of r?.routes ?? []) touched.add(route.fromHostId);
+    }
+    const pushed: string[] = [];
+    for (const hostId of touched) {
+      if (JSON.stringify(configFor(before, hostId)) === JSON.stringify(configFor(after, hostId))) continue;
+      const stub = this.env.HOST.get(this.env.HOST.idFromName(hostId));
+      await stub.fetch("https://host.internal/config", { method: "POST" });
+      pushed.push(hostId);
+    }
+    return { pushed };
   }
 }

@@ -5,7 +5,7 @@
 // storage (host/attachments.ts); in-memory fields are caches and per-socket ordering queues only.
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { hosts, services, sessions } from "../../schema/db/tables.ts";
+import { hosts, sessions } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import {
   type AgentFrame,
@@ -38,6 +38,7 @@ import { audit } from "../lib/audit.ts";
 import { controlPlaneSigner } from "../lib/cp-key.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
 import { heartbeatMs } from "../lib/heartbeat.ts";
+import type { HostConfig } from "./cluster-do.ts";
 import {
   type AgentAttachment,
   attachment,
@@ -46,6 +47,7 @@ import {
   STREAM_TAG,
   update,
 } from "./host/attachments.ts";
+import { MeshRelay } from "./host/mesh-relay.ts";
 
 /** A frame to send, before the link numbers it. */
 type Outgoing = ControlPlaneFrame extends infer F
@@ -74,6 +76,16 @@ export class HostDO extends DurableObject<Bindings> {
   #inbound = new WeakMap<WebSocket, Promise<void>>();
   #outbound = new WeakMap<WebSocket, Promise<void>>();
   #db: Database | undefined;
+  #mesh: MeshRelay | undefined;
+
+  /** Mesh streams of the ready agent connection (in memory: they hold the object awake). */
+  #meshRelay(): MeshRelay {
+    this.#mesh ??= new MeshRelay(this.env, (frame) => {
+      const agent = this.#readyAgent();
+      if (agent) this.#sendAgent(agent, frame);
+    });
+    return this.#mesh;
+  }
 
   get #database(): Database {
     this.#db ??= openDatabase(this.env);
@@ -168,6 +180,7 @@ export class HostDO extends DurableObject<Bindings> {
     const record: HostRecord = {
       id: row.id,
       tenantId: row.tenantId,
+      clusterId: row.clusterId,
       name: row.name,
       publicKey: row.publicKey,
     };
@@ -311,28 +324,42 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   /**
-   * Sends the host its API-managed services. Config layout (an opaque map to the frame layer):
-   *   { services: [{ name: tstr, target: tstr }] }
+   * Sends the host its config, as its cluster's registry (ClusterDO) computes it:
+   *   { services: [{ name: tstr, target: tstr }],                ; API-managed services
+   *     listeners: [{ route: tstr, listen: tstr, to: tstr }] }   ; mesh routes starting here
+   * Opaque to the frame layer (frames.ts `config`); the agent validates it.
    */
   async #pushConfig(ws: WebSocket): Promise<void> {
     const host = await this.#host();
     if (!host) return;
-    const rows = await this.#database
-      .select({ name: services.name, target: services.target })
-      .from(services)
-      .where(eq(services.hostId, host.id));
-    const list = rows.map(
-      (r) =>
-        new Map<string, CborValue>([
-          ["name", r.name],
-          ["target", r.target],
-        ]),
+    const res = await this.#cluster(host).fetch(
+      `https://cluster.internal/config?cluster=${host.clusterId}&host=${host.id}`,
     );
-    this.#sendAgent(ws, { t: "config", config: new Map<string, CborValue>([["services", list]]) });
+    const config = (await res.json()) as HostConfig;
+    const map = (o: Record<string, string>) => new Map<string, CborValue>(Object.entries(o));
+    this.#sendAgent(ws, {
+      t: "config",
+      config: new Map<string, CborValue>([
+        ["services", config.services.map(map)],
+        ["listeners", config.listeners.map(map)],
+      ]),
+    });
+  }
+
+  #cluster(host: HostRecord): DurableObjectStub {
+    return this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
   }
 
   async #onAgentFrame(ws: WebSocket, host: HostRecord, frame: AgentFrame): Promise<void> {
     const a = attachment(ws) as AgentAttachment;
+    // Even stream ids are the agent's own (frames.ts): mesh streams, relayed to another host.
+    if (
+      (frame.t === "data" || frame.t === "credit" || frame.t === "fin" || frame.t === "close") &&
+      frame.sid % 2 === 0
+    ) {
+      this.#meshRelay().fromAgent(frame);
+      return;
+    }
     if (a.seen - a.dbSeen > LAST_SEEN_WRITE_MS) {
       update<AgentAttachment>(ws, (x) => {
         x.dbSeen = x.seen;
@@ -376,9 +403,7 @@ export class HostDO extends DurableObject<Bindings> {
         return;
       }
       case "tcp.open":
-        // Host-initiated streams (the mesh) are not routed by this control plane yet: refuse the stream,
-        // not the connection.
-        return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "no mesh route for this stream" });
+        return this.#meshRelay().open(host, frame);
       case "credit": {
         const client = this.#client(frame.sid);
         if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });

@@ -2,7 +2,7 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { clusters, HOST_STATUSES, hosts, sites } from "../../schema/db/tables.ts";
+import { clusters, HOST_STATUSES, hosts, meshRoutes, services, sites } from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
@@ -11,6 +11,7 @@ import { name, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
+import { syncCluster } from "./services.ts";
 
 const listQuery = z.object({
   cluster: ref.optional(),
@@ -84,8 +85,15 @@ export const hostRoutes = new Hono<AppEnv>()
   .delete("/:host", requireRole("admin"), async (c) => {
     const caller = c.var.caller;
     const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
-    await c.var.db.delete(hosts).where(eq(hosts.id, host.id));
+    const db = c.var.db;
+    // The host's services and every mesh route that starts or ends at it go with it.
+    await db.batch([
+      db.delete(services).where(eq(services.hostId, host.id)),
+      db.delete(meshRoutes).where(or(eq(meshRoutes.fromHostId, host.id), eq(meshRoutes.toHostId, host.id))),
+      db.delete(hosts).where(eq(hosts.id, host.id)),
+    ]);
     await disconnectHost(c.env, host.id, "deleted");
+    await syncCluster(c.env, host.clusterId);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,

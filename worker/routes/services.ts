@@ -29,10 +29,11 @@ const addService = z.object({
     .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
 });
 
-/** Tells the host's Durable Object to push the current services to its agent. */
-export async function pushConfig(env: AppEnv["Bindings"], hostId: string): Promise<void> {
-  const stub = env.HOST.get(env.HOST.idFromName(hostId));
-  await stub.fetch("https://host.internal/config", { method: "POST" });
+/** Has the cluster's registry reload and push the change to the running agents it concerns. */
+export async function syncCluster(env: AppEnv["Bindings"], clusterId: string): Promise<void> {
+  const stub = env.CLUSTER.get(env.CLUSTER.idFromName(clusterId));
+  const res = await stub.fetch(`https://cluster.internal/sync?cluster=${clusterId}`, { method: "POST" });
+  if (!res.ok) throw new Error(`cluster registry sync failed: ${res.status}`);
 }
 
 export const serviceRoutes = new Hono<AppEnv>()
@@ -71,7 +72,7 @@ export const serviceRoutes = new Hono<AppEnv>()
       outcome: "allowed",
       details: body,
     });
-    await pushConfig(c.env, host.id);
+    await syncCluster(c.env, host.clusterId);
     return c.json({ service: row }, 201);
   })
   .delete("/:host/services/:name", requireRole("operator"), async (c) => {
@@ -90,6 +91,6 @@ export const serviceRoutes = new Hono<AppEnv>()
       outcome: "allowed",
       details: { name: row.name },
     });
-    await pushConfig(c.env, host.id);
+    await syncCluster(c.env, host.clusterId);
     return c.json({ service: row });
   });

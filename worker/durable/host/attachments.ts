@@ -54,6 +54,7 @@ export function update<A extends Attachment>(ws: WebSocket, change: (a: A) => vo
 export interface HostRecord {
   id: string;
   tenantId: string;
+  clusterId: string;
   name: string;
   publicKey: string;
 }

@@ -1,0 +1,51 @@
+import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { json, table } from "../output.ts";
+import { UsageError } from "../usage-error.ts";
+
+const help = `usage: outpost mesh add <from-host>.<cluster> --listen 127.0.0.1:PORT --to <host>.<cluster>:<service> [--json]
+       outpost mesh ls [--cluster C] [--json]
+       outpost mesh rm <route-id>
+
+The agent on <from-host> listens on --listen (its loopback) and carries each connection to the other
+host's service through the relay. Routes stay within a cluster, reach running agents at once, and
+survive agent and control plane restarts.`;
+
+export const mesh: Command = {
+  name: "mesh",
+  summary: "route a port on one host to a service on another",
+  help,
+  run: subcommands(help, {
+    async add(ctx, args) {
+      const { values, positionals } = parse(
+        args,
+        { ...JSON_OPTION, listen: { type: "string" }, to: { type: "string" } },
+        help,
+      );
+      if (positionals.length !== 1) throw new UsageError("expected <from-host>.<cluster>", help);
+      if (!values.listen || !values.to) throw new UsageError("--listen and --to are required", help);
+      const res = await ctx.client().mesh.add(positionals[0]!, values.listen as string, values.to as string);
+      if (values.json) return json(ctx.io, res.route);
+      ctx.io.out(`mesh route ${res.route.id}: ${positionals[0]} ${res.route.listen} → ${values.to}`);
+      return 0;
+    },
+    async ls(ctx, args) {
+      const { values, positionals } = parse(args, { ...JSON_OPTION, cluster: { type: "string" } }, help);
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
+      const res = await ctx.client().mesh.list(values.cluster as string | undefined);
+      if (values.json) return json(ctx.io, res.routes);
+      table(
+        ctx.io,
+        ["ID", "FROM", "LISTEN", "TO", "SERVICE"],
+        res.routes.map((r) => [r.id, r.fromHostId, r.listen, r.toHostId, r.toService]),
+      );
+      return 0;
+    },
+    async rm(ctx, args) {
+      const { positionals } = parse(args, {}, help);
+      if (positionals.length !== 1) throw new UsageError("expected <route-id>", help);
+      await ctx.client().mesh.remove(positionals[0]!);
+      ctx.io.out(`mesh route ${positionals[0]} removed`);
+      return 0;
+    },
+  }),
+};

@@ -1,0 +1,120 @@
+// Mesh streams: an agent opens a stream (even sid) naming one of its mesh routes; its HostDO asks the
+// cluster's registry where the route goes and opens the far host's TCP stream as a client of that
+// host's HostDO, over a Durable-Object-to-Durable-Object WebSocket. From there on frames are relayed
+// one to one, credit included, so flow control stays end to end. The far host's own policy decides
+// whether the service may be reached; routes never leave their cluster.
+import type { ControlPlaneFrame, TcpOpenFrame } from "../../../schema/protocol/index.ts";
+import { decodeServerFrame, encodeStreamFrame } from "../../../schema/streams.ts";
+import type { Bindings } from "../../env.ts";
+import type { RouteEntry } from "../cluster-do.ts";
+import type { HostRecord } from "./attachments.ts";
+
+type ToAgent = ControlPlaneFrame extends infer F
+  ? F extends ControlPlaneFrame
+    ? Omit<F, "seq">
+    : never
+  : never;
+
+export class MeshRelay {
+  /** Open mesh streams by the agent's sid. Plain sockets, not hibernatable: the object stays up while any is open. */
+  readonly #peers = new Map<number, WebSocket>();
+
+  constructor(
+    private readonly env: Bindings,
+    private readonly toAgent: (frame: ToAgent) => void,
+  ) {}
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  async open(host: HostRecord, frame: TcpOpenFrame): Promise<void> {
+    const refuse = (reason: string) => this.toAgent({ t: "close", sid: frame.sid, reason });
+    if (typeof frame.target !== "string") return refuse("mesh streams name a route, not a port");
+    const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
+    const res = await registry.fetch(
+      `https://cluster.internal/route?cluster=${host.clusterId}&id=${encodeURIComponent(frame.target)}`,
+    );
+    if (!res.ok) return refuse(`no mesh route '${frame.target}' in this cluster`);
+    const route = (await res.json()) as RouteEntry;
+    if (route.fromHostId !== host.id) return refuse(`mesh route '${route.id}' does not start at this host`);
+
+    const far = this.env.HOST.get(this.env.HOST.idFromName(route.toHostId));
+    const upgrade = await far.fetch("https://host.internal/tcp", {
+      headers: {
+        upgrade: "websocket",
+        "x-outpost-target": route.toService,
+        "x-outpost-credit": String(frame.credit),
+        "x-outpost-tenant": route.tenantId,
+        "x-outpost-actor": `host:${host.id}`,
+        "x-outpost-host-name": route.toName,
+      },
+    });
+    const peer = upgrade.webSocket;
+    if (!peer) {
+      const body = (await upgrade.json().catch(() => ({}))) as { error?: { message?: string } };
+      return refuse(`${route.toName}: ${body.error?.message ?? `refused (${upgrade.status})`}`);
+    }
+    peer.accept();
+    this.#peers.set(frame.sid, peer);
+    peer.addEventListener("message", (event) => {
+      try {
+        const f = decodeServerFrame(new Uint8Array(event.data as ArrayBuffer));
+        if (f.t === "opened") this.toAgent({ t: "tcp.opened", sid: frame.sid, credit: f.credit });
+        else if (f.t === "data") this.toAgent({ t: "data", sid: frame.sid, data: f.data });
+        else if (f.t === "credit") this.toAgent({ t: "credit", sid: frame.sid, bytes: f.bytes });
+        else if (f.t === "fin") this.toAgent({ t: "fin", sid: frame.sid });
+        else if (f.t === "error") this.#end(frame.sid, `${route.toName}: ${f.message}`);
+      } catch (err) {
+        this.#end(frame.sid, `relay error: ${err instanceof Error ? err.message : err}`);
+      }
+    });
+    peer.addEventListener("close", () => this.#end(frame.sid, undefined));
+  }
+
+  /** A frame from the agent on an even (agent-opened) sid. */
+  fromAgent(
+    frame:
+      | { t: "data"; sid: number; data: Uint8Array }
+      | { t: "credit"; sid: number; bytes: number }
+      | { t: "fin"; sid: number }
+      | { t: "close"; sid: number },
+  ): void {
+    const peer = this.#peers.get(frame.sid);
+    if (!peer) {
+      if (frame.t !== "close") this.toAgent({ t: "close", sid: frame.sid, reason: "no such stream" });
+      return;
+    }
+    try {
+      if (frame.t === "data") peer.send(encodeStreamFrame({ t: "data", data: frame.data }));
+      else if (frame.t === "credit") peer.send(encodeStreamFrame({ t: "credit", bytes: frame.bytes }));
+      else if (frame.t === "fin") peer.send(encodeStreamFrame({ t: "fin" }));
+      else {
+        this.#peers.delete(frame.sid);
+        peer.close(1000, "closed by the host");
+      }
+    } catch {
+      this.#end(frame.sid, "the far host went away");
+    }
+  }
+
+  /** The agent connection is gone: drop every mesh stream. */
+  closeAll(): void {
+    for (const [sid, peer] of this.#peers) {
+      this.#peers.delete(sid);
+      try {
+        peer.close(1001, "host disconnected");
+      } catch {}
+    }
+  }
+
+  #end(sid: number, reason: string | undefined): void {
+    const peer = this.#peers.get(sid);
+    if (!peer) return;
+    this.#peers.delete(sid);
+    try {
+      peer.close(1000, "done");
+    } catch {}
+    this.toAgent({ t: "close", sid, ...(reason ? { reason: reason.slice(0, 1000) } : {}) });
+  }
+}
