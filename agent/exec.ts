@@ -71,14 +71,18 @@ export class ExecStreams {
     if (exec === undefined) return;
     switch (frame.t) {
       case "credit":
-        return exec.credit(frame.bytes);
+        exec.credit(frame.bytes);
+        break;
       case "stdin":
-        return exec.stdin(frame);
+        exec.stdin(frame);
+        break;
       case "signal":
-        return exec.signal(frame.name);
+        exec.signal(frame.name);
+        break;
       case "close":
         this.#streams.delete(frame.sid);
-        return exec.abort();
+        exec.abort();
+        break;
     }
   }
 

@@ -42,11 +42,7 @@ interface DenoApi {
   hostname(): string;
   statSync(path: string): { isDirectory: boolean };
   readTextFile(path: string): Promise<string>;
-  writeFile(
-    path: string,
-    data: Uint8Array,
-    options: { mode: number; createNew: boolean },
-  ): Promise<void>;
+  writeFile(path: string, data: Uint8Array, options: { mode: number; createNew: boolean }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   mkdir(path: string, options: { recursive: boolean; mode: number }): Promise<void>;
@@ -102,9 +98,9 @@ function _spawnError(command: string, cwd: string | undefined, error: unknown): 
   if (error instanceof Deno.errors.NotFound) {
     if (cwd !== undefined && !_isDirectory(cwd)) {
       return new SpawnError(
-      "bad_cwd",
-      `${JSON.stringify(command)}: working directory ${JSON.stringify(cwd)} does not exist`,
-    );
+        "bad_cwd",
+        `${JSON.stringify(command)}: working directory ${JSON.stringify(cwd)} does not exist`,
+      );
     }
     return new SpawnError("not_found", `${JSON.stringify(command)}: command not found`);
   }

@@ -30,11 +30,16 @@ function framesOf(sid: number) {
   return sent.filter((f) => "sid" in f && f.sid === sid);
 }
 
-function deliver(frame: Omit<ExecFrame, "seq">): void {
+type Unnumbered = ExecFrame extends infer F ? (F extends ExecFrame ? Omit<F, "seq"> : never) : never;
+
+function deliver(frame: Unnumbered): void {
   streams.handle({ ...frame, seq: seq++ } as ExecFrame);
 }
 
-function open(argv: string[], extra: { cwd?: string; env?: Record<string, string>; timeout?: number; credit?: number } = {}) {
+function open(
+  argv: string[],
+  extra: { cwd?: string; env?: Record<string, string>; timeout?: number; credit?: number } = {},
+) {
   const sid = nextSid;
   nextSid += 2;
   deliver({ t: "exec.open", sid, argv, credit: 1 << 24, ...extra });
@@ -233,9 +238,12 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   },
 
   async env() {
-    const sid = open(["sh", "-c", 'echo "$GREETING $OUTPOST_EXEC_CHECK"; command -v sh >/dev/null && echo path'], {
-      env: { GREETING: "hej" },
-    });
+    const sid = open(
+      ["sh", "-c", 'echo "$GREETING $OUTPOST_EXEC_CHECK"; command -v sh >/dev/null && echo path'],
+      {
+        env: { GREETING: "hej" },
+      },
+    );
     deliver({ t: "stdin", sid, data: new Uint8Array(0), eof: true });
     await exited(sid);
     return summary(sid);

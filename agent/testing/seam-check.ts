@@ -33,7 +33,9 @@ function spawnFailure(argv: string[], cwd?: string) {
     child.kill("SIGKILL");
     return { spawned: true };
   } catch (error) {
-    return error instanceof SpawnError ? { reason: error.reason, message: error.message } : { other: `${error}` };
+    return error instanceof SpawnError
+      ? { reason: error.reason, message: error.message }
+      : { other: `${error}` };
   }
 }
 

@@ -1,5 +1,5 @@
 // Hosts of the caller's tenant: list with filters, get, revoke, delete.
-import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, HOST_STATUSES, hosts, meshRoutes, services, sites } from "../../schema/db/tables.ts";
