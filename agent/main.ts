@@ -1,0 +1,161 @@
+// outpost-agent: the host agent's command line. One bundle (dist/agent.js) for Bun and Deno.
+//
+//   enroll --url <cp> --token <t> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
+//   run [--state-dir DIR]
+//   version · help
+//
+// Failures print one line, "outpost-agent: <what failed>; <what to do>", to stderr. Exit codes: 0 ok,
+// 1 failure, 2 usage.
+
+import { homedir } from "node:os";
+import { Signer } from "../schema/protocol/index.ts";
+import { parseControlPlaneUrl, parseFlags, parseLabels, parseName, required } from "./args.ts";
+import { Connection } from "./connection.ts";
+import { enroll } from "./enroll.ts";
+import { AgentError, oneLine, usageError } from "./errors.ts";
+import { collectFacts } from "./facts.ts";
+import { detectRuntime, type Runtime } from "./runtime/index.ts";
+import { defaultStateDir, loadIdentity } from "./state.ts";
+import { AGENT_VERSION } from "./version.ts";
+
+const USAGE = `usage: outpost-agent <command> [options]
+
+The Outpost host agent: enrolls this host with a control plane, then keeps it connected and runs what
+the control plane asks of it. Runs on Bun (bun agent.js …) and on Deno (deno run -A agent.js …).
+
+commands:
+  enroll --url <url> --token <token> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
+      redeem a one-time token from 'outpost token create': creates this host's key (it never leaves
+      the host) and its identity; --force replaces an existing enrollment
+  run [--state-dir DIR]
+      connect to the control plane and serve it until SIGINT or SIGTERM
+  version
+      print the agent's version
+  help
+      print this help
+
+options:
+  --state-dir DIR   the host's key and state (default: $OUTPOST_STATE_DIR, else ~/.outpost-agent)
+
+exit codes: 0 ok, 1 failure, 2 usage error`;
+
+const log = (line: string) => console.error(`outpost-agent: ${line}`);
+
+export async function main(runtime: Runtime): Promise<number> {
+  const [command, ...rest] = runtime.argv;
+  try {
+    switch (command) {
+      case undefined:
+        throw usageError("no command given");
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return 0;
+      case "version":
+      case "--version":
+        console.log(`outpost-agent ${AGENT_VERSION} (${runtime.name} ${runtime.version})`);
+        return 0;
+      case "enroll":
+        return await _enroll(runtime, rest);
+      case "run":
+        return await _run(runtime, rest);
+      default:
+        throw usageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof AgentError) {
+      console.error(`outpost-agent: ${oneLine(error.message)}`);
+      return error.exitCode;
+    }
+    const why = error instanceof Error ? error.message : String(error);
+    console.error(`outpost-agent: unexpected error (${oneLine(why).slice(0, 300)}); please report it`);
+    return 1;
+  }
+}
+
+async function _enroll(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const flags = parseFlags("enroll", argv, {
+    url: "string",
+    token: "string",
+    name: "string",
+    labels: "string",
+    "state-dir": "string",
+    force: "boolean",
+    help: "boolean",
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const url = parseControlPlaneUrl(required("enroll", flags.url, "url"));
+  const token = required("enroll", flags.token, "token");
+  const name = parseName(required("enroll", flags.name, "name"));
+  const labels = flags.labels !== undefined ? parseLabels(flags.labels) : undefined;
+  const stateDir = _stateDir(runtime, flags["state-dir"]);
+  const state = await enroll(runtime, {
+    url,
+    token,
+    name,
+    stateDir,
+    force: flags.force === true,
+    ...(labels ? { labels } : {}),
+  });
+  console.log(
+    `enrolled ${state.name}.${state.cluster} (${state.hostId}, site ${state.site}) with ${state.url}; ` +
+      `start it with: outpost-agent run --state-dir ${stateDir}`,
+  );
+  return 0;
+}
+
+async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const flags = parseFlags("run", argv, { "state-dir": "string", help: "boolean" });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stateDir = _stateDir(runtime, flags["state-dir"]);
+  const { state, seed } = await loadIdentity(runtime, stateDir);
+  const signer = await Signer.fromSeed(seed);
+  const connection = new Connection({
+    runtime,
+    state,
+    signer,
+    facts: () => collectFacts(runtime, stateDir),
+    log,
+    debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
+  });
+  // The last resort: a stray error is logged, never fatal (every handler is wrapped; this is for bugs).
+  runtime.onUncaught((error) => {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log(`internal error (${oneLine(why).slice(0, 300)}); carrying on`);
+  });
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) runtime.exit(0); // a second Ctrl-C does not wait
+    stopping = true;
+    log("shutting down");
+    void connection.stop();
+  };
+  runtime.onSignal("SIGINT", shutdown);
+  runtime.onSignal("SIGTERM", shutdown);
+  log(
+    `starting ${AGENT_VERSION} on ${runtime.name} ${runtime.version} for ${state.name}.${state.cluster} (${state.hostId})`,
+  );
+  const fatal = await connection.run();
+  if (fatal) throw fatal;
+  return 0;
+}
+
+function _stateDir(runtime: Runtime, flag: string | undefined): string {
+  if (flag !== undefined) {
+    if (flag === "") throw usageError("--state-dir must not be empty");
+    return flag;
+  }
+  return defaultStateDir(runtime, homedir());
+}
+
+// ## Entry point
+
+const runtime = detectRuntime();
+runtime.exit(await main(runtime));
