@@ -125,7 +125,9 @@ export class Connection {
 function _describe(end: SessionEnd): string {
   const who = end.local ? "closed by the agent" : "closed by the control plane";
   const reason = end.reason ? `: ${end.reason}` : "";
-  return end.code === 1006 && !end.local ? `connection failed${reason}` : `${who}, ${end.code}${reason}`;
+  if (!end.opened && !end.local) return `connection failed${reason}`;
+  if (end.code === 1006 || end.code === 0) return `connection lost${reason}`;
+  return `${who}, ${end.code}${reason}`;
 }
 
 // ## One connection
@@ -137,6 +139,8 @@ interface SessionEnd {
   reason: string;
   /** Whether we closed it (and said why), rather than the control plane or the network. */
   local: boolean;
+  /** Whether the WebSocket ever opened. */
+  opened: boolean;
   wasReady: boolean;
   fatal?: AgentError;
 }
@@ -156,6 +160,7 @@ class _Session {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastHeard = Date.now();
+  #opened = false;
   #wasReady = false;
   #local: { code: number; reason: string; fatal?: AgentError } | undefined;
   #error = "";
@@ -173,6 +178,7 @@ class _Session {
     this.#ws.binaryType = "arraybuffer";
     this.#setDeadline("no challenge from the control plane");
     this.#ws.onopen = () => {
+      this.#opened = true;
       if (this.#phase === "connecting") this.#phase = "challenge";
     };
     this.#ws.onmessage = (event: MessageEvent) => {
@@ -213,8 +219,14 @@ class _Session {
     this.#exec.closeAll();
     const local = this.#local;
     const end: SessionEnd = local
-      ? { code: local.code, reason: local.reason, local: true, wasReady: this.#wasReady }
-      : { code, reason: oneLine(reason), local: false, wasReady: this.#wasReady };
+      ? {
+          code: local.code,
+          reason: local.reason,
+          local: true,
+          opened: this.#opened,
+          wasReady: this.#wasReady,
+        }
+      : { code, reason: oneLine(reason), local: false, opened: this.#opened, wasReady: this.#wasReady };
     const fatal = local?.fatal ?? (local ? undefined : _fatalClose(code, end.reason));
     if (fatal) end.fatal = fatal;
     this.#resolve(end);
