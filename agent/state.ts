@@ -112,10 +112,16 @@ function _parseState(value: unknown): AgentState {
     name: text("name"),
     cluster: text("cluster"),
     site: text("site"),
-    url: text("url"),
+    url: _httpUrl(text("url")),
     controlPlaneKey: parseControlPlaneKey(text("controlPlaneKey")),
     enrolledAt: text("enrolledAt"),
   };
+}
+
+function _httpUrl(text: string): string {
+  const url = new URL(text);
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError(`url ${text} is not http(s)`);
+  return text;
 }
 
 function _why(error: unknown): string {

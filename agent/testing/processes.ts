@@ -6,16 +6,33 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildAgent } from "../../scripts/build.ts";
+import * as esbuild from "esbuild";
 
 export type AgentRuntime = "bun" | "deno";
 export const RUNTIMES: AgentRuntime[] = ["bun", "deno"];
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Builds agent/main.ts into a fresh temp file and returns its path. */
+/**
+ * Builds agent/main.ts into a fresh temp file, with scripts/build.ts's settings for the agent, and
+ * returns its path. Not through buildAgent(): that also rewrites worker/generated/agent-bundle.ts,
+ * which a Worker build running in parallel may be reading.
+ */
 export async function buildTestBundle(): Promise<string> {
-  return buildAgent(join(mkdtempSync(join(tmpdir(), "outpost-agent-bundle-")), "agent.js"));
+  const outfile = join(mkdtempSync(join(tmpdir(), "outpost-agent-bundle-")), "agent.js");
+  await esbuild.build({
+    entryPoints: [join(ROOT, "agent/main.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["browser", "import"],
+    mainFields: ["module", "main"],
+    external: ["node:*"],
+    logLevel: "warning",
+  });
+  return outfile;
 }
 
 /** The command line that runs `file` (TypeScript or the bundle) under `runtime`. */
