@@ -126,7 +126,7 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     const again = await cp.nextLink();
     await again.handshake();
     await agent.waitFor(/reconnecting in \d+ ms/);
-    await agent.waitFor(/connected[^]*connected/);
+    await agent.waitFor(/connected[\s\S]*connected/);
   });
 
   it("refuses stream frames before ready", async () => {
@@ -206,9 +206,9 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     await cp.close();
     const agent = start(runtime, bundle, ["run", "--state-dir", dir]);
     cleanups.push(() => agent.stop("SIGKILL"));
-    await agent.waitFor(/(reconnecting in \d+ ms[^]*){3}/, 15_000);
+    await agent.waitFor(/(reconnecting in \d+ ms[\s\S]*){3}/, 15_000);
     expect(agent.stderr()).toMatch(/\(connection failed[^)]*\); reconnecting/);
     const delays = [...agent.stderr().matchAll(/reconnecting in (\d+) ms/g)].map((m) => Number(m[1]));
-    delays.forEach((delay, attempt) => expect(delay).toBeLessThan(backoffWindow(attempt)));
+    for (const [attempt, delay] of delays.entries()) expect(delay).toBeLessThan(backoffWindow(attempt));
   });
 });

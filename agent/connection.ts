@@ -89,7 +89,13 @@ export class Connection {
     const url = connectUrl(state);
     let attempt = 0;
     while (!this.#stopped) {
-      const session = new _Session(url, this.#verifier, this.#options);
+      let session: _Session;
+      try {
+        session = new _Session(url, this.#verifier, this.#options);
+      } catch (error) {
+        const why = oneLine(error instanceof Error ? error.message : String(error));
+        return new AgentError(`cannot dial ${url} (${why})`, "check the url in state.json, or enroll again");
+      }
       this.#session = session;
       const end = await session.ended;
       this.#session = undefined;

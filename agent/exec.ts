@@ -121,7 +121,11 @@ class _Exec {
     this.sid = open.sid;
     this.#options = options;
     this.#credit = open.credit;
-    this.done = this.#run(open).catch(() => this.abort());
+    this.done = this.#run(open).catch((error) => {
+      // A bug here must not leave the control plane waiting for an exit that never comes.
+      const why = error instanceof Error ? error.message : String(error);
+      this.#fail(`internal error in the agent: ${why}`.slice(0, 1024));
+    });
   }
 
   credit(bytes: number): void {

@@ -120,7 +120,8 @@ function _parseState(value: unknown): AgentState {
 
 function _httpUrl(text: string): string {
   const url = new URL(text);
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError(`url ${text} is not http(s)`);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new TypeError(`url ${text} is not http(s)`);
   return text;
 }
 
