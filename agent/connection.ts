@@ -8,59 +8,22 @@
 //   ◀ ready       then a ping every `heartbeat` ms; HEARTBEAT_MISSES silent intervals → close 4408
 //   ◀▶ streams    exec (exec.ts); tcp is refused with `close` until this agent speaks it
 //
-// Every frame out is sealed with the host key for this connection and direction, numbered by one
-// SequenceCounter; every message in is opened against the pinned key with one SequenceWindow, one at
-// a time, in arrival order. Anything that breaks the protocol closes the connection with the code
-// close-codes.ts gives for it, and the agent dials again. Close 4403 (revoked) and 4426 (upgrade
-// required) end the agent: retrying cannot help.
+// session.ts runs one connection; this file dials, redials with backoff (backoff.ts), and decides when
+// to stop: close 4403 (revoked) and 4426 (upgrade required) end the agent, since retrying cannot help,
+// as does a challenge signed by a key other than the pinned one.
 
 import { AGENT_CONNECT_PATH } from "../schema/enroll.ts";
-import {
-  type AgentFrame,
-  CloseCode,
-  COSE_SIGN1_TAG,
-  type ConnectionId,
-  type ControlPlaneFrame,
-  closeCodeFor,
-  closeReasonFor,
-  decodeCbor,
-  decodeFrame,
-  HANDSHAKE_TIMEOUT_MS,
-  HEARTBEAT_MISSES,
-  type HostFacts,
-  MIN_PEER_CAPABILITY,
-  openFrame,
-  PROTOCOL_CAPABILITY,
-  ProtocolError,
-  SequenceCounter,
-  SequenceWindow,
-  type Signer,
-  sealFrame,
-  Verifier,
-} from "../schema/protocol/index.ts";
+import { CloseCode, Verifier } from "../schema/protocol/index.ts";
 import { backoffDelay } from "./backoff.ts";
 import { AgentError, oneLine } from "./errors.ts";
-import { ExecStreams } from "./exec.ts";
-import type { Outgoing } from "./outgoing.ts";
-import type { Runtime } from "./runtime/index.ts";
+import { Session, type SessionEnd, type SessionOptions } from "./session.ts";
 import type { AgentState } from "./state.ts";
 import { AGENT_VERSION } from "./version.ts";
 
-export interface ConnectionOptions {
-  runtime: Runtime;
-  state: AgentState;
-  signer: Signer;
-  facts: () => Promise<HostFacts>;
-  log: (line: string) => void;
-  /** Also log every frame's type and stream id, both ways (OUTPOST_AGENT_DEBUG=1). */
-  debug?: boolean;
-  /** For tests: shorter handshake deadlines, a fixed jitter. */
-  handshakeTimeoutMs?: number;
+export interface ConnectionOptions extends SessionOptions {
+  /** For tests: a fixed jitter. */
   random?: () => number;
 }
-
-/** How long a close may wait for the peer's answer before the socket counts as gone. */
-const CLOSE_WAIT_MS = 3000;
 
 /** The WebSocket URL of the agent endpoint for `state`. */
 export function connectUrl(state: Pick<AgentState, "url" | "hostId">): string {
@@ -74,7 +37,7 @@ export function connectUrl(state: Pick<AgentState, "url" | "hostId">): string {
 export class Connection {
   readonly #options: ConnectionOptions;
   readonly #verifier: Verifier;
-  #session: _Session | undefined;
+  #session: Session | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
 
@@ -89,9 +52,9 @@ export class Connection {
     const url = connectUrl(state);
     let attempt = 0;
     while (!this.#stopped) {
-      let session: _Session;
+      let session: Session;
       try {
-        session = new _Session(url, this.#verifier, this.#options);
+        session = new Session(url, this.#verifier, this.#options);
       } catch (error) {
         const why = oneLine(error instanceof Error ? error.message : String(error));
         return new AgentError(`cannot dial ${url} (${why})`, "check the url in state.json, or enroll again");
@@ -99,7 +62,8 @@ export class Connection {
       this.#session = session;
       const end = await session.ended;
       this.#session = undefined;
-      if (end.fatal) return end.fatal;
+      const fatal = end.fatal ?? (end.local ? undefined : _fatalClose(end.code, end.reason));
+      if (fatal) return fatal;
       if (this.#stopped) break;
       if (end.wasReady) attempt = 0;
       const delay = backoffDelay(attempt++, this.#options.random);
@@ -134,317 +98,6 @@ function _describe(end: SessionEnd): string {
   if (!end.opened && !end.local) return `connection failed${reason}`;
   if (end.code === 1006 || end.code === 0) return `connection lost${reason}`;
   return `${who}, ${end.code}${reason}`;
-}
-
-// ## One connection
-
-type Phase = "connecting" | "challenge" | "hello" | "ready" | "closing";
-
-interface SessionEnd {
-  code: number;
-  reason: string;
-  /** Whether we closed it (and said why), rather than the control plane or the network. */
-  local: boolean;
-  /** Whether the WebSocket ever opened. */
-  opened: boolean;
-  wasReady: boolean;
-  fatal?: AgentError;
-}
-
-class _Session {
-  readonly ended: Promise<SessionEnd>;
-  readonly #ws: WebSocket;
-  readonly #verifier: Verifier;
-  readonly #options: ConnectionOptions;
-  readonly #exec: ExecStreams;
-  readonly #counter = new SequenceCounter();
-  readonly #window = new SequenceWindow();
-  #phase: Phase = "connecting";
-  #connectionId: ConnectionId | undefined;
-  #inbound: Promise<void> = Promise.resolve();
-  #outbound: Promise<void> = Promise.resolve();
-  #deadline: ReturnType<typeof setTimeout> | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #lastHeard = Date.now();
-  #opened = false;
-  #wasReady = false;
-  #local: { code: number; reason: string; fatal?: AgentError } | undefined;
-  #error = "";
-  #resolve!: (end: SessionEnd) => void;
-  #done = false;
-
-  constructor(url: string, verifier: Verifier, options: ConnectionOptions) {
-    this.#verifier = verifier;
-    this.#options = options;
-    this.ended = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
-    this.#exec = new ExecStreams({ runtime: options.runtime, send: (frame) => this.#send(frame) });
-    this.#ws = new WebSocket(url);
-    this.#ws.binaryType = "arraybuffer";
-    this.#setDeadline("no challenge from the control plane");
-    this.#ws.onopen = () => {
-      this.#opened = true;
-      if (this.#phase === "connecting") this.#phase = "challenge";
-    };
-    this.#ws.onmessage = (event: MessageEvent) => {
-      this.#inbound = this.#inbound
-        .then(() => this.#receive(event.data))
-        .catch((error) => this.#crash(error));
-    };
-    this.#ws.onerror = (event: Event) => {
-      const message = (event as Event & { message?: unknown }).message;
-      if (typeof message === "string" && message) this.#error = oneLine(message).slice(0, 200);
-    };
-    this.#ws.onclose = (event: CloseEvent) => this.#finish(event.code, event.reason || this.#error);
-  }
-
-  /** Closes with `code`; the session ends when the peer answers, or CLOSE_WAIT_MS later. */
-  close(code: number, reason: string, fatal?: AgentError): void {
-    if (this.#done || this.#local) return;
-    this.#local = { code, reason, ...(fatal ? { fatal } : {}) };
-    this.#phase = "closing";
-    this.#stopTimers();
-    this.#exec.closeAll();
-    try {
-      this.#ws.close(code, reason);
-    } catch {
-      // Browser-style WebSockets only send 1000 and 3000–4999; 1011 (internal error) is not allowed.
-      try {
-        this.#ws.close(CloseCode.NORMAL, reason);
-      } catch {}
-    }
-    setTimeout(() => this.#finish(code, reason), CLOSE_WAIT_MS);
-  }
-
-  #finish(code: number, reason: string): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#phase = "closing";
-    this.#stopTimers();
-    this.#exec.closeAll();
-    const local = this.#local;
-    const end: SessionEnd = local
-      ? {
-          code: local.code,
-          reason: local.reason,
-          local: true,
-          opened: this.#opened,
-          wasReady: this.#wasReady,
-        }
-      : { code, reason: oneLine(reason), local: false, opened: this.#opened, wasReady: this.#wasReady };
-    const fatal = local?.fatal ?? (local ? undefined : _fatalClose(code, end.reason));
-    if (fatal) end.fatal = fatal;
-    this.#resolve(end);
-  }
-
-  // ## Receiving
-
-  /** Re-reads the phase (TypeScript would keep a narrowed one across an await). */
-  #closing(): boolean {
-    return this.#phase === "closing";
-  }
-
-  async #receive(data: unknown): Promise<void> {
-    if (this.#closing()) return;
-    try {
-      if (!(data instanceof ArrayBuffer)) {
-        throw new ProtocolError("malformed", "Cannot open frame: text messages are not part of the protocol");
-      }
-      const bytes = new Uint8Array(data);
-      if (this.#phase !== "ready" && this.#phase !== "hello") {
-        if (!this.#checkChallenge(bytes)) return;
-      }
-      const frame = await openFrame(bytes, this.#verifier, {
-        connectionId: this.#connectionId!,
-        direction: "cp>agent",
-        guard: this.#window,
-      });
-      if (this.#closing()) return;
-      this.#lastHeard = Date.now();
-      if (this.#options.debug) this.#options.log(`← ${_summary(frame)}`);
-      await this.#onFrame(frame);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.#options.log(`refused a message from the control plane: ${error.message}`);
-      this.close(closeCodeFor(error), closeReasonFor(error));
-    }
-  }
-
-  /**
-   * Before the signature can be checked, the challenge's connection id must be known: it is in the
-   * challenge itself. Read it unverified, along with the key id, which must be the pinned key's; the
-   * frame is then opened (and its signature checked) like any other.
-   */
-  #checkChallenge(bytes: Uint8Array): boolean {
-    const sign1 = decodeCbor(bytes, { tag: COSE_SIGN1_TAG });
-    const payload = Array.isArray(sign1) ? sign1[2] : undefined;
-    if (!(payload instanceof Uint8Array)) {
-      throw new ProtocolError("malformed", "Cannot decode frame: COSE payload must be a byte string");
-    }
-    const frame = decodeFrame(payload, "cp>agent");
-    if (frame.t !== "challenge") {
-      throw new ProtocolError(
-        "unexpected_frame",
-        `Cannot accept ${frame.t}: the first frame must be challenge`,
-      );
-    }
-    if (frame.kid !== this.#verifier.keyId) {
-      const { state } = this.#options;
-      this.close(
-        CloseCode.UNAUTHORIZED,
-        "not the control plane this host enrolled with",
-        new AgentError(
-          `the control plane at ${state.url} signs with key ${frame.kid}, not ${this.#verifier.keyId} pinned at enrollment`,
-          "check the url in state.json; if the control plane's key really changed, enroll again with --force",
-        ),
-      );
-      return false;
-    }
-    this.#connectionId = frame.conn;
-    return true;
-  }
-
-  async #onFrame(frame: ControlPlaneFrame): Promise<void> {
-    switch (frame.t) {
-      case "challenge":
-        if (this.#phase !== "challenge" && this.#phase !== "connecting") break;
-        return this.#onChallenge(frame.nonce, frame.cap);
-      case "ready":
-        if (this.#phase !== "hello") break;
-        return this.#onReady(frame.heartbeat);
-      case "ping":
-        return this.#send({ t: "pong", time: frame.time });
-      case "pong":
-        return;
-      case "error":
-        this.#options.log(
-          `the control plane reported ${frame.code}${frame.sid !== undefined ? ` on stream ${frame.sid}` : ""}: ${oneLine(frame.message)}`,
-        );
-        return;
-      default:
-        if (this.#phase !== "ready") break;
-        return this.#onStreamFrame(frame);
-    }
-    throw new ProtocolError(
-      "unexpected_frame",
-      `Cannot accept ${frame.t}: not expected in phase ${this.#phase}`,
-    );
-  }
-
-  async #onChallenge(nonce: Uint8Array, cap: number): Promise<void> {
-    if (cap < MIN_PEER_CAPABILITY) {
-      throw new ProtocolError(
-        "unsupported",
-        `Cannot accept challenge: control plane capability ${cap} is below ${MIN_PEER_CAPABILITY}`,
-      );
-    }
-    const { state } = this.#options;
-    this.#phase = "hello";
-    this.#setDeadline("no ready from the control plane after hello");
-    const facts = await this.#options.facts();
-    this.#send({
-      t: "hello",
-      host: state.hostId,
-      nonce,
-      version: AGENT_VERSION,
-      cap: PROTOCOL_CAPABILITY,
-      facts,
-    });
-  }
-
-  #onReady(heartbeat: number): void {
-    const { log, state } = this.#options;
-    this.#phase = "ready";
-    this.#wasReady = true;
-    this.#stopTimers();
-    this.#lastHeard = Date.now();
-    this.#heartbeat = setInterval(() => {
-      const silent = Date.now() - this.#lastHeard;
-      if (silent > HEARTBEAT_MISSES * heartbeat) {
-        log(`nothing from the control plane for ${silent} ms`);
-        this.close(CloseCode.TIMEOUT, `no frame from the control plane for ${silent} ms`);
-        return;
-      }
-      this.#send({ t: "ping", time: Date.now() });
-    }, heartbeat);
-    log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
-  }
-
-  #onStreamFrame(frame: ControlPlaneFrame): void {
-    switch (frame.t) {
-      case "exec.open":
-      case "stdin":
-      case "signal":
-      case "credit":
-      case "close":
-        this.#exec.handle(frame);
-        return;
-      case "tcp.open":
-        this.#send({ t: "close", sid: frame.sid, reason: "tcp streams are not supported by this agent yet" });
-        return;
-      case "config":
-        return; // services and mesh routes: nothing to do with them until this agent serves them
-      default:
-        // tcp.opened / data / fin answer streams this agent never opens; ignore them.
-        return;
-    }
-  }
-
-  // ## Sending
-
-  /** Numbers `frame` now, signs it, and sends it after everything numbered before it. */
-  #send(frame: Outgoing): void {
-    if (this.#phase === "closing" || this.#connectionId === undefined) return;
-    if (this.#options.debug) this.#options.log(`→ ${_summary(frame)}`);
-    const sealed = sealFrame({ ...frame, seq: this.#counter.next() } as AgentFrame, this.#options.signer, {
-      connectionId: this.#connectionId,
-      direction: "agent>cp",
-    });
-    sealed.catch(() => {}); // reported below, in order
-    this.#outbound = this.#outbound
-      .then(async () => {
-        const bytes = await sealed;
-        if (this.#phase !== "closing" && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(bytes);
-      })
-      .catch((error) => this.#crash(error));
-  }
-
-  // ## Timers and failures
-
-  #setDeadline(what: string): void {
-    clearTimeout(this.#deadline);
-    const ms = this.#options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-    this.#deadline = setTimeout(() => {
-      this.#options.log(`${what} within ${ms} ms`);
-      this.close(CloseCode.TIMEOUT, `${what} within ${ms} ms`);
-    }, ms);
-  }
-
-  #stopTimers(): void {
-    clearTimeout(this.#deadline);
-    clearInterval(this.#heartbeat);
-    this.#deadline = undefined;
-    this.#heartbeat = undefined;
-  }
-
-  /** A bug on our side: say so, close with 1011 and let the agent dial again. */
-  #crash(error: unknown): void {
-    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    this.#options.log(`internal error: ${oneLine(why).slice(0, 300)}`);
-    this.close(closeCodeFor(error), closeReasonFor(error));
-  }
-}
-
-function _summary(frame: { t: string; sid?: number; data?: Uint8Array; bytes?: number }): string {
-  const sid = frame.sid !== undefined ? ` sid ${frame.sid}` : "";
-  const size =
-    frame.data !== undefined
-      ? ` ${frame.data.length} bytes`
-      : frame.bytes !== undefined
-        ? ` +${frame.bytes}`
-        : "";
-  return `${frame.t}${sid}${size}`;
 }
 
 /** The close codes after which dialling again cannot help. */

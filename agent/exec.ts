@@ -15,11 +15,11 @@ import {
   type SignalFrame,
   type StdinFrame,
 } from "../schema/protocol/index.ts";
+import { ExecStdin, STDIN_WINDOW_BYTES } from "./exec-stdin.ts";
 import type { Send } from "./outgoing.ts";
 import { type ChildProcess, type Runtime, SpawnError } from "./runtime/index.ts";
 
-/** Stdin bytes granted right after spawning, and kept in flight at most. */
-export const STDIN_WINDOW_BYTES = 256 * 1024;
+export { STDIN_WINDOW_BYTES } from "./exec-stdin.ts";
 
 /**
  * After the process exits, how long a read from its pipe may wait before the stream ends anyway: a
@@ -115,7 +115,7 @@ class _Exec {
   #exited = false;
   #timedOut = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #stdin: _Stdin | undefined;
+  #stdin: ExecStdin | undefined;
 
   constructor(open: ExecOpenFrame, options: Required<ExecStreamsOptions>) {
     this.sid = open.sid;
@@ -183,7 +183,7 @@ class _Exec {
       this.#stdin?.close();
       return status;
     });
-    this.#stdin = new _Stdin(this.sid, child.stdin, this.#options.stdinWindow, this.#options.send, (r) =>
+    this.#stdin = new ExecStdin(this.sid, child.stdin, this.#options.stdinWindow, this.#options.send, (r) =>
       this.#fail(r),
     );
     if (open.timeout !== undefined) {
@@ -289,69 +289,5 @@ class _Exec {
   #fail(reason: string): void {
     this.#send({ t: "close", sid: this.sid, reason });
     this.abort();
-  }
-}
-
-// ## Stdin
-
-/** The child's stdin: writes in order, grants credit as the pipe takes bytes, closes on eof. */
-class _Stdin {
-  readonly #sid: number;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #send: Send;
-  readonly #fail: (reason: string) => void;
-  /** Bytes the control plane may still send: granted and not yet received. */
-  #allowed = 0;
-  #queue: Promise<void> = Promise.resolve();
-  /** No more bytes are taken: eof came, or the pipe is gone. */
-  #closed = false;
-  #released = false;
-
-  constructor(
-    sid: number,
-    stream: WritableStream<Uint8Array>,
-    window: number,
-    send: Send,
-    fail: (reason: string) => void,
-  ) {
-    this.#sid = sid;
-    this.#writer = stream.getWriter();
-    this.#send = send;
-    this.#fail = fail;
-    this.#grant(window);
-  }
-
-  receive(frame: StdinFrame): void {
-    if (this.#closed) return; // after eof, or the child closed its stdin: nothing to do with the bytes
-    const size = frame.data.length;
-    if (size > this.#allowed) {
-      this.#fail(`stdin of ${size} bytes exceeds the ${this.#allowed} bytes of credit granted`);
-      return;
-    }
-    this.#allowed -= size;
-    const { data, eof } = frame;
-    if (eof) this.#closed = true;
-    this.#queue = this.#queue
-      .then(async () => {
-        if (size > 0) {
-          await this.#writer.write(data);
-          if (!this.#closed) this.#grant(size);
-        }
-        if (eof) await this.#writer.close();
-      })
-      .catch(() => this.close()); // the child closed its stdin or exited
-  }
-
-  /** Stops writing: after eof, exit, abort, or a broken pipe. */
-  close(): void {
-    if (this.#released) return;
-    this.#closed = true;
-    this.#released = true;
-    this.#writer.abort().catch(() => {});
-  }
-
-  #grant(bytes: number): void {
-    this.#allowed += bytes;
-    this.#send({ t: "credit", sid: this.#sid, bytes });
   }
 }
