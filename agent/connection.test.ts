@@ -190,15 +190,18 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     expect(agent.stderr().trim().split("\n").at(-1)).toMatch(words);
   });
 
-  it("shuts down on SIGTERM: closes 1000, kills running execs, exits 0", async () => {
-    const { agent, link } = await setup();
-    await link.handshake();
-    await link.send({ t: "exec.open", sid: 1, argv: ["sh", "-c", "echo $$; exec sleep 30"], credit: 1000 });
-    const pid = text((await link.next("stdout")).data).trim();
-    expect(await agent.stop("SIGTERM")).toBe(0);
-    expect((await link.closed).code).toBe(CloseCode.NORMAL);
-    await expect.poll(() => existsSync(`/proc/${pid}`)).toBe(false);
-  });
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "shuts down on %s: closes 1000, kills running execs, exits 0",
+    async (signal) => {
+      const { agent, link } = await setup();
+      await link.handshake();
+      await link.send({ t: "exec.open", sid: 1, argv: ["sh", "-c", "echo $$; exec sleep 30"], credit: 1000 });
+      const pid = text((await link.next("stdout")).data).trim();
+      expect(await agent.stop(signal)).toBe(0);
+      expect((await link.closed).code).toBe(CloseCode.NORMAL);
+      await expect.poll(() => existsSync(`/proc/${pid}`)).toBe(false);
+    },
+  );
 
   it("keeps dialling while nobody listens, within growing backoff windows", async () => {
     const cp = await FakeControlPlane.start();
