@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Outpost, OutpostApiError } from "../sdk/index.ts";
 import { eventually, RUNTIMES, runAgent, startAgent, type TestAgent } from "./harness/agent.ts";
-import { runCli } from "./harness/cli.ts";
+import { CLI_BIN, runCli } from "./harness/cli.ts";
+import { start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
 let stack: Stack;
@@ -125,6 +126,18 @@ describe.each(RUNTIMES)("agent on %s", (runtime) => {
       env,
     );
     expect(withFlags.stdout).toBe("1\n/\n");
+
+    // Ctrl-C reaches the remote process as SIGINT; the CLI exits 128+2 as a local shell would.
+    const sleeper = start(
+      process.execPath,
+      [CLI_BIN, "exec", agent.ref, "--", "sh", "-c", "echo started; exec sleep 30"],
+      {
+        env: { ...process.env, ...env },
+      },
+    );
+    await sleeper.waitFor(/started/, 10_000);
+    sleeper.child.kill("SIGINT");
+    expect(await sleeper.exited).toBe(130);
   });
 
   it("records sessions with who, what, exit code and bytes", async () => {

@@ -1,6 +1,7 @@
 // `curl -fsSL <cp>/install.sh | sh -s -- --token T --name N`, for real: curl, sh, the served agent,
 // enrollment, and the launcher it leaves behind. --prefix keeps it inside a temporary directory.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -30,16 +31,18 @@ afterAll(async () => {
 /** PATH with the runtimes from node_modules, as a host that installed bun or deno would have. */
 const PATH = `${join(root, "node_modules/.bin")}:${dirname(process.execPath)}:/usr/bin:/bin`;
 
-function install(args: string[]) {
-  return spawnSync(
-    "sh",
-    ["-c", `curl -fsSL ${stack.url}/install.sh | sh -s -- ${args.map((a) => `'${a}'`).join(" ")}`],
-    {
-      encoding: "utf8",
-      env: { PATH, HOME: mkdtempSync(join(tmpdir(), "outpost-home-")) },
-      timeout: 60_000,
-    },
-  );
+/** Runs the installer the way its users do. Async: this process also serves the test's database. */
+async function install(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const script = `curl -fsSL ${stack.url}/install.sh | sh -s -- ${args.map((a) => `'${a}'`).join(" ")}`;
+  const child = spawn("sh", ["-c", script], {
+    env: { PATH, HOME: mkdtempSync(join(tmpdir(), "outpost-home-")) },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const [status] = (await once(child, "close")) as [number | null];
+  return { status, stdout, stderr };
 }
 
 it("serves the same agent bundle that the build produced", async () => {
@@ -54,7 +57,7 @@ it.each(["bun", "deno"] as const)(
     const prefix = mkdtempSync(join(tmpdir(), "outpost-prefix-"));
     const { token } = await client.tokens.create({ cluster: "prod", site: "fra1" });
     const name = `inst-${runtime}`;
-    const first = install(["--token", token, "--name", name, "--prefix", prefix, "--runtime", runtime]);
+    const first = await install(["--token", token, "--name", name, "--prefix", prefix, "--runtime", runtime]);
     expect(first.status, first.stderr + first.stdout).toBe(0);
     expect(first.stdout).toContain(`start the agent with:\n  ${prefix}/outpost-agent`);
 
@@ -65,7 +68,7 @@ it.each(["bun", "deno"] as const)(
     expect(new TextDecoder().decode(res.stdout)).toBe("installed\n");
 
     // Again, with the token already used: keeps the enrollment, refreshes the agent.
-    const again = install(["--token", token, "--name", name, "--prefix", prefix, "--runtime", runtime]);
+    const again = await install(["--token", token, "--name", name, "--prefix", prefix, "--runtime", runtime]);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain("already enrolled");
     expect((await client.hosts.list({ cluster: "prod" })).hosts.filter((h) => h.name === name)).toHaveLength(
@@ -76,10 +79,10 @@ it.each(["bun", "deno"] as const)(
 
 it("fails clearly without a token or with a bad one", async () => {
   const prefix = mkdtempSync(join(tmpdir(), "outpost-prefix-"));
-  const none = install(["--name", "x", "--prefix", prefix]);
+  const none = await install(["--name", "x", "--prefix", prefix]);
   expect(none.status).toBe(1);
   expect(none.stderr).toContain("missing --token");
-  const bad = install(["--token", "oet_bogus", "--name", "x", "--prefix", prefix]);
+  const bad = await install(["--token", "oet_bogus", "--name", "x", "--prefix", prefix]);
   expect(bad.status).toBe(1);
   expect(bad.stderr).toContain("enrollment failed");
 });

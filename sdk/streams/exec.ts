@@ -26,11 +26,9 @@ export interface ExecStream {
 
 export function openExec(opts: { wsUrl: string; token: string; spec: ExecSpec }): ExecStream {
   const url = new URL(opts.wsUrl);
-  url.searchParams.set(
-    "spec",
-    encodeExecSpec({ ...opts.spec, credit: opts.spec.credit ?? DEFAULT_STREAM_CREDIT }),
-  );
-  const socket = new StreamSocket(url, opts.token);
+  const window = opts.spec.credit ?? DEFAULT_STREAM_CREDIT;
+  url.searchParams.set("spec", encodeExecSpec({ ...opts.spec, credit: window }));
+  const socket = new StreamSocket(url, opts.token, window);
   const session = deferred<string>();
   const exited = deferred<ExecResult>();
   const stdout = socket.output();

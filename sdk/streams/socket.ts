@@ -12,9 +12,6 @@ import {
 } from "../../schema/streams.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 
-/** Credit goes back in batches: one frame per quarter window instead of one per chunk. */
-const CREDIT_BATCH = DEFAULT_STREAM_CREDIT / 4;
-
 export interface Output {
   stream: ReadableStream<Uint8Array>;
   push(data: Uint8Array): void;
@@ -33,7 +30,12 @@ export class StreamSocket {
   #onFrame: (frame: ServerToClient) => void = () => {};
   #onEnd: (error?: unknown) => void = () => {};
 
-  constructor(url: URL, token: string) {
+  /** Credit goes back in batches of a quarter window: one frame per several chunks, never a stall. */
+  readonly #creditBatch: number;
+
+  /** `window`: the receive credit granted when the stream opened. */
+  constructor(url: URL, token: string, window = DEFAULT_STREAM_CREDIT) {
+    this.#creditBatch = Math.max(1, Math.floor(window / 4));
     this.#url = url.toString().replace(/\?.*$/, "");
     this.#ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
@@ -149,6 +151,7 @@ export class StreamSocket {
     this.#done = true;
     this.#creditWaiter?.();
     for (const o of this.#outputs) o.end();
+    this.#drop();
     this.#onEnd();
   }
 
@@ -157,7 +160,17 @@ export class StreamSocket {
     this.#done = true;
     this.#creditWaiter?.();
     for (const o of this.#outputs) o.fail(error);
+    this.#drop();
     this.#onEnd(error);
+  }
+
+  /**
+   * The stream is over, so nothing more can arrive: drop the socket now. Waiting for a clean close
+   * would hold the process for ws's 30 s close timeout, because workerd does not end the TCP connection
+   * after the closing handshake.
+   */
+  #drop(): void {
+    if (this.#ws.readyState !== WebSocket.CLOSED) this.#ws.terminate();
   }
 
   close(): void {
@@ -166,7 +179,7 @@ export class StreamSocket {
 
   #grant(bytes: number): void {
     this.#unacked += bytes;
-    if (this.#unacked >= CREDIT_BATCH) {
+    if (this.#unacked >= this.#creditBatch) {
       this.send({ t: "credit", bytes: this.#unacked });
       this.#unacked = 0;
     }

@@ -18,7 +18,7 @@ export interface TcpStream {
 
 /** `url`: the tcp route's WebSocket URL, target and credit in its query. */
 export function openTcp(url: URL, token: string): TcpStream {
-  const socket = new StreamSocket(url, token);
+  const socket = new StreamSocket(url, token, Number(url.searchParams.get("credit")) || undefined);
   const session = deferred<string>();
   const opened = deferred<void>();
   const closed = deferred<void>();

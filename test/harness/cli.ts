@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const bin = fileURLToPath(new URL("../../sdk/bin/outpost.js", import.meta.url));
+export const CLI_BIN = fileURLToPath(new URL("../../sdk/bin/outpost.js", import.meta.url));
 
 export interface CliResult {
   code: number;
@@ -16,7 +16,7 @@ export function runCli(
   stdin?: string,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -148,11 +148,13 @@ export class RawAgent {
     } as Omit<AgentFrame, "seq">;
   }
 
-  /** hello, then waits for ready. */
+  /** hello, then waits for ready and the config that follows it. */
   async handshake(): Promise<void> {
     this.send(await this.seal(this.helloFrame()));
     const ready = await this.receive();
     if (ready.t !== "ready") throw new Error(`expected ready, got ${ready.t}`);
+    const config = await this.receive();
+    if (config.t !== "config") throw new Error(`expected config, got ${config.t}`);
   }
 
   send(bytes: Uint8Array | string): void {
