@@ -1,6 +1,7 @@
 // The agent `npm start` runs on this machine: host `local` in cluster `dev`, enrolled on first start
 // (state in OUTPOST_HOME/agent), run under Bun from the freshly built dist/agent.js.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,7 +28,8 @@ export async function startLocalAgent(opts: {
   if (!known || !existsSync(join(stateDir, "state.json"))) {
     if (known) await client.hosts.delete("local.dev"); // its key is gone; enroll afresh under the same name
     const { token } = await client.tokens.create({ cluster: "dev", site: "local", ttl: "5m" });
-    const enroll = spawnSync(
+    // Async on purpose: this process also serves the libSQL database the enrollment writes to.
+    const enroll = spawn(
       bun,
       [
         agentJs,
@@ -42,10 +44,13 @@ export async function startLocalAgent(opts: {
         stateDir,
         "--force",
       ],
-      { encoding: "utf8" },
+      { stdio: ["ignore", "pipe", "pipe"] },
     );
-    if (enroll.status !== 0)
-      throw new Error(`the local agent could not enroll: ${enroll.stderr || enroll.stdout}`);
+    let output = "";
+    enroll.stdout.on("data", (d: Buffer) => (output += d));
+    enroll.stderr.on("data", (d: Buffer) => (output += d));
+    const [code] = (await once(enroll, "close")) as [number | null];
+    if (code !== 0) throw new Error(`the local agent could not enroll: ${output.trim()}`);
   }
   const child = spawn(bun, [agentJs, "run", "--state-dir", stateDir], {
     stdio: ["ignore", "inherit", "inherit"],

@@ -31,6 +31,8 @@ export interface TestAgent {
   stateDir: string;
   process: Running;
   stop(): Promise<void>;
+  /** Stops the agent and runs it again with the same identity and flags. */
+  restart(): Promise<void>;
 }
 
 /** Waits until `check` passes (polling), or throws what it last threw. */
@@ -49,7 +51,16 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000,
 /** Creates a token, enrolls a new host with it and runs its agent until it is online. */
 export async function startAgent(
   client: Outpost,
-  opts: { runtime: AgentRuntime; name: string; cluster: string; site: string; url: string; labels?: string },
+  opts: {
+    runtime: AgentRuntime;
+    name: string;
+    cluster: string;
+    site: string;
+    url: string;
+    labels?: string;
+    /** Extra flags for `run`: --service, --allow-net, --allow-loopback. */
+    runArgs?: string[];
+  },
 ): Promise<TestAgent> {
   const { token } = await client.tokens.create({ cluster: opts.cluster, site: opts.site });
   const stateDir = mkdtempSync(join(tmpdir(), `outpost-agent-${opts.name}-`));
@@ -68,20 +79,25 @@ export async function startAgent(
   const code = await enroll.exited;
   if (code !== 0) throw new Error(`enroll failed (${code}): ${enroll.output()}`);
   const ref = `${opts.name}.${opts.cluster}`;
-  const proc = runAgent(opts.runtime, ["run", "--state-dir", stateDir]);
+  const proc = runAgent(opts.runtime, ["run", "--state-dir", stateDir, ...(opts.runArgs ?? [])]);
   const host = await eventually(async () => {
     const h = (await client.hosts.get(ref)).host;
     if (h.status !== "online") throw new Error(`${ref} is ${h.status}; agent output:\n${proc.output()}`);
     return h;
   });
-  return {
+  const agent: TestAgent = {
     runtime: opts.runtime,
     ref,
     hostId: host.id,
     stateDir,
     process: proc,
     async stop() {
-      await proc.stop("SIGTERM");
+      await agent.process.stop("SIGTERM");
+    },
+    async restart() {
+      await agent.process.stop("SIGTERM");
+      agent.process = runAgent(opts.runtime, ["run", "--state-dir", stateDir, ...(opts.runArgs ?? [])]);
     },
   };
+  return agent;
 }
