@@ -142,11 +142,15 @@ describe.each(RUNTIMES)("agent on %s", (runtime) => {
 
   it("records sessions with who, what, exit code and bytes", async () => {
     await client.exec(agent.ref, ["sh", "-c", "cat; exit 5"], { stdin: "abc" });
-    const { sessions } = await client.sessions({ host: agent.ref, limit: 50 });
-    const s = sessions.find((x) => x.argv.join(" ") === "sh -c cat; exit 5");
+    // The session's end is recorded just after the client hears the exit.
+    const s = await eventually(async () => {
+      const { sessions } = await client.sessions({ host: agent.ref, limit: 50 });
+      const found = sessions.find((x) => x.argv.join(" ") === "sh -c cat; exit 5");
+      expect(found?.endedAt).toBeTruthy();
+      return found!;
+    });
     expect(s).toMatchObject({ exitCode: 5, bytesIn: 3, bytesOut: 3, kind: "exec" });
-    expect(s!.actor).toMatch(/^key:/);
-    expect(s!.endedAt).toBeTruthy();
+    expect(s.actor).toMatch(/^key:/);
     const cli = await runCli(["sessions", "--host", agent.ref], cliEnv());
     expect(cli.stdout).toContain("sh -c cat; exit 5");
   });

@@ -34,7 +34,7 @@ import {
   type ServerToClient,
 } from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
-import { audit } from "../lib/audit.ts";
+import { audit, auditInsert } from "../lib/audit.ts";
 import { controlPlaneSigner } from "../lib/cp-key.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
 import { heartbeatMs } from "../lib/heartbeat.ts";
@@ -77,6 +77,8 @@ export class HostDO extends DurableObject<Bindings> {
   #outbound = new WeakMap<WebSocket, Promise<void>>();
   #db: Database | undefined;
   #mesh: MeshRelay | undefined;
+  /** Session rows being written, so that a session's end is never written before its start. */
+  #sessionWrites = new Map<string, Promise<void>>();
 
   /** Mesh streams of the ready agent connection (in memory: they hold the object awake). */
   #meshRelay(): MeshRelay {
@@ -485,17 +487,28 @@ export class HostDO extends DurableObject<Bindings> {
     server.serializeAttachment(c);
 
     const argv = spec ? spec.argv : [target];
-    await this.#database
-      .insert(sessions)
-      .values({ id: session, tenantId, hostId: host.id, actor, kind, argv, startedAt: new Date() });
-    await audit(this.#database, {
-      tenantId,
-      actor,
-      action: kind === "exec" ? "host.exec" : "host.tcp",
-      target: host.id,
-      outcome: "allowed",
-      details: { session, ...(spec ? { argv: spec.argv } : { target }) },
-    });
+    // The record is written beside the stream, not before it: the process starts at once, and the
+    // session's end is written only after its start (#endSession waits for this).
+    const record = this.#database
+      .batch([
+        this.#database
+          .insert(sessions)
+          .values({ id: session, tenantId, hostId: host.id, actor, kind, argv, startedAt: new Date() }),
+        auditInsert(this.#database, {
+          tenantId,
+          actor,
+          action: kind === "exec" ? "host.exec" : "host.tcp",
+          target: host.id,
+          outcome: "allowed",
+          details: { session, ...(spec ? { argv: spec.argv } : { target }) },
+        }),
+      ])
+      .then(
+        () => {},
+        (err: unknown) => console.error("HostDO could not record session", session, err),
+      );
+    this.#sessionWrites.set(session, record);
+    this.ctx.waitUntil(record);
     this.#sendClient(server, { t: "started", session });
     if (spec) {
       this.#sendAgent(agent, {
@@ -660,6 +673,8 @@ export class HostDO extends DurableObject<Bindings> {
     update<ClientAttachment>(ws, (x) => {
       x.done = true;
     });
+    await this.#sessionWrites.get(c.session);
+    this.#sessionWrites.delete(c.session);
     await this.#database
       .update(sessions)
       .set({
@@ -705,7 +720,9 @@ export class HostDO extends DurableObject<Bindings> {
     const previous = this.#outbound.get(ws) ?? Promise.resolve();
     const next = previous.then(async () => {
       try {
-        ws.send(await sealed);
+        const bytes = await sealed;
+        // A socket closed meanwhile (by us, for a protocol error) just drops what was queued for it.
+        if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
       } catch (err) {
         console.error("HostDO could not send to the agent", err);
       }

@@ -13,7 +13,12 @@ export interface AuditEntry {
 }
 
 export async function audit(db: LibSQLDatabase, entry: AuditEntry): Promise<void> {
-  await db.insert(auditEvents).values({
+  await auditInsert(db, entry);
+}
+
+/** The insert statement itself, to run alone or inside a batch with the change it records. */
+export function auditInsert(db: LibSQLDatabase, entry: AuditEntry) {
+  return db.insert(auditEvents).values({
     tenantId: entry.tenantId,
     actor: entry.actor,
     action: entry.action,
