@@ -465,7 +465,7 @@ export class HostDO extends DurableObject<Bindings> {
     const credit = Number(request.headers.get("x-outpost-credit")) || DEFAULT_STREAM_CREDIT;
     const tenantId = request.headers.get("x-outpost-tenant")!;
     const actor = request.headers.get("x-outpost-actor")!;
-    const sid = await this.#nextSid();
+    const sid = this.#nextSid(agent);
     const session = newId("session");
     const conn = (attachment(agent) as AgentAttachment).conn;
 
@@ -759,12 +759,14 @@ export class HostDO extends DurableObject<Bindings> {
     return this.ctx.storage.get<HostRecord>("host");
   }
 
-  async #nextSid(): Promise<number> {
-    // Odd ids are the control plane's (frames.ts); kept in storage so they are never reused.
-    const last = (await this.ctx.storage.get<number>("lastSid")) ?? -1;
-    const sid = last + 2 >= 2 ** 32 ? 1 : last + 2;
-    await this.ctx.storage.put("lastSid", sid);
-    return sid;
+  /**
+   * The next stream id on `agent`'s connection: odd ids are the control plane's (frames.ts), never
+   * reused on a connection. Kept in the socket's attachment, so no storage write delays the stream.
+   */
+  #nextSid(agent: WebSocket): number {
+    return update<AgentAttachment>(agent, (x) => {
+      x.lastSid = (x.lastSid ?? -1) + 2;
+    }).lastSid!;
   }
 
   async #ensureAlarm(at: number): Promise<void> {

@@ -42,16 +42,20 @@ export async function resolveHost(db: LibSQLDatabase, tenantId: string, ref: str
   }
   const dot = ref.indexOf(".");
   if (dot <= 0) throw ApiError.badRequest(`host: '${ref}' is neither a host id nor <host>.<cluster>`);
-  const cluster = await resolveCluster(db, tenantId, ref.slice(dot + 1)).catch(() => {
-    throw ApiError.notFound(`host '${ref}'`);
-  });
-  const [row] = await db
-    .select()
+  // One round trip: exec and streams resolve a host on every call.
+  const [found] = await db
+    .select({ host: hosts })
     .from(hosts)
+    .innerJoin(clusters, eq(hosts.clusterId, clusters.id))
     .where(
-      and(eq(hosts.tenantId, tenantId), eq(hosts.clusterId, cluster.id), eq(hosts.name, ref.slice(0, dot))),
+      and(
+        eq(hosts.tenantId, tenantId),
+        eq(clusters.name, ref.slice(dot + 1)),
+        eq(hosts.name, ref.slice(0, dot)),
+      ),
     )
     .limit(1);
+  const row = found?.host;
   if (!row) throw ApiError.notFound(`host '${ref}'`);
   return row;
 }

@@ -16,6 +16,8 @@ export interface AgentAttachment {
   seen: number;
   /** When last_seen was last written to the database (ms); throttles those writes. */
   dbSeen: number;
+  /** The last stream id the control plane opened on this connection (odd). */
+  lastSid?: number;
 }
 
 export interface ClientAttachment {
