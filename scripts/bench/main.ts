@@ -1,12 +1,21 @@
 // `npm run bench`: Outpost's speed and memory figures, each against a baseline measured in the same
 // run, printed as one table. Everything runs on loopback; every loop is bounded in count and time.
+import { execFileSync } from "node:child_process";
 import { startAgent } from "../../test/harness/agent.ts";
+import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
 import { execBench } from "./exec-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
+import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
+
+/** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
+function workerdPid(): number | undefined {
+  const out = execFileSync("pgrep", ["-n", "-f", "workerd serve"], { encoding: "utf8" }).trim();
+  return out ? Number(out) : undefined;
+}
 
 async function main(): Promise<void> {
   await buildWorker();
@@ -15,7 +24,7 @@ async function main(): Promise<void> {
 
   const stack = await startStack();
   try {
-    const { client } = await stack.tenant("bench");
+    const { client, token } = await stack.tenant("bench");
     await client.clusters.create("bench");
     await client.sites.create("bench", "local");
     const agent = await startAgent(client, {
@@ -31,6 +40,30 @@ async function main(): Promise<void> {
       await agent.stop();
     }
     rows.push(...(await rssBench(client, stack.url)));
+
+    const sshd = await startSshd();
+    const streamAgent = await startAgent(client, {
+      runtime: "bun",
+      name: "streams-bun",
+      cluster: "bench",
+      site: "local",
+      url: stack.url,
+      runArgs: ["--service", `ssh=127.0.0.1:${sshd.port}`],
+    });
+    try {
+      rows.push(
+        ...(await streamBench({
+          client,
+          agent: streamAgent,
+          sshd,
+          env: { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token },
+          workerdPid: () => workerdPid(),
+        })),
+      );
+    } finally {
+      await streamAgent.stop();
+      await sshd.stop();
+    }
   } finally {
     await stack.close();
   }

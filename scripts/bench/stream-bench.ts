@@ -1,0 +1,236 @@
+// TCP streams through the relay: scp through `outpost proxy` against scp direct to the same sshd, bulk
+// throughput through `outpost forward` against a bare Durable Object relay, HTTP latency at a fixed
+// 1,000 requests/s through the forward against direct, and memory across a 100-connection run.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Outpost } from "../../sdk/index.ts";
+import type { TestAgent } from "../../test/harness/agent.ts";
+import { CLI_BIN } from "../../test/harness/cli.ts";
+import { startHttpServer } from "../../test/harness/http-server.ts";
+import { freePort, start } from "../../test/harness/process.ts";
+import type { Sshd } from "../../test/harness/sshd.ts";
+import { bareRelayRate } from "./bare-relay.ts";
+import { rssKb } from "./rss-bench.ts";
+import { mbps, ms, percentile, type Row } from "./table.ts";
+
+const run = promisify(execFile);
+const SCP_BYTES = 200 * 1024 * 1024;
+const BULK_BYTES = 200_000_000;
+
+async function scpSeconds(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t = performance.now();
+  await run("scp", ["-q", ...args], { env, maxBuffer: 1 << 20 });
+  return (performance.now() - t) / 1000;
+}
+
+/** A TCP sink on loopback that counts bytes; resolves `drained` once `total` bytes arrived. */
+async function startSink(total: number) {
+  let got = 0;
+  let resolve!: () => void;
+  const drained = new Promise<void>((r) => (resolve = r));
+  const server = createServer((s) =>
+    s.on("data", (d) => {
+      got += d.length;
+      if (got >= total) resolve();
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as { port: number }).port, drained, close: () => server.close() };
+}
+
+async function pushThrough(port: number, total: number, drained: Promise<void>): Promise<number> {
+  const socket = connect(port, "127.0.0.1");
+  await new Promise((r) => socket.once("connect", r));
+  const chunk = Buffer.alloc(256 * 1024, 9);
+  const t = performance.now();
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
+  }
+  await drained;
+  const secs = (performance.now() - t) / 1000;
+  socket.destroy();
+  return total / secs;
+}
+
+/** Fixed-rate load: `rate` requests/s for `seconds`, each timed; bounded in count and time. */
+async function latencies(port: number, rate: number, seconds: number): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const times: number[] = [];
+  const total = rate * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      new Promise<void>((resolve) => {
+        const t = performance.now();
+        const req = request({ host: "127.0.0.1", port, path: `/r${i}`, agent, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on("end", () => {
+            times.push(performance.now() - t);
+            resolve();
+          });
+        });
+        req.on("error", () => resolve());
+        req.on("timeout", () => req.destroy());
+        req.end();
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  return times.sort((a, b) => a - b);
+}
+
+export async function streamBench(opts: {
+  client: Outpost;
+  env: NodeJS.ProcessEnv;
+  agent: TestAgent;
+  sshd: Sshd;
+  workerdPid: () => number | undefined;
+}): Promise<Row[]> {
+  const { agent, sshd, env } = opts;
+  const rows: Row[] = [];
+
+  // ## scp
+  const file = join(tmpdir(), `outpost-bench-${Date.now()}.bin`);
+  writeFileSync(file, randomBytes(SCP_BYTES));
+  const direct = await scpSeconds(
+    [...sshd.clientOptions, "-P", String(sshd.port), file, `${sshd.user}@127.0.0.1:${file}.direct`],
+    env,
+  );
+  const proxied = await scpSeconds(
+    [
+      ...sshd.clientOptions,
+      "-o",
+      `ProxyCommand=${process.execPath} ${CLI_BIN} proxy %h ssh`,
+      "-o",
+      `HostKeyAlias=${agent.ref}`,
+      file,
+      `${sshd.user}@${agent.ref}:${file}.proxied`,
+    ],
+    env,
+  );
+  rows.push({
+    what: "scp 200 MiB through outpost proxy",
+    value: mbps(SCP_BYTES, proxied),
+    baseline: `${mbps(SCP_BYTES, direct)} scp direct`,
+    ratio: `${(direct / proxied).toFixed(2)}x`,
+    target: "≥ 0.8x",
+    met: direct / proxied >= 0.8,
+  });
+
+  // ## forward throughput vs the bare relay
+  const sink = await startSink(BULK_BYTES);
+  await opts.client.services.add(agent.ref, "sink", `127.0.0.1:${sink.port}`);
+  const fwdPort = await freePort();
+  const fwd = start(
+    process.execPath,
+    [CLI_BIN, "forward", `${agent.ref}:sink`, "--listen", `127.0.0.1:${fwdPort}`],
+    { env },
+  );
+  await fwd.waitFor(/forwarding/);
+  const forwardRate = await pushThrough(fwdPort, BULK_BYTES, sink.drained);
+  await fwd.stop("SIGINT");
+  sink.close();
+  const bareRate = await bareRelayRate(BULK_BYTES, 256 * 1024);
+  rows.push({
+    what: "bulk TCP through outpost forward",
+    value: mbps(forwardRate, 1),
+    baseline: `${mbps(bareRate, 1)} bare DO relay`,
+    ratio: `${(forwardRate / bareRate).toFixed(2)}x`,
+    target: "≥ 0.7x",
+    met: forwardRate / bareRate >= 0.7,
+  });
+
+  // ## HTTP latency at 1,000 requests/s, and memory across it
+  const web = await startHttpServer("bench");
+  await opts.client.services.add(agent.ref, "bench-web", `127.0.0.1:${web.port}`);
+  const webFwdPort = await freePort();
+  const webFwd = start(
+    process.execPath,
+    [CLI_BIN, "forward", `${agent.ref}:bench-web`, "--listen", `127.0.0.1:${webFwdPort}`],
+    { env },
+  );
+  await webFwd.waitFor(/forwarding/);
+  const directTimes = await latencies(web.port, 1000, 5);
+  const viaTimes = await latencies(webFwdPort, 1000, 5);
+  const added99 = percentile(viaTimes, 99) - percentile(directTimes, 99);
+  rows.push({
+    what: "HTTP p50 at 1,000 req/s through forward",
+    value: ms(percentile(viaTimes, 50)),
+    baseline: `${ms(percentile(directTimes, 50))} direct`,
+    ratio: `+${ms(percentile(viaTimes, 50) - percentile(directTimes, 50))}`,
+    target: "-",
+    met: null,
+  });
+  rows.push({
+    what: "HTTP p99 at 1,000 req/s through forward",
+    value: ms(percentile(viaTimes, 99)),
+    baseline: `${ms(percentile(directTimes, 99))} direct`,
+    ratio: `+${ms(added99)}`,
+    target: "≤ +5 ms",
+    met: added99 <= 5,
+  });
+
+  // ## 100 connections at once, each posting 1 MB: memory before, at the peak, and after
+  const small = `${file}.1mb`;
+  writeFileSync(small, randomBytes(1024 * 1024));
+  const wPid = opts.workerdPid();
+  const sample = () => ({ agent: rssKb(agent.process.child.pid!), workerd: wPid ? rssKb(wPid) : 0 });
+  const before = sample();
+  const peak = { ...before };
+  const sampler = setInterval(() => {
+    const now = sample();
+    peak.agent = Math.max(peak.agent, now.agent);
+    peak.workerd = Math.max(peak.workerd, now.workerd);
+  }, 50);
+  const posts = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      run("curl", [
+        "-fsS",
+        "--max-time",
+        "60",
+        "-X",
+        "POST",
+        "--data-binary",
+        `@${small}`,
+        "-H",
+        "expect:",
+        `http://127.0.0.1:${webFwdPort}/`,
+      ]).then(
+        (r) => r.stdout.startsWith("1048576 "),
+        () => false,
+      ),
+    ),
+  );
+  clearInterval(sampler);
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = sample();
+  await webFwd.stop("SIGINT");
+  await web.close();
+  const ok = posts.filter(Boolean).length;
+  for (const [what, key] of [
+    ["agent", "agent"],
+    ["workerd (Worker + DOs)", "workerd"],
+  ] as const) {
+    if (!before[key]) continue;
+    rows.push({
+      what: `${what} RSS, 100 connections × 1 MB (${ok}/100 ok)`,
+      value: `peak ${(peak[key] / 1024).toFixed(1)}, after ${(after[key] / 1024).toFixed(1)} MiB`,
+      baseline: `${(before[key] / 1024).toFixed(1)} MiB before`,
+      ratio: `${(after[key] / before[key]).toFixed(2)}x after`,
+      target: "flat",
+      met: ok === 100 && after[key] / before[key] < 1.5,
+    });
+  }
+  return rows;
+}
