@@ -1,5 +1,5 @@
 // API keys of the caller's tenant (admin only). The secret is shown once, at creation.
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiKeys } from "../../schema/db/tables.ts";
@@ -10,6 +10,7 @@ import { duration, role } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { mintApiKey, publicKey } from "../lib/keys.ts";
+import { revokeOnce } from "../lib/revoke.ts";
 
 const MAX_KEY_TTL = 366 * 86_400_000;
 
@@ -52,25 +53,6 @@ export const keyRoutes = new Hono<AppEnv>()
   .delete("/:id", async (c) => {
     const caller = c.var.caller;
     const id = c.req.param("id");
-    const [row] = await c.var.db
-      .update(apiKeys)
-      .set({ revokedAt: new Date() })
-      .where(and(eq(apiKeys.tenantId, caller.tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-      .returning();
-    if (!row) {
-      const [exists] = await c.var.db
-        .select({ id: apiKeys.id })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.tenantId, caller.tenantId), eq(apiKeys.id, id)));
-      if (!exists) throw ApiError.notFound(`API key '${id}'`);
-      throw ApiError.conflict(`API key '${id}' is already revoked`);
-    }
-    await audit(c.var.db, {
-      tenantId: caller.tenantId,
-      actor: caller.actor,
-      action: "key.revoke",
-      target: id,
-      outcome: "allowed",
-    });
+    const row = await revokeOnce(c.var.db, apiKeys, caller, id, { noun: "API key", action: "key.revoke" });
     return c.json({ key: publicKey(row) });
   });

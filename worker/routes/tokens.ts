@@ -13,6 +13,7 @@ import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { resolveSite } from "../lib/resolve.ts";
+import { revokeOnce } from "../lib/revoke.ts";
 
 export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 export const MAX_TOKEN_TTL_MS = 24 * 3_600_000;
@@ -83,31 +84,9 @@ export const tokenRoutes = new Hono<AppEnv>()
   .delete("/:id", async (c) => {
     const caller = c.var.caller;
     const id = c.req.param("id");
-    const [row] = await c.var.db
-      .update(enrollmentTokens)
-      .set({ revokedAt: new Date() })
-      .where(
-        and(
-          eq(enrollmentTokens.tenantId, caller.tenantId),
-          eq(enrollmentTokens.id, id),
-          isNull(enrollmentTokens.revokedAt),
-        ),
-      )
-      .returning();
-    if (!row) {
-      const [exists] = await c.var.db
-        .select({ id: enrollmentTokens.id })
-        .from(enrollmentTokens)
-        .where(and(eq(enrollmentTokens.tenantId, caller.tenantId), eq(enrollmentTokens.id, id)));
-      if (!exists) throw ApiError.notFound(`enrollment token '${id}'`);
-      throw ApiError.conflict(`enrollment token '${id}' is already revoked`);
-    }
-    await audit(c.var.db, {
-      tenantId: caller.tenantId,
-      actor: caller.actor,
+    await revokeOnce(c.var.db, enrollmentTokens, caller, id, {
+      noun: "enrollment token",
       action: "token.revoke",
-      target: id,
-      outcome: "allowed",
     });
     return c.json({ id, revoked: true });
   });
