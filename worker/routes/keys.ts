@@ -5,7 +5,6 @@ import { z } from "zod";
 import { apiKeys } from "../../schema/db/tables.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../http/api-error.ts";
 import { duration, role } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";

@@ -1,13 +1,12 @@
 // One-time enrollment tokens for a site. The secret is returned once, with the install line; only
 // its hash is kept. Redemption (single use, even under a race) lives in the enrollment route.
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
 import { newId, newSecret } from "../../schema/ids.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
-import { ApiError } from "../http/api-error.ts";
 import { duration, labels, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
