@@ -2,16 +2,18 @@
 // strict: an unknown flag, a missing value or a stray argument is a usage error (exit 2).
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN, NAME_RULE } from "../schema/names.ts";
 import { usageError } from "./errors.ts";
+import { type Cidr, parseCidr, parseTarget, type Service } from "./policy/index.ts";
 
-export type FlagSpec = Record<string, "string" | "boolean">;
+/** "string" once, "list" as often as given (in order), "boolean" a switch. */
+export type FlagSpec = Record<string, "string" | "list" | "boolean">;
 
 export type Flags<S extends FlagSpec> = {
-  [K in keyof S]?: S[K] extends "string" ? string : boolean;
+  [K in keyof S]?: S[K] extends "string" ? string : S[K] extends "list" ? string[] : boolean;
 };
 
 /** The flags of `argv` (the arguments after the command), as `spec` declares them. */
 export function parseFlags<S extends FlagSpec>(command: string, argv: readonly string[], spec: S): Flags<S> {
-  const flags: Record<string, string | boolean> = {};
+  const flags: Record<string, string | string[] | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith("--")) throw usageError(`${command}: unexpected argument '${arg}'`);
@@ -19,7 +21,7 @@ export function parseFlags<S extends FlagSpec>(command: string, argv: readonly s
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (kind === undefined) throw usageError(`${command}: unknown option --${name}`);
-    if (Object.hasOwn(flags, name)) throw usageError(`${command}: --${name} given twice`);
+    if (kind !== "list" && Object.hasOwn(flags, name)) throw usageError(`${command}: --${name} given twice`);
     if (kind === "boolean") {
       if (eq !== -1) throw usageError(`${command}: --${name} takes no value`);
       flags[name] = true;
@@ -29,7 +31,8 @@ export function parseFlags<S extends FlagSpec>(command: string, argv: readonly s
     if (value === undefined || (eq === -1 && value.startsWith("--"))) {
       throw usageError(`${command}: --${name} needs a value`);
     }
-    flags[name] = value;
+    if (kind === "list") flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+    else flags[name] = value;
   }
   return flags as Flags<S>;
 }
@@ -77,4 +80,53 @@ export function parseLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   return labels;
+}
+
+/** Service names as tcp.open carries them (frames.ts). */
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * `--service name=address:port` (repeatable): a local service, which may point anywhere the owner
+ * chose: `postgres=127.0.0.1:5432`, `db=db.internal:5432`, `web=[fd00::5]:80`, or `pg=5432` for
+ * 127.0.0.1:5432.
+ */
+export function parseServices(values: readonly string[]): Service[] {
+  const services: Service[] = [];
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const name = value.slice(0, Math.max(eq, 0));
+    const target = value.slice(eq + 1);
+    if (eq === -1 || !SERVICE_NAME.test(name)) {
+      throw usageError(
+        `--service: '${value}' must be name=address:port, the name like 'postgres' (a-z, 0-9, . _ -)`,
+      );
+    }
+    if (/^[0-9]+$/.test(target)) {
+      const port = Number(target);
+      if (target.startsWith("0") || port < 1 || port > 65535) {
+        throw usageError(`--service ${name}: port '${target}' must be 1..65535`);
+      }
+    } else {
+      try {
+        parseTarget(target);
+      } catch (error) {
+        const why = (error as Error).message.replace(/^Cannot parse target: /, "");
+        throw usageError(`--service ${name}: ${why}`);
+      }
+    }
+    if (services.some((s) => s.name === name)) throw usageError(`--service: '${name}' given twice`);
+    services.push({ name, target, source: "local" });
+  }
+  return services;
+}
+
+/** `--allow-net CIDR` (repeatable): networks API-added services may reach (`10.1.0.0/16`). */
+export function parseAllowNets(values: readonly string[]): Cidr[] {
+  return values.map((value) => {
+    try {
+      return parseCidr(value);
+    } catch (error) {
+      throw usageError(`--allow-net: ${(error as Error).message.replace(/^Cannot parse CIDR /, "")}`);
+    }
+  });
 }

@@ -6,7 +6,8 @@
 //                 plane); cap at least MIN_PEER_CAPABILITY
 //   ▶ hello       host id, the nonce echoed, version, capability, facts
 //   ◀ ready       then a ping every `heartbeat` ms; HEARTBEAT_MISSES silent intervals → close 4408
-//   ◀▶ streams    exec (exec.ts); tcp is refused with `close` until this agent speaks it
+//   ◀ config      services and mesh listeners (tcp/host-network.ts, kept across connections)
+//   ◀▶ streams    exec (exec.ts); tcp both ways (tcp/tcp-streams.ts)
 //
 // session.ts runs one connection; this file dials, redials with backoff (backoff.ts), and decides when
 // to stop: close 4403 (revoked) and 4426 (upgrade required) end the agent, since retrying cannot help,

@@ -51,6 +51,10 @@ export class ExecStreams {
     return this.#streams.size;
   }
 
+  has(sid: number): boolean {
+    return this.#streams.has(sid);
+  }
+
   /**
    * Acts on one frame. Frames for a stream that already ended are ignored (they crossed its exit on
    * the wire). Throws ProtocolError for an exec.open on a stream id in use.

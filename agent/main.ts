@@ -1,7 +1,7 @@
 // outpost-agent: the host agent's command line. One bundle (dist/agent.js) for Bun and Deno.
 //
 //   enroll --url <cp> --token <t> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
-//   run [--state-dir DIR]
+//   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
 //   version · help
 //
 // Failures print one line, "outpost-agent: <what failed>; <what to do>", to stderr. Exit codes: 0 ok,
@@ -9,13 +9,22 @@
 
 import { homedir } from "node:os";
 import { Signer } from "../schema/protocol/index.ts";
-import { parseControlPlaneUrl, parseFlags, parseLabels, parseName, required } from "./args.ts";
+import {
+  parseAllowNets,
+  parseControlPlaneUrl,
+  parseFlags,
+  parseLabels,
+  parseName,
+  parseServices,
+  required,
+} from "./args.ts";
 import { Connection } from "./connection.ts";
 import { enroll } from "./enroll.ts";
 import { AgentError, oneLine, usageError } from "./errors.ts";
 import { collectFacts } from "./facts.ts";
 import { detectRuntime, type Runtime } from "./runtime/index.ts";
 import { defaultStateDir, loadIdentity } from "./state.ts";
+import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 const USAGE = `usage: outpost-agent <command> [options]
@@ -27,8 +36,9 @@ commands:
   enroll --url <url> --token <token> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
       redeem a one-time token from 'outpost token create': creates this host's key (it never leaves
       the host) and its identity; --force replaces an existing enrollment
-  run [--state-dir DIR]
-      connect to the control plane and serve it until SIGINT or SIGTERM
+  run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
+      connect to the control plane and serve it until SIGINT or SIGTERM: run commands, carry TCP
+      streams to this host's services, and listen for the mesh routes that start here
   version
       print the agent's version
   help
@@ -36,6 +46,14 @@ commands:
 
 options:
   --state-dir DIR   the host's key and state (default: $OUTPOST_STATE_DIR, else ~/.outpost-agent)
+
+run options (what TCP streams from the control plane may reach; by default only declared services):
+  --service name=address:port   a service of this host, reachable by name (repeatable); it may point
+                                anywhere: postgres=127.0.0.1:5432, db=db.internal:5432, pg=5432
+  --allow-net CIDR              a network that services added through the API may point into, such
+                                as 10.1.0.0/16 (repeatable); loopback is always allowed to them, and
+                                cloud metadata and link-local addresses never are
+  --allow-loopback              streams may name a bare port, meaning that port on 127.0.0.1
 
 exit codes: 0 ok, 1 failure, 2 usage error`;
 
@@ -109,11 +127,26 @@ async function _enroll(runtime: Runtime, argv: readonly string[]): Promise<numbe
 }
 
 async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> {
-  const flags = parseFlags("run", argv, { "state-dir": "string", help: "boolean" });
+  const flags = parseFlags("run", argv, {
+    "state-dir": "string",
+    service: "list",
+    "allow-net": "list",
+    "allow-loopback": "boolean",
+    help: "boolean",
+  });
   if (flags.help) {
     console.log(USAGE);
     return 0;
   }
+  const network = new HostNetwork({
+    runtime,
+    policy: {
+      allowLoopback: flags["allow-loopback"] === true,
+      allowNets: parseAllowNets(flags["allow-net"] ?? []),
+    },
+    localServices: parseServices(flags.service ?? []),
+    log,
+  });
   const stateDir = _stateDir(runtime, flags["state-dir"]);
   const { state, seed } = await loadIdentity(runtime, stateDir);
   const signer = await Signer.fromSeed(seed);
@@ -122,6 +155,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     state,
     signer,
     facts: () => collectFacts(runtime, stateDir),
+    network,
     log,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
   });
@@ -143,6 +177,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     `starting ${AGENT_VERSION} on ${runtime.name} ${runtime.version} for ${state.name}.${state.cluster} (${state.hostId})`,
   );
   const fatal = await connection.run();
+  network.close();
   if (fatal) throw fatal;
   return 0;
 }

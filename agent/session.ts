@@ -34,6 +34,7 @@ import { ExecStreams } from "./exec.ts";
 import type { Outgoing } from "./outgoing.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { AgentState } from "./state.ts";
+import { type HostNetwork, TcpStreams } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 export interface SessionOptions {
@@ -41,6 +42,8 @@ export interface SessionOptions {
   state: AgentState;
   signer: Signer;
   facts: () => Promise<HostFacts>;
+  /** Services, policy and mesh listeners: the agent's, outliving this connection. */
+  network: HostNetwork;
   log: (line: string) => void;
   /** Also log every frame's type and stream id, both ways (OUTPOST_AGENT_DEBUG=1). */
   debug?: boolean;
@@ -70,6 +73,9 @@ export class Session {
   readonly #verifier: Verifier;
   readonly #options: SessionOptions;
   readonly #exec: ExecStreams;
+  readonly #tcp: TcpStreams;
+  /** Takes the mesh listeners back from this connection once it ends. */
+  #unserve: (() => void) | undefined;
   readonly #counter = new SequenceCounter();
   readonly #window = new SequenceWindow();
   #phase: Phase = "connecting";
@@ -93,6 +99,12 @@ export class Session {
       this.#resolve = resolve;
     });
     this.#exec = new ExecStreams({ runtime: options.runtime, send: (frame) => this.#send(frame) });
+    this.#tcp = new TcpStreams({
+      runtime: options.runtime,
+      send: (frame) => this.#send(frame),
+      targets: options.network,
+      log: options.log,
+    });
     this.#ws = new WebSocket(url);
     this.#ws.binaryType = "arraybuffer";
     this.#setDeadline("no challenge from the control plane");
@@ -118,7 +130,7 @@ export class Session {
     this.#local = { code, reason, ...(fatal ? { fatal } : {}) };
     this.#phase = "closing";
     this.#stopTimers();
-    this.#exec.closeAll();
+    this.#endStreams();
     try {
       this.#ws.close(code, reason);
     } catch {
@@ -135,7 +147,7 @@ export class Session {
     this.#done = true;
     this.#phase = "closing";
     this.#stopTimers();
-    this.#exec.closeAll();
+    this.#endStreams();
     const local = this.#local;
     const end: SessionEnd = local
       ? {
@@ -148,6 +160,14 @@ export class Session {
       : { code, reason: oneLine(reason), local: false, opened: this.#opened, wasReady: this.#wasReady };
     if (local?.fatal) end.fatal = local.fatal;
     this.#resolve(end);
+  }
+
+  /** The link is gone: every stream ends without another frame, and mesh listeners stop using it. */
+  #endStreams(): void {
+    this.#unserve?.();
+    this.#unserve = undefined;
+    this.#exec.closeAll();
+    this.#tcp.closeAll();
   }
 
   // ## Receiving
@@ -280,25 +300,51 @@ export class Session {
       }
       this.#send({ t: "ping", time: Date.now() });
     }, heartbeat);
+    this.#unserve = this.#options.network.listeners.serve((route, listen, conn) =>
+      this.#tcp.openMesh(route, listen, conn),
+    );
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
   }
 
   #onStreamFrame(frame: ControlPlaneFrame): void {
     switch (frame.t) {
       case "exec.open":
-      case "stdin":
-      case "signal":
-      case "credit":
-      case "close":
+        if (this.#tcp.has(frame.sid)) {
+          throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
+        }
         this.#exec.handle(frame);
         return;
+      case "stdin":
+      case "signal":
+        this.#exec.handle(frame);
+        return;
+      case "credit":
+      case "close":
+        // A stream id is one kind of stream or the other; unknown ids are ignored by both.
+        if (this.#tcp.has(frame.sid)) this.#tcp.handle(frame);
+        else this.#exec.handle(frame);
+        return;
       case "tcp.open":
-        this.#send({ t: "close", sid: frame.sid, reason: "tcp streams are not supported by this agent yet" });
+        if (this.#exec.has(frame.sid)) {
+          throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
+        }
+        this.#tcp.handle(frame);
+        return;
+      case "tcp.opened":
+      case "data":
+      case "fin":
+        this.#tcp.handle(frame);
         return;
       case "config":
-        return; // services and mesh routes: nothing to do with them until this agent serves them
+        try {
+          this.#options.network.applyConfig(frame.config);
+        } catch (error) {
+          // A bug in reading the config must not cost the connection (it would come back with it).
+          const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          this.#options.log(`internal error applying the config: ${oneLine(why).slice(0, 300)}`);
+        }
+        return;
       default:
-        // tcp.opened / data / fin answer streams this agent never opens; ignore them.
         return;
     }
   }

@@ -1,8 +1,10 @@
-// The runtime seam on Bun. Bun's own APIs where they fit (Bun.spawn, Bun.file); node:fs where Bun has
-// no native call for it (create a file with a mode, rename, chmod), which Bun implements natively.
+// The runtime seam on Bun. Bun's own APIs where they fit (Bun.spawn, Bun.file, Bun.connect and
+// Bun.listen in bun-tcp.ts); node:fs where Bun has no native call for it (create a file with a mode,
+// rename, chmod), which Bun implements natively.
 import { statSync } from "node:fs";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
+import { bunConnect, bunListen } from "./bun-tcp.ts";
 import {
   _tempPath,
   type ChildProcess,
@@ -211,6 +213,8 @@ export const bun: Runtime = {
     await mkdir(path, { recursive: true, mode: options.mode ?? 0o700 });
   },
   remove: (path) => rm(path, { force: true }),
+  connect: bunConnect,
+  listen: bunListen,
   onSignal: (signal, handler) => {
     process.on(signal, handler);
   },

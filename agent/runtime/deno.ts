@@ -1,5 +1,7 @@
-// The runtime seam on Deno: Deno.Command for processes, Deno's file APIs for state, Deno.env, and
-// signal listeners. Deno's child pipes are already pull-based web streams, so they pass through as-is.
+// The runtime seam on Deno: Deno.Command for processes, Deno's file APIs for state, Deno.env, signal
+// listeners, and Deno.connect / Deno.listen (deno-tcp.ts). Deno's child pipes are already pull-based web streams, so they pass through as-is.
+
+import { denoConnect, denoListen } from "./deno-tcp.ts";
 import {
   _tempPath,
   type ChildProcess,
@@ -173,6 +175,8 @@ export const deno: Runtime = {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   },
+  connect: denoConnect,
+  listen: denoListen,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   onUncaught: (handler) => {
     const target = globalThis as unknown as EventTarget;

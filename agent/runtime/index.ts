@@ -7,6 +7,8 @@ export { bun } from "./bun.ts";
 export { deno } from "./deno.ts";
 export {
   type ChildProcess,
+  ConnectError,
+  type ConnectFailure,
   type ExitStatus,
   type Runtime,
   type RuntimeName,
@@ -14,6 +16,8 @@ export {
   SpawnError,
   type SpawnFailure,
   type SpawnOptions,
+  type TcpConn,
+  type TcpListener,
   type WriteFileOptions,
 } from "./runtime.ts";
 

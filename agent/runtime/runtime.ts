@@ -1,5 +1,5 @@
 // The runtime seam: everything the agent needs from its host runtime that the web platform does not
-// give it (processes, files with modes, environment, exit, signals). The agent core sees only this
+// give it (processes, files with modes, environment, exit, signals, TCP sockets). The agent core sees only this
 // shape; bun.ts and deno.ts fill it in, and index.ts picks one once at start. Keep it small: anything
 // fetch, WebSocket, crypto.subtle, streams or node:os can do stays out of here.
 
@@ -52,6 +52,45 @@ export interface WriteFileOptions {
   mode?: number;
 }
 
+// ## TCP
+
+/** A TCP connection as two web streams, so the core splices it like an exec's pipes. */
+export interface TcpConn {
+  /**
+   * Bytes from the peer. Pull-based: the socket is read only while the reader asks (one chunk of at
+   * most 64 KiB waits at a time), so an unread stream stalls the peer through TCP's own window. Ends
+   * at the peer's FIN; errors when the connection breaks.
+   */
+  readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Bytes to the peer; write() resolves once the kernel took them (backpressure). close() shuts the
+   * write side down (FIN) after the pending writes, and reading goes on: a half close.
+   */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Tears the connection down at once, both ways. Idempotent. */
+  close(): void;
+}
+
+export interface TcpListener {
+  /** The port it listens on (the one asked for, or the kernel's pick for 0). */
+  readonly port: number;
+  /** Stops accepting; connections already accepted stay up. Idempotent. */
+  close(): void;
+}
+
+/** Why a connect failed; the core turns it into one line for the person who asked. */
+export type ConnectFailure = "refused" | "unreachable" | "timeout" | "not_found" | "failed";
+
+export class ConnectError extends Error {
+  override name = "ConnectError";
+  readonly reason: ConnectFailure;
+
+  constructor(reason: ConnectFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /** The runtime's own version, e.g. "1.4.5". */
@@ -72,6 +111,12 @@ export interface Runtime {
   mkdir(path: string, options?: { mode?: number }): Promise<void>;
   /** Removes a file; no error when it is already gone. */
   remove(path: string): Promise<void>;
+  /** Opens a TCP connection to `host` (an IP address, or a name the runtime resolves) and `port`.
+   *  Rejects with ConnectError; it does not time out by itself. */
+  connect(host: string, port: number): Promise<TcpConn>;
+  /** Listens on `host`:`port` and hands every accepted connection to `onConnection`. Throws an Error
+   *  saying why when the address cannot be bound (in use, not local, …). */
+  listen(host: string, port: number, onConnection: (conn: TcpConn) => void): TcpListener;
   onSignal(signal: ShutdownSignal, handler: () => void): void;
   /** Last resort for errors nothing else caught, so one bad handler cannot take the agent down. */
   onUncaught(handler: (error: unknown) => void): void;
@@ -81,4 +126,24 @@ export interface Runtime {
 export function _tempPath(path: string): string {
   const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
   return `${path}.tmp-${random}`;
+}
+
+/** A runtime's connect failure (Node-style `code`, or Deno's error class name) as a ConnectError. */
+export function _connectError(error: unknown): ConnectError {
+  const e = error as { code?: unknown; name?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const name = typeof e?.name === "string" ? e.name : "";
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
+  const reason: ConnectFailure =
+    code === "ECONNREFUSED" || name === "ConnectionRefused"
+      ? "refused"
+      : code === "ETIMEDOUT" || name === "TimedOut"
+        ? "timeout"
+        : ["ENETUNREACH", "EHOSTUNREACH", "EHOSTDOWN", "ENETDOWN"].includes(code) ||
+            name === "NetworkUnreachable"
+          ? "unreachable"
+          : code === "ENOTFOUND" || code.startsWith("EAI_") || /lookup address information/i.test(message)
+            ? "not_found"
+            : "failed";
+  return new ConnectError(reason, message || code || name || "unknown error", { cause: error });
 }

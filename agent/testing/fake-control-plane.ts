@@ -55,6 +55,8 @@ export interface FakeLink {
   sendRaw(data: Uint8Array | string): void;
   /** The next frame of type `t` (from all received so far, after `from`), waiting up to `ms`. */
   next<T extends AgentFrame["t"]>(t: T, ms?: number): Promise<Extract<AgentFrame, { t: T }>>;
+  /** Calls `listener` with every frame verified from now on; returns the unsubscribe function. */
+  onFrame(listener: (frame: AgentFrame) => void): () => void;
   /** challenge → hello → ready; returns the hello. */
   handshake(opts?: { heartbeat?: number }): Promise<HelloFrame>;
   close(code: number, reason?: string): void;
@@ -144,6 +146,7 @@ export class FakeControlPlane {
     const received: AgentFrame[] = [];
     const errors: string[] = [];
     const listeners = new Set<() => void>();
+    const frameListeners = new Set<(frame: AgentFrame) => void>();
     let seq = 0;
     let inbound = Promise.resolve();
     let sent = Promise.resolve();
@@ -197,6 +200,10 @@ export class FakeControlPlane {
           check();
         });
       },
+      onFrame(listener) {
+        frameListeners.add(listener);
+        return () => frameListeners.delete(listener);
+      },
       async handshake(opts = {}) {
         const nonce = crypto.getRandomValues(new Uint8Array(32));
         await link.send({
@@ -225,6 +232,7 @@ export class FakeControlPlane {
             guard,
           });
           received.push(frame);
+          for (const l of [...frameListeners]) l(frame);
           if (frame.t === "ping" && link.autoPong) await link.send({ t: "pong", time: frame.time });
         } catch (error) {
           errors.push(error instanceof Error ? error.message : String(error));

@@ -1,0 +1,74 @@
+// What this host lets streams reach, for the whole life of the agent (connections come and go):
+// the owner's policy and services from the command line (--allow-loopback, --allow-net, --service),
+// the services and mesh listeners the control plane's latest `config` names, and DNS.
+//
+// A local service wins over an API service of the same name: the owner's word is final on the host.
+import type { CborMap } from "../../schema/protocol/index.ts";
+import { checkApiServiceTarget, type PolicyConfig, type Resolver, type Service } from "../policy/index.ts";
+import type { Runtime } from "../runtime/index.ts";
+import { parseHostConfig } from "./host-config.ts";
+import { MeshListeners } from "./mesh-listeners.ts";
+import { dnsResolver } from "./resolver.ts";
+import type { StreamTargets } from "./tcp-streams.ts";
+
+export interface HostNetworkOptions {
+  runtime: Pick<Runtime, "listen">;
+  policy: PolicyConfig;
+  /** --service flags. */
+  localServices: readonly Service[];
+  log: (line: string) => void;
+  resolve?: Resolver;
+}
+
+export class HostNetwork implements StreamTargets {
+  readonly policy: PolicyConfig;
+  readonly resolve: Resolver;
+  readonly listeners: MeshListeners;
+  readonly #log: (line: string) => void;
+  readonly #local: ReadonlyMap<string, Service>;
+  #api = new Map<string, Service>();
+  #merged: ReadonlyMap<string, Service>;
+
+  constructor(options: HostNetworkOptions) {
+    this.policy = options.policy;
+    this.resolve = options.resolve ?? dnsResolver();
+    this.#log = options.log;
+    this.#local = new Map(options.localServices.map((s) => [s.name, s]));
+    this.#merged = this.#local;
+    this.listeners = new MeshListeners({ runtime: options.runtime, log: options.log });
+  }
+
+  /** Every service a tcp.open may name, local ones over API ones. */
+  services(): ReadonlyMap<string, Service> {
+    return this.#merged;
+  }
+
+  /** Takes the control plane's latest `config`: API services, and the listeners brought in step. */
+  applyConfig(config: CborMap): void {
+    const { services, listeners } = parseHostConfig(config, this.#log);
+    const api = new Map(services.map((s) => [s.name, s]));
+    for (const service of api.values()) {
+      const before = this.#api.get(service.name);
+      if (before?.target !== service.target) this.#describe(service);
+    }
+    this.#api = api;
+    this.#merged = new Map([...api, ...this.#local]);
+    this.listeners.sync(listeners);
+  }
+
+  /** One log line for a new or changed API service that will not work as the control plane thinks. */
+  #describe(service: Service): void {
+    const { name, target } = service;
+    if (this.#local.has(name)) {
+      this.#log(`service '${name}' from the control plane is overridden by this host's --service ${name}`);
+      return;
+    }
+    const check = checkApiServiceTarget(target, this.policy);
+    if (!check.ok) this.#log(`service '${name}' from the control plane is refused here: ${check.reason}`);
+  }
+
+  /** Stops the listeners (the agent is shutting down). */
+  close(): void {
+    this.listeners.closeAll();
+  }
+}
