@@ -97,6 +97,10 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
     [["run", "--bogus"], "run: unknown option --bogus"],
     [["run", "extra"], "run: unexpected argument 'extra'"],
     [["run", "--state-dir"], "--state-dir needs a value"],
+    [["run", "--service", "ssh"], "--service: 'ssh' must be name=address:port"],
+    [["run", "--service", "ssh=127.0.0.1"], "--service ssh: '127.0.0.1' has no port"],
+    [["run", "--allow-net", "10.0.0.1/8"], "--allow-net: '10.0.0.1/8': host bits are set"],
+    [["run", "--allow-loopback=yes"], "--allow-loopback takes no value"],
   ])("exits 2 with one line for %j", async (args, words) => {
     const r = await agent(args);
     expect(r.code).toBe(2);

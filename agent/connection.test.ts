@@ -57,7 +57,7 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     expect(link.errors).toEqual([]);
   });
 
-  it("runs exec over the link, and refuses tcp streams with close", async () => {
+  it("runs exec over the link, and refuses a bare-port tcp stream without --allow-loopback", async () => {
     const { link } = await setup();
     await link.handshake();
     await link.send({
@@ -73,7 +73,10 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     const stdout = link.received.find((f) => f.t === "stdout");
     expect(text((stdout as { data: Uint8Array }).data)).toBe("hi\n");
     await link.send({ t: "tcp.open", sid: 3, target: 22, credit: 1000 });
-    expect(await link.next("close")).toMatchObject({ sid: 3 });
+    expect(await link.next("close")).toMatchObject({
+      sid: 3,
+      reason: "refused: bare ports need an agent started with --allow-loopback",
+    });
     expect(link.errors).toEqual([]);
   });
 

@@ -39,7 +39,8 @@ export function printable(value: unknown): string {
   return `'${cut.replace(/[^\x20-\x7e]|['\\]/g, "?")}'`;
 }
 
-function _entries(config: CborMap, key: string, log: (line: string) => void): CborMap[] {
+/** The maps listed under `key`, each with its index in the list (for log lines). */
+function _entries(config: CborMap, key: string, log: (line: string) => void): [number, CborMap][] {
   const list = config.get(key);
   if (list === undefined) return [];
   if (!Array.isArray(list)) {
@@ -51,9 +52,9 @@ function _entries(config: CborMap, key: string, log: (line: string) => void): Cb
       `config from the control plane: ${key} has ${list.length} entries; only the first ${MAX_ENTRIES} are used`,
     );
   }
-  const maps: CborMap[] = [];
+  const maps: [number, CborMap][] = [];
   for (const [i, entry] of list.slice(0, MAX_ENTRIES).entries()) {
-    if (entry instanceof Map) maps.push(entry);
+    if (entry instanceof Map) maps.push([i, entry]);
     else log(`config from the control plane: ignored ${key}[${i}]: expected a map, got ${printable(entry)}`);
   }
   return maps;
@@ -86,7 +87,7 @@ function _readListen(text: string): { host: string; port: number } | { why: stri
 export function parseHostConfig(config: CborMap, log: (line: string) => void): HostConfig {
   const services: Service[] = [];
   const names = new Set<string>();
-  for (const [i, entry] of _entries(config, "services", log).entries()) {
+  for (const [i, entry] of _entries(config, "services", log)) {
     const name = _text(entry, "name");
     const target = _text(entry, "target");
     const skip = (why: string) => log(`config from the control plane: ignored services[${i}]: ${why}`);
@@ -104,7 +105,7 @@ export function parseHostConfig(config: CborMap, log: (line: string) => void): H
   const listeners: ListenerSpec[] = [];
   const routes = new Set<string>();
   const addresses = new Set<string>();
-  for (const [i, entry] of _entries(config, "listeners", log).entries()) {
+  for (const [i, entry] of _entries(config, "listeners", log)) {
     const route = _text(entry, "route");
     const listenText = _text(entry, "listen");
     const to = _text(entry, "to");
