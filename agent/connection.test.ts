@@ -26,6 +26,8 @@ afterEach(async () => {
 });
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
+/** A killed child is gone once reaped, by init after the agent exits: seconds on a loaded machine. */
+const GONE = { timeout: 5000 };
 
 describe.each(RUNTIMES)("connection on %s", (runtime) => {
   async function setup(): Promise<{ cp: FakeControlPlane; agent: Proc; link: FakeLink }> {
@@ -175,7 +177,7 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     expect(Date.now() - gone).toBeLessThan(1500);
     await again.handshake();
     await agent.waitFor(/closed by the control plane, 1001: redeploying\); reconnecting in \d+ ms/);
-    await expect.poll(() => existsSync(`/proc/${pid}`)).toBe(false);
+    await expect.poll(() => existsSync(`/proc/${pid}`), GONE).toBe(false);
   });
 
   it.each([
@@ -202,7 +204,7 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
       const pid = text((await link.next("stdout")).data).trim();
       expect(await agent.stop(signal)).toBe(0);
       expect((await link.closed).code).toBe(CloseCode.NORMAL);
-      await expect.poll(() => existsSync(`/proc/${pid}`)).toBe(false);
+      await expect.poll(() => existsSync(`/proc/${pid}`), GONE).toBe(false);
     },
   );
 

@@ -132,6 +132,22 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
     expect(peer.violations).toEqual([]);
   });
 
+  it("still delivers what it received when a close follows both fins (a relay closing its end)", async () => {
+    const source = await server(sourceServer(new TextEncoder().encode("hello")));
+    const { link } = await setup(["--service", `src=127.0.0.1:${source.port}`]);
+    const peer = PeerStream.open(link, 1, "src", { window: 1024 });
+    await peer.opened;
+    await peer.fin;
+    const up = random(1024 * 1024);
+    await peer.write(up, MAX_CHUNK_BYTES);
+    await peer.sendFin();
+    await peer.close();
+    const conn = await source.nextConnection();
+    expect(sha256(await conn.ended)).toBe(sha256(up));
+    await conn.closed;
+    expect(peer.types.filter((t) => t !== "credit")).toEqual(["tcp.opened", "data", "fin"]);
+  });
+
   it("never sends beyond the credit granted: a slow reader stalls the service, not the agent", async () => {
     const flood = await server(floodServer(64 * 1024 * 1024));
     const { link } = await setup(["--allow-loopback"]);
@@ -408,7 +424,7 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       const again = await cp.nextLink();
       await again.handshake();
       await again.send({ t: "config", config: config([], [listener]) });
-      await agent.waitFor(/connected to[\s\S]*connected to/);
+      await agent.waitFor(/connected to http[\s\S]*connected to http/);
       const opens: number[] = [];
       again.onFrame((f) => {
         if (f.t === "tcp.open") opens.push(f.sid);

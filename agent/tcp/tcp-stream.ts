@@ -8,7 +8,7 @@
 //                            `fin` → the write side is shut down after the pending writes
 //
 // Both fins done: the stream is over and forgotten, nothing more is sent. `close` from the control
-// plane tears the socket down; a socket error, or a peer breaking the credit rules, is answered with
+// plane tears the socket down (once both fins are through, it only stops anything more being sent); a socket error, or a peer breaking the credit rules, is answered with
 // `close {reason}`. Memory per stream is bounded: at most the window of unwritten bytes, and at most one
 // read chunk (≤ 64 KiB) waiting for credit.
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
@@ -53,6 +53,8 @@ export class TcpStream {
   #finIn = false;
   #finOut = false;
   #writeShut = false;
+  /** The control plane said close after both fins: nothing more goes to it. */
+  #peerClosed = false;
   #over = false;
 
   constructor(options: TcpStreamOptions) {
@@ -134,6 +136,19 @@ export class TcpStream {
         this.#endIfDone();
       })
       .catch((error) => this.#broken(error));
+  }
+
+  /**
+   * `close` from the control plane: the stream ends at once, except when both fins are through and
+   * only bytes already received are still on their way into the socket (a relay closes its end as
+   * soon as it saw both fins): those are written, then the write side is shut as promised.
+   */
+  close(): void {
+    if (this.#finIn && this.#finOut) {
+      this.#peerClosed = true;
+      return;
+    }
+    this.abort();
   }
 
   /** Ends the stream at once: the socket is torn down, nothing more is sent. */
@@ -222,6 +237,6 @@ export class TcpStream {
   }
 
   #send: Send = (frame) => {
-    if (!this.#over) this.#options.send(frame);
+    if (!this.#over && !this.#peerClosed) this.#options.send(frame);
   };
 }

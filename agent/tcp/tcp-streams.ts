@@ -114,7 +114,7 @@ export class TcpStreams {
           const why = frame.reason !== undefined ? `: ${oneLine(frame.reason).slice(0, 300)}` : "";
           this.#options.log(`mesh route ${mesh.route}: ${what}${why}`);
         }
-        stream.abort();
+        stream.close();
         return;
       }
     }
