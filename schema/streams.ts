@@ -102,6 +102,10 @@ export function decodeClientFrame(bytes: Uint8Array): ClientToServer {
       return { t: "signal", name: _field(m, "name", isSignal, "a signal name like SIGINT") };
     case "credit":
       return { t: "credit", bytes: _field(m, "bytes", isCount, "a positive integer below 2^32") };
+    case "data":
+      return { t: "data", data: _field(m, "data", isBytes, `bytes (≤ ${MAX_CHUNK_BYTES})`) };
+    case "fin":
+      return { t: "fin" };
     default:
       throw new ProtocolError(
         "unknown_frame",
