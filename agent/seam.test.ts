@@ -51,6 +51,15 @@ describe.each(RUNTIMES)("runtime seam on %s", (runtime) => {
     expect(r.backpressure.exit).toEqual({ code: 0 });
   });
 
+  it("connects and listens over TCP with half closes, and names why a connect failed", () => {
+    expect(r.tcp).toEqual({
+      answer: "got 3000000",
+      inUse: "Error",
+      afterClose: "refused",
+      badName: "not_found",
+    });
+  });
+
   it("writes files atomically with their mode, and reads them back", () => {
     expect(r.files).toEqual({
       missing: true,
