@@ -1,16 +1,20 @@
 // `npm start` as a new user meets it: first run bootstraps, the env file works with the CLI, Ctrl-C
 // stops every child, a second start keeps the data, and a busy port fails clearly.
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, expect, it } from "vitest";
 import { eventually } from "./harness/agent.ts";
-import { runCli } from "./harness/cli.ts";
+import { CLI_BIN, runCli } from "./harness/cli.ts";
 import { freePort, isListening, type Running, start } from "./harness/process.ts";
+import { startSshd } from "./harness/sshd.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const run = promisify(execFile);
 const running: Running[] = [];
 afterEach(async () => {
   for (const r of running.splice(0)) await r.stop("SIGKILL");
@@ -56,6 +60,21 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
     const uname = await runCli(["exec", "local.dev", "--", "uname", "-s"], cli);
     expect(uname).toMatchObject({ code: 0, stdout: "Linux\n" });
   });
+  // …and ssh through `outpost proxy` to a bare loopback port works, as the README shows.
+  const sshd = await startSshd();
+  try {
+    const proxy = `ProxyCommand=${process.execPath} ${CLI_BIN} proxy %h ${sshd.port}`;
+    const ssh = await run(
+      "ssh",
+      [...sshd.clientOptions, "-o", proxy, `${sshd.user}@local.dev`, "echo", "ssh-ok"],
+      {
+        env: { ...process.env, ...cli },
+      },
+    );
+    expect(ssh.stdout).toBe("ssh-ok\n");
+  } finally {
+    await sshd.stop();
+  }
   expect((await runCli(["tenant", "create", "second"], cli)).code).toBe(0);
 
   // 0, or 130 when Miniflare's exit hook ends the process first: either way on its own, not SIGKILLed.

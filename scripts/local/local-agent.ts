@@ -52,7 +52,8 @@ export async function startLocalAgent(opts: {
     const [code] = (await once(enroll, "close")) as [number | null];
     if (code !== 0) throw new Error(`the local agent could not enroll: ${output.trim()}`);
   }
-  const child = spawn(bun, [agentJs, "run", "--state-dir", stateDir], {
+  // --allow-loopback: on your own machine, `outpost proxy local.dev 22` may reach any local port.
+  const child = spawn(bun, [agentJs, "run", "--state-dir", stateDir, "--allow-loopback"], {
     stdio: ["ignore", "inherit", "inherit"],
   });
   // Synchronous on purpose: Miniflare's exit hook may end the process before async cleanup runs.
