@@ -72,6 +72,9 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("usage: outpost-agent <command>");
     expect(help.stdout).toContain("enroll --url <url> --token <token> --name <name>");
+    for (const flag of ["--service name=address:port", "--allow-net CIDR", "--allow-loopback"]) {
+      expect(help.stdout).toContain(flag);
+    }
     expect((await agent(["help"])).code).toBe(0);
     expect((await agent(["enroll", "--help"])).code).toBe(0);
     const version = await agent(["version"]);

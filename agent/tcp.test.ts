@@ -70,6 +70,24 @@ function client(port: number): Promise<{ socket: Socket; data: () => Buffer; end
   });
 }
 
+/** Connects to `port` and resolves once the other end closes or resets the connection. */
+function closedAtOnce(port: number, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the connection to ${port} stayed open for ${ms} ms`));
+    }, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.on("error", done); // a reset, even before 'connect'
+    socket.on("close", done);
+    socket.resume();
+  });
+}
+
 async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
@@ -418,8 +436,7 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       await agent.waitFor(/listening on/);
       link.close(CloseCode.GOING_AWAY, "redeploying");
       await agent.waitFor(/reconnecting in/);
-      const early = await client(port); // the listener is still there
-      await early.ended; // and closes what it accepts while there is no control plane
+      await closedAtOnce(port); // the listener is still there, and closes what it accepts meanwhile
       await agent.waitFor(/closed a connection on 127\.0\.0\.1:\d+: not connected to the control plane/);
       const again = await cp.nextLink();
       await again.handshake();
