@@ -409,6 +409,7 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       await agent.waitFor(
         /mesh route mesh_lan: refused to listen on '10\.0\.0\.1:\d+': not a loopback address/,
       );
+      await agent.waitFor(new RegExp(`mesh route ${route}: listening on 127\\.0\\.0\\.1:${a}`));
       expect(await canConnect(a)).toBe(true);
       expect(await canConnect(b)).toBe(false);
       await link.send({

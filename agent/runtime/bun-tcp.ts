@@ -12,6 +12,8 @@ interface BunSocket {
   shutdown(): void;
   /** Closes at once (RST). */
   terminate(): void;
+  /** Closes gracefully. */
+  end(): void;
   pause(): void;
   resume(): void;
   data: unknown;
@@ -51,6 +53,9 @@ class _BunConn implements TcpConn {
   #socket: BunSocket | undefined;
   #chunks: Uint8Array[] = [];
   #eof = false;
+  /** Each side's FIN: the peer's came (`end`), ours went (shutdown). */
+  #finIn = false;
+  #finOut = false;
   #failure: Error | undefined;
   #closed = false;
   #wakeReader: (() => void) | undefined;
@@ -78,7 +83,10 @@ class _BunConn implements TcpConn {
     this.#closed = true;
     this.#eof = true;
     try {
-      this.#socket?.terminate();
+      // After both FINs, a plain end: what the kernel still holds is delivered. Otherwise a reset
+      // (terminate), which drops it: the stream was aborted.
+      if (this.#finIn && this.#finOut) this.#socket?.end();
+      else this.#socket?.terminate();
     } catch {}
     this.#wake();
   }
@@ -87,6 +95,7 @@ class _BunConn implements TcpConn {
     if (this.#closed) return; // a peer that is gone already needs no FIN
     try {
       this.#socket?.shutdown();
+      this.#finOut = true;
     } catch {}
   }
 
@@ -99,6 +108,7 @@ class _BunConn implements TcpConn {
   }
 
   onEnd(): void {
+    this.#finIn = true;
     this.#eof = true;
     this.#wake();
   }

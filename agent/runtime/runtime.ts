@@ -67,7 +67,11 @@ export interface TcpConn {
    * write side down (FIN) after the pending writes, and reading goes on: a half close.
    */
   readonly writable: WritableStream<Uint8Array>;
-  /** Tears the connection down at once, both ways. Idempotent. */
+  /**
+   * Closes the connection, both ways, at once. After both FINs (the readable ended and the writable
+   * was closed) what is still in the kernel's buffers is delivered; before, the connection may be
+   * reset and unsent bytes dropped: an abort. Idempotent.
+   */
   close(): void;
 }
 
