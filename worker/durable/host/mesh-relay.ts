@@ -18,6 +18,8 @@ type ToAgent = ControlPlaneFrame extends infer F
 export class MeshRelay {
   /** Open mesh streams by the agent's sid. Plain sockets, not hibernatable: the object stays up while any is open. */
   readonly #peers = new Map<number, WebSocket>();
+  /** Which directions have sent fin, per sid: a stream with both is complete and ends without close. */
+  readonly #fins = new Map<number, { agent: boolean; peer: boolean }>();
 
   constructor(
     private readonly env: Bindings,
@@ -55,6 +57,9 @@ export class MeshRelay {
       const body = (await upgrade.json().catch(() => ({}))) as { error?: { message?: string } };
       return refuse(`${route.toName}: ${body.error?.message ?? `refused (${upgrade.status})`}`);
     }
+    // A socket from fetch() delivers binary messages as Blobs by default; frames are decoded in order,
+    // synchronously, so ask for ArrayBuffers.
+    peer.binaryType = "arraybuffer";
     peer.accept();
     this.#peers.set(frame.sid, peer);
     peer.addEventListener("message", (event) => {
@@ -63,8 +68,10 @@ export class MeshRelay {
         if (f.t === "opened") this.toAgent({ t: "tcp.opened", sid: frame.sid, credit: f.credit });
         else if (f.t === "data") this.toAgent({ t: "data", sid: frame.sid, data: f.data });
         else if (f.t === "credit") this.toAgent({ t: "credit", sid: frame.sid, bytes: f.bytes });
-        else if (f.t === "fin") this.toAgent({ t: "fin", sid: frame.sid });
-        else if (f.t === "error") this.#end(frame.sid, `${route.toName}: ${f.message}`);
+        else if (f.t === "fin") {
+          this.toAgent({ t: "fin", sid: frame.sid });
+          this.#fin(frame.sid, "peer");
+        } else if (f.t === "error") this.#end(frame.sid, `${route.toName}: ${f.message}`);
       } catch (err) {
         this.#end(frame.sid, `relay error: ${err instanceof Error ? err.message : err}`);
       }
@@ -82,15 +89,19 @@ export class MeshRelay {
   ): void {
     const peer = this.#peers.get(frame.sid);
     if (!peer) {
-      if (frame.t !== "close") this.toAgent({ t: "close", sid: frame.sid, reason: "no such stream" });
+      // A late frame for a stream that just completed needs no answer; others are told it is gone.
+      if (frame.t === "data") this.toAgent({ t: "close", sid: frame.sid, reason: "no such stream" });
       return;
     }
     try {
       if (frame.t === "data") peer.send(encodeStreamFrame({ t: "data", data: frame.data }));
       else if (frame.t === "credit") peer.send(encodeStreamFrame({ t: "credit", bytes: frame.bytes }));
-      else if (frame.t === "fin") peer.send(encodeStreamFrame({ t: "fin" }));
-      else {
+      else if (frame.t === "fin") {
+        peer.send(encodeStreamFrame({ t: "fin" }));
+        this.#fin(frame.sid, "agent");
+      } else {
         this.#peers.delete(frame.sid);
+        this.#fins.delete(frame.sid);
         peer.close(1000, "closed by the host");
       }
     } catch {
@@ -108,10 +119,25 @@ export class MeshRelay {
     }
   }
 
+  /** Records a fin; once both sides sent one the stream is complete: forget it, send no close. */
+  #fin(sid: number, side: "agent" | "peer"): void {
+    const fins = this.#fins.get(sid) ?? { agent: false, peer: false };
+    fins[side] = true;
+    this.#fins.set(sid, fins);
+    if (!(fins.agent && fins.peer)) return;
+    const peer = this.#peers.get(sid);
+    this.#peers.delete(sid);
+    this.#fins.delete(sid);
+    try {
+      peer?.close(1000, "done");
+    } catch {}
+  }
+
   #end(sid: number, reason: string | undefined): void {
     const peer = this.#peers.get(sid);
     if (!peer) return;
     this.#peers.delete(sid);
+    this.#fins.delete(sid);
     try {
       peer.close(1000, "done");
     } catch {}
