@@ -161,7 +161,10 @@ export async function streamBench(opts: {
     { env },
   );
   await webFwd.waitFor(/forwarding/);
+  // One warm-up second each: the keep-alive pool opens its connections (and streams) outside the timing.
+  await latencies(web.port, 1000, 1);
   const directTimes = await latencies(web.port, 1000, 5);
+  await latencies(webFwdPort, 1000, 1);
   const viaTimes = await latencies(webFwdPort, 1000, 5);
   const added99 = percentile(viaTimes, 99) - percentile(directTimes, 99);
   rows.push({

@@ -11,8 +11,9 @@ import { Outpost } from "../../sdk/index.ts";
 
 const workerBundle = fileURLToPath(new URL("../../dist/worker.js", import.meta.url));
 
-/** Tests run agents with a short heartbeat so that liveness changes show up in about a second. */
-export const TEST_HEARTBEAT_MS = 1000;
+/** Tests run agents with a short heartbeat, so that liveness changes show up within seconds, yet not so
+ * short that two intervals of CPU starvation on a loaded 2-core machine look like a dead host. */
+export const TEST_HEARTBEAT_MS = 3000;
 
 export interface Stack {
   url: string;

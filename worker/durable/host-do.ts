@@ -59,6 +59,12 @@ type Outgoing = ControlPlaneFrame extends infer F
 /** How often last_seen is written to the database at most, while heartbeats keep arriving. */
 const LAST_SEEN_WRITE_MS = 30_000;
 
+/** A socket's identity across events: its connection id (agent) or stream id (client). */
+function socketKey(ws: WebSocket): string {
+  const a = attachment(ws);
+  return a.role === "agent" ? a.conn : `sid:${a.sid}:${a.conn}`;
+}
+
 function json(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });
 }
@@ -73,8 +79,12 @@ export class HostDO extends DurableObject<Bindings> {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
   /** Per-socket queues: frames are opened one at a time, and sent in the order they were numbered. */
-  #inbound = new WeakMap<WebSocket, Promise<void>>();
-  #outbound = new WeakMap<WebSocket, Promise<void>>();
+  // Keyed by the socket's identity in its attachment, not by object: the platform may hand the same
+  // hibernatable socket to different events as different objects.
+  #inbound = new Map<string, Promise<void>>();
+  #outbound = new Map<string, Promise<void>>();
+  /** When each agent socket's latest message arrived (before it is opened and checked). */
+  #arrivals = new Map<string, number>();
   #db: Database | undefined;
   #mesh: MeshRelay | undefined;
   /** Session rows being written, so that a session's end is never written before its start. */
@@ -123,10 +133,17 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const previous = this.#inbound.get(ws) ?? Promise.resolve();
+    // Liveness counts arrival, not processing: a busy host with frames queued here is not silent.
+    const key = socketKey(ws);
+    this.#arrivals.set(key, Date.now());
+    const previous = this.#inbound.get(key) ?? Promise.resolve();
     const next = previous.then(() => this.#dispatch(ws, message));
-    this.#inbound.set(ws, next);
-    await next;
+    this.#inbound.set(key, next);
+    try {
+      await next;
+    } finally {
+      if (this.#inbound.get(key) === next) this.#inbound.delete(key);
+    }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -148,7 +165,8 @@ export class HostDO extends DurableObject<Bindings> {
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets("agent")) {
       const a = attachment(ws) as AgentAttachment;
-      const deadline = a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : a.seen + 2 * hb;
+      const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
+      const deadline = a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + 2 * hb;
       if (now < deadline) {
         next = Math.min(next, deadline);
         continue;
@@ -634,6 +652,9 @@ export class HostDO extends DurableObject<Bindings> {
     why: string,
     opts: { markOffline?: boolean } = {},
   ): Promise<void> {
+    this.#arrivals.delete(a.conn);
+    // Mesh streams ran over this connection; the far hosts' ends go too.
+    if (a.phase === "ready") this.#mesh?.closeAll();
     for (const client of this.ctx.getWebSockets("client")) {
       const c = attachment(client) as ClientAttachment;
       if (c.conn !== a.conn || c.done) continue;
@@ -717,7 +738,7 @@ export class HostDO extends DurableObject<Bindings> {
         direction: "cp>agent",
       }),
     );
-    const previous = this.#outbound.get(ws) ?? Promise.resolve();
+    const previous = this.#outbound.get(a.conn) ?? Promise.resolve();
     const next = previous.then(async () => {
       try {
         const bytes = await sealed;
@@ -727,7 +748,10 @@ export class HostDO extends DurableObject<Bindings> {
         console.error("HostDO could not send to the agent", err);
       }
     });
-    this.#outbound.set(ws, next);
+    this.#outbound.set(a.conn, next);
+    void next.then(() => {
+      if (this.#outbound.get(a.conn) === next) this.#outbound.delete(a.conn);
+    });
   }
 
   #sendClient(ws: WebSocket, frame: ServerToClient): void {
