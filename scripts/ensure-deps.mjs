@@ -7,5 +7,11 @@ const marker = "node_modules/.package-lock.json";
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync("package-lock.json").mtimeMs;
 if (stale) {
   console.error("outpost: installing dependencies (npm ci)…");
-  execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
+  try {
+    execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
+  } catch {
+    // A lock file without every platform's optional packages (see .ci/run): npm install keeps the
+    // locked versions and skips only what this platform cannot use.
+    execSync("npm install --no-audit --no-fund", { stdio: "inherit" });
+  }
 }
