@@ -23,11 +23,8 @@ export async function buildWorker(outfile = `${root}dist/worker.js`): Promise<st
   return outfile;
 }
 
-/**
- * Builds dist/agent.js and worker/generated/agent-bundle.ts, the module through which the Worker serves
- * the same bytes at GET /agent.js (and which `wrangler deploy` bundles with it).
- */
-export async function buildAgent(outfile = `${root}dist/agent.js`): Promise<string> {
+/** Bundles agent/main.ts into `outfile`: one ESM file that Bun and Deno both run unchanged. */
+export async function bundleAgent(outfile: string): Promise<string> {
   await esbuild.build({
     entryPoints: [`${root}agent/main.ts`],
     outfile,
@@ -38,9 +35,18 @@ export async function buildAgent(outfile = `${root}dist/agent.js`): Promise<stri
     conditions: ["browser", "import"],
     mainFields: ["module", "main"],
     external: ["node:*"],
-    banner: { js: "// Outpost agent — one file for Bun and Deno. See https://github.com/outpost (README)." },
+    banner: { js: "// Outpost agent: one file for Bun and Deno (see README.md, 'The agent')." },
     logLevel: "warning",
   });
+  return outfile;
+}
+
+/**
+ * Builds dist/agent.js and worker/generated/agent-bundle.ts, the module through which the Worker serves
+ * the same bytes at GET /agent.js (and which `wrangler deploy` bundles with it).
+ */
+export async function buildAgent(outfile = `${root}dist/agent.js`): Promise<string> {
+  await bundleAgent(outfile);
   mkdirSync(`${root}worker/generated`, { recursive: true });
   writeFileSync(
     `${root}worker/generated/agent-bundle.ts`,

@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { bundleAgent } from "../../scripts/build.ts";
 
 export type AgentRuntime = "bun" | "deno";
 export const RUNTIMES: AgentRuntime[] = ["bun", "deno"];
@@ -14,25 +14,12 @@ export const RUNTIMES: AgentRuntime[] = ["bun", "deno"];
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
- * Builds agent/main.ts into a fresh temp file, with scripts/build.ts's settings for the agent, and
- * returns its path. Not through buildAgent(): that also rewrites worker/generated/agent-bundle.ts,
+ * Builds agent/main.ts into a fresh temp file with scripts/build.ts's bundleAgent, and returns its
+ * path. Not through buildAgent(): that also rewrites worker/generated/agent-bundle.ts,
  * which a Worker build running in parallel may be reading.
  */
 export async function buildTestBundle(): Promise<string> {
-  const outfile = join(mkdtempSync(join(tmpdir(), "outpost-agent-bundle-")), "agent.js");
-  await esbuild.build({
-    entryPoints: [join(ROOT, "agent/main.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["browser", "import"],
-    mainFields: ["module", "main"],
-    external: ["node:*"],
-    logLevel: "warning",
-  });
-  return outfile;
+  return bundleAgent(join(mkdtempSync(join(tmpdir(), "outpost-agent-bundle-")), "agent.js"));
 }
 
 /** The command line that runs `file` (TypeScript or the bundle) under `runtime`. */
