@@ -1,5 +1,6 @@
 // Every route of the HTTP API against real workerd and a real libSQL server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeExecSpec } from "../schema/streams.ts";
 import { OutpostApiError } from "../sdk/index.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
@@ -308,6 +309,41 @@ describe("audit", () => {
     ]) {
       expect(actions, a).toContain(a);
     }
+  });
+});
+
+describe("streams, services and mesh: bad input", () => {
+  it("names the field for bad services, routes, tcp targets and exec specs", async () => {
+    const c = await acme.client.clusters.create("edge");
+    const s = await acme.client.sites.create("edge", "x");
+    const base = { tenantId: acme.id, clusterId: c.cluster.id, siteId: s.site.id };
+    const h1 = await insertHost(stack.dbUrl, { ...base, name: "h1" });
+    await insertHost(stack.dbUrl, { ...base, name: "h2" });
+    const bad: Array<[string, string, object | undefined, RegExp]> = [
+      ["POST", "/v1/hosts/h1.edge/services", { name: "Bad Name", target: "127.0.0.1:22" }, /^name: /],
+      ["POST", "/v1/hosts/h1.edge/services", { name: "ssh", target: "127.0.0.1" }, /^target: /],
+      ["POST", "/v1/hosts/h1.edge/services", { name: "ssh", target: "127.0.0.1:70000" }, /^target: port/],
+      ["POST", "/v1/mesh", { from: "h1.edge", listen: "0.0.0.0:80", to: "h2.edge:web" }, /^listen: /],
+      ["POST", "/v1/mesh", { from: "h1.edge", listen: "127.0.0.1:80", to: "h2.edge" }, /^to: /],
+      ["POST", "/v1/mesh", { from: "h1.edge", listen: "127.0.0.1:80", to: "h1.edge:web" }, /^to: .*itself/],
+      ["GET", "/v1/hosts/h1.edge/tcp?target=../etc", undefined, /^target: /],
+      ["GET", "/v1/hosts/h1.edge/tcp?target=99999", undefined, /^target: port/],
+      ["GET", "/v1/hosts/h1.edge/exec?spec=not-base64-json", undefined, /^spec: /],
+      ["GET", `/v1/hosts/h1.edge/exec?spec=${encodeExecSpec({ argv: [] })}`, undefined, /^spec\.argv: /],
+      ["GET", `/v1/hosts/h1.edge/exec?spec=${encodeExecSpec({ argv: ["a\u0000b"] })}`, undefined, /NUL/],
+    ];
+    for (const [method, path, body, message] of bad) {
+      const res = await raw(stack, method, path, { token: acme.token, ...(body ? { body } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(res.body.error?.message, `${method} ${path}`).toMatch(message);
+    }
+    // A well-formed exec to a host whose agent is not connected is refused before any upgrade.
+    const offline = await refused(acme.client.exec(h1, ["id"]));
+    expect(offline.status).toBe(409);
+    expect(offline.code).toBe("host_offline");
+    await acme.client.services.add("h1.edge", "web", "127.0.0.1:8080");
+    expect((await refused(acme.client.services.add("h1.edge", "web", "127.0.0.1:8081"))).status).toBe(409);
+    expect((await refused(acme.client.services.remove("h1.edge", "nope"))).status).toBe(404);
   });
 });
 

@@ -1,6 +1,7 @@
 // Every route, called with tenant B's admin key against tenant A's ids, answers 404 — never 403, never
 // data — and changes nothing of A's.
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { encodeExecSpec } from "../schema/streams.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
 
@@ -23,6 +24,14 @@ it("hides every one of tenant A's resources from tenant B", async () => {
     siteId: site.id,
     name: "web01",
   });
+  const otherHostId = await insertHost(stack.dbUrl, {
+    tenantId: a.id,
+    clusterId: cluster.id,
+    siteId: site.id,
+    name: "db01",
+  });
+  await a.client.services.add(hostId, "web", "127.0.0.1:8080");
+  const { route } = await a.client.mesh.add(hostId, "127.0.0.1:15001", `${otherHostId}:web`);
   // B has a cluster of the same name, so name-based lookups must not leak across tenants either.
   await b.client.clusters.create("other");
 
@@ -41,6 +50,15 @@ it("hides every one of tenant A's resources from tenant B", async () => {
     ["DELETE", `/v1/hosts/${hostId}`],
     ["GET", "/v1/hosts/web01.prod"],
     ["GET", `/v1/hosts?cluster=${cluster.id}`],
+    ["GET", `/v1/hosts/${hostId}/services`],
+    ["POST", `/v1/hosts/${hostId}/services`, { name: "ssh", target: "127.0.0.1:22" }],
+    ["DELETE", `/v1/hosts/${hostId}/services/web`],
+    ["GET", `/v1/hosts/${hostId}/tcp?target=web`],
+    ["GET", `/v1/hosts/${hostId}/exec?spec=${encodeExecSpec({ argv: ["id"] })}`],
+    ["GET", `/v1/sessions?host=${hostId}`],
+    ["GET", `/v1/mesh?cluster=${cluster.id}`],
+    ["POST", "/v1/mesh", { from: hostId, listen: "127.0.0.1:15000", to: `${otherHostId}:web` }],
+    ["DELETE", `/v1/mesh/${route.id}`],
   ];
   for (const [method, path, body] of routes) {
     const res = await raw(stack, method, path, { token: b.token, ...(body ? { body } : {}) });
@@ -49,11 +67,20 @@ it("hides every one of tenant A's resources from tenant B", async () => {
   }
 
   // Listings show B only its own rows.
-  for (const path of ["/v1/clusters", "/v1/sites", "/v1/tokens", "/v1/keys", "/v1/hosts", "/v1/audit"]) {
+  for (const path of [
+    "/v1/clusters",
+    "/v1/sites",
+    "/v1/tokens",
+    "/v1/keys",
+    "/v1/hosts",
+    "/v1/audit",
+    "/v1/sessions",
+    "/v1/mesh",
+  ]) {
     const res = await raw(stack, "GET", path, { token: b.token });
     expect(res.status, path).toBe(200);
     const text = JSON.stringify(res.body);
-    for (const id of [cluster.id, site.id, token.id, key.id, hostId, a.id])
+    for (const id of [cluster.id, site.id, token.id, key.id, hostId, a.id, route.id])
       expect(text, path).not.toContain(id);
   }
 
@@ -62,4 +89,6 @@ it("hides every one of tenant A's resources from tenant B", async () => {
   expect((await a.client.hosts.get(hostId)).host.revokedAt).toBeNull();
   expect((await a.client.tokens.list()).tokens.find((t) => t.id === token.id)?.state).toBe("active");
   expect((await a.client.keys.list()).keys.find((k) => k.id === key.id)?.revokedAt).toBeNull();
+  expect((await a.client.services.list(hostId)).services.map((x) => x.name)).toEqual(["web"]);
+  expect((await a.client.mesh.list()).routes.map((r) => r.id)).toEqual([route.id]);
 });
