@@ -87,6 +87,7 @@ export class HostDO extends DurableObject<Bindings> {
   #arrivals = new Map<string, number>();
   #db: Database | undefined;
   #mesh: MeshRelay | undefined;
+  #hostRecord: HostRecord | undefined;
   /** Session rows being written, so that a session's end is never written before its start. */
   #sessionWrites = new Map<string, Promise<void>>();
 
@@ -205,6 +206,7 @@ export class HostDO extends DurableObject<Bindings> {
       publicKey: row.publicKey,
     };
     await this.ctx.storage.put("host", record);
+    this.#hostRecord = record;
 
     const now = Date.now();
     const nonce = crypto.getRandomValues(new Uint8Array(32));
@@ -779,8 +781,10 @@ export class HostDO extends DurableObject<Bindings> {
     return this.#verifier.verifier;
   }
 
-  #host(): Promise<HostRecord | undefined> {
-    return this.ctx.storage.get<HostRecord>("host");
+  /** The host record, read from storage once per object lifetime (it changes only in #acceptAgent). */
+  async #host(): Promise<HostRecord | undefined> {
+    this.#hostRecord ??= await this.ctx.storage.get<HostRecord>("host");
+    return this.#hostRecord;
   }
 
   /**
