@@ -386,10 +386,14 @@ export class HostDO extends DurableObject<Bindings> {
       update<AgentAttachment>(ws, (x) => {
         x.dbSeen = x.seen;
       });
-      await this.#database
-        .update(hosts)
-        .set({ lastSeenAt: new Date(a.seen), status: "online" })
-        .where(eq(hosts.id, host.id));
+      // In the background: the agent's frames queue behind this handler, every stream would wait.
+      this.#background(
+        "last_seen",
+        this.#database
+          .update(hosts)
+          .set({ lastSeenAt: new Date(a.seen), status: "online" })
+          .where(eq(hosts.id, host.id)),
+      );
     }
     switch (frame.t) {
       case "ping":
@@ -421,7 +425,7 @@ export class HostDO extends DurableObject<Bindings> {
         const c = update<ClientAttachment>(client, (x) => {
           x.finHost = true;
         });
-        if (c.finClient) await this.#finishTcp(client);
+        if (c.finClient) this.#finishTcp(client);
         return;
       }
       case "tcp.open":
@@ -439,7 +443,7 @@ export class HostDO extends DurableObject<Bindings> {
           code: frame.code,
           ...(frame.signal ? { signal: frame.signal } : {}),
         });
-        await this.#endSession(client, { exitCode: frame.code, signal: frame.signal ?? null, reason: null });
+        this.#endSession(client, { exitCode: frame.code, signal: frame.signal ?? null, reason: null });
         client.close(1000, "exited");
         return;
       }
@@ -455,7 +459,7 @@ export class HostDO extends DurableObject<Bindings> {
           message,
         });
         if (frame.t === "close") {
-          await this.#endSession(client, { exitCode: null, signal: null, reason: message });
+          this.#endSession(client, { exitCode: null, signal: null, reason: message });
           client.close(1000, "closed");
         }
         return;
@@ -552,8 +556,8 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   /** Both sides of a TCP stream sent fin: it is over. */
-  async #finishTcp(client: WebSocket): Promise<void> {
-    await this.#endSession(client, { exitCode: null, signal: null, reason: null });
+  #finishTcp(client: WebSocket): void {
+    this.#endSession(client, { exitCode: null, signal: null, reason: null });
     client.close(1000, "done");
   }
 
@@ -567,7 +571,7 @@ export class HostDO extends DurableObject<Bindings> {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       this.#sendClient(ws, { t: "error", code: "bad_frame", message: reason });
-      await this.#abortStream(ws, c, reason);
+      this.#abortStream(ws, c, reason);
       ws.close(closeCodeFor(err), closeReasonFor(err));
       return;
     }
@@ -608,7 +612,7 @@ export class HostDO extends DurableObject<Bindings> {
           x.finClient = true;
         });
         this.#sendAgent(agent, { t: "fin", sid: c.sid });
-        if (after.finHost) await this.#finishTcp(ws);
+        if (after.finHost) this.#finishTcp(ws);
         return;
       }
     }
@@ -616,7 +620,7 @@ export class HostDO extends DurableObject<Bindings> {
 
   async #refuseClient(ws: WebSocket, c: ClientAttachment, message: string): Promise<void> {
     this.#sendClient(ws, { t: "error", code: "bad_frame", message });
-    await this.#abortStream(ws, c, message);
+    this.#abortStream(ws, c, message);
     ws.close(CloseCode.MALFORMED, message.slice(0, 120));
   }
 
@@ -626,7 +630,7 @@ export class HostDO extends DurableObject<Bindings> {
     try {
       const a = attachment(ws);
       if (a.role === "agent") await this.#agentGone(ws, a, `host disconnected (${code} ${reason})`);
-      else await this.#abortStream(ws, a, "client disconnected");
+      else this.#abortStream(ws, a, "client disconnected");
     } catch (err) {
       console.error("HostDO close handling failed", err);
     }
@@ -661,7 +665,7 @@ export class HostDO extends DurableObject<Bindings> {
       const c = attachment(client) as ClientAttachment;
       if (c.conn !== a.conn || c.done) continue;
       this.#sendClient(client, { t: "error", code: "host_disconnected", message: why });
-      await this.#endSession(client, { exitCode: null, signal: null, reason: why });
+      this.#endSession(client, { exitCode: null, signal: null, reason: why });
       try {
         client.close(1011, "host disconnected");
       } catch {}
@@ -679,36 +683,57 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   /** The client went away or misbehaved: stop the process on the host and record the end. */
-  async #abortStream(ws: WebSocket, c: ClientAttachment, reason: string): Promise<void> {
+  #abortStream(ws: WebSocket, c: ClientAttachment, reason: string): void {
     if (c.done) return;
     const agent = this.#readyAgent();
     if (agent && (attachment(agent) as AgentAttachment).conn === c.conn)
       this.#sendAgent(agent, { t: "close", sid: c.sid, reason });
-    await this.#endSession(ws, { exitCode: null, signal: null, reason });
+    this.#endSession(ws, { exitCode: null, signal: null, reason });
   }
 
-  async #endSession(
+  /**
+   * Marks the stream done at once and records its end in the background, after its start. Never
+   * awaited where frames are relayed: a database round trip per ended stream, in the agent's frame
+   * queue, stalled every other stream of the host behind it (100 uploads ending together: seconds).
+   */
+  #endSession(
     ws: WebSocket,
     end: { exitCode: number | null; signal: string | null; reason: string | null },
-  ): Promise<void> {
+  ): void {
     const c = attachment(ws) as ClientAttachment;
     if (c.done) return;
     update<ClientAttachment>(ws, (x) => {
       x.done = true;
     });
-    await this.#sessionWrites.get(c.session);
+    const started = this.#sessionWrites.get(c.session) ?? Promise.resolve();
     this.#sessionWrites.delete(c.session);
-    await this.#database
-      .update(sessions)
-      .set({
-        endedAt: new Date(),
-        exitCode: end.exitCode,
-        signal: end.signal,
-        endReason: end.reason,
-        bytesIn: c.in,
-        bytesOut: c.out,
-      })
-      .where(and(eq(sessions.id, c.session), eq(sessions.tenantId, c.tenantId)));
+    const endedAt = new Date();
+    this.#background(
+      `session ${c.session} end`,
+      started.then(() =>
+        this.#database
+          .update(sessions)
+          .set({
+            endedAt,
+            exitCode: end.exitCode,
+            signal: end.signal,
+            endReason: end.reason,
+            bytesIn: c.in,
+            bytesOut: c.out,
+          })
+          .where(and(eq(sessions.id, c.session), eq(sessions.tenantId, c.tenantId))),
+      ),
+    );
+  }
+
+  /** Runs `work` past this event (waitUntil), logging a failure instead of failing the event. */
+  #background(what: string, work: PromiseLike<unknown>): void {
+    this.ctx.waitUntil(
+      Promise.resolve(work).then(
+        () => {},
+        (err: unknown) => console.error(`HostDO could not write ${what}`, err),
+      ),
+    );
   }
 
   async #disconnect(reason: string): Promise<void> {
