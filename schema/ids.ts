@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   session: "ses",
   service: "svc",
   meshRoute: "mesh",
+  exposure: "exp",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

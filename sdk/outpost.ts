@@ -144,6 +144,27 @@ export class Outpost {
     remove: (id: string) => this.#call(this.api.v1.mesh[":id"].$delete({ param: { id } })),
   };
 
+  readonly exposures = {
+    /**
+     * Serves `service` (a service name or loopback port) of `host` at `<url>/x/<name>/`, and at
+     * `hostname` when given. Callers need an API key of this tenant or a signed link, unless `public`.
+     */
+    create: (
+      host: string,
+      service: string,
+      name: string,
+      opts: { hostname?: string; public?: boolean } = {},
+    ) => this.#call(this.api.v1.exposures.$post({ json: { host, service, name, ...opts } })),
+    list: () => this.#call(this.api.v1.exposures.$get()),
+    remove: (name: string) => this.#call(this.api.v1.exposures[":name"].$delete({ param: { name } })),
+    /** A URL that opens the exposure without a key until it expires (`ttl` like 30m, 1h, 7d; at most 30d). */
+    link: (name: string, ttl = "1h") =>
+      this.#call(this.api.v1.exposures[":name"].links.$post({ param: { name }, json: { ttl } })),
+    /** Every link given out for the exposure stops working. */
+    revokeLinks: (name: string) =>
+      this.#call(this.api.v1.exposures[":name"].links.$delete({ param: { name } })),
+  };
+
   audit(query: { limit?: number; cursor?: number } = {}) {
     return this.#call(
       this.api.v1.audit.$get({

@@ -32,6 +32,7 @@ it("hides every one of tenant A's resources from tenant B", async () => {
   });
   await a.client.services.add(hostId, "web", "127.0.0.1:8080");
   const { route } = await a.client.mesh.add(hostId, "127.0.0.1:15001", `${otherHostId}:web`);
+  const { exposure } = await a.client.exposures.create(hostId, "web", "a-shop");
   // B has a cluster of the same name, so name-based lookups must not leak across tenants either.
   await b.client.clusters.create("other");
 
@@ -59,6 +60,10 @@ it("hides every one of tenant A's resources from tenant B", async () => {
     ["GET", `/v1/mesh?cluster=${cluster.id}`],
     ["POST", "/v1/mesh", { from: hostId, listen: "127.0.0.1:15000", to: `${otherHostId}:web` }],
     ["DELETE", `/v1/mesh/${route.id}`],
+    ["POST", "/v1/exposures", { host: hostId, service: "web", name: "b-shop" }],
+    ["POST", "/v1/exposures/a-shop/links", { ttl: "1h" }],
+    ["DELETE", "/v1/exposures/a-shop/links"],
+    ["DELETE", "/v1/exposures/a-shop"],
   ];
   for (const [method, path, body] of routes) {
     const res = await raw(stack, method, path, { token: b.token, ...(body ? { body } : {}) });
@@ -76,11 +81,12 @@ it("hides every one of tenant A's resources from tenant B", async () => {
     "/v1/audit",
     "/v1/sessions",
     "/v1/mesh",
+    "/v1/exposures",
   ]) {
     const res = await raw(stack, "GET", path, { token: b.token });
     expect(res.status, path).toBe(200);
     const text = JSON.stringify(res.body);
-    for (const id of [cluster.id, site.id, token.id, key.id, hostId, a.id, route.id])
+    for (const id of [cluster.id, site.id, token.id, key.id, hostId, a.id, route.id, exposure.id])
       expect(text, path).not.toContain(id);
   }
 
@@ -91,4 +97,9 @@ it("hides every one of tenant A's resources from tenant B", async () => {
   expect((await a.client.keys.list()).keys.find((k) => k.id === key.id)?.revokedAt).toBeNull();
   expect((await a.client.services.list(hostId)).services.map((x) => x.name)).toEqual(["web"]);
   expect((await a.client.mesh.list()).routes.map((r) => r.id)).toEqual([route.id]);
+  expect((await a.client.exposures.list()).exposures.map((e) => e.id)).toEqual([exposure.id]);
+  // B's key does not open A's exposure either.
+  const served = await raw(stack, "GET", "/x/a-shop/", { token: b.token });
+  expect(served.status).toBe(403);
+  expect(JSON.stringify(served.body)).not.toContain(a.id);
 });

@@ -13,6 +13,8 @@ import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
+import { exposureRoutes } from "./routes/exposures.ts";
+import { exposureAtHost, serve, serveByName } from "./routes/gateway.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
@@ -51,10 +53,22 @@ const v1 = new Hono<AppEnv>()
   .route("/hosts", serviceRoutes)
   .route("/sessions", sessionRoutes)
   .route("/mesh", meshRoutesApi)
+  .route("/exposures", exposureRoutes)
   .route("/audit", auditRoutes);
+
+/** An exposure's own hostname is served entirely by the exposure. */
+const exposureHostnames = createMiddleware<AppEnv>(async (c, next) => {
+  const found = await exposureAtHost(c.var.db, c.req.header("host"));
+  if (found) return serve(c, found, "");
+  await next();
+});
 
 export const app = new Hono<AppEnv>()
   .use(database)
+  .use(exposureHostnames)
+  // Exposures stream bodies of any size: they come before the API's body limit.
+  .all("/x/:name", serveByName)
+  .all("/x/:name/*", serveByName)
   .use(limitBody)
   .get("/healthz", async (c) => {
     try {

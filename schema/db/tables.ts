@@ -174,6 +174,35 @@ export const meshRoutes = sqliteTable(
   ],
 );
 
+export const EXPOSURE_ACCESS = ["key", "public"] as const;
+export type ExposureAccess = (typeof EXPOSURE_ACCESS)[number];
+
+/**
+ * HTTP exposures: a host's service served by the control plane at /x/<name>/ (and at `hostname`, when
+ * set). Names and hostnames are global, like subdomains. `access` "key" lets in the tenant's API keys
+ * and signed links; "public" lets in anyone. Links are HMACs keyed by the control plane and bound to
+ * `linkSalt`, which is not secret: changing it revokes every link given out so far.
+ */
+export const exposures = sqliteTable(
+  "exposures",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    hostId: text("host_id").notNull(),
+    /** A service name on the host, or a port on its loopback (the host's policy decides). */
+    service: text("service").notNull(),
+    name: text("name").notNull().unique(),
+    hostname: text("hostname").unique(),
+    access: text("access", { enum: EXPOSURE_ACCESS }).notNull(),
+    linkSalt: text("link_salt").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("exposures_tenant").on(t.tenantId), index("exposures_host").on(t.hostId)],
+);
+
 export const SESSION_KINDS = ["exec", "tcp"] as const;
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
@@ -230,3 +259,4 @@ export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
 export type Service = typeof services.$inferSelect;
 export type MeshRoute = typeof meshRoutes.$inferSelect;
+export type Exposure = typeof exposures.$inferSelect;

@@ -5,6 +5,7 @@ import { type Command, makeContext } from "./command.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
 import { exec, runExec } from "./commands/exec.ts";
+import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
 import { keys } from "./commands/keys.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: Command[] = [
   proxy,
   forward,
   mesh,
+  expose,
   ssh,
   sshConfig,
   audit,

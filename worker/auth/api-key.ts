@@ -5,10 +5,11 @@ import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { apiKeys } from "../../schema/db/tables.ts";
 import { secretPrefix } from "../../schema/ids.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Caller } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { audit } from "../lib/audit.ts";
 import { secretMatches } from "../lib/crypto.ts";
+import type { Database } from "../lib/db.ts";
 
 /** Writing last_used_at on every call would turn each read into a write; once a minute is plenty. */
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -18,13 +19,15 @@ export function bearer(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearer(c.req.header("authorization"));
+/**
+ * The caller a bearer API key stands for, or ApiError 401 saying what is wrong with it. `action` names
+ * what was asked, for the audit event of a refused key we know.
+ */
+export async function authenticate(db: Database, token: string | null, action: string): Promise<Caller> {
   if (!token) throw ApiError.unauthorized("missing API key: send 'Authorization: Bearer opk_…'");
   const prefix = secretPrefix("apiKey", token);
   if (!prefix) throw ApiError.unauthorized("malformed API key: expected 'opk_…'");
 
-  const db = c.var.db;
   const [key] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, prefix)).limit(1);
   if (!key || !(await secretMatches(token, key.hash))) throw ApiError.unauthorized("invalid API key");
 
@@ -33,7 +36,7 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
     await audit(db, {
       tenantId: key.tenantId,
       actor: `key:${key.id}`,
-      action: `${c.req.method} ${c.req.path}`,
+      action,
       outcome: "denied",
       details: { reason: why },
     });
@@ -48,6 +51,11 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
       .set({ lastUsedAt: new Date(now) })
       .where(eq(apiKeys.id, key.id));
   }
-  c.set("caller", { tenantId: key.tenantId, keyId: key.id, role: key.role, actor: `key:${key.id}` });
+  return { tenantId: key.tenantId, keyId: key.id, role: key.role, actor: `key:${key.id}` };
+}
+
+export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearer(c.req.header("authorization"));
+  c.set("caller", await authenticate(c.var.db, token, `${c.req.method} ${c.req.path}`));
   await next();
 });

@@ -6,7 +6,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { audit } from "../lib/audit.ts";
 
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+export const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export function requireRole(min: Role) {
   return createMiddleware<AppEnv>(async (c, next) => {

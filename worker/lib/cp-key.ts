@@ -4,6 +4,11 @@ import { formatControlPlaneKey, Signer } from "../../schema/protocol/index.ts";
 import type { Bindings } from "../env.ts";
 
 export async function controlPlaneSigner(env: Bindings): Promise<Signer> {
+  return Signer.fromSeed(seedBytes(env));
+}
+
+/** The signing seed's 32 bytes; other control plane keys are derived from it (HKDF, own labels). */
+export function seedBytes(env: Bindings): Uint8Array<ArrayBuffer> {
   const text = env.CP_SIGNING_KEY;
   if (!text)
     throw new Error(
@@ -12,7 +17,7 @@ export async function controlPlaneSigner(env: Bindings): Promise<Signer> {
   const seed = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   if (seed.length !== 32)
     throw new Error(`CP_SIGNING_KEY must be 32 bytes of base64url, got ${seed.length} bytes`);
-  return Signer.fromSeed(seed);
+  return seed;
 }
 
 export async function controlPlanePublicKey(env: Bindings): Promise<string> {

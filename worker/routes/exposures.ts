@@ -1,0 +1,189 @@
+// HTTP exposures: `outpost expose web01.prod:web --name shop` serves the host's `web` service at
+// <control plane>/x/shop/ (and at --hostname when set). Access takes an API key of the tenant or a
+// signed, expiring link (`outpost expose link shop --ttl 1h`); public exposures, which open a host's
+// service to anyone, need the admin role. The serving side is routes/gateway.ts.
+import { and, asc, eq } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { type Exposure, exposures, hosts } from "../../schema/db/tables.ts";
+import { newId, randomBase32 } from "../../schema/ids.ts";
+import { TARGET_PATTERN } from "../../schema/streams.ts";
+import { RANK, requireRole } from "../auth/roles.ts";
+import type { AppEnv } from "../env.ts";
+import { LINK_PARAM, MAX_LINK_TTL_S, signLink } from "../expose/links.ts";
+import { ApiError } from "../http/api-error.ts";
+import { duration } from "../http/fields.ts";
+import { valid } from "../http/validate.ts";
+import { audit } from "../lib/audit.ts";
+import { isUniqueViolation } from "../lib/db.ts";
+import { resolveHost } from "../lib/resolve.ts";
+import { forgetHostname } from "./gateway.ts";
+
+export const EXPOSURE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A DNS name with at least two labels; never an IP literal (those reach the API, not exposures). */
+export const HOSTNAME =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const createExposure = z.object({
+  host: z.string().max(200),
+  service: z
+    .string()
+    .regex(TARGET_PATTERN, { error: "must be a service name or a port number 1-65535" })
+    .refine((t) => !/^\d+$/.test(t) || Number(t) <= 65535, { error: "port must be 1-65535" }),
+  name: z
+    .string()
+    .regex(EXPOSURE_NAME, { error: "must be a DNS label: 1-63 of a-z 0-9 - (not at the ends)" }),
+  hostname: z
+    .string()
+    .max(253)
+    .transform((h) => h.toLowerCase())
+    .pipe(z.string().regex(HOSTNAME, { error: "must be a DNS name like app.example.com" }))
+    .optional(),
+  public: z.boolean().optional(),
+});
+
+const createLink = z.object({
+  ttl: duration(60_000, MAX_LINK_TTL_S * 1000, "between 1m and 30d"),
+});
+
+/** Where an exposure is served: under the control plane's origin, and at its hostname if it has one. */
+function urls(c: Context<AppEnv>, e: Exposure) {
+  const origin = (c.env.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+  return { url: `${origin}/x/${e.name}/`, ...(e.hostname ? { hostnameUrl: `https://${e.hostname}/` } : {}) };
+}
+
+/** The exposure without its link salt (not secret, but nobody's business), with its URLs. */
+function view(c: Context<AppEnv>, e: Exposure) {
+  const { linkSalt: _salt, ...rest } = e;
+  return { ...rest, ...urls(c, e) };
+}
+
+async function findExposure(c: Context<AppEnv>, name: string): Promise<Exposure> {
+  const [row] = await c.var.db
+    .select()
+    .from(exposures)
+    .where(and(eq(exposures.tenantId, c.var.caller.tenantId), eq(exposures.name, name)))
+    .limit(1);
+  if (!row) throw ApiError.notFound(`exposure '${name}'`);
+  return row;
+}
+
+export const exposureRoutes = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const rows = await c.var.db
+      .select({ exposure: exposures, hostName: hosts.name })
+      .from(exposures)
+      .innerJoin(hosts, eq(hosts.id, exposures.hostId))
+      .where(eq(exposures.tenantId, c.var.caller.tenantId))
+      .orderBy(asc(exposures.name));
+    return c.json({ exposures: rows.map((r) => ({ ...view(c, r.exposure), hostName: r.hostName })) });
+  })
+  .post("/", requireRole("operator"), valid("json", createExposure), async (c) => {
+    const caller = c.var.caller;
+    const body = c.req.valid("json");
+    if (body.public && RANK[caller.role] < RANK.admin) {
+      await audit(c.var.db, {
+        tenantId: caller.tenantId,
+        actor: caller.actor,
+        action: "expose.create",
+        target: body.name,
+        outcome: "denied",
+        details: { reason: "public exposure needs admin" },
+      });
+      throw ApiError.forbidden(
+        "a public exposure opens the service to anyone: it needs the admin role; without --public, callers need an API key or a signed link",
+      );
+    }
+    const host = await resolveHost(c.var.db, caller.tenantId, body.host);
+    if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is revoked`);
+    const row: Exposure = {
+      id: newId("exposure"),
+      tenantId: caller.tenantId,
+      hostId: host.id,
+      service: body.service,
+      name: body.name,
+      hostname: body.hostname ?? null,
+      access: body.public ? "public" : "key",
+      linkSalt: randomBase32(16),
+      createdBy: caller.actor,
+      createdAt: new Date(),
+    };
+    try {
+      await c.var.db.insert(exposures).values(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const what = `${(err as Error).cause ?? ""} ${err}`.includes("exposures.hostname")
+          ? `hostname '${body.hostname}'`
+          : `name '${body.name}'`;
+        throw ApiError.conflict(
+          `the exposure ${what} is taken: names and hostnames are global; choose another`,
+        );
+      }
+      throw err;
+    }
+    if (row.hostname) forgetHostname(row.hostname);
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "expose.create",
+      target: row.id,
+      outcome: "allowed",
+      details: {
+        host: host.id,
+        service: row.service,
+        name: row.name,
+        hostname: row.hostname,
+        access: row.access,
+      },
+    });
+    return c.json({ exposure: view(c, row) }, 201);
+  })
+  .delete("/:name", requireRole("operator"), async (c) => {
+    const caller = c.var.caller;
+    const [row] = await c.var.db
+      .delete(exposures)
+      .where(and(eq(exposures.tenantId, caller.tenantId), eq(exposures.name, c.req.param("name"))))
+      .returning();
+    if (!row) throw ApiError.notFound(`exposure '${c.req.param("name")}'`);
+    if (row.hostname) forgetHostname(row.hostname);
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "expose.remove",
+      target: row.id,
+      outcome: "allowed",
+    });
+    return c.json({ exposure: view(c, row) });
+  })
+  .post("/:name/links", requireRole("operator"), valid("json", createLink), async (c) => {
+    const caller = c.var.caller;
+    const row = await findExposure(c, c.req.param("name"));
+    const expires = Math.floor((Date.now() + c.req.valid("json").ttl) / 1000);
+    const token = await signLink(c.env, row, expires);
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "expose.link",
+      target: row.id,
+      outcome: "allowed",
+      details: { expiresAt: expires * 1000 },
+    });
+    const { url } = urls(c, row);
+    return c.json({ url: `${url}?${LINK_PARAM}=${token}`, expiresAt: expires * 1000 }, 201);
+  })
+  .delete("/:name/links", requireRole("operator"), async (c) => {
+    const caller = c.var.caller;
+    const row = await findExposure(c, c.req.param("name"));
+    await c.var.db
+      .update(exposures)
+      .set({ linkSalt: randomBase32(16) })
+      .where(and(eq(exposures.id, row.id), eq(exposures.tenantId, caller.tenantId)));
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "expose.revoke_links",
+      target: row.id,
+      outcome: "allowed",
+    });
+    return c.json({ revoked: true });
+  });
