@@ -273,10 +273,14 @@ describe("hosts", () => {
     const web = await acme.client.hosts.get("web01.fleet");
     expect(web.host.site).toBe("a");
     expect((await acme.client.hosts.get(web.host.id)).host.name).toBe("web01");
+    await acme.client.exposures.create("web01.fleet", "web", "fleet-web");
     const revoked = await acme.client.hosts.revoke("web01.fleet");
     expect(revoked.host.revokedAt).toBeTruthy();
     expect((await refused(acme.client.hosts.revoke("web01.fleet"))).status).toBe(409);
+    expect((await refused(acme.client.exposures.create("web01.fleet", "web", "fleet-web2"))).status).toBe(409);
     await acme.client.hosts.delete("web01.fleet");
+    // Its exposures go with it.
+    expect((await acme.client.exposures.list()).exposures.map((e) => e.name)).not.toContain("fleet-web");
     expect((await refused(acme.client.hosts.get("web01.fleet"))).status).toBe(404);
     expect((await refused(acme.client.hosts.get("nohost"))).status).toBe(400);
   });

@@ -2,7 +2,7 @@
 import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { clusters, HOST_STATUSES, hosts, meshRoutes, services, sites } from "../../schema/db/tables.ts";
+import { clusters, exposures, HOST_STATUSES, hosts, meshRoutes, services, sites } from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
@@ -86,9 +86,10 @@ export const hostRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
     const db = c.var.db;
-    // The host's services and every mesh route that starts or ends at it go with it.
+    // The host's services and exposures, and every mesh route that starts or ends at it, go with it.
     await db.batch([
       db.delete(services).where(eq(services.hostId, host.id)),
+      db.delete(exposures).where(eq(exposures.hostId, host.id)),
       db.delete(meshRoutes).where(or(eq(meshRoutes.fromHostId, host.id), eq(meshRoutes.toHostId, host.id))),
       db.delete(hosts).where(eq(hosts.id, host.id)),
     ]);
