@@ -277,7 +277,9 @@ describe("hosts", () => {
     const revoked = await acme.client.hosts.revoke("web01.fleet");
     expect(revoked.host.revokedAt).toBeTruthy();
     expect((await refused(acme.client.hosts.revoke("web01.fleet"))).status).toBe(409);
-    expect((await refused(acme.client.exposures.create("web01.fleet", "web", "fleet-web2"))).status).toBe(409);
+    expect((await refused(acme.client.exposures.create("web01.fleet", "web", "fleet-web2"))).status).toBe(
+      409,
+    );
     await acme.client.hosts.delete("web01.fleet");
     // Its exposures go with it.
     expect((await acme.client.exposures.list()).exposures.map((e) => e.name)).not.toContain("fleet-web");

@@ -2,7 +2,15 @@
 import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { clusters, exposures, HOST_STATUSES, hosts, meshRoutes, services, sites } from "../../schema/db/tables.ts";
+import {
+  clusters,
+  exposures,
+  HOST_STATUSES,
+  hosts,
+  meshRoutes,
+  services,
+  sites,
+} from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
