@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +26,8 @@ let env: Record<string, string>;
 let agent: TestAgent;
 let upstream: Server;
 let upstreamPort: number;
+/** A TCP service that does not speak HTTP: it answers every connection with a line and closes. */
+let junk: TcpServer;
 /** Resolves the /slow endpoint's second half. */
 let release: () => void = () => {};
 
@@ -102,13 +105,23 @@ beforeAll(async () => {
   await client.clusters.create("prod");
   await client.sites.create("prod", "fra1");
   await startUpstream();
+  junk = createTcpServer((socket) => {
+    socket.on("error", () => {}); // the relay may reset after reading the line
+    socket.end("SSH-2.0-not-http\r\n");
+  });
+  await new Promise<void>((resolve) => junk.listen(0, "127.0.0.1", resolve));
   agent = await startAgent(client, {
     runtime: "bun",
     name: "web01",
     cluster: "prod",
     site: "fra1",
     url: stack.url,
-    runArgs: ["--service", `web=127.0.0.1:${upstreamPort}`],
+    runArgs: [
+      "--service",
+      `web=127.0.0.1:${upstreamPort}`,
+      "--service",
+      `junk=127.0.0.1:${(junk.address() as { port: number }).port}`,
+    ],
   });
   await client.exposures.create("web01.prod", "web", "shop");
 }, 180_000);
@@ -117,6 +130,7 @@ afterAll(async () => {
   await agent?.stop();
   upstream?.closeAllConnections();
   upstream?.close();
+  junk?.close();
   await stack?.close();
 });
 
@@ -443,6 +457,15 @@ describe("failures", () => {
     const err = ((await res.json()) as ApiErr).error;
     expect(err.code).toBe("host_offline");
     expect(err.message).toMatch(/dark is offline/);
+  });
+
+  it("says so when the service does not speak HTTP", async () => {
+    await client.exposures.create("web01.prod", "junk", "junk");
+    const res = await fetch(`${stack.url}/x/junk/`, { headers: withKey() });
+    expect(res.status).toBe(502);
+    const err = ((await res.json()) as ApiErr).error;
+    expect(err.code).toBe("bad_upstream_response");
+    expect(err.message).toMatch(/not valid HTTP\/1.1/);
   });
 
   it("answers 404 for an unknown exposure", async () => {
