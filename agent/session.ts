@@ -14,11 +14,13 @@ import {
   type ControlPlaneFrame,
   closeCodeFor,
   closeReasonFor,
+  DataKey,
   decodeCbor,
   decodeFrame,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_MISSES,
   type HostFacts,
+  KeyExchange,
   MIN_PEER_CAPABILITY,
   openFrame,
   PROTOCOL_CAPABILITY,
@@ -80,6 +82,10 @@ export class Session {
   readonly #window = new SequenceWindow();
   #phase: Phase = "connecting";
   #connectionId: ConnectionId | undefined;
+  /** Capability 2: our half of the data key exchange (until ready), then each direction's key. */
+  #exchange: { kx: KeyExchange; nonce: Uint8Array } | undefined;
+  #sendKey: DataKey | undefined;
+  #receiveKey: DataKey | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #outbound: Promise<void> = Promise.resolve();
   #deadline: ReturnType<typeof setTimeout> | undefined;
@@ -113,6 +119,8 @@ export class Session {
       if (this.#phase === "connecting") this.#phase = "challenge";
     };
     this.#ws.onmessage = (event: MessageEvent) => {
+      // Liveness counts arrival, not processing: a control plane whose frames queue here is not silent.
+      this.#lastHeard = Date.now();
       this.#inbound = this.#inbound
         .then(() => this.#receive(event.data))
         .catch((error) => this.#crash(error));
@@ -191,9 +199,9 @@ export class Session {
         connectionId: this.#connectionId!,
         direction: "cp>agent",
         guard: this.#window,
+        ...(this.#receiveKey ? { dataKey: this.#receiveKey } : {}),
       });
       if (this.#closing()) return;
-      this.#lastHeard = Date.now();
       if (this.#options.debug) this.#options.log(`← ${_summary(frame)}`);
       await this.#onFrame(frame);
     } catch (error) {
@@ -244,7 +252,7 @@ export class Session {
         return this.#onChallenge(frame.nonce, frame.cap);
       case "ready":
         if (this.#phase !== "hello") break;
-        return this.#onReady(frame.heartbeat);
+        return this.#onReady(frame.heartbeat, frame.kx);
       case "ping":
         return this.#send({ t: "pong", time: frame.time });
       case "pong":
@@ -275,6 +283,9 @@ export class Session {
     this.#phase = "hello";
     this.#setDeadline("no ready from the control plane after hello");
     const facts = await this.#options.facts();
+    // Capability 2: offer a data key exchange (data-key.ts); a cap 1 control plane would refuse kx.
+    if (cap >= 2) this.#exchange = { kx: await KeyExchange.start(), nonce };
+    if (this.#closing()) return;
     this.#send({
       t: "hello",
       host: state.hostId,
@@ -282,10 +293,28 @@ export class Session {
       version: AGENT_VERSION,
       cap: PROTOCOL_CAPABILITY,
       facts,
+      ...(this.#exchange ? { kx: this.#exchange.kx.publicKey } : {}),
     });
   }
 
-  #onReady(heartbeat: number): void {
+  async #onReady(heartbeat: number, kx: Uint8Array | undefined): Promise<void> {
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    if (kx !== undefined) {
+      if (exchange === undefined) {
+        throw new ProtocolError("unexpected_frame", "Cannot accept ready: kx answers no kx of ours");
+      }
+      const keys = await exchange.kx.finish(kx, {
+        connectionId: this.#connectionId!,
+        nonce: exchange.nonce,
+        agentKx: exchange.kx.publicKey,
+        cpKx: kx,
+      });
+      // Set before the phase turns ready: no stream (and no data frame) exists before that.
+      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"]);
+      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"]);
+      if (this.#closing()) return;
+    }
     const { log, state } = this.#options;
     this.#phase = "ready";
     this.#wasReady = true;
@@ -358,6 +387,7 @@ export class Session {
     const sealed = sealFrame({ ...frame, seq: this.#counter.next() } as AgentFrame, this.#options.signer, {
       connectionId: this.#connectionId,
       direction: "agent>cp",
+      ...(this.#sendKey ? { dataKey: this.#sendKey } : {}),
     });
     sealed.catch(() => {}); // reported below, in order
     this.#outbound = this.#outbound

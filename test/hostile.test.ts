@@ -2,7 +2,15 @@
 // closes that connection with the documented code (schema/protocol/close-codes.ts) and writes an audit
 // event; the host's Durable Object keeps serving and other hosts are unaffected.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloseCode } from "../schema/protocol/index.ts";
+import { _macPayload } from "../schema/protocol/envelope.ts";
+import {
+  type AgentFrame,
+  CloseCode,
+  DataKey,
+  encodeFrame,
+  KeyExchange,
+  sealFrame,
+} from "../schema/protocol/index.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
 import { enrollIdentity, type Identity, RawAgent } from "./harness/raw-agent.ts";
@@ -108,6 +116,89 @@ describe("hostile frames", () => {
     expect((await a.receive()).t).toBe("pong");
     a.send(await a.seal({ t: "ping", time: 2 } as never, { seq: 4 }));
     expect((await a.closed).code).toBe(CloseCode.REPLAY);
+    await expectStillServing();
+  });
+
+  /** A capability 2 handshake: hello with kx, ready with kx; returns this agent's data key. */
+  async function keyedHandshake(a: RawAgent): Promise<DataKey> {
+    const exchange = await KeyExchange.start();
+    a.send(await a.seal({ ...a.helloFrame(), kx: exchange.publicKey } as never));
+    const ready = await a.receive();
+    if (ready.t !== "ready" || ready.kx === undefined)
+      throw new Error(`expected ready with kx, got ${ready.t}`);
+    expect((await a.receive()).t).toBe("config");
+    const keys = await exchange.finish(ready.kx, {
+      connectionId: a.conn,
+      nonce: a.challenge.nonce,
+      agentKx: exchange.publicKey,
+      cpKx: ready.kx,
+    });
+    return DataKey.fromBytes(keys["agent>cp"]);
+  }
+
+  /** A data frame (on a stream the object does not know: it answers close) MAC'd with `key`. */
+  const macData = (a: RawAgent, key: DataKey, seq: number, conn = a.conn) =>
+    sealFrame({ t: "data", seq, sid: 7, data: Uint8Array.of(1, 2, 3) } as AgentFrame, a.id.signer, {
+      connectionId: conn,
+      direction: "agent>cp",
+      dataKey: key,
+    });
+
+  it("takes MAC'd data frames after a keyed handshake, and closes 4409 for one replayed", async () => {
+    const a = await RawAgent.connect(stack.url, victim);
+    const key = await keyedHandshake(a);
+    const data = await macData(a, key, 2);
+    a.send(data);
+    // Accepted: the object answers for the unknown stream instead of closing the connection.
+    expect(await a.receive()).toMatchObject({ t: "close", sid: 7 });
+    a.send(data);
+    expect((await a.closed).code).toBe(CloseCode.REPLAY);
+    await expectAudited(CloseCode.REPLAY);
+    await expectStillServing();
+  });
+
+  it("closes 4401 for a data frame MAC'd with a key not agreed on this connection", async () => {
+    const a = await RawAgent.connect(stack.url, victim);
+    await keyedHandshake(a);
+    const forged = await DataKey.fromBytes(crypto.getRandomValues(new Uint8Array(32)));
+    a.send(await macData(a, forged, 2));
+    expect((await a.closed).code).toBe(CloseCode.UNAUTHORIZED);
+    await expectAudited(CloseCode.UNAUTHORIZED);
+    await expectStillServing();
+  });
+
+  it("closes 4401 for a MAC'd frame captured on an older connection", async () => {
+    const first = await RawAgent.connect(stack.url, victim);
+    const key = await keyedHandshake(first);
+    const captured = await macData(first, key, 2);
+    first.ws.close(1000);
+    const second = await RawAgent.connect(stack.url, victim);
+    await keyedHandshake(second);
+    second.send(captured); // seq 2 is fine here; the key and the MAC input belong to the first connection
+    expect((await second.closed).code).toBe(CloseCode.UNAUTHORIZED);
+    await expectStillServing();
+  });
+
+  it("closes 4400 for a MAC'd frame without a keyed handshake, a MAC'd ping, and a signed data frame", async () => {
+    const unkeyed = await RawAgent.connect(stack.url, victim);
+    await unkeyed.handshake();
+    const stray = await DataKey.fromBytes(new Uint8Array(32).fill(7));
+    unkeyed.send(await macData(unkeyed, stray, 2));
+    expect((await unkeyed.closed).code).toBe(CloseCode.MALFORMED);
+
+    const signedData = await RawAgent.connect(stack.url, victim);
+    await keyedHandshake(signedData);
+    signedData.send(
+      await signedData.seal({ t: "data", sid: 7, data: Uint8Array.of(1) } as never, { seq: 2 }),
+    );
+    expect((await signedData.closed).code).toBe(CloseCode.MALFORMED);
+
+    const macPing = await RawAgent.connect(stack.url, victim);
+    const key = await keyedHandshake(macPing);
+    const ping = encodeFrame({ t: "ping", seq: 2, time: Date.now() }, "agent>cp");
+    macPing.send(await _macPayload(ping, key, { connectionId: macPing.conn, direction: "agent>cp" }));
+    expect((await macPing.closed).code).toBe(CloseCode.MALFORMED);
+    await expectAudited(CloseCode.MALFORMED);
     await expectStillServing();
   });
 

@@ -13,11 +13,13 @@ import {
   type AgentFrame,
   type ConnectionId,
   type ControlPlaneFrame,
+  DataKey,
   formatControlPlaneKey,
   formatSecretKey,
   generateKeyPair,
   type HelloFrame,
   type HostId,
+  KeyExchange,
   type KeyId,
   type KeyPair,
   newConnectionId,
@@ -148,6 +150,9 @@ export class FakeControlPlane {
     const listeners = new Set<() => void>();
     const frameListeners = new Set<(frame: AgentFrame) => void>();
     let seq = 0;
+    /** Capability 2 data keys, once the handshake agreed them (as HostDO does). */
+    let sendKey: DataKey | undefined;
+    let receiveKey: DataKey | undefined;
     let inbound = Promise.resolve();
     let sent = Promise.resolve();
     const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -166,6 +171,7 @@ export class FakeControlPlane {
         const sealed = sealFrame({ ...frame, seq: number } as ControlPlaneFrame, opts.signer ?? signer, {
           connectionId: conn,
           direction: "cp>agent",
+          ...(sendKey ? { dataKey: sendKey } : {}),
         });
         sent = sent.then(async () => {
           const bytes = await sealed;
@@ -215,7 +221,20 @@ export class FakeControlPlane {
           cap: PROTOCOL_CAPABILITY,
         });
         const hello = await link.next("hello");
-        await link.send({ t: "ready", heartbeat: opts.heartbeat ?? 15_000 });
+        let kx: Uint8Array | undefined;
+        if (hello.kx !== undefined) {
+          const exchange = await KeyExchange.start();
+          kx = exchange.publicKey;
+          const keys = await exchange.finish(hello.kx, {
+            connectionId: conn,
+            nonce,
+            agentKx: hello.kx,
+            cpKx: kx,
+          });
+          sendKey = await DataKey.fromBytes(keys["cp>agent"]);
+          receiveKey = await DataKey.fromBytes(keys["agent>cp"]);
+        }
+        await link.send({ t: "ready", heartbeat: opts.heartbeat ?? 15_000, ...(kx ? { kx } : {}) });
         return hello;
       },
       close(code, reason = "") {
@@ -230,6 +249,7 @@ export class FakeControlPlane {
             connectionId: conn,
             direction: "agent>cp",
             guard,
+            ...(receiveKey ? { dataKey: receiveKey } : {}),
           });
           received.push(frame);
           for (const l of [...frameListeners]) l(frame);

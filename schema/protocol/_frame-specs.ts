@@ -48,6 +48,7 @@ const SID = _uint(1, UINT32);
 const CREDIT = _uint(0, UINT32);
 const TIME = _uint(0, Number.MAX_SAFE_INTEGER);
 const NONCE = _bytes(32, 32);
+const KX = _bytes(32, 32);
 const CAP = _uint(1, 0xffff);
 const CHUNK = _bytes(0, MAX_CHUNK_BYTES);
 const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
@@ -92,9 +93,10 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
       version: _text({ pattern: [/^[\x21-\x7e]{1,64}$/, "1..64 printable ASCII characters"], max: 64 }),
       cap: CAP,
       facts: FACTS,
+      kx: _optional(KX),
     },
   },
-  ready: { from: "cp", fields: { heartbeat: _uint(1000, 600_000) } },
+  ready: { from: "cp", fields: { heartbeat: _uint(1000, 600_000), kx: _optional(KX) } },
   ping: { from: "either", fields: { time: TIME } },
   pong: { from: "either", fields: { time: TIME } },
   error: {

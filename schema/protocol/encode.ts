@@ -25,6 +25,9 @@ class _Writer {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
+    // A large byte string (a data chunk) gets room for itself and a little more, not a doubling: one
+    // copy of the chunk instead of several as the buffer grows past it.
+    if (n >= 4096) size = Math.max(this.pos + n + 256, this.buf.length);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
@@ -62,7 +65,10 @@ class _Writer {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    // A view when the buffer is nearly full (no copy of a big chunk), a trimmed copy otherwise.
+    return this.pos >= this.buf.length - 512 && this.pos > 4096
+      ? this.buf.subarray(0, this.pos)
+      : this.buf.slice(0, this.pos);
   }
 }
 

@@ -20,9 +20,26 @@
 //   message (RFC 9052 §2 leaves tagging to the application).
 // - The protected header is byte-for-byte h'a10127'; any other header (crit, content type, …) is refused.
 // - Everything is deterministic CBOR (decode.ts), so re-encoding a decoded message gives the same bytes.
+//
+// Data frames (capability 2, data-key.ts): once the handshake agreed a data key, the frames in
+// DATA_FRAME_TYPES travel in COSE_Mac0 (RFC 9052 §6.2) with HMAC 256/256 (alg 5, RFC 9053 §3.1) instead:
+//
+//   COSE_Mac0_Tagged = #6.17([
+//     protected:   bstr .cbor { 1: 5 },       ; alg: HMAC-SHA256, full tag (exactly h'a10105')
+//     unprotected: {},                        ; no kid: the key is this connection's, per direction
+//     payload:     bstr .cbor frame,          ; a data / stdin / stdout / stderr frame, nothing else
+//     tag:         bstr .size 32 ])
+//
+//   tag = HMAC-SHA256(data key of this direction, MAC_structure)
+//   MAC_structure = [ "MAC0", protected, external_aad, payload ]   ; the same external_aad as above
+//
+// The envelope is fixed by the frame type: with a data key, a data frame in COSE_Sign1 and any other
+// frame in COSE_Mac0 are refused (4400), as is COSE_Mac0 without a data key; a tag that does not verify
+// closes with 4401. Sequence numbers run across both envelopes, so replay checks are unchanged.
 
 import { _bufferSource, _concatBytes, _equalBytes, _typeName } from "./_bytes.ts";
 import type { CborValue } from "./cbor-value.ts";
+import { DATA_FRAME_TYPES, type DataKey, MAC_BYTES } from "./data-key.ts";
 import { decodeCbor } from "./decode.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
@@ -48,21 +65,32 @@ import type { SequenceWindow } from "./sequence.ts";
 import type { Signer } from "./sign.ts";
 import type { Verifier } from "./verify.ts";
 
-/** COSE_Sign1_Tagged (RFC 9052 §2). */
+/** COSE_Sign1_Tagged and COSE_Mac0_Tagged (RFC 9052 §2). */
 export const COSE_SIGN1_TAG = 18;
+export const COSE_MAC0_TAG = 17;
 /** Header labels (RFC 9052 §3.1) and the EdDSA algorithm id (RFC 9053 §2.2). */
 const HEADER_ALG = 1;
 const HEADER_KID = 4;
 const ALG_EDDSA = -8;
+const ALG_HMAC_256 = 5;
 
 /** h'a10127': the protected header { 1: -8 }. */
 const PROTECTED = encodeCbor(new Map([[HEADER_ALG, ALG_EDDSA]]));
 const TAG_HEAD = Uint8Array.of((6 << 5) | COSE_SIGN1_TAG);
+/** h'a10105': the protected header { 1: 5 }. */
+const PROTECTED_MAC = encodeCbor(new Map([[HEADER_ALG, ALG_HMAC_256]]));
+const MAC0_HEAD = (6 << 5) | COSE_MAC0_TAG;
+const NO_HEADERS = new Map<number, CborValue>();
 
 /** Which connection and direction a message belongs to; both go into every signature. */
 export interface FrameContext<D extends Direction = Direction> {
   connectionId: ConnectionId;
   direction: D;
+  /**
+   * This direction's data key, once the handshake agreed one (data-key.ts): frames in
+   * DATA_FRAME_TYPES are then sealed, and must arrive, in COSE_Mac0 under it.
+   */
+  dataKey?: DataKey;
 }
 
 export interface OpenContext<D extends Direction = Direction> extends FrameContext<D> {
@@ -87,7 +115,25 @@ export type VerifierLookup =
 /** The COSE_Sign1 message carrying `frame`, signed by `signer`, for `ctx`'s connection and direction. */
 export async function sealFrame(frame: Frame, signer: Signer, ctx: FrameContext): Promise<Uint8Array> {
   _checkContext(ctx);
-  return _sealPayload(encodeFrame(frame, ctx.direction), signer, ctx);
+  const payload = encodeFrame(frame, ctx.direction);
+  if (ctx.dataKey !== undefined && DATA_FRAME_TYPES.has(frame.t))
+    return _macPayload(payload, ctx.dataKey, ctx);
+  return _sealPayload(payload, signer, ctx);
+}
+
+/** COSE_Mac0 around any payload bytes. Only for test vectors with broken payloads; else sealFrame. */
+export async function _macPayload(payload: Uint8Array, key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
+  const tag = await key.mac(_macStructure(payload, ctx));
+  const body = encodeCbor([PROTECTED_MAC, NO_HEADERS, payload, tag]);
+  const message = new Uint8Array(1 + body.length);
+  message[0] = MAC0_HEAD;
+  message.set(body, 1);
+  if (message.length > MAX_MESSAGE_BYTES) {
+    throw new RangeError(
+      `Cannot seal frame: message is ${message.length} bytes, over the ${MAX_MESSAGE_BYTES} byte limit`,
+    );
+  }
+  return message;
 }
 
 /**
@@ -126,12 +172,16 @@ export async function openFrame<D extends Direction>(
 ): Promise<FrameFrom<D>> {
   _checkContext(ctx);
   const bytes = _binary(message);
+  if (bytes[0] === MAC0_HEAD) return _openMac0(bytes, ctx);
   const [protectedBytes, unprotected, payload, signature] = _decodeSign1(bytes);
   const kid = _kid(unprotected);
   // Security: the payload is decoded and checked before the signature. Both run on bytes that are not
   // authenticated yet, and the decoder is strict and bounded either way; checking the cheap things first
   // means a peer sending garbage cannot make us spend an ed25519 verification on each message.
   const frame = decodeFrame(payload, ctx.direction);
+  if (ctx.dataKey !== undefined && DATA_FRAME_TYPES.has(frame.t)) {
+    throw _malformed(`${frame.t} must travel in COSE_Mac0 once a data key is agreed`);
+  }
   const verifier = typeof keys === "function" ? await keys(kid) : keys.keyId === kid ? keys : undefined;
   if (verifier === undefined || verifier.keyId !== kid) {
     throw new ProtocolError("unknown_key", `Cannot open frame: no key ${kid} on this connection`);
@@ -141,6 +191,36 @@ export async function openFrame<D extends Direction>(
     throw new ProtocolError(
       "bad_signature",
       `Cannot open frame: signature by ${kid} does not verify for ${ctx.connectionId} ${ctx.direction}`,
+    );
+  }
+  ctx.guard?.accept(frame.seq);
+  return frame;
+}
+
+/** A COSE_Mac0 data frame under ctx.dataKey; see the top of this file for what is refused. */
+async function _openMac0<D extends Direction>(bytes: Uint8Array, ctx: OpenContext<D>): Promise<FrameFrom<D>> {
+  if (ctx.dataKey === undefined) {
+    throw new ProtocolError("unexpected_frame", "Cannot open frame: COSE_Mac0 before a data key was agreed");
+  }
+  const value = decodeCbor(bytes, { tag: COSE_MAC0_TAG });
+  if (!Array.isArray(value) || value.length !== 4) throw _malformed("COSE_Mac0 must be an array of 4 items");
+  const [protectedBytes, unprotected, payload, tag] = value as CborValue[];
+  if (!(protectedBytes instanceof Uint8Array) || !_equalBytes(protectedBytes, PROTECTED_MAC)) {
+    throw _malformed("COSE_Mac0 protected header must be exactly { 1: 5 } (alg HMAC 256/256)");
+  }
+  if (!(unprotected instanceof Map) || unprotected.size !== 0) {
+    throw _malformed("COSE_Mac0 unprotected header must be empty");
+  }
+  if (!(payload instanceof Uint8Array)) throw _malformed("COSE payload must be a byte string");
+  if (!(tag instanceof Uint8Array) || tag.length !== MAC_BYTES) {
+    throw _malformed(`COSE_Mac0 tag must be ${MAC_BYTES} bytes`);
+  }
+  const frame = decodeFrame(payload, ctx.direction);
+  if (!DATA_FRAME_TYPES.has(frame.t)) throw _malformed(`${frame.t} may not travel in COSE_Mac0`);
+  if (!(await ctx.dataKey.verify(tag, _macStructure(payload, ctx)))) {
+    throw new ProtocolError(
+      "bad_signature",
+      `Cannot open frame: MAC does not verify for ${ctx.connectionId} ${ctx.direction}`,
     );
   }
   ctx.guard?.accept(frame.seq);
@@ -193,6 +273,12 @@ function _malformed(why: string): ProtocolError {
 function _sigStructure(payload: Uint8Array, ctx: FrameContext, protectedBytes = PROTECTED): Uint8Array {
   const aad = encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
   return _bufferSource(encodeCbor(["Signature1", protectedBytes, aad, payload]));
+}
+
+/** The bytes a data frame's MAC covers: MAC_structure with the same external AAD (RFC 9052 §6.3). */
+function _macStructure(payload: Uint8Array, ctx: FrameContext): Uint8Array {
+  const aad = encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
+  return _bufferSource(encodeCbor(["MAC0", PROTECTED_MAC, aad, payload]));
 }
 
 function _checkContext(ctx: FrameContext): void {

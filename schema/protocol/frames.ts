@@ -5,7 +5,9 @@
 //
 // One WebSocket per agent, dialled by the agent and held by its host's HostDO. Every message, in both
 // directions, is one *binary* WebSocket message of at most MAX_MESSAGE_BYTES holding a COSE_Sign1
-// (envelope.ts) signed with the sender's ed25519 key. The signature also covers PROTOCOL_MAGIC, the
+// (envelope.ts) signed with the sender's ed25519 key, except the bulk frames (data, stdin, stdout,
+// stderr) once both sides speak capability 2: those carry a COSE_Mac0 under a per-connection,
+// per-direction data key agreed inside the signed handshake (data-key.ts). The signature also covers PROTOCOL_MAGIC, the
 // connection id and the direction, so a frame is only valid on the connection and in the direction it
 // was sent. Its payload is one frame: a deterministic CBOR map with short text keys (layouts below, in
 // CDDL, RFC 8610). Every frame has `t` (its type) and `seq`, which starts at 1 on each direction of each
@@ -19,9 +21,12 @@
 //     ── WebSocket upgrade ─────────────────────────────▶
 //     ◀─ challenge {nonce, time, conn, kid, cap} ────────  signed by the cp key; the agent checks that
 //                                                         kid is the key it pinned at enrollment
-//     ── hello {host, nonce, version, cap, facts} ──────▶  signed by the host key, nonce echoed;
-//                                                         within HANDSHAKE_TIMEOUT_MS or close 4408
-//     ◀─ ready {heartbeat} ──────────────────────────────  or close 4401 / 4403 / 4409 / 4426
+//     ── hello {host, nonce, version, cap, facts, kx?} ─▶  signed by the host key, nonce echoed;
+//                                                         within HANDSHAKE_TIMEOUT_MS or close 4408;
+//                                                         kx only when the challenge's cap ≥ 2
+//     ◀─ ready {heartbeat, kx?} ─────────────────────────  or close 4401 / 4403 / 4409 / 4426; kx
+//                                                         only when hello had one: from here on
+//                                                         both sides MAC their data frames
 //     ◀─ ping {time} ─▶ pong {time}                        either side, every `heartbeat` ms; after
 //                                                         HEARTBEAT_MISSES silent intervals, close 4408
 //     ◀─ config {config} ────────────────────────────────  after ready, and whenever it changes
@@ -65,8 +70,11 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
 /** Protocol capability this code speaks. History (bump on every wire change, newest last):
  *
  *   1 (2026-11-21): initial: challenge/hello, heartbeat, exec, streams
+ *   2 (2026-11-22): hello and ready carry `kx` (ephemeral X25519); with both, data / stdin / stdout /
+ *                   stderr travel in COSE_Mac0 under per-direction HMAC-SHA256 data keys (data-key.ts)
+ *                   instead of an ed25519 signature each. Capability 1 peers are still served, signed.
  */
-export const PROTOCOL_CAPABILITY = 1;
+export const PROTOCOL_CAPABILITY = 2;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -107,7 +115,9 @@ export interface ChallengeFrame {
  *     version: tstr, cap: uint,            ; agent version ("0.1.0") and PROTOCOL_CAPABILITY
  *     facts: { hostname: tstr, os: tstr, ? kernel: tstr, arch: tstr, cpus: uint,
  *              memory: uint, ? disk: uint, ? uptime: uint,   ; bytes, bytes, seconds
- *              runtime: tstr, runtimeVersion: tstr } }       ; "bun" / "deno" and its version
+ *              runtime: tstr, runtimeVersion: tstr },        ; "bun" / "deno" and its version
+ *     ? kx: bstr .size 32 }   ; cap 2: the agent's ephemeral X25519 public key (data-key.ts), sent
+ *                             ; only to a control plane whose challenge said cap ≥ 2
  */
 export interface HelloFrame {
   t: "hello";
@@ -117,6 +127,7 @@ export interface HelloFrame {
   version: string;
   cap: number;
   facts: HostFacts;
+  kx?: Uint8Array;
 }
 
 export interface HostFacts {
@@ -141,12 +152,15 @@ export interface HostFacts {
 /**
  * ready — cp → agent, the hello was accepted; streams may open from now on.
  *
- *   { t: "ready", seq: uint, heartbeat: uint }   ; ping interval in ms, 1000..600000
+ *   { t: "ready", seq: uint, heartbeat: uint,   ; ping interval in ms, 1000..600000
+ *     ? kx: bstr .size 32 }   ; cap 2: the control plane's ephemeral X25519 public key, only in
+ *                             ; answer to a hello with kx; both sides then derive the data keys
  */
 export interface ReadyFrame {
   t: "ready";
   seq: number;
   heartbeat: number;
+  kx?: Uint8Array;
 }
 
 // ## Liveness and errors

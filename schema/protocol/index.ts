@@ -13,9 +13,19 @@ export {
   type Unsequenced,
 } from "./channel.ts";
 export { CloseCode, closeCodeFor, closeReasonFor } from "./close-codes.ts";
+export {
+  DATA_FRAME_TYPES,
+  DataKey,
+  type DataKeyBytes,
+  type DataKeyContext,
+  deriveDataKeys,
+  KeyExchange,
+  KX_BYTES,
+} from "./data-key.ts";
 export { type DecodeCborOptions, decodeCbor } from "./decode.ts";
 export { encodeCbor } from "./encode.ts";
 export {
+  COSE_MAC0_TAG,
   COSE_SIGN1_TAG,
   type FrameContext,
   type OpenContext,

@@ -5,6 +5,8 @@ import { _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
 import {
   type ConnectionId,
   closeCodeFor,
+  DataKey,
+  deriveDataKeys,
   type Ed25519Backend,
   ed25519Backend,
   encodeFrame,
@@ -66,5 +68,53 @@ export async function checkVectors(file: VectorFile): Promise<string[]> {
       }
     }
   }
+  await _checkDataKeys(file, fail);
   return failures;
+}
+
+/** Capability 2: the data key derivation, and COSE_Mac0 frames sealed and refused under it. */
+async function _checkDataKeys(file: VectorFile, fail: (what: string) => void): Promise<void> {
+  const d = file.dataKeys;
+  try {
+    const raw = await deriveDataKeys(_fromHex(d.sharedHex), {
+      connectionId: d.connectionId as ConnectionId,
+      nonce: _fromHex(d.nonceHex),
+      agentKx: _fromHex(d.agentKxHex),
+      cpKx: _fromHex(d.cpKxHex),
+    });
+    for (const direction of ["agent>cp", "cp>agent"] as const) {
+      if (_toHex(raw[direction]) !== d.keys[direction]) fail(`data key ${direction} differs`);
+    }
+    const key = { "agent>cp": await DataKey.fromBytes(raw["agent>cp"]), "cp>agent": await DataKey.fromBytes(raw["cp>agent"]) };
+    const agentKey = file.keys.find((k) => k.name === "agent")!;
+    const signer = await Signer.fromSeed(_fromHex(agentKey.seedHex));
+    const verifier = new Verifier(_fromHex(agentKey.publicKeyHex));
+    for (const v of d.valid) {
+      const at = `data key vector "${v.name}"`;
+      const ctx = { connectionId: d.connectionId as ConnectionId, direction: v.direction, dataKey: key[v.direction] };
+      const frame = frameFromJson(v.frame);
+      if (_toHex(encodeFrame(frame, v.direction)) !== v.payloadHex) fail(`${at}: payload differs`);
+      if (_toHex(await sealFrame(frame, signer, ctx)) !== v.messageHex) fail(`${at}: sealed message differs`);
+      const opened = await openFrame(_fromHex(v.messageHex), verifier, ctx);
+      if (stableStringify(toJson(opened)) !== stableStringify(v.frame)) fail(`${at}: opened frame differs`);
+    }
+    for (const v of d.invalid) {
+      const at = `invalid data key vector "${v.name}"`;
+      const ctx = {
+        connectionId: v.connectionId as ConnectionId,
+        direction: v.direction,
+        ...(v.noKey ? {} : { dataKey: key[v.direction] }),
+      };
+      try {
+        await openFrame(_fromHex(v.messageHex), verifier, ctx);
+        fail(`${at}: opened, expected ${v.error}`);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) fail(`${at}: threw ${error}, expected ProtocolError ${v.error}`);
+        else if (error.code !== v.error) fail(`${at}: refused with ${error.code} (${error.message}), expected ${v.error}`);
+        else if (closeCodeFor(error) !== v.closeCode) fail(`${at}: close code ${closeCodeFor(error)}, expected ${v.closeCode}`);
+      }
+    }
+  } catch (error) {
+    fail(`data key vectors: ${error}`);
+  }
 }

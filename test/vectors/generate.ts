@@ -3,11 +3,13 @@
 // deterministic (RFC 8032 §5.1.6), so the same code always gives the same bytes.
 
 import { _concatBytes, _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
-import { _sealPayload } from "../../schema/protocol/envelope.ts";
+import { _macPayload, _sealPayload } from "../../schema/protocol/envelope.ts";
 import {
   type CborValue,
   type ConnectionId,
   closeCodeFor,
+  DataKey,
+  deriveDataKeys,
   type Direction,
   decodeCbor,
   encodeCbor,
@@ -61,6 +63,28 @@ export interface InvalidVector {
   closeCode: number;
 }
 
+/** Capability 2 data keys (data-key.ts): the derivation, then COSE_Mac0 frames under the keys. */
+export interface DataKeyVectors {
+  /** X25519 output (RFC 7748 §6.1 is covered by the runtimes' own tests); HKDF from here on. */
+  sharedHex: string;
+  nonceHex: string;
+  connectionId: string;
+  agentKxHex: string;
+  cpKxHex: string;
+  keys: { "agent>cp": string; "cp>agent": string };
+  valid: { name: string; direction: Direction; frame: Json; payloadHex: string; messageHex: string }[];
+  /** Opened with the direction's data key (unless `noKey`) and, for COSE_Sign1, the agent's public key. */
+  invalid: {
+    name: string;
+    connectionId: string;
+    direction: Direction;
+    noKey?: true;
+    messageHex: string;
+    error: ProtocolErrorCode;
+    closeCode: number;
+  }[];
+}
+
 export interface VectorFile {
   description: string;
   magic: string;
@@ -68,6 +92,7 @@ export interface VectorFile {
   keys: KeyVector[];
   valid: ValidVector[];
   invalid: InvalidVector[];
+  dataKeys: DataKeyVectors;
 }
 
 const AGENT_SEED = new Uint8Array(32).fill(0x01);
@@ -152,6 +177,8 @@ export async function generateVectors(): Promise<VectorFile> {
     up(CONN_B),
   );
   await add("ready", { t: "ready", seq: 2, heartbeat: 15_000 }, down());
+  await add("hello with kx", { t: "hello", seq: 1, host: HOST, nonce: NONCE, version: "0.1.0", cap: PROTOCOL_CAPABILITY, facts: { hostname: "db1", os: "linux", arch: "x64", cpus: 2, memory: 1_073_741_824, runtime: "bun", runtimeVersion: "1.4.5" }, kx: AGENT_KX }, up(CONN_B));
+  await add("ready with kx", { t: "ready", seq: 2, heartbeat: 15_000, kx: CP_KX }, down(CONN_B));
   await add("ping cp>agent", { t: "ping", seq: 3, time: TIME + 15_000 }, down());
   await add("pong agent>cp", { t: "pong", seq: 2, time: TIME + 15_000 }, up());
   await add("ping agent>cp", { t: "ping", seq: 3, time: TIME + 15_001 }, up());
@@ -290,6 +317,8 @@ export async function generateVectors(): Promise<VectorFile> {
   );
   await refuse("seq 0", "malformed", await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "fin"], ["seq", 0], ["sid", 1]])))), up());
 
+  const dataKeys = await dataKeyVectors(agent);
+
   return {
     description:
       "Known-answer vectors for the Outpost wire protocol (schema/protocol). Each valid vector is a frame, " +
@@ -304,6 +333,86 @@ export async function generateVectors(): Promise<VectorFile> {
       { name: "control plane", seedHex: _toHex(CP_SEED), publicKeyHex: _toHex(cp.publicKey), publicKey: formatControlPlaneKey(cp.publicKey), keyId: cp.keyId },
       { name: "other", seedHex: _toHex(OTHER_SEED), publicKeyHex: _toHex(other.publicKey), publicKey: formatHostKey(other.publicKey), keyId: other.keyId },
     ],
+    valid,
+    invalid,
+    dataKeys,
+  };
+}
+
+const SHARED = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+const AGENT_KX = Uint8Array.from({ length: 32 }, (_, i) => 0x60 + i);
+const CP_KX = Uint8Array.from({ length: 32 }, (_, i) => 0x80 + i);
+
+async function dataKeyVectors(agent: Signer): Promise<DataKeyVectors> {
+  const dk = { connectionId: CONN_A, nonce: NONCE, agentKx: AGENT_KX, cpKx: CP_KX };
+  const raw = await deriveDataKeys(SHARED, dk);
+  const key = { "agent>cp": await DataKey.fromBytes(raw["agent>cp"]), "cp>agent": await DataKey.fromBytes(raw["cp>agent"]) };
+  const ctx = (direction: Direction, connectionId: ConnectionId = CONN_A, withKey = true): FrameContext => ({
+    connectionId,
+    direction,
+    ...(withKey ? { dataKey: key[direction] } : {}),
+  });
+  const valid: DataKeyVectors["valid"] = [];
+  const mac = async (name: string, frame: Frame, direction: Direction) => {
+    const message = await sealFrame(frame, agent, ctx(direction));
+    valid.push({ name, direction, frame: toJson(frame), payloadHex: _toHex(encodeFrame(frame, direction)), messageHex: _toHex(message) });
+    return message;
+  };
+  const data = await mac("data agent>cp", { t: "data", seq: 11, sid: 5, data: Uint8Array.of(0x53, 0x53, 0x48) }, "agent>cp");
+  await mac("data cp>agent", { t: "data", seq: 13, sid: 5, data: Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) & 0xff) }, "cp>agent");
+  await mac("stdin", { t: "stdin", seq: 8, sid: 1, data: new TextEncoder().encode("hello\n"), eof: true }, "cp>agent");
+  await mac("stdout", { t: "stdout", seq: 5, sid: 1, data: new TextEncoder().encode("Linux web01 6.8.0\n") }, "agent>cp");
+  await mac("stderr", { t: "stderr", seq: 6, sid: 1, data: new Uint8Array(0) }, "agent>cp");
+
+  const invalid: DataKeyVectors["invalid"] = [];
+  const refuse = async (name: string, error: ProtocolErrorCode, message: Uint8Array, c: FrameContext) => {
+    const outcome = await openFrame(message, new Verifier(agent.publicKey), c).then(
+      () => "opened",
+      (e: unknown) => (e instanceof ProtocolError ? e.code : String(e)),
+    );
+    if (outcome !== error) throw new Error(`invalid data key vector "${name}": expected ${error}, got ${outcome}`);
+    invalid.push({
+      name,
+      connectionId: c.connectionId,
+      direction: c.direction,
+      ...(c.dataKey ? {} : { noKey: true as const }),
+      messageHex: _toHex(message),
+      error,
+      closeCode: closeCodeFor(new ProtocolError(error, name)),
+    });
+  };
+  const tampered = data.slice();
+  tampered[tampered.length - 35]! ^= 0x01; // the last payload byte, before 58 20 and the tag
+  await refuse("tampered MAC'd payload", "bad_signature", tampered, ctx("agent>cp"));
+  await refuse("MAC'd frame reflected (the other direction's key)", "bad_signature", data, ctx("cp>agent"));
+  await refuse("MAC'd frame replayed on another connection", "bad_signature", data, ctx("agent>cp", CONN_B));
+  await refuse("COSE_Mac0 before a data key was agreed", "unexpected_frame", data, ctx("agent>cp", CONN_A, false));
+  await refuse(
+    "ping in COSE_Mac0",
+    "malformed",
+    await _macPayload(encodeFrame({ t: "ping", seq: 1, time: 5 }, "agent>cp"), key["agent>cp"], ctx("agent>cp")),
+    ctx("agent>cp"),
+  );
+  await refuse(
+    "data in COSE_Sign1 once a data key is agreed",
+    "malformed",
+    await sealFrame({ t: "data", seq: 11, sid: 5, data: Uint8Array.of(1) }, agent, { connectionId: CONN_A, direction: "agent>cp" }),
+    ctx("agent>cp"),
+  );
+  const items = [...(decodeCbor(data, { tag: 17 }) as CborValue[])];
+  items[1] = new Map([[4, keyIdBytes(agent.keyId)]]);
+  await refuse("COSE_Mac0 with a kid", "malformed", _concatBytes(Uint8Array.of(0xd1), encodeCbor(items)), ctx("agent>cp"));
+  items[1] = new Map();
+  items[3] = (items[3] as Uint8Array).subarray(0, 16);
+  await refuse("COSE_Mac0 with a truncated tag", "malformed", _concatBytes(Uint8Array.of(0xd1), encodeCbor(items)), ctx("agent>cp"));
+
+  return {
+    sharedHex: _toHex(SHARED),
+    nonceHex: _toHex(NONCE),
+    connectionId: CONN_A,
+    agentKxHex: _toHex(AGENT_KX),
+    cpKxHex: _toHex(CP_KX),
+    keys: { "agent>cp": _toHex(raw["agent>cp"]), "cp>agent": _toHex(raw["cp>agent"]) },
     valid,
     invalid,
   };

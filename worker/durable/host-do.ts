@@ -14,8 +14,10 @@ import {
   type ControlPlaneFrame,
   closeCodeFor,
   closeReasonFor,
+  DataKey,
   HANDSHAKE_TIMEOUT_MS,
   type HelloFrame,
+  KeyExchange,
   MIN_PEER_CAPABILITY,
   newConnectionId,
   openFrame,
@@ -75,6 +77,10 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
 export class HostDO extends DurableObject<Bindings> {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
@@ -88,6 +94,8 @@ export class HostDO extends DurableObject<Bindings> {
   #db: Database | undefined;
   #mesh: MeshRelay | undefined;
   #hostRecord: HostRecord | undefined;
+  /** Data keys imported from agent attachments (a cache: the attachment is the record). */
+  #dataKeys = new Map<string, { in: Promise<DataKey>; out: Promise<DataKey> }>();
   /** Session rows being written, so that a session's end is never written before its start. */
   #sessionWrites = new Map<string, Promise<void>>();
 
@@ -260,10 +268,12 @@ export class HostDO extends DurableObject<Bindings> {
       if (typeof message === "string")
         throw new ProtocolError("malformed", "Cannot open frame: text messages are not part of the protocol");
       const guard = new SequenceWindow(a.in);
+      const dataKey = this.#dataKey(a, "in");
       frame = await openFrame(message, await this.#hostVerifier(host), {
         connectionId: a.conn,
         direction: "agent>cp",
         guard,
+        ...(dataKey ? { dataKey: await dataKey } : {}),
       });
       const now = Date.now();
       update<AgentAttachment>(ws, (x) => {
@@ -318,6 +328,21 @@ export class HostDO extends DurableObject<Bindings> {
         row ? "Cannot accept hello: this host is revoked" : "Cannot accept hello: this host was deleted",
       );
     }
+    // Capability 2: answer the agent's kx with ours; both sides derive the data keys (data-key.ts).
+    let kx: Uint8Array | undefined;
+    if (hello.kx !== undefined && hello.cap >= 2) {
+      const exchange = await KeyExchange.start();
+      const keys = await exchange.finish(hello.kx, {
+        connectionId: a.conn,
+        nonce: fromBase64(a.nonce),
+        agentKx: hello.kx,
+        cpKx: exchange.publicKey,
+      });
+      kx = exchange.publicKey;
+      update<AgentAttachment>(ws, (x) => {
+        x.dk = { in: toBase64(keys["agent>cp"]), out: toBase64(keys["cp>agent"]) };
+      });
+    }
     const now = Date.now();
     await this.#database
       .update(hosts)
@@ -340,7 +365,7 @@ export class HostDO extends DurableObject<Bindings> {
           markOffline: false,
         });
     }
-    this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env) });
+    this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env), ...(kx ? { kx } : {}) });
     await this.#pushConfig(ws);
     await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
   }
@@ -659,6 +684,7 @@ export class HostDO extends DurableObject<Bindings> {
     opts: { markOffline?: boolean } = {},
   ): Promise<void> {
     this.#arrivals.delete(a.conn);
+    this.#dataKeys.delete(a.conn);
     // Mesh streams ran over this connection; the far hosts' ends go too.
     if (a.phase === "ready") this.#mesh?.closeAll();
     for (const client of this.ctx.getWebSockets("client")) {
@@ -759,10 +785,12 @@ export class HostDO extends DurableObject<Bindings> {
     const a = update<AgentAttachment>(ws, (x) => {
       x.out += 1;
     });
-    const sealed = this.#cpSigner().then((signer) =>
+    const dataKey = this.#dataKey(a, "out");
+    const sealed = this.#cpSigner().then(async (signer) =>
       sealFrame({ ...frame, seq: a.out } as ControlPlaneFrame, signer, {
         connectionId: a.conn,
         direction: "cp>agent",
+        ...(dataKey ? { dataKey: await dataKey } : {}),
       }),
     );
     const previous = this.#outbound.get(a.conn) ?? Promise.resolve();
@@ -787,6 +815,17 @@ export class HostDO extends DurableObject<Bindings> {
     } catch {
       // The client is gone; its close event ends the stream.
     }
+  }
+
+  /** The agent connection's data key for one direction, once the handshake agreed them. */
+  #dataKey(a: AgentAttachment, which: "in" | "out"): Promise<DataKey> | undefined {
+    if (a.dk === undefined) return undefined;
+    let keys = this.#dataKeys.get(a.conn);
+    if (keys === undefined) {
+      keys = { in: DataKey.fromBytes(fromBase64(a.dk.in)), out: DataKey.fromBytes(fromBase64(a.dk.out)) };
+      this.#dataKeys.set(a.conn, keys);
+    }
+    return keys[which];
   }
 
   #cpSigner(): Promise<Signer> {

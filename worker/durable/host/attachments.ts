@@ -18,6 +18,11 @@ export interface AgentAttachment {
   dbSeen: number;
   /** The last stream id the control plane opened on this connection (odd). */
   lastSid?: number;
+  /**
+   * Capability 2: this connection's data keys (schema/protocol/data-key.ts), base64: `in` checks the
+   * agent's data frames, `out` MACs ours. Kept with the socket (never in storage), as long as it lives.
+   */
+  dk?: { in: string; out: string };
 }
 
 export interface ClientAttachment {
