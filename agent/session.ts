@@ -111,7 +111,7 @@ export class Session {
       targets: options.network,
       log: options.log,
     });
-    this.#ws = new WebSocket(url);
+    this.#ws = options.runtime.openWebSocket(url);
     this.#ws.binaryType = "arraybuffer";
     this.#setDeadline("no challenge from the control plane");
     this.#ws.onopen = () => {

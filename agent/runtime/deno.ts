@@ -176,6 +176,8 @@ export const deno: Runtime = {
     }
   },
   connect: denoConnect,
+  // Deno's client never offers permessage-deflate.
+  openWebSocket: (url) => new WebSocket(url),
   listen: denoListen,
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   onUncaught: (handler) => {

@@ -121,6 +121,8 @@ export interface Runtime {
   /** Listens on `host`:`port` and hands every accepted connection to `onConnection`. Throws an Error
    *  saying why when the address cannot be bound (in use, not local, …). */
   listen(host: string, port: number, onConnection: (conn: TcpConn) => void): TcpListener;
+  /** A WebSocket to the control plane (binary frames; no per-message compression, see each runtime). */
+  openWebSocket(url: string): WebSocket;
   onSignal(signal: ShutdownSignal, handler: () => void): void;
   /** Last resort for errors nothing else caught, so one bad handler cannot take the agent down. */
   onUncaught(handler: (error: unknown) => void): void;

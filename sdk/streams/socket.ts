@@ -40,6 +40,10 @@ export class StreamSocket {
     this.#ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
       maxPayload: 2 * 1024 * 1024,
+      // No permessage-deflate (ws offers it by default, workerd accepts): zlib on every frame cost the
+      // forward CLI about 1 s of CPU per 100 MB, and workerd as much again, for bytes that are mostly
+      // ciphertext (ssh) or already compressed.
+      perMessageDeflate: false,
     });
     this.#ws.binaryType = "nodebuffer";
     this.#ws.on("unexpected-response", (_req, res) => {
