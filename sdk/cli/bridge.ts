@@ -7,7 +7,7 @@ import type { TcpStream } from "../streams/tcp.ts";
 export async function bridge(input: Readable, output: Writable, stream: TcpStream): Promise<void> {
   const writer = stream.writable.getWriter();
   const upstream = (async () => {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
+    for (let chunk = await _nextRead(input); chunk !== null; chunk = await _nextRead(input)) {
       await writer.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     }
     await writer.close();
@@ -24,4 +24,38 @@ export async function bridge(input: Readable, output: Writable, stream: TcpStrea
     stream.close();
     throw err;
   }
+}
+
+/**
+ * Everything `input` has buffered, as one chunk (waiting for some when there is none), or null at its
+ * end. Reads as they come when the stream keeps up, so nothing waits; when it falls behind, the 64 KiB
+ * socket reads that piled up meanwhile go out together, in fewer and larger frames, each of which costs
+ * the relay about as much as a small one. Rejects when the stream fails or is destroyed before its end.
+ */
+function _nextRead(input: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const settle = (done: () => void) => {
+      input.off("readable", attempt);
+      input.off("end", onEnd);
+      input.off("error", onError);
+      input.off("close", onClose);
+      done();
+    };
+    const attempt = (): boolean => {
+      const chunk = input.read() as Buffer | null;
+      if (chunk !== null) settle(() => resolve(chunk));
+      else if (input.readableEnded) settle(() => resolve(null));
+      else return false;
+      return true;
+    };
+    const onEnd = () => settle(() => resolve(null));
+    const onError = (error: Error) => settle(() => reject(error));
+    const onClose = () =>
+      settle(() => (input.readableEnded ? resolve(null) : reject(new Error("the connection closed early"))));
+    if (attempt()) return;
+    input.on("readable", attempt);
+    input.once("end", onEnd);
+    input.once("error", onError);
+    input.once("close", onClose);
+  });
 }
