@@ -25,6 +25,8 @@
 // - Sequence numbers are shared with the signed frames: replay and reordering are refused exactly as
 //   before, whatever the envelope.
 
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { _bufferSource } from "./_bytes.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
@@ -39,15 +41,26 @@ export const KX_BYTES = 32;
 export const DATA_KEY_BYTES = 32;
 export const MAC_BYTES = 32;
 
+/**
+ * Below this many bytes a MAC is computed in JS (@noble/hashes), above it by WebCrypto. Same HMAC either
+ * way; only the cost differs. Measured per call on this project's machine (Bun / Node / Deno): 200 B
+ * takes 37 / 50 / 62 µs through WebCrypto (a hop to its thread pool and back) and 8 / 11 / 10 µs in JS;
+ * 64 KiB takes 133 / 109 / 89 µs through WebCrypto and 371 / 513 / 341 µs in JS. Small frames are the
+ * latency-bound ones (interactive ssh, HTTP requests); large ones are the throughput-bound ones.
+ */
+const JS_MAC_BELOW = 16 * 1024;
+
 const X25519 = { name: "X25519" } as const;
 const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
 
 /** One direction's HMAC-SHA256 key, imported once (WebCrypto, in every runtime the protocol runs in). */
 export class DataKey {
   readonly #key: CryptoKey;
+  readonly #raw: Uint8Array;
 
-  private constructor(key: CryptoKey) {
+  private constructor(key: CryptoKey, raw: Uint8Array) {
     this.#key = key;
+    this.#raw = raw;
   }
 
   /** The key for `raw` (32 bytes), e.g. as kept in a Durable Object's socket attachment. */
@@ -56,18 +69,27 @@ export class DataKey {
       throw new TypeError(`Cannot use data key: expected ${DATA_KEY_BYTES} bytes`);
     }
     const key = await crypto.subtle.importKey("raw", _bufferSource(raw), HMAC, false, ["sign", "verify"]);
-    return new DataKey(key);
+    return new DataKey(key, raw.slice());
   }
 
   /** The 32-byte HMAC-SHA256 tag of `message`. */
   async mac(message: Uint8Array): Promise<Uint8Array> {
+    if (message.length < JS_MAC_BELOW) return hmac(sha256, this.#raw, message);
     return new Uint8Array(await crypto.subtle.sign("HMAC", this.#key, _bufferSource(message)));
   }
 
-  /** Whether `tag` is the tag of `message` (constant-time, by WebCrypto). */
+  /** Whether `tag` is the tag of `message`, compared in constant time. */
   async verify(tag: Uint8Array, message: Uint8Array): Promise<boolean> {
     if (tag.length !== MAC_BYTES) return false;
-    return crypto.subtle.verify("HMAC", this.#key, _bufferSource(tag), _bufferSource(message));
+    if (message.length >= JS_MAC_BELOW) {
+      return crypto.subtle.verify("HMAC", this.#key, _bufferSource(tag), _bufferSource(message));
+    }
+    // Security: every byte is compared whatever the first difference, so the time taken tells an
+    // attacker nothing about how much of a forged tag was right.
+    const expected = hmac(sha256, this.#raw, message);
+    let diff = 0;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= expected[i]! ^ tag[i]!;
+    return diff === 0;
   }
 }
 

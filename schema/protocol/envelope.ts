@@ -121,19 +121,49 @@ export async function sealFrame(frame: Frame, signer: Signer, ctx: FrameContext)
   return _sealPayload(payload, signer, ctx);
 }
 
-/** COSE_Mac0 around any payload bytes. Only for test vectors with broken payloads; else sealFrame. */
+/**
+ * COSE_Mac0 around any payload bytes (sealFrame's path for data frames; tests call it directly for
+ * vectors with broken payloads). One buffer holds both byte strings the MAC and the message need: the
+ * MAC_structure is written and MACed first, then its head is overwritten with the shorter envelope head,
+ * so the payload is copied once here instead of into two separate encodings and a final concatenation.
+ */
 export async function _macPayload(payload: Uint8Array, key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
-  const tag = await key.mac(_macStructure(payload, ctx));
-  const body = encodeCbor([PROTECTED_MAC, NO_HEADERS, payload, tag]);
-  const message = new Uint8Array(1 + body.length);
-  message[0] = MAC0_HEAD;
-  message.set(body, 1);
+  const payloadHead = _bstrHead(payload.length);
+  // MAC_structure = [ "MAC0", protected, external_aad, payload ], up to and including payload's head.
+  const macHead = _concatBytes(encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx)]), payloadHead);
+  macHead[0] = 0x84; // an array of 4, not 3: the payload follows
+  // COSE_Mac0_Tagged = #6.17([ protected, {}, payload, tag ]), up to and including payload's head.
+  const envelopeHead = _concatBytes(
+    Uint8Array.of(MAC0_HEAD, 0x84),
+    encodeCbor(PROTECTED_MAC),
+    Uint8Array.of(0xa0),
+    payloadHead,
+  );
+  const end = macHead.length + payload.length;
+  const buffer = new Uint8Array(end + 2 + MAC_BYTES);
+  buffer.set(macHead, 0);
+  buffer.set(payload, macHead.length);
+  const tag = await key.mac(buffer.subarray(0, end));
+  const start = macHead.length - envelopeHead.length;
+  buffer.set(envelopeHead, start);
+  buffer[end] = 0x58; // bstr, 1-byte length
+  buffer[end + 1] = MAC_BYTES;
+  buffer.set(tag, end + 2);
+  const message = buffer.subarray(start);
   if (message.length > MAX_MESSAGE_BYTES) {
     throw new RangeError(
       `Cannot seal frame: message is ${message.length} bytes, over the ${MAX_MESSAGE_BYTES} byte limit`,
     );
   }
   return message;
+}
+
+/** The CBOR head of a byte string of `length` bytes (major type 2, shortest form, RFC 8949 §3). */
+function _bstrHead(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x40 | length);
+  if (length < 0x100) return Uint8Array.of(0x58, length);
+  if (length < 0x10000) return Uint8Array.of(0x59, length >> 8, length & 0xff);
+  return Uint8Array.of(0x5a, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
 }
 
 /**
@@ -277,8 +307,12 @@ function _sigStructure(payload: Uint8Array, ctx: FrameContext, protectedBytes = 
 
 /** The bytes a data frame's MAC covers: MAC_structure with the same external AAD (RFC 9052 §6.3). */
 function _macStructure(payload: Uint8Array, ctx: FrameContext): Uint8Array {
-  const aad = encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
-  return _bufferSource(encodeCbor(["MAC0", PROTECTED_MAC, aad, payload]));
+  return _bufferSource(encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx), payload]));
+}
+
+/** external_aad: binds a frame to this protocol, its connection and its direction (never sent). */
+function _aad(ctx: FrameContext): Uint8Array {
+  return encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
 }
 
 function _checkContext(ctx: FrameContext): void {
