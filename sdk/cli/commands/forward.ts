@@ -1,4 +1,5 @@
 import { createServer, type Socket } from "node:net";
+import { MAX_CHUNK_BYTES } from "../../../schema/protocol/limits.ts";
 import { bridge } from "../bridge.ts";
 import { type Command, parse } from "../command.ts";
 import { UsageError } from "../usage-error.ts";
@@ -32,7 +33,12 @@ export const forward: Command = {
     const client = ctx.client();
     const sockets = new Set<Socket>();
 
-    const server = createServer((socket) => {
+    // Up to a frame's worth (256 KiB) buffered per socket while the relay is busy, so what piled up
+    // goes out as one frame (bridge.ts); the default (16 KiB) stopped reading after a few small ones.
+    const server = createServer({ highWaterMark: MAX_CHUNK_BYTES }, (socket) => {
+      // A relay passes on segments as they come: Nagle's algorithm would hold a reply's second write
+      // back until the client's (delayed, up to 40 ms) ACK of the first.
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       const stream = client.tcpStream(host, target);
