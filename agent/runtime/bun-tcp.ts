@@ -1,6 +1,7 @@
 // TCP on Bun: Bun.connect and Bun.listen, whose sockets call handlers rather than offer streams. Each
-// socket gets a _BunConn that turns the handlers into the seam's pull-based streams: data is paused
-// as soon as a chunk waits unread, and writes wait for `drain` when the kernel takes only part.
+// socket gets a _BunConn that turns the handlers into the seam's pull-based streams: reading pauses once
+// READ_AHEAD_BYTES wait unread, a read takes everything waiting as one chunk, and writes wait for `drain`
+// when the kernel takes only part.
 import { _connectError, type TcpConn, type TcpListener } from "./runtime.ts";
 
 // ## The few Bun APIs used, typed here (bun-types would clash with the DOM / workers globals)
@@ -45,6 +46,14 @@ interface BunTcpApi {
 
 declare const Bun: BunTcpApi;
 
+/**
+ * Bytes a socket may read ahead of its consumer. Bun hands over what one read(2) gave (often 64 KiB or
+ * less); gathering what arrived while the consumer was busy into one chunk makes one frame of it, and
+ * every frame costs the relay about as much as a small one. A fast consumer still gets each chunk as it
+ * comes. Bounds memory: at most this much (plus one read) per socket.
+ */
+const READ_AHEAD_BYTES = 256 * 1024;
+
 // ## One connection
 
 class _BunConn implements TcpConn {
@@ -52,6 +61,7 @@ class _BunConn implements TcpConn {
   readonly writable: WritableStream<Uint8Array>;
   #socket: BunSocket | undefined;
   #chunks: Uint8Array[] = [];
+  #queued = 0;
   #eof = false;
   /** Each side's FIN: the peer's came (`end`), ours went (shutdown). */
   #finIn = false;
@@ -103,7 +113,8 @@ class _BunConn implements TcpConn {
 
   onData(chunk: Uint8Array): void {
     this.#chunks.push(chunk);
-    this.#socket?.pause(); // resumed by the next pull
+    this.#queued += chunk.length;
+    if (this.#queued >= READ_AHEAD_BYTES) this.#socket?.pause(); // resumed by the next pull
     this.#wake();
   }
 
@@ -135,8 +146,13 @@ class _BunConn implements TcpConn {
 
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
-      const chunk = this.#chunks.shift();
-      if (chunk !== undefined) return controller.enqueue(chunk);
+      if (this.#chunks.length > 0) {
+        const chunk = this.#chunks.length === 1 ? this.#chunks[0]! : _concat(this.#chunks, this.#queued);
+        this.#chunks = [];
+        this.#queued = 0;
+        this.#socket?.resume();
+        return controller.enqueue(chunk);
+      }
       if (this.#failure !== undefined) return controller.error(this.#failure);
       if (this.#eof) return controller.close();
       this.#socket?.resume();
@@ -167,6 +183,16 @@ class _BunConn implements TcpConn {
     reader?.();
     if (this.#closed || this.#failure !== undefined) this.onDrain(); // a waiting write fails
   }
+}
+
+function _concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Handlers shared by every socket: each finds its _BunConn in socket.data. */

@@ -118,15 +118,42 @@ function _isDirectory(path: string): boolean {
  * Bun buffers a subprocess pipe without limit until a reader is attached; with one attached it stops
  * at a small buffer (about 256 KiB) and the child blocks. So take the reader now, and hand out a
  * pull-based stream (high-water mark 0) that reads only when our consumer asks.
+ *
+ * Each pull also takes whatever more is ready at once (up to COALESCE_BYTES), as one chunk: Bun hands a
+ * pipe over in pieces of 4 to 180 KiB, and each becomes a frame that costs the relay about as much as a
+ * big one. "At once" is before a setImmediate: a read that is not ready by then is kept for the next
+ * pull, so coalescing never makes output wait.
  */
+const COALESCE_BYTES = 256 * 1024;
+const NOT_YET = Symbol("not yet");
+
 function _pullStream(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const reader = source.getReader();
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  const next = () => {
+    const read = pending ?? reader.read();
+    pending = undefined;
+    return read;
+  };
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        const first = await next();
+        if (first.done) return controller.close();
+        const chunks = [first.value];
+        let size = first.value.length;
+        while (size < COALESCE_BYTES) {
+          const read = reader.read();
+          const soon = new Promise<typeof NOT_YET>((resolve) => setImmediate(() => resolve(NOT_YET)));
+          const more = await Promise.race([read, soon]).catch((): typeof NOT_YET => NOT_YET); // its error: next pull
+          if (more === NOT_YET || more.done) {
+            pending = read; // the next pull takes it (or sees the end)
+            break;
+          }
+          chunks.push(more.value);
+          size += more.value.length;
+        }
+        controller.enqueue(chunks.length === 1 ? chunks[0]! : _concat(chunks, size));
       },
       async cancel(reason) {
         await reader.cancel(reason);
@@ -134,6 +161,16 @@ function _pullStream(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
     },
     { highWaterMark: 0 },
   );
+}
+
+function _concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Bun's FileSink as a WritableStream; write() settles once the pipe took the bytes. */

@@ -9,8 +9,8 @@
 //
 // Both fins done: the stream is over and forgotten, nothing more is sent. `close` from the control
 // plane tears the socket down (once both fins are through, it only stops anything more being sent); a socket error, or a peer breaking the credit rules, is answered with
-// `close {reason}`. Memory per stream is bounded: at most the window of unwritten bytes, and at most one
-// read chunk (≤ 64 KiB) waiting for credit.
+// `close {reason}`. Memory per stream is bounded: at most the window of unwritten bytes, and what the
+// runtime reads ahead of the stream (at most 256 KiB and one read on Bun, bun-tcp.ts) waiting for credit.
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
 import { oneLine } from "../errors.ts";
 import type { Send } from "../outgoing.ts";
