@@ -2,12 +2,14 @@
 // and half close: local end-of-input becomes fin, the host's fin ends local output.
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
+import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
 import type { TcpStream } from "../streams/tcp.ts";
 
 export async function bridge(input: Readable, output: Writable, stream: TcpStream): Promise<void> {
   const writer = stream.writable.getWriter();
   const upstream = (async () => {
     for (let chunk = await _nextRead(input); chunk !== null; chunk = await _nextRead(input)) {
+      chunk = await _gather(input, chunk);
       await writer.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     }
     await writer.close();
@@ -24,6 +26,28 @@ export async function bridge(input: Readable, output: Writable, stream: TcpStrea
     stream.close();
     throw err;
   }
+}
+
+/** A read at least this large most likely filled the read buffer: more is already on its way. */
+const FULL_READ_BYTES = 32 * 1024;
+
+/**
+ * `chunk`, and whatever else arrives within one turn of the event loop, up to a frame (MAX_CHUNK_BYTES),
+ * when `chunk` looks like part of a bulk transfer (a full read). Small reads (keystrokes, requests) go
+ * at once; bulk ones go in frames of up to 256 KiB instead of 64 KiB, each of which costs the relay
+ * about as much as a small one.
+ */
+async function _gather(input: Readable, chunk: Buffer): Promise<Buffer> {
+  const chunks = [chunk];
+  let size = chunk.length;
+  while (size >= FULL_READ_BYTES && size < MAX_CHUNK_BYTES) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const more = input.read() as Buffer | null;
+    if (more === null) break;
+    chunks.push(more);
+    size += more.length;
+  }
+  return chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
 }
 
 /**
