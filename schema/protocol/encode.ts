@@ -17,9 +17,14 @@ export function encodeCbor(value: CborValue): Uint8Array {
 }
 
 class _Writer {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
+  buf: Uint8Array;
+  view: DataView;
   pos = 0;
+
+  constructor(size = 256) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -118,15 +123,36 @@ function _writeText(w: _Writer, text: string): void {
   w.bytes(bytes);
 }
 
+/** A map key's encoding, without a writer of its own (keys are short: this runs for every frame). */
+function _encodeKey(key: number | string): Uint8Array {
+  if (typeof key === "number") {
+    const w = new _Writer(9);
+    _writeValue(w, key, 0);
+    return w.finish();
+  }
+  if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new TypeError("Cannot encode CBOR: text contains a lone surrogate (not valid UTF-8)");
+  }
+  const utf8 = TEXT_ENCODER.encode(key);
+  if (utf8.length >= 24) {
+    const w = new _Writer(utf8.length + 9);
+    w.head(3, utf8.length);
+    w.bytes(utf8);
+    return w.finish();
+  }
+  const out = new Uint8Array(1 + utf8.length);
+  out[0] = (3 << 5) | utf8.length;
+  out.set(utf8, 1);
+  return out;
+}
+
 function _writeMap(w: _Writer, map: ReadonlyMap<CborKey, CborValue>, depth: number): void {
   const entries: [Uint8Array, CborValue][] = [];
   for (const [key, value] of map) {
     if (typeof key !== "number" && typeof key !== "string") {
       throw new TypeError(`Cannot encode CBOR: map key of type ${_typeName(key)} (only integers and text)`);
     }
-    const keyWriter = new _Writer();
-    _writeValue(keyWriter, key, depth + 1);
-    entries.push([keyWriter.finish(), value]);
+    entries.push([_encodeKey(key), value]);
   }
   entries.sort((a, b) => _compareBytes(a[0], b[0]));
   w.head(5, entries.length);
