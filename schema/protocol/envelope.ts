@@ -60,7 +60,7 @@ import {
   parseConnectionId,
   SIGNATURE_BYTES,
 } from "./keys.ts";
-import { MAX_MESSAGE_BYTES } from "./limits.ts";
+import { MAX_CHUNK_BYTES, MAX_MESSAGE_BYTES } from "./limits.ts";
 import type { SequenceWindow } from "./sequence.ts";
 import type { Signer } from "./sign.ts";
 import type { Verifier } from "./verify.ts";
@@ -115,10 +115,27 @@ export type VerifierLookup =
 /** The COSE_Sign1 message carrying `frame`, signed by `signer`, for `ctx`'s connection and direction. */
 export async function sealFrame(frame: Frame, signer: Signer, ctx: FrameContext): Promise<Uint8Array> {
   _checkContext(ctx);
-  const payload = encodeFrame(frame, ctx.direction);
   if (ctx.dataKey !== undefined && DATA_FRAME_TYPES.has(frame.t))
-    return _macPayload(payload, ctx.dataKey, ctx);
-  return _sealPayload(payload, signer, ctx);
+    return _macDataFrame(frame, ctx.dataKey, ctx);
+  return _sealPayload(encodeFrame(frame, ctx.direction), signer, ctx);
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * A data frame in COSE_Mac0, its bytes copied once, straight into the message. Deterministic CBOR sorts
+ * `data` after every other key of these frames (the longest key sorts last, RFC 8949 §4.2.1), so the
+ * payload is the frame encoded with empty data, less that empty byte string's head, then the real head
+ * and the bytes.
+ */
+function _macDataFrame(frame: Frame, key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
+  const data = (frame as { data?: unknown }).data;
+  if (!(data instanceof Uint8Array)) return _macPayload(encodeFrame(frame, ctx.direction), key, ctx); // refused there
+  const head = encodeFrame({ ...frame, data: NO_DATA } as Frame, ctx.direction);
+  if (head[head.length - 1] !== 0x40 || data.length > MAX_CHUNK_BYTES) {
+    return _macPayload(encodeFrame(frame, ctx.direction), key, ctx); // not the expected layout: the slow way
+  }
+  return _macParts([head.subarray(0, head.length - 1), _bstrHead(data.length), data], key, ctx);
 }
 
 /**
@@ -127,8 +144,15 @@ export async function sealFrame(frame: Frame, signer: Signer, ctx: FrameContext)
  * MAC_structure is written and MACed first, then its head is overwritten with the shorter envelope head,
  * so the payload is copied once here instead of into two separate encodings and a final concatenation.
  */
-export async function _macPayload(payload: Uint8Array, key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
-  const payloadHead = _bstrHead(payload.length);
+export function _macPayload(payload: Uint8Array, key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
+  return _macParts([payload], key, ctx);
+}
+
+/** COSE_Mac0 around the payload that is the concatenation of `parts`. */
+async function _macParts(parts: Uint8Array[], key: DataKey, ctx: FrameContext): Promise<Uint8Array> {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const payloadHead = _bstrHead(length);
   // MAC_structure = [ "MAC0", protected, external_aad, payload ], up to and including payload's head.
   const macHead = _concatBytes(encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx)]), payloadHead);
   macHead[0] = 0x84; // an array of 4, not 3: the payload follows
@@ -139,10 +163,14 @@ export async function _macPayload(payload: Uint8Array, key: DataKey, ctx: FrameC
     Uint8Array.of(0xa0),
     payloadHead,
   );
-  const end = macHead.length + payload.length;
+  const end = macHead.length + length;
   const buffer = new Uint8Array(end + 2 + MAC_BYTES);
   buffer.set(macHead, 0);
-  buffer.set(payload, macHead.length);
+  let at = macHead.length;
+  for (const part of parts) {
+    buffer.set(part, at);
+    at += part.length;
+  }
   const tag = await key.mac(buffer.subarray(0, end));
   const start = macHead.length - envelopeHead.length;
   buffer.set(envelopeHead, start);
