@@ -4,6 +4,7 @@
 // and refuse a frame that was fine. The channel chains them in arrival order instead.
 // Its state is two numbers (`sent`, `received`); a Durable Object stores them to survive hibernation.
 
+import type { DataKey } from "./data-key.ts";
 import { type OpenContext, openFrame, sealFrame, type VerifierLookup } from "./envelope.ts";
 import type { AgentFrame, ControlPlaneFrame, Direction } from "./frames.ts";
 import type { ConnectionId } from "./keys.ts";
@@ -38,6 +39,9 @@ export class FrameChannel<S extends Side> {
   readonly #keys: VerifierLookup;
   readonly #counter: SequenceCounter;
   readonly #window: SequenceWindow;
+  /** Capability 2 data keys (data-key.ts), once the handshake agreed them. */
+  #sendKey: DataKey | undefined;
+  #receiveKey: DataKey | undefined;
   #sealing: Promise<unknown> = Promise.resolve();
   #opening: Promise<unknown> = Promise.resolve();
 
@@ -65,6 +69,15 @@ export class FrameChannel<S extends Side> {
     return this.#window.last;
   }
 
+  /**
+   * From now on, data frames (DATA_FRAME_TYPES) are sealed with `send` and must arrive MAC'd with
+   * `receive` (this side's keys for its outgoing and incoming directions, from KeyExchange.finish).
+   */
+  useDataKeys(send: DataKey, receive: DataKey): void {
+    this.#sendKey = send;
+    this.#receiveKey = receive;
+  }
+
   get #outgoing(): Direction {
     return this.side === "cp" ? "cp>agent" : "agent>cp";
   }
@@ -75,7 +88,11 @@ export class FrameChannel<S extends Side> {
    */
   seal(frame: Unsequenced<FrameSentBy<S>>): Promise<Uint8Array> {
     const numbered = { ...frame, seq: this.#counter.next() } as unknown as FrameSentBy<S>;
-    const ctx = { connectionId: this.connectionId, direction: this.#outgoing };
+    const ctx = {
+      connectionId: this.connectionId,
+      direction: this.#outgoing,
+      ...(this.#sendKey ? { dataKey: this.#sendKey } : {}),
+    };
     const sealed = this.#sealing.then(() => sealFrame(numbered, this.#signer, ctx));
     this.#sealing = sealed.catch(() => {});
     return sealed;
@@ -84,7 +101,12 @@ export class FrameChannel<S extends Side> {
   /** The frame in `message`; messages are opened one at a time, in the order of the calls. */
   open(message: Uint8Array | ArrayBuffer): Promise<FrameReceivedBy<S>> {
     const incoming = this.side === "cp" ? "agent>cp" : "cp>agent";
-    const ctx: OpenContext = { connectionId: this.connectionId, direction: incoming, guard: this.#window };
+    const ctx: OpenContext = {
+      connectionId: this.connectionId,
+      direction: incoming,
+      guard: this.#window,
+      ...(this.#receiveKey ? { dataKey: this.#receiveKey } : {}),
+    };
     const opened = this.#opening.then(() => openFrame(message, this.#keys, ctx));
     this.#opening = opened.catch(() => {});
     return opened as Promise<FrameReceivedBy<S>>;
