@@ -454,7 +454,8 @@ export class HostDO extends DurableObject<Bindings> {
         return;
       }
       case "tcp.open":
-        return this.#meshRelay().open(host, frame);
+        this.#meshRelay().open(host, frame); // not awaited: see MeshRelay.open
+        return;
       case "credit": {
         const client = this.#client(frame.sid);
         if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });

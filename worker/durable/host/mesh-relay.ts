@@ -20,6 +20,8 @@ export class MeshRelay {
   readonly #peers = new Map<number, WebSocket>();
   /** Which directions have sent fin, per sid: a stream with both is complete and ends without close. */
   readonly #fins = new Map<number, { agent: boolean; peer: boolean }>();
+  /** Opens under way, by sid: the agent's frames for such a stream wait for its open, in order. */
+  readonly #opening = new Map<number, Promise<void>>();
 
   constructor(
     private readonly env: Bindings,
@@ -30,7 +32,26 @@ export class MeshRelay {
     return this.#peers.size;
   }
 
-  async open(host: HostRecord, frame: TcpOpenFrame): Promise<void> {
+  /**
+   * Opens the far end of a mesh stream. Not to be awaited where the agent's frames are relayed: the
+   * answer takes a round trip through two other objects, and every other stream of the host would wait
+   * behind it. Frames for this stream that arrive meanwhile wait for it instead (fromAgent).
+   */
+  open(host: HostRecord, frame: TcpOpenFrame): void {
+    const opening = this.#open(host, frame)
+      .catch((err: unknown) => {
+        console.error("HostDO mesh open failed", err);
+        this.toAgent({
+          t: "close",
+          sid: frame.sid,
+          reason: "the relay could not open this route; try again",
+        });
+      })
+      .finally(() => this.#opening.delete(frame.sid));
+    this.#opening.set(frame.sid, opening);
+  }
+
+  async #open(host: HostRecord, frame: TcpOpenFrame): Promise<void> {
     const refuse = (reason: string) => this.toAgent({ t: "close", sid: frame.sid, reason });
     if (typeof frame.target !== "string") return refuse("mesh streams name a route, not a port");
     const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
@@ -87,6 +108,15 @@ export class MeshRelay {
       | { t: "fin"; sid: number }
       | { t: "close"; sid: number },
   ): void {
+    const opening = this.#opening.get(frame.sid);
+    if (opening) {
+      // Chained on the open, so this stream's frames keep their order.
+      this.#opening.set(
+        frame.sid,
+        opening.then(() => this.fromAgent(frame)),
+      );
+      return;
+    }
     const peer = this.#peers.get(frame.sid);
     if (!peer) {
       // A late frame for a stream that just completed needs no answer; others are told it is gone.
