@@ -80,7 +80,6 @@ const TAG_HEAD = Uint8Array.of((6 << 5) | COSE_SIGN1_TAG);
 /** h'a10105': the protected header { 1: 5 }. */
 const PROTECTED_MAC = encodeCbor(new Map([[HEADER_ALG, ALG_HMAC_256]]));
 const MAC0_HEAD = (6 << 5) | COSE_MAC0_TAG;
-const NO_HEADERS = new Map<number, CborValue>();
 
 /** Which connection and direction a message belongs to; both go into every signature. */
 export interface FrameContext<D extends Direction = Direction> {
