@@ -18,6 +18,13 @@ describe.each(RUNTIMES)("runtime seam on %s", (runtime) => {
     expect(r.identity.hostname.length).toBeGreaterThan(0);
   });
 
+  it("computes HMAC-SHA256 (the data keys' MAC) as RFC 4231 and WebCrypto do", () => {
+    expect(r.hmac).toEqual({
+      rfc4231: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+      matchesWebCrypto: true,
+    });
+  });
+
   it("spawns argv with separate stdout and stderr and the exit code", () => {
     expect(r.output).toEqual({ pid: true, stdout: "hi\n", stderr: "err\n", exit: { code: 3 } });
   });

@@ -311,8 +311,9 @@ export class Session {
         cpKx: kx,
       });
       // Set before the phase turns ready: no stream (and no data frame) exists before that.
-      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"]);
-      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"]);
+      const hmac = this.#options.runtime.hmacSha256;
+      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"], { hmac });
+      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"], { hmac });
       if (this.#closing()) return;
     }
     const { log, state } = this.#options;

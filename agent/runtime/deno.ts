@@ -1,6 +1,7 @@
 // The runtime seam on Deno: Deno.Command for processes, Deno's file APIs for state, Deno.env, signal
 // listeners, and Deno.connect / Deno.listen (deno-tcp.ts). Deno's child pipes are already pull-based web streams, so they pass through as-is.
 
+import { createHmac } from "node:crypto";
 import { denoConnect, denoListen } from "./deno-tcp.ts";
 import {
   _tempPath,
@@ -175,6 +176,7 @@ export const deno: Runtime = {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   },
+  hmacSha256: (key, message) => createHmac("sha256", key).update(message).digest(),
   connect: denoConnect,
   // Deno's client never offers permessage-deflate.
   openWebSocket: (url) => new WebSocket(url),

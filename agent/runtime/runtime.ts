@@ -121,6 +121,11 @@ export interface Runtime {
   /** Listens on `host`:`port` and hands every accepted connection to `onConnection`. Throws an Error
    *  saying why when the address cannot be bound (in use, not local, …). */
   listen(host: string, port: number, onConnection: (conn: TcpConn) => void): TcpListener;
+  /**
+   * HMAC-SHA256, synchronous: the data keys' MAC (schema/protocol/data-key.ts, which says why not
+   * WebCrypto's here). Both runtimes use node:crypto.
+   */
+  hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array;
   /** A WebSocket to the control plane (binary frames; no per-message compression, see each runtime). */
   openWebSocket(url: string): WebSocket;
   onSignal(signal: ShutdownSignal, handler: () => void): void;

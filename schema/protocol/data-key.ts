@@ -25,8 +25,6 @@
 // - Sequence numbers are shared with the signed frames: replay and reordering are refused exactly as
 //   before, whatever the envelope.
 
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { _bufferSource } from "./_bytes.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
@@ -42,13 +40,17 @@ export const DATA_KEY_BYTES = 32;
 export const MAC_BYTES = 32;
 
 /**
- * Below this many bytes a MAC is computed in JS (@noble/hashes), above it by WebCrypto. Same HMAC either
- * way; only the cost differs. Measured per call on this project's machine (Bun / Node / Deno): 200 B
- * takes 37 / 50 / 62 µs through WebCrypto (a hop to its thread pool and back) and 8 / 11 / 10 µs in JS;
- * 64 KiB takes 133 / 109 / 89 µs through WebCrypto and 371 / 513 / 341 µs in JS. Small frames are the
- * latency-bound ones (interactive ssh, HTTP requests); large ones are the throughput-bound ones.
+ * A synchronous HMAC-SHA256 a runtime may offer instead of WebCrypto's (DataKey.fromBytes). Same MAC;
+ * only the cost differs. Measured per call on this project's machine: WebCrypto's HMAC is a hop to a
+ * thread pool and back in Bun and Deno (66 / 68 µs for 1 KiB, 140 / 163 µs for 160 KiB, one at a time
+ * as frames are opened), node:crypto's createHmac is not (2.2 / 12.8 µs and 95 / 105 µs). In workerd
+ * WebCrypto runs in line (4 µs and 97 µs), so the HostDO keeps the default.
  */
-const JS_MAC_BELOW = 16 * 1024;
+export type HmacSha256 = (key: Uint8Array, message: Uint8Array) => Uint8Array;
+
+export interface DataKeyOptions {
+  hmac?: HmacSha256;
+}
 
 const X25519 = { name: "X25519" } as const;
 const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
@@ -57,36 +59,39 @@ const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
 export class DataKey {
   readonly #key: CryptoKey;
   readonly #raw: Uint8Array;
+  readonly #hmac: HmacSha256 | undefined;
 
-  private constructor(key: CryptoKey, raw: Uint8Array) {
+  private constructor(key: CryptoKey, raw: Uint8Array, hmac: HmacSha256 | undefined) {
     this.#key = key;
     this.#raw = raw;
+    this.#hmac = hmac;
   }
 
   /** The key for `raw` (32 bytes), e.g. as kept in a Durable Object's socket attachment. */
-  static async fromBytes(raw: Uint8Array): Promise<DataKey> {
+  static async fromBytes(raw: Uint8Array, options: DataKeyOptions = {}): Promise<DataKey> {
     if (!(raw instanceof Uint8Array) || raw.length !== DATA_KEY_BYTES) {
       throw new TypeError(`Cannot use data key: expected ${DATA_KEY_BYTES} bytes`);
     }
     const key = await crypto.subtle.importKey("raw", _bufferSource(raw), HMAC, false, ["sign", "verify"]);
-    return new DataKey(key, raw.slice());
+    return new DataKey(key, raw.slice(), options.hmac);
   }
 
   /** The 32-byte HMAC-SHA256 tag of `message`. */
   async mac(message: Uint8Array): Promise<Uint8Array> {
-    if (message.length < JS_MAC_BELOW) return hmac(sha256, this.#raw, message);
+    if (this.#hmac !== undefined) return this.#hmac(this.#raw, message);
     return new Uint8Array(await crypto.subtle.sign("HMAC", this.#key, _bufferSource(message)));
   }
 
   /** Whether `tag` is the tag of `message`, compared in constant time. */
   async verify(tag: Uint8Array, message: Uint8Array): Promise<boolean> {
     if (tag.length !== MAC_BYTES) return false;
-    if (message.length >= JS_MAC_BELOW) {
+    if (this.#hmac === undefined) {
       return crypto.subtle.verify("HMAC", this.#key, _bufferSource(tag), _bufferSource(message));
     }
     // Security: every byte is compared whatever the first difference, so the time taken tells an
     // attacker nothing about how much of a forged tag was right.
-    const expected = hmac(sha256, this.#raw, message);
+    const expected = this.#hmac(this.#raw, message);
+    if (expected.length !== MAC_BYTES) return false;
     let diff = 0;
     for (let i = 0; i < MAC_BYTES; i++) diff |= expected[i]! ^ tag[i]!;
     return diff === 0;

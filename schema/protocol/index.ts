@@ -18,7 +18,9 @@ export {
   DataKey,
   type DataKeyBytes,
   type DataKeyContext,
+  type DataKeyOptions,
   deriveDataKeys,
+  type HmacSha256,
   KeyExchange,
   KX_BYTES,
 } from "./data-key.ts";
