@@ -40,6 +40,11 @@ describe("links", () => {
     expect(await verifyLink(env, exposure, `${expires + 3600}.${mac}`)).toBeNull();
     const flipped = mac!.replace(/^./, (c) => (c === "A" ? "B" : "A"));
     expect(await verifyLink(env, exposure, `${expires}.${flipped}`)).toBeNull();
+    // The same MAC spelled with the last character's unused bits set is not accepted either.
+    const last = mac!.at(-1)!;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(await verifyLink(env, exposure, `${expires}.${mac!.slice(0, -1)}${sibling}`)).toBeNull();
     for (const junk of [
       "",
       ".",

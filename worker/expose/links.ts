@@ -49,7 +49,9 @@ const b64url = (bytes: Uint8Array) =>
 
 function fromB64url(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null;
-  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  // One spelling per MAC: the last character's two unused bits must be zero.
+  return b64url(bytes) === text ? bytes : null;
 }
 
 export interface Exposed {
