@@ -288,6 +288,24 @@ describe("requests and responses", () => {
     expect(res.headers.get("location")).toBe("/x/shop/?a=1");
   });
 
+  it("keeps the caller's hop-by-hop headers (named by its Connection header) on the edge", async () => {
+    const res = await run("curl", [
+      "-sS",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "-H",
+      "connection: keep-alive, X-Caller-Hop",
+      "-H",
+      "x-caller-hop: dropped",
+      "-H",
+      "x-app: kept",
+      shop("hop"),
+    ]);
+    const seen = JSON.parse(res.stdout);
+    expect(seen.headers["x-caller-hop"]).toBeUndefined();
+    expect(seen.headers["x-app"]).toBe("kept");
+  });
+
   it("carries methods and streaming request bodies of any size (fetch, chunked)", async () => {
     const payload = randomBytes(5 * 1024 * 1024);
     let sent = 0;

@@ -55,6 +55,22 @@ const HOP_BY_HOP = new Set([
   "content-length",
 ]);
 
+/**
+ * Whether a header (by lower-case name) stays on its hop: a connection-level one, or one that the
+ * message's Connection header (its `values`) names, which makes it so (RFC 9110 §7.6.1).
+ */
+function hopByHop(values: readonly string[]): (name: string) => boolean {
+  const named = new Set(
+    values.flatMap((v) =>
+      v
+        .toLowerCase()
+        .split(",")
+        .map((s) => s.trim()),
+    ),
+  );
+  return (name) => HOP_BY_HOP.has(name) || named.has(name);
+}
+
 /** Headers the proxy owns on the way up: a caller's copies are dropped so nobody can claim an identity. */
 const OWNED = /^(?:x-outpost-|x-forwarded-|forwarded$|x-real-ip$|cf-)/;
 
@@ -116,15 +132,10 @@ function upstreamHead(request: Request, opts: ProxyOptions, isUpgrade: boolean) 
   const path = url.pathname.slice(opts.prefix.length) || "/";
   const target = `${path.startsWith("/") ? path : `/${path}`}${url.search}`;
 
-  const listed = new Set(
-    (request.headers.get("connection") ?? "")
-      .toLowerCase()
-      .split(",")
-      .map((s) => s.trim()),
-  );
+  const hop = hopByHop([request.headers.get("connection") ?? ""]);
   const headers: [string, string][] = [["host", url.host]];
   for (const [name, value] of request.headers) {
-    if (HOP_BY_HOP.has(name) || listed.has(name) || OWNED.test(name)) continue;
+    if (hop(name) || OWNED.test(name)) continue;
     if (name.startsWith("sec-websocket-") && (!isUpgrade || name !== "sec-websocket-protocol")) continue;
     if (name === "authorization" && opts.identity.kind === "key") continue; // it carried our API key
     if (name === "cookie") {
@@ -198,19 +209,10 @@ async function readHead(stream: HostStream, parser: ResponseParser) {
 }
 
 function responseHeaders(head: Extract<ResponseEvent, { type: "head" }>): Headers {
-  const listed = new Set(
-    head.headers
-      .filter(([n]) => n === "connection")
-      .flatMap(([, v]) =>
-        v
-          .toLowerCase()
-          .split(",")
-          .map((s) => s.trim()),
-      ),
-  );
+  const hop = hopByHop(head.headers.filter(([n]) => n === "connection").map(([, v]) => v));
   const out = new Headers();
   for (const [name, value] of head.headers) {
-    if (name === "content-length" || !(HOP_BY_HOP.has(name) || listed.has(name))) out.append(name, value);
+    if (name === "content-length" || !hop(name)) out.append(name, value);
   }
   return out;
 }
