@@ -12,6 +12,7 @@ import { Outpost, OutpostStreamError } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
 import { CLI_BIN, runCli } from "./harness/cli.ts";
 import { startHttpServer, type TestHttpServer } from "./harness/http-server.ts";
+import { uploadAtOnce } from "./harness/load.ts";
 import { freePort, type Running, start } from "./harness/process.ts";
 import { type Sshd, startSshd } from "./harness/sshd.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
@@ -247,24 +248,8 @@ describe("outpost forward", () => {
     const bytes = randomBytes(1024 * 1024);
     writeFileSync(body, bytes);
     for (let round = 0; round < 2; round++) {
-      const uploads = await Promise.all(
-        Array.from({ length: 100 }, () =>
-          run("curl", [
-            "-fsS",
-            "--max-time",
-            "60",
-            "-X",
-            "POST",
-            "-H",
-            "expect:",
-            "--data-binary",
-            `@${body}`,
-            `http://127.0.0.1:${port}/`,
-          ]).then(
-            (r) => r.stdout,
-            (err: Error) => `${err.message}\nforward said:\n${fwd.output().slice(-1500)}`,
-          ),
-        ),
+      const uploads = (await uploadAtOnce(`http://127.0.0.1:${port}/`, body, 100)).map((r) =>
+        r instanceof Error ? `${r.message}\nforward said:\n${fwd.output().slice(-1500)}` : r,
       );
       expect(new Set(uploads)).toEqual(new Set([`${bytes.length} ${sha256(bytes)}`]));
     }

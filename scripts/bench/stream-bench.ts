@@ -13,6 +13,7 @@ import type { Outpost } from "../../sdk/index.ts";
 import type { TestAgent } from "../../test/harness/agent.ts";
 import { CLI_BIN } from "../../test/harness/cli.ts";
 import { startHttpServer } from "../../test/harness/http-server.ts";
+import { uploadAtOnce } from "../../test/harness/load.ts";
 import { freePort, start } from "../../test/harness/process.ts";
 import type { Sshd } from "../../test/harness/sshd.ts";
 import { bareRelayRate } from "./bare-relay.ts";
@@ -238,24 +239,8 @@ export async function streamBench(opts: {
     peak.agent = Math.max(peak.agent, now.agent);
     peak.workerd = Math.max(peak.workerd, now.workerd);
   }, 50);
-  const posts = await Promise.all(
-    Array.from({ length: 100 }, () =>
-      run("curl", [
-        "-fsS",
-        "--max-time",
-        "60",
-        "-X",
-        "POST",
-        "--data-binary",
-        `@${small}`,
-        "-H",
-        "expect:",
-        `http://127.0.0.1:${webFwdPort}/`,
-      ]).then(
-        (r) => r.stdout.startsWith("1048576 "),
-        () => false,
-      ),
-    ),
+  const posts = (await uploadAtOnce(`http://127.0.0.1:${webFwdPort}/`, small, 100)).map(
+    (r) => typeof r === "string" && r.startsWith("1048576 "),
   );
   clearInterval(sampler);
   await new Promise((r) => setTimeout(r, 2000));
