@@ -43,11 +43,11 @@ import { heartbeatMs } from "../lib/heartbeat.ts";
 import type { HostConfig } from "./cluster-do.ts";
 import {
   type AgentAttachment,
-  attachment,
+  type Attachment,
+  Attachments,
   type ClientAttachment,
   type HostRecord,
   STREAM_TAG,
-  update,
 } from "./host/attachments.ts";
 import { MeshRelay } from "./host/mesh-relay.ts";
 
@@ -62,8 +62,7 @@ type Outgoing = ControlPlaneFrame extends infer F
 const LAST_SEEN_WRITE_MS = 30_000;
 
 /** A socket's identity across events: its connection id (agent) or stream id (client). */
-function socketKey(ws: WebSocket): string {
-  const a = attachment(ws);
+function socketKey(a: Attachment): string {
   return a.role === "agent" ? a.conn : `sid:${a.sid}:${a.conn}`;
 }
 
@@ -84,9 +83,9 @@ function fromBase64(text: string): Uint8Array {
 export class HostDO extends DurableObject<Bindings> {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
+  readonly #att = new Attachments();
   /** Per-socket queues: frames are opened one at a time, and sent in the order they were numbered. */
-  // Keyed by the socket's identity in its attachment, not by object: the platform may hand the same
-  // hibernatable socket to different events as different objects.
+  // Keyed by the socket's identity in its attachment (connection or stream id).
   #inbound = new Map<string, Promise<void>>();
   #outbound = new Map<string, Promise<void>>();
   /** When each agent socket's latest message arrived (before it is opened and checked). */
@@ -143,7 +142,7 @@ export class HostDO extends DurableObject<Bindings> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // Liveness counts arrival, not processing: a busy host with frames queued here is not silent.
-    const key = socketKey(ws);
+    const key = socketKey(this.#att.get(ws));
     this.#arrivals.set(key, Date.now());
     const previous = this.#inbound.get(key) ?? Promise.resolve();
     const next = previous.then(() => this.#dispatch(ws, message));
@@ -173,7 +172,7 @@ export class HostDO extends DurableObject<Bindings> {
     const hb = heartbeatMs(this.env);
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets("agent")) {
-      const a = attachment(ws) as AgentAttachment;
+      const a = this.#att.get(ws) as AgentAttachment;
       const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
       const deadline = a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + 2 * hb;
       if (now < deadline) {
@@ -231,7 +230,7 @@ export class HostDO extends DurableObject<Bindings> {
       seen: now,
       dbSeen: 0,
     };
-    server.serializeAttachment(a);
+    this.#att.create(server, a);
     const signer = await this.#cpSigner();
     this.#sendAgent(server, {
       t: "challenge",
@@ -247,7 +246,7 @@ export class HostDO extends DurableObject<Bindings> {
 
   async #dispatch(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      const a = attachment(ws);
+      const a = this.#att.get(ws);
       if (a.role === "agent") await this.#onAgentMessage(ws, a, message);
       else await this.#onClientMessage(ws, a, message);
     } catch (err) {
@@ -276,7 +275,7 @@ export class HostDO extends DurableObject<Bindings> {
         ...(dataKey ? { dataKey: await dataKey } : {}),
       });
       const now = Date.now();
-      update<AgentAttachment>(ws, (x) => {
+      this.#att.update<AgentAttachment>(ws, (x) => {
         x.in = guard.last;
         x.seen = now;
       });
@@ -304,7 +303,7 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   async #onHello(ws: WebSocket, host: HostRecord, hello: HelloFrame): Promise<void> {
-    const a = attachment(ws) as AgentAttachment;
+    const a = this.#att.get(ws) as AgentAttachment;
     if (hello.host !== host.id)
       throw new ProtocolError(
         "unexpected_frame",
@@ -339,7 +338,7 @@ export class HostDO extends DurableObject<Bindings> {
         cpKx: exchange.publicKey,
       });
       kx = exchange.publicKey;
-      update<AgentAttachment>(ws, (x) => {
+      this.#att.update<AgentAttachment>(ws, (x) => {
         x.dk = { in: toBase64(keys["agent>cp"]), out: toBase64(keys["cp>agent"]) };
       });
     }
@@ -354,7 +353,7 @@ export class HostDO extends DurableObject<Bindings> {
         runtime: `${hello.facts.runtime} ${hello.facts.runtimeVersion}`,
       })
       .where(eq(hosts.id, host.id));
-    update<AgentAttachment>(ws, (x) => {
+    this.#att.update<AgentAttachment>(ws, (x) => {
       x.phase = "ready";
       x.dbSeen = now;
     });
@@ -398,7 +397,7 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   async #onAgentFrame(ws: WebSocket, host: HostRecord, frame: AgentFrame): Promise<void> {
-    const a = attachment(ws) as AgentAttachment;
+    const a = this.#att.get(ws) as AgentAttachment;
     // Even stream ids are the agent's own (frames.ts): mesh streams, relayed to another host.
     if (
       (frame.t === "data" || frame.t === "credit" || frame.t === "fin" || frame.t === "close") &&
@@ -408,7 +407,7 @@ export class HostDO extends DurableObject<Bindings> {
       return;
     }
     if (a.seen - a.dbSeen > LAST_SEEN_WRITE_MS) {
-      update<AgentAttachment>(ws, (x) => {
+      this.#att.update<AgentAttachment>(ws, (x) => {
         x.dbSeen = x.seen;
       });
       // In the background: the agent's frames queue behind this handler, every stream would wait.
@@ -433,7 +432,7 @@ export class HostDO extends DurableObject<Bindings> {
       case "data": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
-        update<ClientAttachment>(client, (x) => {
+        this.#att.update<ClientAttachment>(client, (x) => {
           x.out += frame.data.length;
         });
         return this.#sendClient(client, { t: frame.t, data: frame.data });
@@ -447,7 +446,7 @@ export class HostDO extends DurableObject<Bindings> {
         const client = this.#client(frame.sid);
         if (!client) return;
         this.#sendClient(client, { t: "fin" });
-        const c = update<ClientAttachment>(client, (x) => {
+        const c = this.#att.update<ClientAttachment>(client, (x) => {
           x.finHost = true;
         });
         if (c.finClient) this.#finishTcp(client);
@@ -517,7 +516,7 @@ export class HostDO extends DurableObject<Bindings> {
     const actor = request.headers.get("x-outpost-actor")!;
     const sid = this.#nextSid(agent);
     const session = newId("session");
-    const conn = (attachment(agent) as AgentAttachment).conn;
+    const conn = (this.#att.get(agent) as AgentAttachment).conn;
 
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -534,7 +533,7 @@ export class HostDO extends DurableObject<Bindings> {
       out: 0,
       done: false,
     };
-    server.serializeAttachment(c);
+    this.#att.create(server, c);
 
     const argv = spec ? spec.argv : [target];
     // The record is written beside the stream, not before it: the process starts at once, and the
@@ -602,11 +601,11 @@ export class HostDO extends DurableObject<Bindings> {
       return;
     }
     const agent = this.#readyAgent();
-    if (!agent || (attachment(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
+    if (!agent || (this.#att.get(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
     switch (frame.t) {
       case "stdin":
         if (c.kind !== "exec") return this.#refuseClient(ws, c, "stdin is only valid on exec streams");
-        update<ClientAttachment>(ws, (x) => {
+        this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
         });
         this.#sendAgent(agent, {
@@ -626,7 +625,7 @@ export class HostDO extends DurableObject<Bindings> {
       case "data":
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `data is not valid on this ${c.kind} stream now`);
-        update<ClientAttachment>(ws, (x) => {
+        this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
         });
         this.#sendAgent(agent, { t: "data", sid: c.sid, data: frame.data });
@@ -634,7 +633,7 @@ export class HostDO extends DurableObject<Bindings> {
       case "fin": {
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `fin is not valid on this ${c.kind} stream now`);
-        const after = update<ClientAttachment>(ws, (x) => {
+        const after = this.#att.update<ClientAttachment>(ws, (x) => {
           x.finClient = true;
         });
         this.#sendAgent(agent, { t: "fin", sid: c.sid });
@@ -654,7 +653,7 @@ export class HostDO extends DurableObject<Bindings> {
 
   async #closed(ws: WebSocket, code: number, reason: string): Promise<void> {
     try {
-      const a = attachment(ws);
+      const a = this.#att.get(ws);
       if (a.role === "agent") await this.#agentGone(ws, a, `host disconnected (${code} ${reason})`);
       else this.#abortStream(ws, a, "client disconnected");
     } catch (err) {
@@ -675,7 +674,7 @@ export class HostDO extends DurableObject<Bindings> {
     try {
       ws.close(code, reason);
     } catch {}
-    await this.#agentGone(ws, attachment(ws) as AgentAttachment, `host disconnected: ${reason}`, opts);
+    await this.#agentGone(ws, this.#att.get(ws) as AgentAttachment, `host disconnected: ${reason}`, opts);
   }
 
   async #agentGone(
@@ -689,7 +688,7 @@ export class HostDO extends DurableObject<Bindings> {
     // Mesh streams ran over this connection; the far hosts' ends go too.
     if (a.phase === "ready") this.#mesh?.closeAll();
     for (const client of this.ctx.getWebSockets("client")) {
-      const c = attachment(client) as ClientAttachment;
+      const c = this.#att.get(client) as ClientAttachment;
       if (c.conn !== a.conn || c.done) continue;
       this.#sendClient(client, { t: "error", code: "host_disconnected", message: why });
       this.#endSession(client, { exitCode: null, signal: null, reason: why });
@@ -699,7 +698,7 @@ export class HostDO extends DurableObject<Bindings> {
     }
     const stillReady = this.ctx
       .getWebSockets("agent")
-      .some((o) => o !== ws && (attachment(o) as AgentAttachment).phase === "ready");
+      .some((o) => o !== ws && (this.#att.get(o) as AgentAttachment).phase === "ready");
     const host = await this.#host();
     if (a.phase === "ready" && host && !stillReady && opts.markOffline !== false) {
       await this.#database
@@ -713,7 +712,7 @@ export class HostDO extends DurableObject<Bindings> {
   #abortStream(ws: WebSocket, c: ClientAttachment, reason: string): void {
     if (c.done) return;
     const agent = this.#readyAgent();
-    if (agent && (attachment(agent) as AgentAttachment).conn === c.conn)
+    if (agent && (this.#att.get(agent) as AgentAttachment).conn === c.conn)
       this.#sendAgent(agent, { t: "close", sid: c.sid, reason });
     this.#endSession(ws, { exitCode: null, signal: null, reason });
   }
@@ -727,9 +726,9 @@ export class HostDO extends DurableObject<Bindings> {
     ws: WebSocket,
     end: { exitCode: number | null; signal: string | null; reason: string | null },
   ): void {
-    const c = attachment(ws) as ClientAttachment;
+    const c = this.#att.get(ws) as ClientAttachment;
     if (c.done) return;
-    update<ClientAttachment>(ws, (x) => {
+    this.#att.update<ClientAttachment>(ws, (x) => {
       x.done = true;
     });
     const started = this.#sessionWrites.get(c.session) ?? Promise.resolve();
@@ -774,21 +773,24 @@ export class HostDO extends DurableObject<Bindings> {
   #readyAgent(): WebSocket | undefined {
     return this.ctx
       .getWebSockets("agent")
-      .find((ws) => (attachment(ws) as AgentAttachment).phase === "ready");
+      .find((ws) => (this.#att.get(ws) as AgentAttachment).phase === "ready");
   }
 
   #client(sid: number): WebSocket | undefined {
-    return this.ctx.getWebSockets(STREAM_TAG(sid)).find((ws) => !(attachment(ws) as ClientAttachment).done);
+    return this.ctx
+      .getWebSockets(STREAM_TAG(sid))
+      .find((ws) => !(this.#att.get(ws) as ClientAttachment).done);
   }
 
   /** Numbers `frame` now and sends it once signed, in numbering order (signing runs concurrently). */
   #sendAgent(ws: WebSocket, frame: Outgoing): void {
-    const a = update<AgentAttachment>(ws, (x) => {
+    const a = this.#att.update<AgentAttachment>(ws, (x) => {
       x.out += 1;
     });
+    const seq = a.out; // the record is live: later frames move it on
     const dataKey = this.#dataKey(a, "out");
     const sealed = this.#cpSigner().then(async (signer) =>
-      sealFrame({ ...frame, seq: a.out } as ControlPlaneFrame, signer, {
+      sealFrame({ ...frame, seq } as ControlPlaneFrame, signer, {
         connectionId: a.conn,
         direction: "cp>agent",
         ...(dataKey ? { dataKey: await dataKey } : {}),
@@ -857,7 +859,7 @@ export class HostDO extends DurableObject<Bindings> {
    * reused on a connection. Kept in the socket's attachment, so no storage write delays the stream.
    */
   #nextSid(agent: WebSocket): number {
-    return update<AgentAttachment>(agent, (x) => {
+    return this.#att.update<AgentAttachment>(agent, (x) => {
       x.lastSid = (x.lastSid ?? -1) + 2;
     }).lastSid!;
   }
