@@ -134,6 +134,19 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** A host of prod/fra1 whose agent never connected: `<name>.prod`. */
+async function insertOfflineHost(name: string): Promise<void> {
+  const [cluster] = (await client.clusters.list()).clusters;
+  const [site] = (await client.sites.list("prod")).sites;
+  await insertHost(stack.dbUrl, {
+    tenantId: cluster!.tenantId,
+    clusterId: cluster!.id,
+    siteId: site!.id,
+    name,
+    status: "offline",
+  });
+}
+
 const shop = (path = "") => `${stack.url}/x/shop/${path}`;
 const withKey = (headers: Record<string, string> = {}) => ({ ...headers, authorization: `Bearer ${token}` });
 
@@ -406,6 +419,56 @@ describe("requests and responses", () => {
   });
 });
 
+describe("changes", () => {
+  const atHostname = async (hostname: string) =>
+    Number(
+      (
+        await run("curl", [
+          "-sS",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "-H",
+          `host: ${hostname}`,
+          "-H",
+          `authorization: Bearer ${token}`,
+          `${stack.url}/page`,
+        ])
+      ).stdout,
+    );
+  const byName = async (name: string) =>
+    (await fetch(`${stack.url}/x/${name}/page`, { headers: withKey() })).status;
+
+  it("stops serving a removed exposure at once, by name and at its hostname", async () => {
+    await client.exposures.create("web01.prod", "web", "brief", { hostname: "brief.shop.test" });
+    expect(await byName("brief")).toBe(200);
+    expect(await atHostname("brief.shop.test")).toBe(200);
+    await client.exposures.remove("brief");
+    expect(await byName("brief")).toBe(404);
+    expect(await atHostname("brief.shop.test")).toBe(404);
+  });
+
+  it("serves a new exposure at once, even right after its name was asked for", async () => {
+    expect(await byName("later")).toBe(404);
+    expect(await atHostname("later.shop.test")).toBe(404);
+    await client.exposures.create("web01.prod", "web", "later", { hostname: "later.shop.test" });
+    expect(await byName("later")).toBe(200);
+    expect(await atHostname("later.shop.test")).toBe(200);
+  });
+
+  it("says a host is revoked as soon as it is", async () => {
+    await insertOfflineHost("soon-revoked");
+    await client.exposures.create("soon-revoked.prod", "web", "soon-revoked");
+    const code = async () =>
+      ((await (await fetch(`${stack.url}/x/soon-revoked/`, { headers: withKey() })).json()) as ApiErr).error
+        .code;
+    expect(await code()).toBe("host_offline");
+    await client.hosts.revoke("soon-revoked.prod");
+    expect(await code()).toBe("host_revoked");
+  });
+});
+
 describe("WebSocket upgrades", () => {
   async function connect(path: string, headers: Record<string, string>, protocols?: string[]) {
     const ws = new WebSocket(shop(path).replace(/^http/, "ws"), protocols, { headers });
@@ -461,15 +524,7 @@ describe("failures", () => {
   });
 
   it("says the host is offline when its agent is not connected", async () => {
-    const [cluster] = (await client.clusters.list()).clusters;
-    const [site] = (await client.sites.list("prod")).sites;
-    await insertHost(stack.dbUrl, {
-      tenantId: cluster!.tenantId,
-      clusterId: cluster!.id,
-      siteId: site!.id,
-      name: "dark",
-      status: "offline",
-    });
+    await insertOfflineHost("dark");
     await client.exposures.create("dark.prod", "web", "dark");
     const res = await fetch(`${stack.url}/x/dark/`, { headers: withKey() });
     expect(res.status).toBe(502);

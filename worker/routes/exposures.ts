@@ -17,7 +17,7 @@ import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
-import { forgetHostname } from "./gateway.ts";
+import { forgetExposure } from "./gateway.ts";
 
 export const EXPOSURE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS name with at least two labels; never an IP literal (those reach the API, not exposures). */
@@ -121,7 +121,7 @@ export const exposureRoutes = new Hono<AppEnv>()
       }
       throw err;
     }
-    if (row.hostname) forgetHostname(row.hostname);
+    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,
@@ -145,7 +145,7 @@ export const exposureRoutes = new Hono<AppEnv>()
       .where(and(eq(exposures.tenantId, caller.tenantId), eq(exposures.name, c.req.param("name"))))
       .returning();
     if (!row) throw ApiError.notFound(`exposure '${c.req.param("name")}'`);
-    if (row.hostname) forgetHostname(row.hostname);
+    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,
@@ -178,6 +178,7 @@ export const exposureRoutes = new Hono<AppEnv>()
       .update(exposures)
       .set({ linkSalt: randomBase32(16) })
       .where(and(eq(exposures.id, row.id), eq(exposures.tenantId, caller.tenantId)));
+    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,

@@ -23,13 +23,40 @@ async function lookup(db: Database, by: "name" | "hostname", value: string): Pro
   return row && { exposure: row.exposure, hostName: row.hostName, hostRevoked: row.revokedAt !== null };
 }
 
-// Which hostnames are exposures, per isolate: the API's own host is asked about on every request, so
-// answers are kept for a few seconds (other isolates see a new or removed hostname within that time).
-const HOSTNAME_TTL_MS = 5_000;
-const hostnames = new Map<string, { found: Found | undefined; at: number }>();
+// Exposures as requests find them, by name (/x/<name>/…) or by hostname, per isolate: every request
+// to an exposure looks its row up, and the API's own host is asked about on every request, so answers
+// (none included) are kept for a few seconds. What this isolate changes it forgets at once; other
+// isolates see a change, a removal or revoked links included, within EXPOSURE_TTL_MS.
+const EXPOSURE_TTL_MS = 5_000;
+/** No exposure's name or hostname is longer (a DNS name); a longer one is looked up nowhere, nor kept. */
+const MAX_LOOKUP = 253;
+const known = new Map<string, { found: Found | undefined; at: number }>();
+/** Moves on at every forget: a lookup that was under way meanwhile may have read the old row. */
+let generation = 0;
 
-export function forgetHostname(hostname: string): void {
-  hostnames.delete(hostname);
+async function find(db: Database, by: "name" | "hostname", value: string): Promise<Found | undefined> {
+  if (value.length > MAX_LOOKUP) return undefined;
+  const key = `${by} ${value}`;
+  const cached = known.get(key);
+  if (cached && Date.now() - cached.at < EXPOSURE_TTL_MS) return cached.found;
+  const before = generation;
+  const found = await lookup(db, by, value);
+  if (known.size > 10_000) known.clear();
+  if (generation === before) known.set(key, { found, at: Date.now() });
+  return found;
+}
+
+/** The exposure was created, removed or had its links revoked: the next request reads its row. */
+export function forgetExposure(exposure: Pick<Exposure, "name" | "hostname">): void {
+  generation += 1;
+  known.delete(`name ${exposure.name}`);
+  if (exposure.hostname) known.delete(`hostname ${exposure.hostname}`);
+}
+
+/** The host was revoked or deleted: requests to its exposures read their rows again. */
+export function forgetHostExposures(hostId: string): void {
+  generation += 1;
+  for (const [key, { found }] of known) if (found?.exposure.hostId === hostId) known.delete(key);
 }
 
 /** The exposure served at the request's Host, if any. IP literals and localhost are the API's. */
@@ -39,12 +66,7 @@ export async function exposureAtHost(
 ): Promise<Found | undefined> {
   const host = (hostHeader ?? "").toLowerCase().replace(/:\d+$/, "");
   if (!host.includes(".") || /^[\d.]+$/.test(host) || host.startsWith("[")) return undefined;
-  const cached = hostnames.get(host);
-  if (cached && Date.now() - cached.at < HOSTNAME_TTL_MS) return cached.found;
-  const found = await lookup(db, "hostname", host);
-  if (hostnames.size > 10_000) hostnames.clear();
-  hostnames.set(host, { found, at: Date.now() });
-  return found;
+  return find(db, "hostname", host);
 }
 
 export async function serveByName(c: Context<AppEnv>): Promise<Response> {
@@ -55,7 +77,7 @@ export async function serveByName(c: Context<AppEnv>): Promise<Response> {
     // Relative links in the app resolve under the prefix only with the trailing slash.
     return c.redirect(`${prefix}/${url.search}`, 308);
   }
-  const found = await lookup(c.var.db, "name", name);
+  const found = await find(c.var.db, "name", name);
   if (!found) throw ApiError.notFound(`exposure '${name}'`);
   return serve(c, found, prefix);
 }
