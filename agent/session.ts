@@ -330,9 +330,10 @@ export class Session {
       }
       this.#send({ t: "ping", time: Date.now() });
     }, heartbeat);
-    this.#unserve = this.#options.network.listeners.serve((route, listen, conn) =>
-      this.#tcp.openMesh(route, listen, conn),
-    );
+    this.#unserve = this.#options.network.listeners.serve({
+      open: (route, listen, conn) => this.#tcp.openMesh(route, listen, conn),
+      cut: (route, reason) => this.#tcp.closeRoute(route, reason),
+    });
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
   }
 

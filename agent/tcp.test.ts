@@ -429,6 +429,39 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       expect(agent.stderr().match(/mesh route mesh_b: listening on/g)).toHaveLength(1);
     });
 
+    it("ends the streams of a route that changes or goes, telling the control plane why", async () => {
+      const port = await closedPort();
+      const { link, agent } = await setup();
+      const listener = { route, listen: `127.0.0.1:${port}`, to: "db01.prod:postgres" };
+      await link.send({ t: "config", config: config([], [listener]) });
+      await agent.waitFor(/listening on/);
+      const opens: number[] = [];
+      link.onFrame((f) => {
+        if (f.t === "tcp.open") opens.push(f.sid);
+      });
+      const connected = async () => {
+        const c = await client(port);
+        await expect.poll(() => opens.length).toBeGreaterThan(0);
+        const peer = new PeerStream(link, opens.shift()!, { window: AGENT_WINDOW });
+        await peer.accept(AGENT_WINDOW);
+        return { c, peer };
+      };
+
+      const first = await connected();
+      await link.send({ t: "config", config: config([], [{ ...listener, to: "db02.prod:postgres" }]) });
+      expect(await first.peer.closed).toBe(`mesh route ${route} was changed`);
+      await first.c.ended;
+      await agent.waitFor(new RegExp(`mesh route ${route}: now leads to db02\\.prod:postgres`));
+      await agent.waitFor(new RegExp(`mesh route ${route}: closed 1 open connection\\(s\\) through it`));
+
+      const second = await connected();
+      expect(agent.stderr().match(/: listening on/g)).toHaveLength(1); // the same listener, still up
+      await link.send({ t: "config", config: config([], []) });
+      expect(await second.peer.closed).toBe(`mesh route ${route} was removed`);
+      await second.c.ended;
+      await expect.poll(() => canConnect(port)).toBe(false);
+    });
+
     it("keeps listening across reconnects; connections while disconnected are closed", async () => {
       const port = await closedPort();
       const { cp, link, agent } = await setup();

@@ -4,6 +4,7 @@ import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -257,6 +258,33 @@ describe("outpost forward", () => {
   }, 120_000);
 });
 
+/** Writes `text` to `socket` and resolves with the first answer. */
+async function roundTrip(socket: Socket, text: string): Promise<string> {
+  const answer = once(socket, "data");
+  socket.write(text);
+  return String((await answer)[0]);
+}
+
+/** Resolves when `socket` is closed, whether by an end or a reset. */
+function closed(socket: Socket): Promise<void> {
+  socket.on("error", () => {});
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+/** A connection to 127.0.0.1:`port` that an echo answers through. */
+async function echoing(port: number): Promise<Socket> {
+  const socket = connect(port, "127.0.0.1");
+  try {
+    await once(socket, "connect");
+    const text = await Promise.race([roundTrip(socket, "ping"), closed(socket).then(() => "closed")]);
+    if (text !== "ping") throw new Error(`the connection to ${port} answered ${text}`);
+    return socket;
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}
+
 describe("mesh", () => {
   it("routes a port on one host to another host's service, across restarts", async () => {
     const port = await freePort();
@@ -288,6 +316,40 @@ describe("mesh", () => {
 
     expect((await runCli(["mesh", "rm", route.id], env)).code).toBe(0);
     await eventually(async () => expect(await get("/gone").catch(() => "closed")).toBe("closed"));
+  });
+
+  it("ends the connections a removed route carried, at both ends, and refuses new ones", async () => {
+    // A service that echoes and keeps every connection open for as long as its client does.
+    const served: Promise<void>[] = [];
+    const hold = createServer((socket) => {
+      served.push(closed(socket));
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => hold.listen(0, "127.0.0.1", resolve));
+    try {
+      for (const [from, to] of [
+        [bunAgent, denoAgent],
+        [denoAgent, bunAgent],
+      ] as const) {
+        const service = `hold-${to.runtime}`;
+        await client.services.add(to.ref, service, `127.0.0.1:${(hold.address() as AddressInfo).port}`);
+        const port = await freePort();
+        const { route } = await client.mesh.add(from.ref, `127.0.0.1:${port}`, `${to.ref}:${service}`);
+        const conn = await eventually(() => echoing(port));
+        const ended = closed(conn);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(await roundTrip(conn, "still-open")).toBe("still-open");
+
+        const removed = await runCli(["mesh", "rm", route.id], env);
+        expect(removed.code, removed.stderr).toBe(0);
+        await ended;
+        await Promise.all(served.splice(0)); // the far host's end closed too
+        await eventually(() => expect(echoing(port)).rejects.toThrow(/ECONNREFUSED/));
+        await from.process.waitFor(new RegExp(`mesh route ${route.id}: closed 1 open connection`), 5000);
+      }
+    } finally {
+      hold.close();
+    }
   });
 
   it("keeps routes inside a cluster and a tenant", async () => {

@@ -4,7 +4,7 @@
 export { CONNECT_TIMEOUT_MS, connectFailure, connectWithin, hostPort } from "./connect.ts";
 export { type HostConfig, type ListenerSpec, parseHostConfig } from "./host-config.ts";
 export { HostNetwork, type HostNetworkOptions } from "./host-network.ts";
-export { MeshListeners, type MeshOpener } from "./mesh-listeners.ts";
+export { MeshListeners, type MeshServer } from "./mesh-listeners.ts";
 export { DNS_TIMEOUT_MS, dnsResolver } from "./resolver.ts";
 export { TCP_WINDOW_BYTES, TcpStream } from "./tcp-stream.ts";
 export {

@@ -1,12 +1,19 @@
 // The mesh routes' listeners, kept in step with the latest config: a new route starts listening, a
 // removed one stops, an unchanged one keeps its socket. They belong to the agent, not to a connection:
 // the control plane re-sends the config after every ready, and an unchanged listener is not rebound.
-// A connection accepted while no connection to the control plane is ready is closed at once.
+// A connection accepted while no connection to the control plane is ready is closed at once; the
+// streams accepted for a route end when the route is removed or changed, so no connection outlives the
+// route it came through.
 import type { Runtime, TcpConn, TcpListener } from "../runtime/index.ts";
 import type { ListenerSpec } from "./host-config.ts";
 
-/** Opens a mesh stream for a connection accepted on `listen` for `route` (TcpStreams.openMesh). */
-export type MeshOpener = (route: string, listen: string, conn: TcpConn) => void;
+/** The streams of the connection to the control plane that is ready (its TcpStreams). */
+export interface MeshServer {
+  /** Opens a mesh stream for a connection accepted on `listen` for `route`. */
+  open(route: string, listen: string, conn: TcpConn): void;
+  /** Ends the streams open for `route`, telling the control plane `reason`; how many there were. */
+  cut(route: string, reason: string): number;
+}
 
 interface _Active {
   spec: ListenerSpec;
@@ -21,7 +28,7 @@ export interface MeshListenersOptions {
 export class MeshListeners {
   readonly #options: MeshListenersOptions;
   readonly #active = new Map<string, _Active>();
-  #opener: MeshOpener | undefined;
+  #server: MeshServer | undefined;
 
   constructor(options: MeshListenersOptions) {
     this.#options = options;
@@ -33,29 +40,36 @@ export class MeshListeners {
   }
 
   /**
-   * Hands accepted connections to `opener` from now on (a connection became ready); the returned
+   * Hands accepted connections to `server` from now on (a connection became ready); the returned
    * function takes it back, unless another has been set since.
    */
-  serve(opener: MeshOpener): () => void {
-    this.#opener = opener;
+  serve(server: MeshServer): () => void {
+    this.#server = server;
     return () => {
-      if (this.#opener === opener) this.#opener = undefined;
+      if (this.#server === server) this.#server = undefined;
     };
   }
 
-  /** Makes the listeners exactly `specs`: stops the others first, so a freed port can be reused. */
+  /**
+   * Makes the listeners exactly `specs`: stops the others first, so a freed port can be reused. A
+   * route that is gone or leads elsewhere now has its streams ended: they go where it no longer does.
+   */
   sync(specs: readonly ListenerSpec[]): void {
     const { log } = this.#options;
     const wanted = new Map(specs.map((spec) => [spec.route, spec]));
     for (const [route, active] of this.#active) {
       const spec = wanted.get(route);
-      if (spec !== undefined && spec.listen === active.spec.listen) {
-        active.spec = spec; // same socket; `to` may have changed
-        continue;
+      const sameSocket = spec?.listen === active.spec.listen;
+      if (sameSocket && spec.to === active.spec.to) continue;
+      if (sameSocket) {
+        active.spec = spec;
+        log(`mesh route ${route}: now leads to ${spec.to}`);
+      } else {
+        active.listener.close();
+        this.#active.delete(route);
+        log(`mesh route ${route}: stopped listening on ${active.spec.listen}`);
       }
-      active.listener.close();
-      this.#active.delete(route);
-      log(`mesh route ${route}: stopped listening on ${active.spec.listen}`);
+      this.#cut(route, `mesh route ${route} was ${spec === undefined ? "removed" : "changed"}`);
     }
     for (const spec of specs) {
       if (!this.#active.has(spec.route)) this.#start(spec);
@@ -83,10 +97,15 @@ export class MeshListeners {
     }
   }
 
+  #cut(route: string, reason: string): void {
+    const cut = this.#server?.cut(route, reason) ?? 0;
+    if (cut > 0) this.#options.log(`mesh route ${route}: closed ${cut} open connection(s) through it`);
+  }
+
   #accept(route: string, conn: TcpConn): void {
     const active = this.#active.get(route);
-    const opener = this.#opener;
-    if (active === undefined || opener === undefined) {
+    const server = this.#server;
+    if (active === undefined || server === undefined) {
       conn.close();
       const listen = active?.spec.listen ?? "a stopped listener";
       this.#options.log(
@@ -95,7 +114,7 @@ export class MeshListeners {
       return;
     }
     try {
-      opener(route, active.spec.listen, conn);
+      server.open(route, active.spec.listen, conn);
     } catch (error) {
       conn.close();
       const why = error instanceof Error ? error.message : String(error);

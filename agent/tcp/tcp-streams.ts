@@ -142,6 +142,17 @@ export class TcpStreams {
     stream.attach(conn, `the client on ${listen}`, window);
   }
 
+  /** Ends the mesh streams opened for `route`, telling the control plane `reason`; how many there were. */
+  closeRoute(route: string, reason: string): number {
+    let closed = 0;
+    for (const [sid, mesh] of this.#meshes) {
+      if (mesh.route !== route) continue;
+      this.#streams.get(sid)?.fail(reason);
+      closed += 1;
+    }
+    return closed;
+  }
+
   /** Tears every stream down, sending nothing more (the link is gone). */
   closeAll(): void {
     for (const stream of [...this.#streams.values()]) stream.abort();
