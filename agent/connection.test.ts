@@ -53,7 +53,7 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     await link.send({ t: "ping", time: 42 });
     const pong = await link.next("pong");
     expect(pong.time).toBe(42);
-    await link.send({ t: "config", config: new Map([["services", []]]) });
+    await link.send({ t: "config", config: { services: [], listeners: [] } });
     await link.send({ t: "error", code: "just_saying", message: "hello from the fake" });
     await agent.waitFor(/the control plane reported just_saying: hello from the fake/);
     expect(link.errors).toEqual([]);

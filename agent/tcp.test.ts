@@ -4,7 +4,14 @@
 // way. The real control plane's end of the same streams is tested in test/.
 import { connect, type Socket } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CborValue, CloseCode, MAX_CHUNK_BYTES } from "../schema/protocol/index.ts";
+import { _sealPayload } from "../schema/protocol/envelope.ts";
+import {
+  type CborValue,
+  CloseCode,
+  encodeCbor,
+  type HostConfig,
+  MAX_CHUNK_BYTES,
+} from "../schema/protocol/index.ts";
 import { FakeControlPlane, type FakeLink } from "./testing/fake-control-plane.ts";
 import { PeerStream } from "./testing/peer-stream.ts";
 import { buildTestBundle, type Proc, RUNTIMES, start } from "./testing/processes.ts";
@@ -43,12 +50,11 @@ async function server(s: Promise<TestServer>): Promise<TestServer> {
   return started;
 }
 
-type Entry = Record<string, string>;
-const config = (services: Entry[] = [], listeners: Entry[] = []) =>
-  new Map<string, CborValue>([
-    ["services", services.map((s) => new Map(Object.entries(s)))],
-    ["listeners", listeners.map((l) => new Map(Object.entries(l)))],
-  ]);
+type Services = HostConfig["services"];
+const config = (services: Services = [], listeners: HostConfig["listeners"] = []): HostConfig => ({
+  services,
+  listeners,
+});
 
 /** A client of a mesh listener: connects, collects what comes back, knows when the agent ended it. */
 function client(port: number): Promise<{ socket: Socket; data: () => Buffer; ended: Promise<void> }> {
@@ -256,7 +262,7 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       [
         "a bare port without --allow-loopback",
         [] as string[],
-        [] as Entry[],
+        [] as Services,
         22,
         "refused: bare ports need an agent started with --allow-loopback",
       ],
@@ -307,13 +313,11 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
           { name: "byip", target: `127.0.0.1:${echo.port}` },
           { name: "byname", target: `localhost:${echo.port}` },
           { name: "mine", target: `127.0.0.1:${other.port}` },
-          { name: "bad entry", target: "x" },
         ]),
       });
       await agent.waitFor(
         /service 'mine' from the control plane is overridden by this host's --service mine/,
       );
-      await agent.waitFor(/ignored services\[3\]: name 'bad entry' is not a service name/);
       for (const [sid, name] of [
         [1, "byip"],
         [3, "byname"],
@@ -388,7 +392,9 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       await agent.waitFor(new RegExp(`mesh route ${route}: the control plane refused it: no mesh route`));
     });
 
-    it("follows the config: removed listeners stop, unchanged ones stay, non-loopback ones are refused", async () => {
+    it("follows the config: removed listeners stop, unchanged ones stay, odd addresses are refused", async () => {
+      // The frame admits only loopback-shaped addresses; these two pass it, and the host's policy
+      // still refuses them: no such octet, and a spelling with a leading zero.
       const [a, b] = [await closedPort(), await closedPort()];
       const { link, agent } = await setup();
       const listenerA = { route, listen: `127.0.0.1:${a}`, to: "db01.prod:postgres" };
@@ -398,16 +404,16 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
           [],
           [
             listenerA,
-            { route: "mesh_public", listen: `0.0.0.0:${b}`, to: "x:y" },
-            { route: "mesh_lan", listen: `10.0.0.1:${b}`, to: "x:y" },
+            { route: "mesh_octet", listen: `127.0.0.256:${b}`, to: "x:y" },
+            { route: "mesh_zero", listen: `127.0.0.01:${b}`, to: "x:y" },
           ],
         ),
       });
       await agent.waitFor(
-        /mesh route mesh_public: refused to listen on '0\.0\.0\.0:\d+': not a loopback address/,
+        /mesh route mesh_octet: refused to listen on '127\.0\.0\.256:\d+': '127\.0\.0\.256' is not a valid address/,
       );
       await agent.waitFor(
-        /mesh route mesh_lan: refused to listen on '10\.0\.0\.1:\d+': not a loopback address/,
+        /mesh route mesh_zero: refused to listen on '127\.0\.0\.01:\d+': '127\.0\.0\.01' is not a valid address/,
       );
       await agent.waitFor(new RegExp(`mesh route ${route}: listening on 127\\.0\\.0\\.1:${a}`));
       expect(await canConnect(a)).toBe(true);
@@ -427,6 +433,39 @@ describe.each(RUNTIMES)("tcp streams on %s", (runtime) => {
       expect(await canConnect(b)).toBe(true);
       expect(agent.stderr().match(/listening on 127\.0\.0\.1/g)).toHaveLength(3); // a, b; a stopped
       expect(agent.stderr().match(/mesh route mesh_b: listening on/g)).toHaveLength(1);
+    });
+
+    it("refuses a malformed config whole: none of it is applied", async () => {
+      const port = await closedPort();
+      const { cp, link, agent } = await setup();
+      const entry = (o: Record<string, string>) => new Map(Object.entries(o));
+      // A good listener, then one on a public address: what encodeFrame would refuse to send.
+      const frame = new Map<string, CborValue>([
+        ["t", "config"],
+        ["seq", 1000],
+        [
+          "config",
+          new Map([
+            ["services", [entry({ name: "db", target: "127.0.0.1:5432" })]],
+            [
+              "listeners",
+              [
+                entry({ route, listen: `127.0.0.1:${port}`, to: "db01.prod:postgres" }),
+                entry({ route: "mesh_public", listen: "0.0.0.0:15432", to: "db01.prod:postgres" }),
+              ],
+            ],
+          ]),
+        ],
+      ]);
+      link.sendRaw(
+        await _sealPayload(encodeCbor(frame), cp.signer, { connectionId: link.conn, direction: "cp>agent" }),
+      );
+      expect((await link.closed).code).toBe(CloseCode.MALFORMED);
+      await agent.waitFor(
+        /refused a message from the control plane: Cannot decode frame: config field config\.listeners\[1\]\.listen must be a loopback address and port like 127\.0\.0\.1:15432 or \[::1\]:15432, got "0\.0\.0\.0:15432"/,
+      );
+      expect(await canConnect(port)).toBe(false);
+      expect(agent.stderr()).not.toMatch(/listening on/);
     });
 
     it("ends the streams of a route that changes or goes, telling the control plane why", async () => {

@@ -329,6 +329,13 @@ describe("streams, services and mesh: bad input", () => {
       ["POST", "/v1/hosts/h1.edge/services", { name: "Bad Name", target: "127.0.0.1:22" }, /^name: /],
       ["POST", "/v1/hosts/h1.edge/services", { name: "ssh", target: "127.0.0.1" }, /^target: /],
       ["POST", "/v1/hosts/h1.edge/services", { name: "ssh", target: "127.0.0.1:70000" }, /^target: port/],
+      // Longer than a config frame carries (MAX_TARGET_TEXT).
+      [
+        "POST",
+        "/v1/hosts/h1.edge/services",
+        { name: "ssh", target: `[${"0:".repeat(130)}1]:22` },
+        /^target: /,
+      ],
       ["POST", "/v1/mesh", { from: "h1.edge", listen: "0.0.0.0:80", to: "h2.edge:web" }, /^listen: /],
       ["POST", "/v1/mesh", { from: "h1.edge", listen: "127.0.0.1:80", to: "h2.edge" }, /^to: /],
       ["POST", "/v1/mesh", { from: "h1.edge", listen: "127.0.0.1:80", to: "h1.edge:web" }, /^to: .*itself/],

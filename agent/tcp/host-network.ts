@@ -3,7 +3,7 @@
 // the services and mesh listeners the control plane's latest `config` names, and DNS.
 //
 // A local service wins over an API service of the same name: the owner's word is final on the host.
-import type { CborMap } from "../../schema/protocol/index.ts";
+import type { HostConfig } from "../../schema/protocol/index.ts";
 import { checkApiServiceTarget, type PolicyConfig, type Resolver, type Service } from "../policy/index.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { parseHostConfig } from "./host-config.ts";
@@ -44,7 +44,7 @@ export class HostNetwork implements StreamTargets {
   }
 
   /** Takes the control plane's latest `config`: API services, and the listeners brought in step. */
-  applyConfig(config: CborMap): void {
+  applyConfig(config: HostConfig): void {
     const { services, listeners } = parseHostConfig(config, this.#log);
     const api = new Map(services.map((s) => [s.name, s]));
     for (const service of api.values()) {

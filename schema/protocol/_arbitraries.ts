@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
-import type { Direction, Frame, FrameType, HostFacts } from "./frames.ts";
+import type { Direction, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 
@@ -37,6 +37,22 @@ const factsArb: fc.Arbitrary<HostFacts> = fc.record(
   },
   { requiredKeys: ["hostname", "os", "arch", "cpus", "memory", "runtime", "runtimeVersion"] },
 );
+
+const nameArb = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,62}$/);
+const configArb: fc.Arbitrary<HostConfig> = fc.record({
+  services: fc.uniqueArray(fc.record({ name: nameArb, target: text(261, 1) }), {
+    maxLength: 4,
+    selector: (s) => s.name,
+  }),
+  listeners: fc.uniqueArray(
+    fc.record({
+      route: nameArb,
+      listen: fc.stringMatching(/^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):[1-9]\d{0,4}$/),
+      to: fc.stringMatching(/^[\x21-\x7e]{1,264}$/),
+    }),
+    { maxLength: 4, comparator: (a, b) => a.route === b.route || a.listen === b.listen },
+  ),
+});
 
 /** Any CBOR value in the protocol's data model, nested at most `depth` deep. */
 export function cborValueArb(depth = 4): fc.Arbitrary<CborValue> {
@@ -103,7 +119,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
   config: fc.record({
     t: fc.constant("config"),
     seq,
-    config: cborMapArb(fc.oneof(fc.maxSafeInteger(), fc.string({ maxLength: 8 })), cborValueArb(3)),
+    config: configArb,
   }),
   "exec.open": fc.record(
     {

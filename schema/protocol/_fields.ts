@@ -168,15 +168,34 @@ export function _textRecord(
   };
 }
 
-/** Any map: opaque to this layer (the `config` payload until it gets a schema). */
-export const _anyMap: _Field<CborMap> = {
-  optional: false,
-  read(value, at) {
-    if (!(value instanceof Map)) _fail(at, "a map", value);
-    return value as CborMap;
-  },
-  write: (value) => value,
-};
+/**
+ * An array of `list` in which no two items have the same text in any of `keys` (a name listed twice
+ * would leave the receiver to pick one).
+ */
+export function _uniqueBy<T extends Record<K, string>, K extends string>(
+  list: _Field<T[]>,
+  keys: readonly K[],
+): _Field<T[]> {
+  return {
+    optional: false,
+    read(value, at) {
+      const items = list.read(value, at);
+      for (const key of keys) {
+        const seen = new Set<string>();
+        for (const [i, item] of items.entries()) {
+          if (seen.has(item[key])) {
+            throw new _FieldError(
+              `field ${at}[${i}].${key} repeats an earlier item's, ${JSON.stringify(item[key].slice(0, 40))}`,
+            );
+          }
+          seen.add(item[key]);
+        }
+      }
+      return items;
+    },
+    write: list.write,
+  };
+}
 
 export type _Fields<T> = { [K in keyof T]-?: _Field<T[K]> };
 

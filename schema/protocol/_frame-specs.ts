@@ -3,7 +3,6 @@
 // below tie each entry to its interface, so a field added to one and not the other does not compile.
 
 import {
-  _anyMap,
   _array,
   _bool,
   _bytes,
@@ -17,10 +16,21 @@ import {
   _text,
   _textRecord,
   _uint,
+  _uniqueBy,
 } from "./_fields.ts";
-import type { AgentFrame, ControlPlaneFrame, Direction, FrameOf, FrameType, HostFacts } from "./frames.ts";
+import type {
+  AgentFrame,
+  ConfigListener,
+  ConfigService,
+  ControlPlaneFrame,
+  Direction,
+  FrameOf,
+  FrameType,
+  HostConfig,
+  HostFacts,
+} from "./frames.ts";
 import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
-import { MAX_CHUNK_BYTES } from "./limits.ts";
+import { MAX_CHUNK_BYTES, MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "./limits.ts";
 
 type _Sender = "cp" | "agent" | "either";
 
@@ -52,6 +62,8 @@ const KX = _bytes(32, 32);
 const CAP = _uint(1, 0xffff);
 const CHUNK = _bytes(0, MAX_CHUNK_BYTES);
 const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
+/** What tcp.open may name: a service, or (from the agent) a mesh route's id. */
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const KID: _Field<KeyId> = {
   optional: false,
@@ -70,6 +82,39 @@ const FACTS = _struct<HostFacts>({
   uptime: _optional(_uint(0, Number.MAX_SAFE_INTEGER)),
   runtime: _text({ min: 1, max: 64, noNul: true }),
   runtimeVersion: _text({ min: 1, max: 64, noNul: true }),
+});
+
+const CONFIG = _struct<HostConfig>({
+  services: _uniqueBy(
+    _array(
+      _struct<ConfigService>({
+        name: _text({ pattern: [SERVICE_NAME, "a service name like ssh"], max: 63 }),
+        target: _text({ min: 1, max: MAX_TARGET_TEXT, noNul: true }),
+      }),
+      0,
+      MAX_CONFIG_ENTRIES,
+    ),
+    ["name"],
+  ),
+  listeners: _uniqueBy(
+    _array(
+      _struct<ConfigListener>({
+        route: _text({ pattern: [SERVICE_NAME, "a route id like mesh_…"], max: 63 }),
+        // Mesh listeners bind the host's loopback only; the agent's policy checks the address again.
+        listen: _text({
+          pattern: [
+            /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):[1-9]\d{0,4}$/,
+            "a loopback address and port like 127.0.0.1:15432 or [::1]:15432",
+          ],
+          max: 64,
+        }),
+        to: _text({ pattern: [/^[\x21-\x7e]+$/, "printable ASCII like db01.prod:postgres"], max: 264 }),
+      }),
+      0,
+      MAX_CONFIG_ENTRIES,
+    ),
+    ["route", "listen"],
+  ),
 });
 
 // ## The table, in the order of frames.ts
@@ -107,7 +152,7 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
       sid: _optional(SID),
     },
   },
-  config: { from: "cp", fields: { config: _anyMap } },
+  config: { from: "cp", fields: { config: CONFIG } },
   "exec.open": {
     from: "cp",
     opens: true,
@@ -152,7 +197,7 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
       sid: SID,
       target: _either(
         _uint(1, 65535),
-        _text({ pattern: [/^[a-z0-9][a-z0-9._-]{0,62}$/, "a port or a service name like ssh"], max: 63 }),
+        _text({ pattern: [SERVICE_NAME, "a port or a service name like ssh"], max: 63 }),
         (value) => typeof value === "number",
       ),
       credit: CREDIT,

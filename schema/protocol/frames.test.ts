@@ -335,6 +335,90 @@ describe("frames", () => {
     expect(tcp.message).toMatch(/tcp.open field target must be a port or a service name/);
   });
 
+  it("refuses a malformed config whole, saying what is wrong", () => {
+    const entry = (o: Record<string, CborValue>) => new Map<CborKey, CborValue>(Object.entries(o));
+    const service = (name: CborValue, target: CborValue = "127.0.0.1:22") => entry({ name, target });
+    const listener = (route: string, listen: string, to = "db01.prod:postgres") =>
+      entry({ route, listen, to });
+    const config = (o: Record<string, CborValue>) =>
+      raw([
+        ["t", "config"],
+        ["seq", 1],
+        ["config", entry(o)],
+      ]);
+    const loopback = "a loopback address and port like 127.0.0.1:15432 or [::1]:15432";
+    const cases: Array<[Uint8Array, string]> = [
+      [config({ services: [] }), "config missing field config.listeners"],
+      [config({ services: [], listeners: [], routes: [] }), 'config unknown field config."routes"'],
+      [
+        config({ services: "ssh", listeners: [] }),
+        "config field config.services must be an array of 0..1024 items, got text of 3 characters",
+      ],
+      [
+        config({ services: Array.from({ length: 1025 }, (_, i) => service(`s${i}`)), listeners: [] }),
+        "config field config.services must be an array of 0..1024 items, got array",
+      ],
+      [
+        config({ services: [service("Bad Name")], listeners: [] }),
+        'config field config.services[0].name must be a service name like ssh, got "Bad Name"',
+      ],
+      [
+        config({ services: [service("web", "a".repeat(262))], listeners: [] }),
+        "config field config.services[0].target must be text of 1..261 characters, got text of 262 characters",
+      ],
+      [
+        config({ services: [service("db"), service("db", "127.0.0.1:5432")], listeners: [] }),
+        'config field config.services[1].name repeats an earlier item\'s, "db"',
+      ],
+      [
+        config({ services: [], listeners: [listener("mesh_a", "0.0.0.0:15432")] }),
+        `config field config.listeners[0].listen must be ${loopback}, got "0.0.0.0:15432"`,
+      ],
+      [
+        config({ services: [], listeners: [listener("mesh_a", "[::ffff:127.0.0.1]:15432")] }),
+        `config field config.listeners[0].listen must be ${loopback}, got "[::ffff:127.0.0.1]:15432"`,
+      ],
+      [
+        config({
+          services: [],
+          listeners: [listener("mesh_a", "127.0.0.1:1"), listener("mesh_a", "127.0.0.1:2")],
+        }),
+        'config field config.listeners[1].route repeats an earlier item\'s, "mesh_a"',
+      ],
+      [
+        config({
+          services: [],
+          listeners: [listener("mesh_a", "127.0.0.1:1"), listener("mesh_b", "127.0.0.1:1")],
+        }),
+        'config field config.listeners[1].listen repeats an earlier item\'s, "127.0.0.1:1"',
+      ],
+      [
+        config({ services: [], listeners: [listener("mesh_a", "127.0.0.1:1", "x\ny")] }),
+        'config field config.listeners[0].to must be printable ASCII like db01.prod:postgres, got "x\\ny"',
+      ],
+    ];
+    for (const [payload, why] of cases) {
+      const error = refusal(payload, "cp>agent");
+      expect(error.code).toBe("malformed");
+      expect(error.message).toBe(`Cannot decode frame: ${why}`);
+    }
+    // Nor can a control plane send one.
+    expect(() =>
+      encodeFrame(
+        {
+          t: "config",
+          seq: 1,
+          config: { services: [], listeners: [{ route: "mesh_a", listen: "10.0.0.1:80", to: "x" }] },
+        },
+        "cp>agent",
+      ),
+    ).toThrow(
+      new TypeError(
+        `Cannot encode frame: config field config.listeners[0].listen must be ${loopback}, got "10.0.0.1:80"`,
+      ),
+    );
+  });
+
   it("keeps env keys like __proto__ as plain keys", () => {
     const payload = raw([
       ["t", "exec.open"],

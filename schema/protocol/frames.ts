@@ -59,7 +59,7 @@
 
 import { type _Field, _FieldError, _readFields } from "./_fields.ts";
 import { _FRAME_SPECS, _SEQ, _sentBy } from "./_frame-specs.ts";
-import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
+import type { CborKey, CborValue } from "./cbor-value.ts";
 import { decodeCbor } from "./decode.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
@@ -73,8 +73,11 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *   2 (2026-11-22): hello and ready carry `kx` (ephemeral X25519); with both, data / stdin / stdout /
  *                   stderr travel in COSE_Mac0 under per-direction HMAC-SHA256 data keys (data-key.ts)
  *                   instead of an ed25519 signature each. Capability 1 peers are still served, signed.
+ *   3 (2026-11-22): `config` has a layout (services and mesh listeners) and is decoded as strictly as
+ *                   every other frame: a malformed one is refused whole (4400), never applied in part.
+ *                   Control planes have always sent that layout, so older ones are still served.
  */
-export const PROTOCOL_CAPABILITY = 2;
+export const PROTOCOL_CAPABILITY = 3;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -199,15 +202,40 @@ export interface ErrorFrame {
 }
 
 /**
- * config — cp → agent, the host's services and mesh routes. Opaque to this layer for now: any CBOR
- * map (nesting and size limits still apply); it gets a schema, and a capability bump, with the mesh.
+ * config — cp → agent, all of the host's services and mesh routes, after ready and whenever they
+ * change. It replaces the last one whole, so it is taken whole or, malformed, not at all.
  *
- *   { t: "config", seq: uint, config: { * (tstr / int) => any } }
+ *   { t: "config", seq: uint, config: {
+ *       services: [* { name: tstr,      ; a service name, as tcp.open's target; no two alike
+ *                      target: tstr }], ; address:port text, 1..MAX_TARGET_TEXT; the agent's policy
+ *                                       ; decides what it may reach
+ *       listeners: [* { route: tstr,    ; the mesh route's id, as tcp.open's target; no two alike
+ *                       listen: tstr,   ; 127.x.x.x:port or [::1]:port; no two alike
+ *                       to: tstr }] } } ; where the route leads, "<host>.<cluster>:<service>", for logs
+ *
+ * Each list holds at most MAX_CONFIG_ENTRIES.
  */
 export interface ConfigFrame {
   t: "config";
   seq: number;
-  config: CborMap;
+  config: HostConfig;
+}
+
+export interface HostConfig {
+  services: ConfigService[];
+  /** The mesh routes that start on this host: the agent listens for each. */
+  listeners: ConfigListener[];
+}
+
+export interface ConfigService {
+  name: string;
+  target: string;
+}
+
+export interface ConfigListener {
+  route: string;
+  listen: string;
+  to: string;
 }
 
 // ## Exec streams

@@ -58,6 +58,7 @@ export {
   type FrameOf,
   type FrameType,
   type HelloFrame,
+  type HostConfig,
   type HostFacts,
   MIN_PEER_CAPABILITY,
   type PingFrame,
@@ -108,8 +109,10 @@ export {
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_MISSES,
   MAX_CHUNK_BYTES,
+  MAX_CONFIG_ENTRIES,
   MAX_MESSAGE_BYTES,
   MAX_NESTING,
+  MAX_TARGET_TEXT,
 } from "./limits.ts";
 export { SequenceCounter, SequenceWindow } from "./sequence.ts";
 export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";

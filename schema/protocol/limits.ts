@@ -8,10 +8,19 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Deepest nesting of arrays and maps in one CBOR item (16). Frames need 3; the rest is room for
- * `config`. The cap also bounds the decoder's recursion, so hostile input cannot exhaust the stack.
+ * Deepest nesting of arrays and maps in one CBOR item (16). Frames need 4 (`config`); the rest is
+ * room to grow. The cap also bounds the decoder's recursion, so hostile input cannot exhaust the stack.
  */
 export const MAX_NESTING = 16;
+
+/**
+ * Most services, and most mesh listeners, one `config` lists: both lists full, of the longest entries,
+ * still fit in one message.
+ */
+export const MAX_CONFIG_ENTRIES = 1024;
+
+/** Longest service target in a `config`: a 253-character DNS name, a colon and a port, or less. */
+export const MAX_TARGET_TEXT = 261;
 
 /** How long the control plane waits for hello after sending challenge before closing with 4408. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -1,19 +1,13 @@
-// JSON form of frames for the known-answer vectors: bytes as { "$hex": "…" }, CBOR maps (the opaque
-// `config`) as { "$map": [[key, value], …] } in wire order, everything else as itself. stableStringify
-// sorts object keys, so two descriptions of the same frame print the same.
+// JSON form of frames for the known-answer vectors: bytes as { "$hex": "…" }, everything else as
+// itself. stableStringify sorts object keys, so two descriptions of the same frame print the same.
 
-import { _compareBytes, _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
-import { type CborKey, type CborValue, encodeCbor, type Frame } from "../../schema/protocol/index.ts";
+import { _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
+import type { Frame } from "../../schema/protocol/index.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export function toJson(value: unknown): Json {
   if (value instanceof Uint8Array) return { $hex: _toHex(value) };
-  if (value instanceof Map) {
-    // In deterministic CBOR order (RFC 8949 §4.2.1), the order the map has on the wire.
-    const entries = [...value].sort(([a], [b]) => _compareBytes(encodeCbor(a), encodeCbor(b)));
-    return { $map: entries.map(([k, v]) => [toJson(k), toJson(v)]) };
-  }
   if (Array.isArray(value)) return value.map(toJson);
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
@@ -25,14 +19,6 @@ export function fromJson(json: Json): unknown {
   if (Array.isArray(json)) return json.map(fromJson);
   if (json !== null && typeof json === "object") {
     if (typeof json.$hex === "string") return _fromHex(json.$hex);
-    if (Array.isArray(json.$map)) {
-      return new Map(
-        json.$map.map((entry) => {
-          const [k, v] = entry as [Json, Json];
-          return [k as CborKey, fromJson(v) as CborValue];
-        }),
-      );
-    }
     return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, fromJson(v)]));
   }
   return json;

@@ -5,6 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
+import type { HostConfig } from "../../schema/protocol/index.ts";
 import type { Bindings } from "../env.ts";
 import { openDatabase } from "../lib/db.ts";
 
@@ -25,12 +26,7 @@ export interface Registry {
   routes: RouteEntry[];
 }
 
-/** What one host's agent is told (the `config` frame's map, see HostDO). */
-export interface HostConfig {
-  services: Array<{ name: string; target: string }>;
-  listeners: Array<{ route: string; listen: string; to: string }>;
-}
-
+/** What one host's agent is told (the `config` frame's, frames.ts). */
 export function configFor(registry: Registry | undefined, hostId: string): HostConfig {
   return {
     services: (registry?.services ?? [])

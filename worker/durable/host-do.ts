@@ -9,7 +9,6 @@ import { hosts, sessions } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import {
   type AgentFrame,
-  type CborValue,
   CloseCode,
   type ControlPlaneFrame,
   closeCodeFor,
@@ -17,6 +16,7 @@ import {
   DataKey,
   HANDSHAKE_TIMEOUT_MS,
   type HelloFrame,
+  type HostConfig,
   KeyExchange,
   MIN_PEER_CAPABILITY,
   newConnectionId,
@@ -40,7 +40,6 @@ import { audit, auditInsert } from "../lib/audit.ts";
 import { controlPlaneSigner } from "../lib/cp-key.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
 import { heartbeatMs } from "../lib/heartbeat.ts";
-import type { HostConfig } from "./cluster-do.ts";
 import {
   type AgentAttachment,
   type Attachment,
@@ -370,10 +369,8 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   /**
-   * Sends the host its config, as its cluster's registry (ClusterDO) computes it:
-   *   { services: [{ name: tstr, target: tstr }],                ; API-managed services
-   *     listeners: [{ route: tstr, listen: tstr, to: tstr }] }   ; mesh routes starting here
-   * Opaque to the frame layer (frames.ts `config`); the agent validates it.
+   * Sends the host its config (frames.ts `config`), as its cluster's registry (ClusterDO) computes it.
+   * One the frame's layout refuses is not sent (#sendAgent logs why): the agent keeps the last one.
    */
   async #pushConfig(ws: WebSocket): Promise<void> {
     const host = await this.#host();
@@ -381,15 +378,7 @@ export class HostDO extends DurableObject<Bindings> {
     const res = await this.#cluster(host).fetch(
       `https://cluster.internal/config?cluster=${host.clusterId}&host=${host.id}`,
     );
-    const config = (await res.json()) as HostConfig;
-    const map = (o: Record<string, string>) => new Map<string, CborValue>(Object.entries(o));
-    this.#sendAgent(ws, {
-      t: "config",
-      config: new Map<string, CborValue>([
-        ["services", config.services.map(map)],
-        ["listeners", config.listeners.map(map)],
-      ]),
-    });
+    this.#sendAgent(ws, { t: "config", config: (await res.json()) as HostConfig });
   }
 
   #cluster(host: HostRecord): DurableObjectStub {

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
@@ -25,6 +26,7 @@ const addService = z.object({
     .regex(SERVICE_NAME, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
   target: z
     .string()
+    .max(MAX_TARGET_TEXT) // the longest an agent is told in its config (frames.ts)
     .regex(TARGET, { error: "must be <address>:<port>, e.g. 127.0.0.1:22 or [::1]:5432" })
     .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
 });
