@@ -1,11 +1,11 @@
 // The runtime seam on Bun. Bun's own APIs where they fit (Bun.spawn, Bun.file, Bun.connect and
 // Bun.listen in bun-tcp.ts); node:fs where Bun has no native call for it (create a file with a mode,
 // rename, chmod), which Bun implements natively.
-import { createHmac } from "node:crypto";
 import { statSync } from "node:fs";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { bunConnect, bunListen } from "./bun-tcp.ts";
+import { hmacSha256 } from "./hmac.ts";
 import {
   _tempPath,
   type ChildProcess,
@@ -251,7 +251,7 @@ export const bun: Runtime = {
     await mkdir(path, { recursive: true, mode: options.mode ?? 0o700 });
   },
   remove: (path) => rm(path, { force: true }),
-  hmacSha256: (key, message) => createHmac("sha256", key).update(message).digest(),
+  hmacSha256,
   connect: bunConnect,
   listen: bunListen,
   // Bun's client offers permessage-deflate unless told not to (workerd accepts it): zlib both ways on

@@ -1,8 +1,8 @@
 // The runtime seam on Deno: Deno.Command for processes, Deno's file APIs for state, Deno.env, signal
 // listeners, and Deno.connect / Deno.listen (deno-tcp.ts). Deno's child pipes are already pull-based web streams, so they pass through as-is.
 
-import { createHmac } from "node:crypto";
 import { denoConnect, denoListen } from "./deno-tcp.ts";
+import { hmacSha256 } from "./hmac.ts";
 import {
   _tempPath,
   type ChildProcess,
@@ -176,7 +176,7 @@ export const deno: Runtime = {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   },
-  hmacSha256: (key, message) => createHmac("sha256", key).update(message).digest(),
+  hmacSha256,
   connect: denoConnect,
   // Deno's client never offers permessage-deflate.
   openWebSocket: (url) => new WebSocket(url),

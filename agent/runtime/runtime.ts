@@ -122,10 +122,10 @@ export interface Runtime {
    *  saying why when the address cannot be bound (in use, not local, …). */
   listen(host: string, port: number, onConnection: (conn: TcpConn) => void): TcpListener;
   /**
-   * HMAC-SHA256, synchronous: the data keys' MAC (schema/protocol/data-key.ts, which says why not
-   * WebCrypto's here). Both runtimes use node:crypto.
+   * HMAC-SHA256 of the concatenation of `parts`, synchronous: the data keys' MAC (schema/protocol/
+   * data-key.ts, which says why not WebCrypto's here). Both runtimes use node:crypto (hmac.ts).
    */
-  hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array;
+  hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
   /** A WebSocket to the control plane (binary frames; no per-message compression, see each runtime). */
   openWebSocket(url: string): WebSocket;
   onSignal(signal: ShutdownSignal, handler: () => void): void;

@@ -153,26 +153,21 @@ async function _macParts(parts: Uint8Array[], key: DataKey, ctx: FrameContext): 
   for (const part of parts) length += part.length;
   const payloadHead = _bstrHead(length);
   // MAC_structure = [ "MAC0", protected, external_aad, payload ], up to and including payload's head.
-  const macHead = _concatBytes(encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx)]), payloadHead);
-  macHead[0] = 0x84; // an array of 4, not 3: the payload follows
-  // COSE_Mac0_Tagged = #6.17([ protected, {}, payload, tag ]), up to and including payload's head.
-  const envelopeHead = _concatBytes(
-    Uint8Array.of(MAC0_HEAD, 0x84),
-    encodeCbor(PROTECTED_MAC),
-    Uint8Array.of(0xa0),
-    payloadHead,
-  );
-  const end = macHead.length + length;
+  const prefix = _macPrefix(ctx);
+  const macHeadLength = prefix.length + payloadHead.length;
+  const end = macHeadLength + length;
   const buffer = new Uint8Array(end + 2 + MAC_BYTES);
-  buffer.set(macHead, 0);
-  let at = macHead.length;
+  buffer.set(prefix, 0);
+  buffer.set(payloadHead, prefix.length);
+  let at = macHeadLength;
   for (const part of parts) {
     buffer.set(part, at);
     at += part.length;
   }
-  const tag = await key.mac(buffer.subarray(0, end));
-  const start = macHead.length - envelopeHead.length;
-  buffer.set(envelopeHead, start);
+  const tag = await key.mac([buffer.subarray(0, end)]);
+  // COSE_Mac0_Tagged = #6.17([ protected, {}, payload, tag ]), up to and including payload's head.
+  const start = prefix.length - MAC0_ENVELOPE_HEAD.length;
+  buffer.set(MAC0_ENVELOPE_HEAD, start);
   buffer[end] = 0x58; // bstr, 1-byte length
   buffer[end + 1] = MAC_BYTES;
   buffer.set(tag, end + 2);
@@ -184,6 +179,32 @@ async function _macParts(parts: Uint8Array[], key: DataKey, ctx: FrameContext): 
   }
   return message;
 }
+
+/** COSE_Mac0_Tagged's bytes before the payload's head: tag 17, an array of 4, protected, {}. */
+const MAC0_ENVELOPE_HEAD = _concatBytes(
+  Uint8Array.of(MAC0_HEAD, 0x84),
+  encodeCbor(PROTECTED_MAC), // protected is a byte string holding the header's encoding
+  Uint8Array.of(0xa0),
+);
+
+/**
+ * MAC_structure's bytes before the payload's head: [ "MAC0", protected, external_aad, … ]. The same for
+ * every frame of a connection and direction, so it is encoded once per pair (a few live at a time).
+ */
+function _macPrefix(ctx: FrameContext): Uint8Array {
+  const id = `${ctx.connectionId} ${ctx.direction}`;
+  let prefix = _macPrefixes.get(id);
+  if (prefix === undefined) {
+    prefix = encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx)]);
+    prefix[0] = 0x84; // an array of 4, not 3: the payload follows
+    if (_macPrefixes.size >= MAC_PREFIX_CACHE) _macPrefixes.delete(_macPrefixes.keys().next().value!);
+    _macPrefixes.set(id, prefix);
+  }
+  return prefix;
+}
+
+const MAC_PREFIX_CACHE = 64;
+const _macPrefixes = new Map<string, Uint8Array>();
 
 /** The CBOR head of a byte string of `length` bytes (major type 2, shortest form, RFC 8949 §3). */
 function _bstrHead(length: number): Uint8Array {
@@ -274,7 +295,7 @@ async function _openMac0<D extends Direction>(bytes: Uint8Array, ctx: OpenContex
   }
   const frame = decodeFrame(payload, ctx.direction);
   if (!DATA_FRAME_TYPES.has(frame.t)) throw _malformed(`${frame.t} may not travel in COSE_Mac0`);
-  if (!(await ctx.dataKey.verify(tag, _macStructure(payload, ctx)))) {
+  if (!(await ctx.dataKey.verify(tag, [_macPrefix(ctx), _bstrHead(payload.length), payload]))) {
     throw new ProtocolError(
       "bad_signature",
       `Cannot open frame: MAC does not verify for ${ctx.connectionId} ${ctx.direction}`,
@@ -330,11 +351,6 @@ function _malformed(why: string): ProtocolError {
 function _sigStructure(payload: Uint8Array, ctx: FrameContext, protectedBytes = PROTECTED): Uint8Array {
   const aad = encodeCbor([PROTOCOL_MAGIC, ctx.connectionId, ctx.direction]);
   return _bufferSource(encodeCbor(["Signature1", protectedBytes, aad, payload]));
-}
-
-/** The bytes a data frame's MAC covers: MAC_structure with the same external AAD (RFC 9052 §6.3). */
-function _macStructure(payload: Uint8Array, ctx: FrameContext): Uint8Array {
-  return _bufferSource(encodeCbor(["MAC0", PROTECTED_MAC, _aad(ctx), payload]));
 }
 
 /** external_aad: binds a frame to this protocol, its connection and its direction (never sent). */
