@@ -44,6 +44,7 @@ export class StreamSocket {
       // forward CLI about 1 s of CPU per 100 MB, and workerd as much again, for bytes that are mostly
       // ciphertext (ssh) or already compressed.
       perMessageDeflate: false,
+      ...(_maskingPointless(url) ? { generateMask: _zeroMask } : {}),
     });
     this.#ws.binaryType = "nodebuffer";
     this.#ws.on("unexpected-response", (_req, res) => {
@@ -234,4 +235,21 @@ export async function collect(stream: ReadableStream<Uint8Array>, limit: number)
     off += c.length;
   }
   return out;
+}
+
+/**
+ * Whether masking this client's frames protects nobody: over TLS no intermediary can read them, and on
+ * loopback there is none. Masking (RFC 6455 §10.3) stops a hostile page from shaping bytes that a
+ * plain-HTTP proxy on the way would take for a request of its own; it cost the CLI a third of its CPU
+ * relaying bulk data (a pass over every byte in JavaScript, and a copy). ws sends frames with an
+ * all-zero key as they are, so the key stays in the header as the protocol requires.
+ */
+export function _maskingPointless(url: URL): boolean {
+  if (url.protocol === "wss:" || url.protocol === "https:") return true;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function _zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
 }
