@@ -1,6 +1,8 @@
-// Bundles the Worker (for Miniflare locally and in tests) and the agent (one file for Bun and Deno).
+// Bundles the Worker (for Miniflare locally and in tests), the agent (one file for Bun and Deno) and the
+// CLI (so that it starts without compiling TypeScript).
 // `wrangler deploy` bundles the Worker itself from wrangler.toml; this build mirrors its settings.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -55,8 +57,32 @@ export async function buildAgent(outfile = `${root}dist/agent.js`): Promise<stri
   return outfile;
 }
 
+/**
+ * Bundles the CLI into dist/cli.js (its packages stay in node_modules), and lists the source files it
+ * was built from beside it: sdk/bin/outpost.js runs the bundle while none of them is newer, and the
+ * TypeScript through tsx otherwise. Compiling on every start cost each `outpost` run about 0.3 s of CPU
+ * (an ssh ProxyCommand starts one per connection).
+ */
+export async function buildCli(outfile = `${root}dist/cli.js`): Promise<string> {
+  const result = await esbuild.build({
+    entryPoints: [`${root}sdk/cli/main.ts`],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    metafile: true,
+    logLevel: "warning",
+  });
+  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(dirname(outfile), resolve(root, p)));
+  writeFileSync(`${outfile.replace(/\.js$/, "")}.inputs.json`, `${JSON.stringify(inputs)}\n`);
+  return outfile;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const what = process.argv[2] ?? "all";
   if (what === "worker" || what === "all") console.log(await buildWorker());
   if (what === "agent" || what === "all") console.log(await buildAgent());
+  if (what === "cli" || what === "all") console.log(await buildCli());
 }

@@ -49,6 +49,15 @@ describe("usage", () => {
     expect(badSite.stderr).toContain("expected <cluster>/<site>");
   });
 
+  it("runs the same from its TypeScript as from the bundle (a fresh clone, or a source edited since the build)", async () => {
+    const bundled = await runCli(["hosts", "--help"]);
+    const source = await runCli(["hosts", "--help"], { OUTPOST_CLI_FROM_SOURCE: "1" });
+    expect(source.code).toBe(0);
+    expect(source.stdout).toBe(bundled.stdout);
+    const listed = await runCli(["cluster", "ls"], { ...env, OUTPOST_CLI_FROM_SOURCE: "1" });
+    expect(listed.code, listed.stderr).toBe(0);
+  });
+
   it("exits 2 when not logged in", async () => {
     const res = await runCli(["hosts"], { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), "outpost-empty-")) });
     expect(res.code).toBe(2);
