@@ -67,6 +67,10 @@ describe.each(RUNTIMES)("runtime seam on %s", (runtime) => {
     });
   });
 
+  it("sends small writes at once (no Nagle delay on the sockets it opens and accepts)", () => {
+    expect(r.nodelay).toEqual({ medianUnder20ms: true });
+  });
+
   it("writes files atomically with their mode, and reads them back", () => {
     expect(r.files).toEqual({
       missing: true,
