@@ -3,7 +3,13 @@ import { fileURLToPath } from "node:url";
 import { type Command, parse } from "../command.ts";
 import { UsageError } from "../usage-error.ts";
 
-const bin = fileURLToPath(new URL("../../bin/outpost.js", import.meta.url));
+/** sdk/bin/outpost.js, from where this code runs: the sources (sdk/cli/commands) or the bundle (dist). */
+const bin = fileURLToPath(
+  new URL(
+    import.meta.url.endsWith("/dist/cli.js") ? "../sdk/bin/outpost.js" : "../../bin/outpost.js",
+    import.meta.url,
+  ),
+);
 /** The ProxyCommand this CLI installs: the same node and the same outpost, whatever PATH says. */
 const proxyCommand = (target: string) => `${process.execPath} ${bin} proxy %h ${target}`;
 
