@@ -1,5 +1,6 @@
 // Every route of the HTTP API against real workerd and a real libSQL server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_CONFIG_ENTRIES } from "../schema/protocol/index.ts";
 import { encodeExecSpec } from "../schema/streams.ts";
 import { OutpostApiError } from "../sdk/index.ts";
 import { insertHost } from "./harness/fixtures.ts";
@@ -357,6 +358,41 @@ describe("streams, services and mesh: bad input", () => {
     await acme.client.services.add("h1.edge", "web", "127.0.0.1:8080");
     expect((await refused(acme.client.services.add("h1.edge", "web", "127.0.0.1:8081"))).status).toBe(409);
     expect((await refused(acme.client.services.remove("h1.edge", "nope"))).status).toBe(404);
+  });
+
+  it("refuses services and routes beyond what one config frame carries (MAX_CONFIG_ENTRIES per host)", async () => {
+    const c = await acme.client.clusters.create("full");
+    const s = await acme.client.sites.create("full", "x");
+    const base = { tenantId: acme.id, clusterId: c.cluster.id, siteId: s.site.id };
+    const from = await insertHost(stack.dbUrl, { ...base, name: "busy" });
+    const to = await insertHost(stack.dbUrl, { ...base, name: "quiet" });
+    // Fill the host to the limit in the real database, less one, then take the last place through the API.
+    const { createClient } = await import("@libsql/client");
+    const db = createClient({ url: stack.dbUrl });
+    const rows = Array.from({ length: MAX_CONFIG_ENTRIES - 1 }, (_, i) => i);
+    await db.batch(
+      rows.map((i) => ({
+        sql: "insert into services (id, tenant_id, host_id, name, target, created_by, created_at) values (?, ?, ?, ?, ?, 'test', ?)",
+        args: [`svc_fill${i}`, acme.id, from, `s${i}`, "127.0.0.1:80", Date.now()],
+      })),
+    );
+    await db.batch(
+      rows.map((i) => ({
+        sql: "insert into mesh_routes (id, tenant_id, cluster_id, from_host_id, listen, to_host_id, to_service, created_by, created_at) values (?, ?, ?, ?, ?, ?, 'web', 'test', ?)",
+        args: [`mr_fill${i}`, acme.id, c.cluster.id, from, `127.0.0.1:${20000 + i}`, to, Date.now()],
+      })),
+    );
+    db.close();
+    await acme.client.services.add("busy.full", "last", "127.0.0.1:81");
+    const service = await refused(acme.client.services.add("busy.full", "one-more", "127.0.0.1:82"));
+    expect(service.status).toBe(409);
+    expect(service.message).toMatch(/already has 1024 services, the most its agent can be told/);
+    await acme.client.mesh.add("busy.full", "127.0.0.1:30000", "quiet.full:web");
+    const route = await refused(acme.client.mesh.add("busy.full", "127.0.0.1:30001", "quiet.full:web"));
+    expect(route.status).toBe(409);
+    expect(route.message).toMatch(/already has 1024 routes starting on it/);
+    // Another host of the cluster is not affected.
+    await acme.client.mesh.add("quiet.full", "127.0.0.1:30002", "busy.full:last");
   });
 });
 

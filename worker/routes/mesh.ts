@@ -1,11 +1,12 @@
 // Mesh routes: `outpost mesh add web01.prod --listen 127.0.0.1:15432 --to db01.prod:postgres` makes the
 // agent on web01 listen on its loopback and carry each connection to db01's postgres service through
 // the relay. Both ends are in the same cluster: other clusters' and tenants' services are unreachable.
-import { and, asc, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { meshRoutes } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
@@ -60,6 +61,16 @@ export const meshRoutesApi = new Hono<AppEnv>()
       );
     }
     if (from.id === to.id) throw ApiError.badRequest("to: a route from a host to itself needs no mesh");
+    const [held] = await c.var.db
+      .select({ n: count() })
+      .from(meshRoutes)
+      .where(eq(meshRoutes.fromHostId, from.id));
+    if ((held?.n ?? 0) >= MAX_CONFIG_ENTRIES) {
+      // The agent learns the routes it listens for in one config frame, which carries at most this many.
+      throw ApiError.conflict(
+        `'${from.name}' already has ${MAX_CONFIG_ENTRIES} routes starting on it, the most its agent can be told; remove one first`,
+      );
+    }
     const row = {
       id: newId("meshRoute"),
       tenantId: caller.tenantId,

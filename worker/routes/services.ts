@@ -1,12 +1,12 @@
 // Services on a host, added through the API: `outpost service add web01.prod ssh 127.0.0.1:22`. The
 // control plane only records and relays them; the agent decides what they may point at (its loopback
 // and the networks its own config opens) and refuses the rest when a stream asks for them.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, count, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
-import { MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
+import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
@@ -52,6 +52,13 @@ export const serviceRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const body = c.req.valid("json");
     const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    const [held] = await c.var.db.select({ n: count() }).from(services).where(eq(services.hostId, host.id));
+    if ((held?.n ?? 0) >= MAX_CONFIG_ENTRIES) {
+      // The agent learns its services in one config frame, which carries at most this many.
+      throw ApiError.conflict(
+        `host '${host.name}' already has ${MAX_CONFIG_ENTRIES} services, the most its agent can be told; remove one first`,
+      );
+    }
     const row = {
       id: newId("service"),
       tenantId: caller.tenantId,
