@@ -50,6 +50,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 0,
     durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO" },
+    // DevTools (and CPU profiles) of the Worker and its Durable Objects, for whoever asks for them.
+    ...(process.env.OUTPOST_INSPECTOR_PORT
+      ? { inspectorPort: Number(process.env.OUTPOST_INSPECTOR_PORT) }
+      : {}),
     ...(opts.persistDir ? { durableObjectsPersist: opts.persistDir } : {}),
     bindings: {
       DATABASE_URL: opts.databaseUrl,

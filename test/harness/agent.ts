@@ -15,7 +15,9 @@ export const AGENT_JS = join(root, "dist/agent.js");
 /** The command line that runs the agent bundle under `runtime`. */
 export function agentCommand(runtime: AgentRuntime): [string, string[]] {
   const bin = join(root, "node_modules/.bin", runtime);
-  return runtime === "bun" ? [bin, [AGENT_JS]] : [bin, ["run", "-A", AGENT_JS]];
+  // Runtime flags for every agent tests and benches start, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = process.env.OUTPOST_TEST_AGENT_FLAGS?.split(" ").filter(Boolean) ?? [];
+  return runtime === "bun" ? [bin, [...extra, AGENT_JS]] : [bin, ["run", "-A", ...extra, AGENT_JS]];
 }
 
 export function runAgent(runtime: AgentRuntime, args: string[], env: NodeJS.ProcessEnv = {}): Running {
