@@ -110,6 +110,54 @@ describe("tcp streams", () => {
     }
   });
 
+  it("keeps other streams moving while one stream's reader stalls (flow control per stream)", async () => {
+    // A service that writes as fast as it may, 64 MB per connection: far more than any window.
+    let flooded = 0; // bytes the service has managed to hand over so far
+    const flood = createServer((socket) => {
+      socket.on("error", () => {});
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      let sent = 0;
+      const more = () => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          flooded = sent;
+          if (!socket.write(chunk)) return void socket.once("drain", more);
+        }
+        socket.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => flood.listen(0, "127.0.0.1", resolve));
+    const floodPort = (flood.address() as AddressInfo).port;
+    try {
+      // Nobody reads this one: its credit runs out and the host stops reading the service.
+      const stalled = client.tcpStream(bunAgent.ref, String(floodPort));
+      await stalled.opened;
+      await new Promise((r) => setTimeout(r, 500));
+      // Meanwhile, on the same host, the same agent connection and the same Durable Object:
+      for (let i = 0; i < 5; i++) {
+        const s = client.tcpStream(bunAgent.ref, "web");
+        await s.opened;
+        const writer = s.writable.getWriter();
+        await writer.write(
+          new TextEncoder().encode(`GET /beside-${i} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`),
+        );
+        await writer.close();
+        const chunks: Uint8Array[] = [];
+        for await (const c of s.readable as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
+        expect(Buffer.concat(chunks).toString("utf8")).toMatch(new RegExp(`web /beside-${i}$`));
+      }
+      // Backpressure reached the service: it could hand over no more than windows and socket buffers hold.
+      expect(flooded).toBeLessThan(16 * 1024 * 1024);
+      // The stalled stream lost nothing: read it now, all 64 MB arrive.
+      let received = 0;
+      for await (const c of stalled.readable as unknown as AsyncIterable<Uint8Array>) received += c.length;
+      expect(received).toBe(64 * 1024 * 1024);
+    } finally {
+      flood.close();
+    }
+  });
+
   it("reaches a loopback port only on hosts started with --allow-loopback", async () => {
     const ok = await runCli(["proxy", bunAgent.ref, String(web.port)], env, "GET /bare HTTP/1.0\r\n\r\n");
     expect(ok.code).toBe(0);
