@@ -360,6 +360,49 @@ describe("streams, services and mesh: bad input", () => {
     expect((await refused(acme.client.services.remove("h1.edge", "nope"))).status).toBe(404);
   });
 
+  it("refuses stream requests in the usual order: key (401), role (403), host (400 / 404)", async () => {
+    const c = await acme.client.clusters.create("order");
+    const s = await acme.client.sites.create("order", "x");
+    await insertHost(stack.dbUrl, {
+      tenantId: acme.id,
+      clusterId: c.cluster.id,
+      siteId: s.site.id,
+      name: "h",
+    });
+    const other = await stack.tenant("order-other");
+    const oc = await other.client.clusters.create("theirs");
+    const os = await other.client.sites.create("theirs", "x");
+    const theirs = await insertHost(stack.dbUrl, {
+      tenantId: other.id,
+      clusterId: oc.cluster.id,
+      siteId: os.site.id,
+      name: "t",
+    });
+    const viewer = await acme.client.keys.create({ role: "viewer" });
+    const revoked = await acme.client.keys.create({ role: "operator" });
+    await acme.client.keys.revoke(revoked.key.id);
+    const ask = async (ref: string, token?: string) => {
+      // Without an upgrade (fetch cannot ask for one): a host found answers 426 instead of opening.
+      const res = await raw(stack, "GET", `/v1/hosts/${ref}/tcp?target=ssh`, token ? { token } : {});
+      return [res.status, res.body.error?.message ?? ""] as const;
+    };
+    expect(await ask("h.order")).toEqual([401, expect.stringMatching(/missing API key/)]);
+    expect(await ask("not a ref", "opk_nope")).toEqual([401, expect.stringMatching(/API key/)]);
+    expect(await ask("h.order", revoked.token)).toEqual([401, expect.stringMatching(/is revoked/)]);
+    expect(await ask("nowhere.order", viewer.token)).toEqual([403, expect.stringMatching(/operator role/)]);
+    expect(await ask("nowhere.order", acme.token)).toEqual([
+      404,
+      expect.stringMatching(/host 'nowhere.order'/),
+    ]);
+    expect(await ask("noclusterpart", acme.token)).toEqual([400, expect.stringMatching(/neither a host id/)]);
+    // Another tenant's host, by id and by name: not found, as if it did not exist.
+    expect((await ask(theirs, acme.token))[0]).toBe(404);
+    expect((await ask("t.theirs", acme.token))[0]).toBe(404);
+    // Each tenant's key finds its own host.
+    expect((await ask("t.theirs", other.token))[0]).toBe(426);
+    expect(await ask("h.order", acme.token)).toEqual([426, expect.stringMatching(/WebSocket upgrade/)]);
+  });
+
   it("refuses services and routes beyond what one config frame carries (MAX_CONFIG_ENTRIES per host)", async () => {
     const c = await acme.client.clusters.create("full");
     const s = await acme.client.sites.create("full", "x");

@@ -24,11 +24,34 @@ export function bearer(header: string | undefined): string | null {
  * what was asked, for the audit event of a refused key we know.
  */
 export async function authenticate(db: Database, token: string | null, action: string): Promise<Caller> {
+  const prefix = keyPrefix(token);
+  const [key] = await keyQuery(db, prefix);
+  return checkKey(db, token!, key, action);
+}
+
+/** The lookup prefix of a bearer API key, or ApiError 401 when there is none. */
+export function keyPrefix(token: string | null): string {
   if (!token) throw ApiError.unauthorized("missing API key: send 'Authorization: Bearer opk_…'");
   const prefix = secretPrefix("apiKey", token);
   if (!prefix) throw ApiError.unauthorized("malformed API key: expected 'opk_…'");
+  return prefix;
+}
 
-  const [key] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, prefix)).limit(1);
+/** The key row a prefix names (at most one): a query, to run alone or in a batch with others. */
+export function keyQuery(db: Database, prefix: string) {
+  return db.select().from(apiKeys).where(eq(apiKeys.prefix, prefix)).limit(1);
+}
+
+/**
+ * The caller `key` (the row `token`'s prefix found, if any) stands for, once the token is shown to be
+ * that key's, unrevoked and unexpired; ApiError 401 saying what is wrong otherwise.
+ */
+export async function checkKey(
+  db: Database,
+  token: string,
+  key: typeof apiKeys.$inferSelect | undefined,
+  action: string,
+): Promise<Caller> {
   if (!key || !(await secretMatches(token, key.hash))) throw ApiError.unauthorized("invalid API key");
 
   const now = Date.now();

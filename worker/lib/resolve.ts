@@ -1,8 +1,8 @@
 // Looking up a tenant's resources by id or by name. Every query carries the caller's tenant id, so
 // another tenant's resource is simply "not found" (404): its existence is never disclosed.
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
-import { clusters, hosts, sites } from "../../schema/db/tables.ts";
+import { apiKeys, clusters, hosts, sites } from "../../schema/db/tables.ts";
 import { isId } from "../../schema/ids.ts";
 import { ApiError } from "../http/api-error.ts";
 
@@ -31,31 +31,37 @@ export async function resolveSite(db: LibSQLDatabase, tenantId: string, clusterR
 
 /** A host is named by its id (`host_…`) or as `<host>.<cluster>`. */
 export async function resolveHost(db: LibSQLDatabase, tenantId: string, ref: string) {
-  if (isId("host", ref)) {
-    const [row] = await db
-      .select()
-      .from(hosts)
-      .where(and(eq(hosts.tenantId, tenantId), eq(hosts.id, ref)))
-      .limit(1);
-    if (!row) throw ApiError.notFound(`host '${ref}'`);
-    return row;
-  }
-  const dot = ref.indexOf(".");
-  if (dot <= 0) throw ApiError.badRequest(`host: '${ref}' is neither a host id nor <host>.<cluster>`);
   // One round trip: exec and streams resolve a host on every call.
-  const [found] = await db
-    .select({ host: hosts })
-    .from(hosts)
-    .innerJoin(clusters, eq(hosts.clusterId, clusters.id))
-    .where(
-      and(
-        eq(hosts.tenantId, tenantId),
-        eq(clusters.name, ref.slice(dot + 1)),
-        eq(hosts.name, ref.slice(0, dot)),
-      ),
-    )
-    .limit(1);
+  const [found] = await _hostQuery(db, eq(hosts.tenantId, tenantId), ref);
   const row = found?.host;
   if (!row) throw ApiError.notFound(`host '${ref}'`);
   return row;
+}
+
+/**
+ * resolveHost's query among the hosts of the tenant whose API key has `keyPrefix`, for a batch with
+ * the key's own lookup (worker/routes/host-streams.ts). Its row is for use only once that key is
+ * checked. Throws ApiError 400 at once when `ref` is not a host reference.
+ */
+export function hostOfKeyQuery(db: LibSQLDatabase, keyPrefix: string, ref: string) {
+  const ofKey = db.select({ tenantId: apiKeys.tenantId }).from(apiKeys).where(eq(apiKeys.prefix, keyPrefix));
+  return _hostQuery(db, inArray(hosts.tenantId, ofKey), ref);
+}
+
+function _hostQuery(db: LibSQLDatabase, tenant: SQL, ref: string) {
+  if (isId("host", ref)) {
+    return db
+      .select({ host: hosts })
+      .from(hosts)
+      .where(and(tenant, eq(hosts.id, ref)))
+      .limit(1);
+  }
+  const dot = ref.indexOf(".");
+  if (dot <= 0) throw ApiError.badRequest(`host: '${ref}' is neither a host id nor <host>.<cluster>`);
+  return db
+    .select({ host: hosts })
+    .from(hosts)
+    .innerJoin(clusters, eq(hosts.clusterId, clusters.id))
+    .where(and(tenant, eq(clusters.name, ref.slice(dot + 1)), eq(hosts.name, ref.slice(0, dot))))
+    .limit(1);
 }

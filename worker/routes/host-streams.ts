@@ -4,15 +4,17 @@
 // and GET /v1/sessions, who ran or opened what, where.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { type Context, Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { sessions } from "../../schema/db/tables.ts";
+import { type hosts, sessions } from "../../schema/db/tables.ts";
 import { decodeExecSpec, TARGET_PATTERN } from "../../schema/streams.ts";
+import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { pageQuery } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { resolveHost } from "../lib/resolve.ts";
+import { hostOfKeyQuery, resolveHost } from "../lib/resolve.ts";
 
 const noNul = (what: string) =>
   z.string().refine((s) => !s.includes("\0"), { error: `${what} may not contain NUL` });
@@ -44,14 +46,48 @@ export const execSpec = z.object({
     .optional(),
 });
 
+type HostRow = typeof hosts.$inferSelect;
+type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
+
+/**
+ * Checks the API key and looks the host up in one database round trip (a batch) rather than one after
+ * the other: opening a stream is on the path of every exec, ssh connection and forwarded connection,
+ * and against Turso each round trip crosses the network. Refusals keep the order every other route
+ * has: the key (401) here, the role (403) next, the host (400 / 404) when the handler asks for it.
+ */
+const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
+  const db = c.var.db;
+  const token = bearer(c.req.header("authorization"));
+  const prefix = keyPrefix(token);
+  const ref = c.req.param("host") ?? "";
+  let lookup: ReturnType<typeof hostOfKeyQuery> | undefined;
+  let badRef: unknown;
+  try {
+    lookup = hostOfKeyQuery(db, prefix, ref);
+  } catch (error) {
+    badRef = error;
+  }
+  const [keys, found] = lookup
+    ? await db.batch([keyQuery(db, prefix), lookup])
+    : [await keyQuery(db, prefix)];
+  c.set("caller", await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`));
+  c.set("host", () => {
+    if (badRef !== undefined) throw badRef;
+    const row = found?.[0]?.host;
+    if (!row) throw ApiError.notFound(`host '${ref}'`);
+    return row;
+  });
+  await next();
+});
+
 /** Hands a checked stream request to the host's Durable Object, with who is asking. */
 async function toHost(
-  c: Context<AppEnv>,
+  c: Context<StreamEnv>,
   path: "/exec" | "/tcp",
   extra: Record<string, string>,
 ): Promise<Response> {
   const caller = c.var.caller;
-  const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host")!);
+  const host = c.var.host();
   if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is revoked`);
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
@@ -78,15 +114,16 @@ const tcpQuery = z.object({
     .optional(),
 });
 
-export const hostStreamRoutes = new Hono<AppEnv>()
-  .get("/:host/tcp", requireRole("operator"), valid("query", tcpQuery), async (c) => {
+/** Mounted before the API-key middleware: streamAuth authenticates these itself. */
+export const hostStreamRoutes = new Hono<StreamEnv>()
+  .get("/:host/tcp", streamAuth, requireRole("operator"), valid("query", tcpQuery), async (c) => {
     const { target, credit } = c.req.valid("query");
     return toHost(c, "/tcp", {
       "x-outpost-target": target,
       ...(credit ? { "x-outpost-credit": String(credit) } : {}),
     });
   })
-  .get("/:host/exec", requireRole("operator"), async (c) => {
+  .get("/:host/exec", streamAuth, requireRole("operator"), async (c) => {
     let raw: unknown;
     try {
       raw = decodeExecSpec(c.req.query("spec") ?? "");
