@@ -1,6 +1,9 @@
 // `npm run bench`: Outpost's speed and memory figures, each against a baseline measured in the same
 // run, printed as one table. Everything runs on loopback; every loop is bounded in count and time.
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startAgent } from "../../test/harness/agent.ts";
 import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
@@ -18,6 +21,18 @@ function workerdPid(): number | undefined {
 }
 
 async function main(): Promise<void> {
+  // Everything the run writes (the files scp copies, agents' state, sshd's keys, Miniflare's) goes under
+  // one directory, through TMPDIR, which everything it starts inherits; it is removed at the end.
+  const runDir = mkdtempSync(join(tmpdir(), "outpost-bench-"));
+  process.env.TMPDIR = runDir;
+  try {
+    await benchmark();
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+async function benchmark(): Promise<void> {
   await buildWorker();
   const rows: Row[] = [];
   rows.push(...(await cryptoBench()));
