@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli } from "./build.ts";
 import { startLibsqlServer } from "./libsql-server/server.ts";
 import { bootstrapLocal } from "./local/bootstrap.ts";
 import { startControlPlane } from "./local/control-plane.ts";
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     stops.push(() => db.close());
     await migrateDatabase(db.url);
 
+    // The CLI bundle, so that the `npx outpost` commands typed next start without compiling TypeScript.
+    await buildCli();
     const cp = await startControlPlane({
       databaseUrl: db.url,
       adminToken: secrets.adminToken,
