@@ -70,11 +70,13 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const [keys, found] = lookup
     ? await db.batch([keyQuery(db, prefix), lookup])
     : [await keyQuery(db, prefix)];
-  c.set("caller", await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`));
+  const caller = await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`);
+  c.set("caller", caller);
   c.set("host", () => {
     if (badRef !== undefined) throw badRef;
     const row = found?.[0]?.host;
-    if (!row) throw ApiError.notFound(`host '${ref}'`);
+    // The query already keeps to the key's tenant (prefixes are unique); checked again all the same.
+    if (!row || row.tenantId !== caller.tenantId) throw ApiError.notFound(`host '${ref}'`);
     return row;
   });
   await next();
