@@ -2,6 +2,8 @@
 // socket gets a _BunConn that turns the handlers into the seam's pull-based streams: reading pauses once
 // READ_AHEAD_BYTES wait unread, a read takes everything waiting as one chunk, and writes wait for `drain`
 // when the kernel takes only part.
+
+import { _joinBytes } from "../../schema/protocol/_bytes.ts";
 import { _connectError, type TcpConn, type TcpListener } from "./runtime.ts";
 
 // ## The few Bun APIs used, typed here (bun-types would clash with the DOM / workers globals)
@@ -147,7 +149,7 @@ class _BunConn implements TcpConn {
   async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
       if (this.#chunks.length > 0) {
-        const chunk = this.#chunks.length === 1 ? this.#chunks[0]! : _concat(this.#chunks, this.#queued);
+        const chunk = this.#chunks.length === 1 ? this.#chunks[0]! : _joinBytes(this.#chunks);
         this.#chunks = [];
         this.#queued = 0;
         this.#socket?.resume();
@@ -183,16 +185,6 @@ class _BunConn implements TcpConn {
     reader?.();
     if (this.#closed || this.#failure !== undefined) this.onDrain(); // a waiting write fails
   }
-}
-
-function _concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Handlers shared by every socket: each finds its _BunConn in socket.data. */

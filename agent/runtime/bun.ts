@@ -4,6 +4,7 @@
 import { statSync } from "node:fs";
 import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
+import { _joinBytes } from "../../schema/protocol/_bytes.ts";
 import { bunConnect, bunListen } from "./bun-tcp.ts";
 import { hmacSha256 } from "./hmac.ts";
 import {
@@ -154,7 +155,7 @@ function _pullStream(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
           chunks.push(more.value);
           size += more.value.length;
         }
-        controller.enqueue(chunks.length === 1 ? chunks[0]! : _concat(chunks, size));
+        controller.enqueue(chunks.length === 1 ? chunks[0]! : _joinBytes(chunks));
       },
       async cancel(reason) {
         await reader.cancel(reason);
@@ -162,16 +163,6 @@ function _pullStream(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
     },
     { highWaterMark: 0 },
   );
-}
-
-function _concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Bun's FileSink as a WritableStream; write() settles once the pipe took the bytes. */

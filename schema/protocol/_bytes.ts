@@ -83,6 +83,11 @@ export function _equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function _concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return _joinBytes(parts);
+}
+
+/** _concatBytes of a list, however long (a spread of a long list would overflow the call's arguments). */
+export function _joinBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;
   const out = new Uint8Array(length);

@@ -25,7 +25,7 @@
 // - Sequence numbers are shared with the signed frames: replay and reordering are refused exactly as
 //   before, whatever the envelope.
 
-import { _bufferSource, _concatBytes } from "./_bytes.ts";
+import { _bufferSource, _joinBytes } from "./_bytes.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
 import { type Direction, PROTOCOL_MAGIC } from "./frames.ts";
@@ -101,7 +101,7 @@ export class DataKey {
 
 /** WebCrypto takes one buffer. */
 function _joined(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  return _bufferSource(parts.length === 1 ? parts[0]! : _concatBytes(...parts));
+  return _bufferSource(parts.length === 1 ? parts[0]! : _joinBytes(parts));
 }
 
 /** Both directions' raw keys of one connection. */

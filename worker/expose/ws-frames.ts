@@ -11,6 +11,7 @@
 //   [4 bytes masking key when MASK], then the payload (XORed with the key when MASK)
 //
 // Pure and runtime-neutral: Uint8Array, TextEncoder/TextDecoder and crypto only.
+import { _joinBytes } from "../../schema/protocol/_bytes.ts";
 
 export const OPCODE = {
   continuation: 0x0,
@@ -200,7 +201,7 @@ export class FrameParser {
       return undefined;
     }
     this.#message = undefined;
-    const data = message.fragments.length === 1 ? payload : concat(message.fragments, message.bytes);
+    const data = message.fragments.length === 1 ? payload : _joinBytes(message.fragments);
     return message.opcode === OPCODE.text
       ? { type: "text", data: decodeText(data, "text message") }
       : { type: "binary", data };
@@ -257,16 +258,6 @@ function decodeText(bytes: Uint8Array, what: string): string {
   } catch {
     fail(CLOSE_INVALID_DATA, `${what} is not valid UTF-8`);
   }
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function base64(bytes: Uint8Array): string {
