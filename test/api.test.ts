@@ -426,16 +426,30 @@ describe("streams, services and mesh: bad input", () => {
       })),
     );
     db.close();
-    await acme.client.services.add("busy.full", "last", "127.0.0.1:81");
-    const service = await refused(acme.client.services.add("busy.full", "one-more", "127.0.0.1:82"));
-    expect(service.status).toBe(409);
+    // Four adds race for the last place: exactly one takes it (the check and the insert are one statement).
+    const race = async (adds: Promise<unknown>[]) => {
+      const settled = await Promise.allSettled(adds);
+      const won = settled.filter((r) => r.status === "fulfilled");
+      const lost = await Promise.all(
+        settled.flatMap((r) => (r.status === "rejected" ? [refused(Promise.reject(r.reason))] : [])),
+      );
+      expect(won).toHaveLength(1);
+      expect(lost.map((e) => e.status)).toEqual(racers.slice(1).map(() => 409));
+      return lost[0]!;
+    };
+    const racers = Array.from({ length: 16 }, (_, i) => i);
+    const service = await race(
+      racers.map((i) => acme.client.services.add("busy.full", `last${i}`, "127.0.0.1:81")),
+    );
     expect(service.message).toMatch(/already has 1024 services, the most its agent can be told/);
-    await acme.client.mesh.add("busy.full", "127.0.0.1:30000", "quiet.full:web");
-    const route = await refused(acme.client.mesh.add("busy.full", "127.0.0.1:30001", "quiet.full:web"));
-    expect(route.status).toBe(409);
+    expect((await acme.client.services.list("busy.full")).services).toHaveLength(MAX_CONFIG_ENTRIES);
+    const route = await race(
+      racers.map((i) => acme.client.mesh.add("busy.full", `127.0.0.1:${30000 + i}`, "quiet.full:web")),
+    );
     expect(route.message).toMatch(/already has 1024 routes starting on it/);
     // Another host of the cluster is not affected.
-    await acme.client.mesh.add("quiet.full", "127.0.0.1:30002", "busy.full:last");
+    await acme.client.services.add("quiet.full", "web", "127.0.0.1:80");
+    await acme.client.mesh.add("quiet.full", "127.0.0.1:30009", "busy.full:s1");
   });
 });
 

@@ -1,7 +1,7 @@
 // Mesh routes: `outpost mesh add web01.prod --listen 127.0.0.1:15432 --to db01.prod:postgres` makes the
 // agent on web01 listen on its loopback and carry each connection to db01's postgres service through
 // the relay. Both ends are in the same cluster: other clusters' and tenants' services are unreachable.
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { meshRoutes } from "../../schema/db/tables.ts";
@@ -13,7 +13,7 @@ import { ApiError } from "../http/api-error.ts";
 import { ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
-import { isUniqueViolation } from "../lib/db.ts";
+import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
 import { SERVICE_NAME, syncCluster } from "./services.ts";
 
@@ -61,16 +61,6 @@ export const meshRoutesApi = new Hono<AppEnv>()
       );
     }
     if (from.id === to.id) throw ApiError.badRequest("to: a route from a host to itself needs no mesh");
-    const [held] = await c.var.db
-      .select({ n: count() })
-      .from(meshRoutes)
-      .where(eq(meshRoutes.fromHostId, from.id));
-    if ((held?.n ?? 0) >= MAX_CONFIG_ENTRIES) {
-      // The agent learns the routes it listens for in one config frame, which carries at most this many.
-      throw ApiError.conflict(
-        `'${from.name}' already has ${MAX_CONFIG_ENTRIES} routes starting on it, the most its agent can be told; remove one first`,
-      );
-    }
     const row = {
       id: newId("meshRoute"),
       tenantId: caller.tenantId,
@@ -81,12 +71,20 @@ export const meshRoutesApi = new Hono<AppEnv>()
       toService: service,
       createdBy: caller.actor,
     };
+    let added: boolean;
     try {
-      await c.var.db.insert(meshRoutes).values(row);
+      const scope = eq(meshRoutes.fromHostId, from.id);
+      added = await insertCapped(c.var.db, meshRoutes, row, scope, MAX_CONFIG_ENTRIES);
     } catch (err) {
       if (isUniqueViolation(err))
         throw ApiError.conflict(`'${from.name}' already has a route listening on ${body.listen}`);
       throw err;
+    }
+    if (!added) {
+      // The agent learns the routes it listens for in one config frame, which carries at most this many.
+      throw ApiError.conflict(
+        `'${from.name}' already has ${MAX_CONFIG_ENTRIES} routes starting on it, the most its agent can be told; remove one first`,
+      );
     }
     await audit(c.var.db, {
       tenantId: caller.tenantId,

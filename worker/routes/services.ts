@@ -1,7 +1,7 @@
 // Services on a host, added through the API: `outpost service add web01.prod ssh 127.0.0.1:22`. The
 // control plane only records and relays them; the agent decides what they may point at (its loopback
 // and the networks its own config opens) and refuses the rest when a stream asks for them.
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
@@ -12,7 +12,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
-import { isUniqueViolation } from "../lib/db.ts";
+import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -52,13 +52,6 @@ export const serviceRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const body = c.req.valid("json");
     const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
-    const [held] = await c.var.db.select({ n: count() }).from(services).where(eq(services.hostId, host.id));
-    if ((held?.n ?? 0) >= MAX_CONFIG_ENTRIES) {
-      // The agent learns its services in one config frame, which carries at most this many.
-      throw ApiError.conflict(
-        `host '${host.name}' already has ${MAX_CONFIG_ENTRIES} services, the most its agent can be told; remove one first`,
-      );
-    }
     const row = {
       id: newId("service"),
       tenantId: caller.tenantId,
@@ -66,12 +59,19 @@ export const serviceRoutes = new Hono<AppEnv>()
       createdBy: caller.actor,
       ...body,
     };
+    let added: boolean;
     try {
-      await c.var.db.insert(services).values(row);
+      added = await insertCapped(c.var.db, services, row, eq(services.hostId, host.id), MAX_CONFIG_ENTRIES);
     } catch (err) {
       if (isUniqueViolation(err))
         throw ApiError.conflict(`host '${host.name}' already has a service '${body.name}'`);
       throw err;
+    }
+    if (!added) {
+      // The agent learns its services in one config frame, which carries at most this many.
+      throw ApiError.conflict(
+        `host '${host.name}' already has ${MAX_CONFIG_ENTRIES} services, the most its agent can be told; remove one first`,
+      );
     }
     await audit(c.var.db, {
       tenantId: caller.tenantId,
