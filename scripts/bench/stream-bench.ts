@@ -1,4 +1,5 @@
-// TCP streams through the relay: scp through `outpost proxy` against scp direct to the same sshd, bulk
+// TCP streams through the relay: scp through `outpost proxy` against scp direct to the same sshd (and
+// through three bare TCP relays, the floor for any relay of three processes on this machine), bulk
 // throughput through `outpost forward` against a bare Durable Object relay, HTTP latency at a fixed
 // 1,000 requests/s through the forward against direct, and memory across a 100-connection run.
 import { execFile } from "node:child_process";
@@ -8,6 +9,7 @@ import { Agent, request } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Outpost } from "../../sdk/index.ts";
 import type { TestAgent } from "../../test/harness/agent.ts";
@@ -21,8 +23,14 @@ import { rssKb } from "./rss-bench.ts";
 import { mbps, ms, percentile, type Row } from "./table.ts";
 
 const run = promisify(execFile);
+const TCP_RELAY = fileURLToPath(new URL("./tcp-relay.mjs", import.meta.url));
 const SCP_BYTES = 200 * 1024 * 1024;
 const BULK_BYTES = 200_000_000;
+
+/** The median of three figures. */
+function middle(three: number[]): number {
+  return [...three].sort((a, b) => a - b)[1]!;
+}
 
 async function scpSeconds(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t = performance.now();
@@ -123,16 +131,44 @@ export async function streamBench(opts: {
       ],
       env,
     );
+  // The floor for any relay of three processes: ssh through three bare TCP relays (tcp-relay.mjs).
+  const edgePort = await freePort();
+  const hostPort = await freePort();
+  const relays = [
+    start(process.execPath, [TCP_RELAY, "listen", String(hostPort), String(sshd.port)]),
+    start(process.execPath, [TCP_RELAY, "listen", String(edgePort), String(hostPort)]),
+  ];
+  const scpBareRelays = () =>
+    scpSeconds(
+      [
+        ...sshd.clientOptions,
+        "-o",
+        `ProxyCommand=${process.execPath} ${TCP_RELAY} stdio ${edgePort}`,
+        "-o",
+        "HostKeyAlias=127.0.0.1",
+        file,
+        `${sshd.user}@bare-relays:${file}.relayed`,
+      ],
+      env,
+    );
   // Three of each, in turn, and the median of each: one copy alone swung by a third from run to run
   // (the machine is shared), and the ratio with it.
   const directRuns: number[] = [];
   const proxiedRuns: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    directRuns.push(await scpDirect());
-    proxiedRuns.push(await scpProxied());
+  const relayedRuns: number[] = [];
+  try {
+    await Promise.all(relays.map((r) => r.waitFor(/listening/, 10_000)));
+    for (let i = 0; i < 3; i++) {
+      directRuns.push(await scpDirect());
+      proxiedRuns.push(await scpProxied());
+      relayedRuns.push(await scpBareRelays());
+    }
+  } finally {
+    await Promise.all(relays.map((r) => r.stop()));
   }
-  const direct = directRuns.sort((a, b) => a - b)[1]!;
-  const proxied = proxiedRuns.sort((a, b) => a - b)[1]!;
+  const direct = middle(directRuns);
+  const proxied = middle(proxiedRuns);
+  const relayed = middle(relayedRuns);
   rows.push({
     what: "scp 200 MiB through outpost proxy (median of 3)",
     value: mbps(SCP_BYTES, proxied),
@@ -140,6 +176,22 @@ export async function streamBench(opts: {
     ratio: `${(direct / proxied).toFixed(2)}x`,
     target: "≥ 0.8x",
     met: direct / proxied >= 0.8,
+  });
+  rows.push({
+    what: "scp 200 MiB through 3 bare TCP relays (median of 3)",
+    value: mbps(SCP_BYTES, relayed),
+    baseline: `${mbps(SCP_BYTES, direct)} scp direct`,
+    ratio: `${(direct / relayed).toFixed(2)}x`,
+    target: "- (the floor)",
+    met: null,
+  });
+  rows.push({
+    what: "scp through outpost proxy against the 3 bare relays",
+    value: mbps(SCP_BYTES, proxied),
+    baseline: `${mbps(SCP_BYTES, relayed)} bare relays`,
+    ratio: `${(relayed / proxied).toFixed(2)}x`,
+    target: "-",
+    met: null,
   });
 
   // ## forward throughput vs the bare relay
@@ -191,7 +243,7 @@ export async function streamBench(opts: {
   // and one round that something else on it disturbed should not decide the figure either way.
   const rounds: { direct: number[]; via: number[] }[] = [];
   for (let i = 0; i < 3; i++) rounds.push({ direct: await timed(web.port), via: await timed(webFwdPort) });
-  const median = (pick: (r: (typeof rounds)[number]) => number) => rounds.map(pick).sort((a, b) => a - b)[1]!;
+  const median = (pick: (r: (typeof rounds)[number]) => number) => middle(rounds.map(pick));
   const direct50 = median((r) => percentile(r.direct, 50));
   const via50 = median((r) => percentile(r.via, 50));
   const direct99 = median((r) => percentile(r.direct, 99));
