@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_CONFIG_ENTRIES } from "../schema/protocol/index.ts";
 import { encodeExecSpec } from "../schema/streams.ts";
-import { OutpostApiError } from "../sdk/index.ts";
+import { type Outpost, OutpostApiError } from "../sdk/index.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
 
@@ -14,6 +14,22 @@ beforeAll(async () => {
   acme = await stack.tenant("acme");
 });
 afterAll(() => stack?.close());
+
+/**
+ * A new cluster of `tenant` with one site and a host of each of `names`, written straight into the
+ * database (no agent enrols). The hosts' ids, in order.
+ */
+async function clusterWithHosts<const Names extends readonly string[]>(
+  tenant: { id: string; client: Outpost },
+  cluster: string,
+  names: Names,
+): Promise<{ clusterId: string; hostIds: { [I in keyof Names]: string } }> {
+  const c = await tenant.client.clusters.create(cluster);
+  const s = await tenant.client.sites.create(cluster, "x");
+  const row = { tenantId: tenant.id, clusterId: c.cluster.id, siteId: s.site.id };
+  const hostIds = await Promise.all(names.map((name) => insertHost(stack.dbUrl, { ...row, name })));
+  return { clusterId: c.cluster.id, hostIds: hostIds as { [I in keyof Names]: string } };
+}
 
 async function refused(p: Promise<unknown>): Promise<OutpostApiError> {
   const err = await p.then(
@@ -321,11 +337,9 @@ describe("audit", () => {
 
 describe("streams, services and mesh: bad input", () => {
   it("names the field for bad services, routes, tcp targets and exec specs", async () => {
-    const c = await acme.client.clusters.create("edge");
-    const s = await acme.client.sites.create("edge", "x");
-    const base = { tenantId: acme.id, clusterId: c.cluster.id, siteId: s.site.id };
-    const h1 = await insertHost(stack.dbUrl, { ...base, name: "h1" });
-    await insertHost(stack.dbUrl, { ...base, name: "h2" });
+    const {
+      hostIds: [h1],
+    } = await clusterWithHosts(acme, "edge", ["h1", "h2"]);
     const bad: Array<[string, string, object | undefined, RegExp]> = [
       ["POST", "/v1/hosts/h1.edge/services", { name: "Bad Name", target: "127.0.0.1:22" }, /^name: /],
       ["POST", "/v1/hosts/h1.edge/services", { name: "ssh", target: "127.0.0.1" }, /^target: /],
@@ -361,23 +375,11 @@ describe("streams, services and mesh: bad input", () => {
   });
 
   it("refuses stream requests in the usual order: key (401), role (403), host (400 / 404)", async () => {
-    const c = await acme.client.clusters.create("order");
-    const s = await acme.client.sites.create("order", "x");
-    await insertHost(stack.dbUrl, {
-      tenantId: acme.id,
-      clusterId: c.cluster.id,
-      siteId: s.site.id,
-      name: "h",
-    });
+    await clusterWithHosts(acme, "order", ["h"]);
     const other = await stack.tenant("order-other");
-    const oc = await other.client.clusters.create("theirs");
-    const os = await other.client.sites.create("theirs", "x");
-    const theirs = await insertHost(stack.dbUrl, {
-      tenantId: other.id,
-      clusterId: oc.cluster.id,
-      siteId: os.site.id,
-      name: "t",
-    });
+    const {
+      hostIds: [theirs],
+    } = await clusterWithHosts(other, "theirs", ["t"]);
     const viewer = await acme.client.keys.create({ role: "viewer" });
     const revoked = await acme.client.keys.create({ role: "operator" });
     await acme.client.keys.revoke(revoked.key.id);
@@ -404,11 +406,10 @@ describe("streams, services and mesh: bad input", () => {
   });
 
   it("refuses services and routes beyond what one config frame carries (MAX_CONFIG_ENTRIES per host)", async () => {
-    const c = await acme.client.clusters.create("full");
-    const s = await acme.client.sites.create("full", "x");
-    const base = { tenantId: acme.id, clusterId: c.cluster.id, siteId: s.site.id };
-    const from = await insertHost(stack.dbUrl, { ...base, name: "busy" });
-    const to = await insertHost(stack.dbUrl, { ...base, name: "quiet" });
+    const {
+      clusterId,
+      hostIds: [from, to],
+    } = await clusterWithHosts(acme, "full", ["busy", "quiet"]);
     // Fill the host to the limit in the real database, less one, then take the last place through the API.
     const { createClient } = await import("@libsql/client");
     const db = createClient({ url: stack.dbUrl });
@@ -422,7 +423,7 @@ describe("streams, services and mesh: bad input", () => {
     await db.batch(
       rows.map((i) => ({
         sql: "insert into mesh_routes (id, tenant_id, cluster_id, from_host_id, listen, to_host_id, to_service, created_by, created_at) values (?, ?, ?, ?, ?, ?, 'web', 'test', ?)",
-        args: [`mr_fill${i}`, acme.id, c.cluster.id, from, `127.0.0.1:${20000 + i}`, to, Date.now()],
+        args: [`mr_fill${i}`, acme.id, clusterId, from, `127.0.0.1:${20000 + i}`, to, Date.now()],
       })),
     );
     db.close();
