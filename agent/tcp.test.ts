@@ -26,7 +26,7 @@ import {
 } from "./testing/tcp-servers.ts";
 
 /** The agent's receive window (agent/tcp/tcp-stream.ts TCP_WINDOW_BYTES). */
-const AGENT_WINDOW = 1024 * 1024;
+const AGENT_WINDOW = 4 * 1024 * 1024;
 
 let bundle: string;
 beforeAll(async () => {

@@ -16,8 +16,12 @@ import { oneLine } from "../errors.ts";
 import type { Send } from "../outgoing.ts";
 import type { TcpConn } from "../runtime/index.ts";
 
-/** Bytes the control plane may have in flight to one stream (the window the agent grants). */
-export const TCP_WINDOW_BYTES = 1024 * 1024;
+/**
+ * Bytes the control plane may have in flight to one stream (the window the agent grants): 4 MiB, as a
+ * client grants (DEFAULT_STREAM_CREDIT). A window caps a stream at window / round trip, so 1 MiB held an
+ * upload to a host 30 ms from the edge to 33 MB/s; and each quarter window going back is a signed frame.
+ */
+export const TCP_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** Largest close reason on the wire (frames.ts `close`). */
 const MAX_REASON = 1024;
