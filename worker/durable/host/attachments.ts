@@ -86,12 +86,11 @@ export class Attachments {
     const a = this.get(ws) as A;
     change(a);
     this.#dirty.add(ws);
-    this.#timer ??= setTimeout(this.flush, FLUSH_MS);
+    this.#timer ??= setTimeout(this.#flush, FLUSH_MS);
     return a;
   }
 
-  /** Writes back every changed record now. */
-  readonly flush = (): void => {
+  readonly #flush = (): void => {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const ws of this.#dirty) {
