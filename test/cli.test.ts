@@ -128,6 +128,8 @@ describe("against the server", () => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain("403");
     const ls = await runCli(["keys", "ls"], env);
+    // Once in CI this printed nothing at all: say why if it happens again.
+    expect(ls, `outpost keys ls failed: ${ls.stderr}`).toMatchObject({ code: 0 });
     expect(ls.stdout).toContain(key.key.id);
     expect(ls.stdout).not.toContain(key.token);
     expect((await runCli(["keys", "revoke", key.key.id], env)).code).toBe(0);
