@@ -29,6 +29,23 @@ const agent = (): AgentAttachment => ({
   dbSeen: 0,
 });
 
+/** Two sockets with fresh records in a new Attachments. */
+function setUp() {
+  const att = new Attachments();
+  const a = new FakeSocket();
+  const b = new FakeSocket();
+  att.create(ws(a), agent());
+  att.create(ws(b), agent());
+  return { att, a, b };
+}
+/** The fake as the platform's type. */
+const ws = (s: FakeSocket) => s as unknown as WebSocket;
+/** Moves a socket's `out` on by one, or to `set`. */
+const addOut = (att: Attachments, s: FakeSocket, set?: number) =>
+  att.update<AgentAttachment>(ws(s), (x) => {
+    x.out = set ?? x.out + 1;
+  });
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -38,17 +55,8 @@ afterEach(() => {
 
 describe("Attachments", () => {
   it("shows changes at once and writes each socket's record back once per 50 ms", () => {
-    const att = new Attachments();
-    const a = new FakeSocket();
-    const b = new FakeSocket();
-    const ws = (s: FakeSocket) => s as unknown as WebSocket;
-    att.create(ws(a), agent());
-    att.create(ws(b), agent());
-    for (let i = 0; i < 100; i++) {
-      att.update<AgentAttachment>(ws(a), (x) => {
-        x.out += 1;
-      });
-    }
+    const { att, a, b } = setUp();
+    for (let i = 0; i < 100; i++) addOut(att, a);
     att.update<AgentAttachment>(ws(b), (x) => {
       x.in = 7;
     });
@@ -64,33 +72,20 @@ describe("Attachments", () => {
     vi.advanceTimersByTime(500);
     expect(a.written).toHaveLength(2);
     // A later change is written in the next window, and a new object reads it from the socket.
-    att.update<AgentAttachment>(ws(a), (x) => {
-      x.out = 101;
-    });
+    addOut(att, a, 101);
     vi.advanceTimersByTime(50);
     expect((new Attachments().get(ws(a)) as AgentAttachment).out).toBe(101);
   });
 
   it("skips a socket that closed meanwhile and still writes the others", () => {
-    const att = new Attachments();
-    const gone = new FakeSocket();
-    const live = new FakeSocket();
-    const ws = (s: FakeSocket) => s as unknown as WebSocket;
-    att.create(ws(gone), agent());
-    att.create(ws(live), agent());
-    att.update<AgentAttachment>(ws(gone), (x) => {
-      x.out = 1;
-    });
-    att.update<AgentAttachment>(ws(live), (x) => {
-      x.out = 2;
-    });
+    const { att, a: gone, b: live } = setUp();
+    addOut(att, gone, 1);
+    addOut(att, live, 2);
     gone.closed = true;
     vi.advanceTimersByTime(50);
     expect((live.written.at(-1) as AgentAttachment).out).toBe(2);
-    // The timer was cleared: a new change schedules a new write.
-    att.update<AgentAttachment>(ws(live), (x) => {
-      x.out = 3;
-    });
+    // The write-back is over: a new change schedules a new one.
+    addOut(att, live, 3);
     vi.advanceTimersByTime(50);
     expect((live.written.at(-1) as AgentAttachment).out).toBe(3);
   });

@@ -91,7 +91,6 @@ export class Attachments {
   }
 
   readonly #flush = (): void => {
-    clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const ws of this.#dirty) {
       try {
