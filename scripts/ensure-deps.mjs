@@ -7,11 +7,12 @@ const marker = "node_modules/.package-lock.json";
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync("package-lock.json").mtimeMs;
 if (stale) {
   console.error("outpost: installing dependencies (npm ci)…");
+  // npm ci, never npm install: it installs what the lock says and never rewrites it, so a fresh
+  // clone stays clean; a lock out of step with package.json fails here, loudly, instead.
   try {
     execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
   } catch {
-    // A lock file without every platform's optional packages (see .ci/run): npm install keeps the
-    // locked versions and skips only what this platform cannot use.
-    execSync("npm install --no-audit --no-fund", { stdio: "inherit" });
+    console.error("outpost: npm ci failed (see above); if package.json changed, run npm install and commit the lock");
+    process.exit(1);
   }
 }
