@@ -12,7 +12,9 @@ if (stale) {
   try {
     execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
   } catch {
-    console.error("outpost: npm ci failed (see above); if package.json changed, run npm install and commit the lock");
+    console.error(
+      "outpost: npm ci failed (see above); if package.json changed, run npm install and commit the lock",
+    );
     process.exit(1);
   }
 }
