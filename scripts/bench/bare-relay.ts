@@ -1,7 +1,13 @@
 // The platform's own ceiling for the forward benchmark: a Durable Object in the same workerd that does
 // nothing but pass WebSocket messages from one client to another, with no signing, framing or policy.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
-import WebSocket from "ws";
+
+const run = promisify(execFile);
+const BUN = fileURLToPath(new URL("../../node_modules/.bin/bun", import.meta.url));
+const CLIENT = fileURLToPath(new URL("./bare-relay-client.mjs", import.meta.url));
 
 const RELAY_WORKER = `
 import { DurableObject } from "cloudflare:workers";
@@ -23,7 +29,10 @@ export default {
   },
 };`;
 
-/** Bytes per second through a bare relay: `total` bytes in `chunk`-sized messages, with backpressure. */
+/**
+ * Bytes per second through a bare relay: `total` bytes in `chunk`-sized messages, with backpressure,
+ * between two clients under Bun (bare-relay-client.mjs).
+ */
 export async function bareRelayRate(total: number, chunk: number): Promise<number> {
   const mf = new Miniflare({
     modules: true,
@@ -35,35 +44,10 @@ export async function bareRelayRate(total: number, chunk: number): Promise<numbe
   });
   const url = (await mf.ready).toString().replace(/^http/, "ws");
   try {
-    const open = (side: string) =>
-      new Promise<WebSocket>((resolve, reject) => {
-        // Without permessage-deflate, like every WebSocket on the relay's own path (ws offers it by
-        // default: with it, this "ceiling" was zlib's speed, not the platform's).
-        const ws = new WebSocket(`${url}${side}`, { perMessageDeflate: false });
-        ws.once("open", () => resolve(ws));
-        ws.once("error", reject);
-      });
-    const b = await open("b");
-    const a = await open("a");
-    let received = 0;
-    const done = new Promise<void>((resolve) =>
-      b.on("message", (d: Buffer) => {
-        received += d.length;
-        if (received >= total) resolve();
-      }),
-    );
-    const payload = Buffer.alloc(chunk, 7);
-    const started = performance.now();
-    for (let sent = 0; sent < total; sent += chunk) {
-      a.send(payload);
-      // Keep at most a few MiB queued, as a flow-controlled sender would.
-      while (a.bufferedAmount > 4 * 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
-    }
-    await done;
-    const rate = total / ((performance.now() - started) / 1000);
-    a.terminate();
-    b.terminate();
-    return rate;
+    // Bun's client offers no permessage-deflate, like every WebSocket on the relay's own path (with it,
+    // this "ceiling" was zlib's speed, not the platform's).
+    const { stdout } = await run(BUN, [CLIENT, url, String(total), String(chunk)], { timeout: 120_000 });
+    return (JSON.parse(stdout) as { rate: number }).rate;
   } finally {
     await mf.dispose();
   }
