@@ -3,7 +3,7 @@
 // what a name resolves to is decided at each connect (see _resolve-name.ts).
 import { _barePort } from "./_bare-port.ts";
 import { _checkIpTarget } from "./_check-ip-target.ts";
-import { _checkPolicy } from "./_checks.ts";
+import { _checkPolicy } from "./_check-policy.ts";
 import { _isPortLike } from "./_port.ts";
 import { _readTarget } from "./parse-target.ts";
 import type { Decision, PolicyConfig } from "./types.ts";

@@ -1,7 +1,7 @@
 // Network membership by prefix bits. An IPv4 address is never in an IPv6 network nor the other way
 // round: IPv4-mapped IPv6 addresses are refused before any CIDR is consulted, not matched against
 // IPv4 networks.
-import { _checkIpBytes } from "./_checks.ts";
+import { _checkIpBytes } from "./_check-ip-bytes.ts";
 import type { Cidr } from "./parse-cidr.ts";
 
 /** Whether `ip` (4 or 16 bytes) is inside `cidr`. */

@@ -1,6 +1,6 @@
 // What an address is. IPv6 forms that embed an IPv4 address are classified by that IPv4 address, so
 // ::ffff:169.254.169.254 is "metadata"; the policy additionally refuses those forms outright.
-import { _checkIpBytes } from "./_checks.ts";
+import { _checkIpBytes } from "./_check-ip-bytes.ts";
 import { _embeddedV4 } from "./_embedded-v4.ts";
 import { _isGlobalUnicast, _specialRange } from "./_special-ranges.ts";
 import type { IpKind } from "./types.ts";

@@ -1,7 +1,7 @@
 // IP bytes → canonical text. IPv6 follows RFC 5952 §4: lowercase, no leading zeros, the longest run of
 // two or more zero groups (the first on a tie) as "::"; IPv4-mapped addresses in mixed notation (§5),
 // so a refusal shows `::ffff:10.0.0.5` and the person reading it sees the IPv4 address inside.
-import { _checkIpBytes } from "./_checks.ts";
+import { _checkIpBytes } from "./_check-ip-bytes.ts";
 
 function _ip4(bytes: Uint8Array, from: number): string {
   return `${bytes[from]}.${bytes[from + 1]}.${bytes[from + 2]}.${bytes[from + 3]}`;

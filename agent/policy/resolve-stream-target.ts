@@ -10,7 +10,7 @@
 //   anything else        —                refused: unknown service
 import { _barePort } from "./_bare-port.ts";
 import { _checkIpTarget } from "./_check-ip-target.ts";
-import { _checkPolicy } from "./_checks.ts";
+import { _checkPolicy } from "./_check-policy.ts";
 import { _isPortLike, _readPort } from "./_port.ts";
 import { _quote } from "./_quote.ts";
 import { _resolveName } from "./_resolve-name.ts";

@@ -6,7 +6,12 @@
 //   auth, and limits. Rendered in one place: http-handler.ts.
 // - StmtError fails one stream request; it becomes that request's `{ type: "error" }` result (or a
 //   batch step error) and the stream stays usable. SQLite errors always take this path.
-import type { HranaErrorBody } from "./protocol.ts";
+
+/** §Errors. `code` is machine-readable: SQLite's primary result code name or a Hrana-level code. */
+export interface HranaErrorBody {
+  message: string;
+  code: string;
+}
 
 export class HranaHttpError extends Error {
   override name = "HranaHttpError";

@@ -12,7 +12,7 @@
 // compatibility); responses are plain TypeScript types. Protobuf (`v3-protobuf`) and cursors
 // (`v3/cursor`) are not served.
 import { z } from "zod";
-import { protocolError } from "./errors.ts";
+import { type HranaErrorBody, protocolError } from "./errors.ts";
 
 /** The Hrana version of the endpoint a pipeline came in on (`v2/…` or `v3/…`). */
 export type HranaVersion = 2 | 3;
@@ -127,12 +127,6 @@ export function parsePipelineReqBody(json: unknown): PipelineReqBody {
 }
 
 // ## Responses
-
-/** §Errors. `code` is machine-readable: SQLite's primary result code name or a Hrana-level code. */
-export interface HranaErrorBody {
-  message: string;
-  code: string;
-}
 
 export interface Col {
   name: string | null;
