@@ -1,21 +1,20 @@
 // The runtime seam on Bun. Bun's own APIs where they fit (Bun.spawn, Bun.file, Bun.connect and
-// Bun.listen in bun-tcp.ts); node:fs where Bun has no native call for it (create a file with a mode,
-// rename, chmod), which Bun implements natively.
+// Bun.listen in bun-tcp.ts); node:fs where Bun has no native call for it (the atomic write in
+// write-file.ts, shared with Deno), which Bun implements natively.
 import { statSync } from "node:fs";
-import { chmod, mkdir, open, rename, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { _joinBytes } from "../../schema/protocol/_bytes.ts";
 import { bunConnect, bunListen } from "./bun-tcp.ts";
 import { hmacSha256 } from "./hmac.ts";
 import {
-  _tempPath,
   type ChildProcess,
   type ExitStatus,
   type Runtime,
   SpawnError,
   type SpawnOptions,
-  type WriteFileOptions,
 } from "./runtime.ts";
+import { writeFile } from "./write-file.ts";
 
 // ## The few Bun APIs used, typed here (bun-types would clash with the DOM / workers globals)
 
@@ -188,31 +187,6 @@ async function readTextFile(path: string): Promise<string | undefined> {
     return await Bun.file(path).text();
   } catch (error) {
     if ((error as { code?: string } | null)?.code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-async function writeFile(
-  path: string,
-  data: string | Uint8Array,
-  options: WriteFileOptions = {},
-): Promise<void> {
-  const mode = options.mode ?? 0o600;
-  const temp = _tempPath(path);
-  try {
-    // Security: created with its mode ("wx": never an existing file), so a key is never readable by
-    // others, not even for a moment; Bun.write cannot set a mode at creation.
-    const handle = await open(temp, "wx", mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, mode); // the umask may have masked bits off
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => {});
     throw error;
   }
 }

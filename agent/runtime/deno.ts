@@ -4,14 +4,13 @@
 import { denoConnect, denoListen } from "./deno-tcp.ts";
 import { hmacSha256 } from "./hmac.ts";
 import {
-  _tempPath,
   type ChildProcess,
   type ExitStatus,
   type Runtime,
   SpawnError,
   type SpawnOptions,
-  type WriteFileOptions,
 } from "./runtime.ts";
+import { writeFile } from "./write-file.ts";
 
 // ## The few Deno APIs used, typed here (Deno's lib types would clash with the DOM / workers globals)
 
@@ -45,9 +44,6 @@ interface DenoApi {
   hostname(): string;
   statSync(path: string): { isDirectory: boolean };
   readTextFile(path: string): Promise<string>;
-  writeFile(path: string, data: Uint8Array, options: { mode: number; createNew: boolean }): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
   mkdir(path: string, options: { recursive: boolean; mode: number }): Promise<void>;
   remove(path: string): Promise<void>;
   addSignalListener(signal: string, handler: () => void): void;
@@ -128,25 +124,6 @@ async function readTextFile(path: string): Promise<string | undefined> {
     return await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-async function writeFile(
-  path: string,
-  data: string | Uint8Array,
-  options: WriteFileOptions = {},
-): Promise<void> {
-  const mode = options.mode ?? 0o600;
-  const temp = _tempPath(path);
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  try {
-    // Security: created new with its mode, so a key is never readable by others, not even briefly.
-    await Deno.writeFile(temp, bytes, { mode, createNew: true });
-    await Deno.chmod(temp, mode); // the umask may have masked bits off
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw error;
   }
 }
