@@ -1,23 +1,8 @@
 // Runs the control plane locally: the bundled Worker in Miniflare (real workerd) against a libSQL
 // server. Used by `npm start` and by the tests, so both exercise the same path as production.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { buildWorker } from "../build.ts";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** compatibility_date and flags come from wrangler.toml so local and deployed Workers match. */
-function wranglerCompat(): { compatibilityDate: string; compatibilityFlags: string[] } {
-  const toml = readFileSync(`${root}wrangler.toml`, "utf8");
-  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
-  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];
-  if (!date) throw new Error("wrangler.toml has no compatibility_date");
-  return {
-    compatibilityDate: date,
-    compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [],
-  };
-}
+import { wranglerCompat } from "./wrangler-compat.ts";
 
 export interface ControlPlaneOptions {
   databaseUrl: string;

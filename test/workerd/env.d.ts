@@ -1,0 +1,11 @@
+// The bindings the workerd unit tests' fixture Worker gets from vitest.config.ts: `env` from
+// "cloudflare:workers" is typed by Cloudflare.Env (the Worker itself types its env as Bindings).
+import type { AttachmentsFixture } from "./attachments-fixture.ts";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      ATTACHMENTS: DurableObjectNamespace<AttachmentsFixture>;
+    }
+  }
+}
