@@ -158,6 +158,39 @@ describe("the caller's Outpost credentials never reach the service", () => {
   });
 });
 
+describe("WebSocket upgrades", () => {
+  it("filter the handshake the same way, and pass the service's refusal with host-only cookies", async () => {
+    answers.set(
+      "/ws",
+      "HTTP/1.1 403 Forbidden\r\nSet-Cookie: s=1; Domain=localhost\r\ncontent-length: 2\r\n\r\nno",
+    );
+    const link = await linkToken("linked");
+    const res = await exposureRequest(linked, `/ws?outpost_link=${link}`, {
+      headers: [
+        ["Connection", "Upgrade"],
+        ["Upgrade", "websocket"],
+        ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+        ["Sec-WebSocket-Version", "13"],
+        ["Authorization", `Bearer ${stack.adminToken}`],
+        ["Cookie", "app=1"],
+        ["Cookie", `outpost_link=${link}`],
+        ["X_Outpost_Role", "admin"],
+      ],
+    });
+    expect(res.status).toBe(403);
+    expect(res.rawHeaders.filter(([n]) => n.toLowerCase() === "set-cookie").map(([, v]) => v)).toEqual([
+      "s=1",
+    ]);
+    const up = received("/ws");
+    expect(up).not.toContain(link);
+    expect(up).not.toContain(stack.adminToken);
+    const lines = headLines(up);
+    expect(lines.filter(([n]) => n.includes("_") || n === "authorization")).toEqual([]);
+    expect(lines).toContainEqual(["cookie", "app=1"]);
+    expect(lines).toContainEqual(["upgrade", "websocket"]);
+  });
+});
+
 describe("identity and forwarding headers in any spelling", () => {
   it("drops every header whose name has an underscore, as nginx does", async () => {
     const res = await exposureRequest(pub, "/underscores", {
