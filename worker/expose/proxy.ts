@@ -29,7 +29,8 @@ import {
   WsProtocolError,
 } from "./ws-frames.ts";
 
-export { IDENTITY_HEADERS, type Identity } from "./request-head.ts";
+// The gateway names callers with this type; it is defined with the head it shapes.
+export type { Identity } from "./request-head.ts";
 
 /** Unsent caller→upstream WebSocket bytes beyond this close the socket (1013): memory stays bounded. */
 const MAX_PENDING_WS_BYTES = 4 * 1024 * 1024;
