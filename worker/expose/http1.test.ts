@@ -7,7 +7,9 @@ import { connect } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type BodyFraming,
   chunk,
+  encodeBody,
   encodeRequestHead,
   HttpError,
   LAST_CHUNK,
@@ -156,6 +158,46 @@ describe("chunk", () => {
         expect(parser.end()).toEqual([]);
       }),
     );
+  });
+});
+
+/** What encodeBody yields for `pieces`, as text, or the message it fails with and what it yielded first. */
+async function encoded(pieces: string[], framing: BodyFraming): Promise<{ sent: string; error?: string }> {
+  async function* body() {
+    for (const p of pieces) yield bytes(p);
+  }
+  let sent = "";
+  try {
+    for await (const out of encodeBody(body(), framing)) sent += text(out);
+    return { sent };
+  } catch (err) {
+    expect(err).toBeInstanceOf(HttpError);
+    return { sent, error: (err as Error).message };
+  }
+}
+
+describe("encodeBody", () => {
+  it("sends a sized body as it is, and a chunked one as chunks and the last chunk", async () => {
+    expect(await encoded(["hel", "", "lo"], { kind: "length", length: 5 })).toEqual({ sent: "hello" });
+    expect(await encoded([], { kind: "length", length: 0 })).toEqual({ sent: "" });
+    expect(await encoded(["hel", "", "lo"], { kind: "chunked" })).toEqual({
+      sent: "3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+    });
+  });
+
+  it("never sends a byte beyond the length: a longer body fails first (no smuggled request)", async () => {
+    const smuggled = "GET /admin HTTP/1.1\r\nX-Outpost-Role: admin\r\n\r\n";
+    expect(await encoded(["hel", `lo${smuggled}`], { kind: "length", length: 5 })).toEqual({
+      sent: "hel",
+      error: "Cannot send request body: it is longer than its Content-Length 5",
+    });
+  });
+
+  it("fails a body that ends short of its length, so the connection is cut rather than finished", async () => {
+    expect(await encoded(["hel"], { kind: "length", length: 5 })).toEqual({
+      sent: "hel",
+      error: "Cannot send request body: it ended after 3 of its Content-Length 5 bytes",
+    });
   });
 });
 

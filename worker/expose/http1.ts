@@ -60,6 +60,39 @@ export function chunk(data: Uint8Array): Uint8Array {
 /** The last chunk with an empty trailer section: ends a chunked body. */
 export const LAST_CHUNK: Uint8Array = new TextEncoder().encode("0\r\n\r\n");
 
+/** How a request body is delimited on the wire (RFC 9112 §6.2, §6.3): the sender's choice, never the
+ * caller's header passed along. */
+export type BodyFraming = { kind: "length"; length: number } | { kind: "chunked" };
+
+/**
+ * The bytes to send for `body` under `framing`. With a length, exactly that many bytes go out: a body
+ * that turns out longer or shorter is an HttpError before anything beyond the length is yielded, so
+ * the receiver never reads bytes after the body as a second message (request smuggling); the caller
+ * must then break the connection, since the message cannot be completed.
+ */
+export async function* encodeBody(
+  body: AsyncIterable<Uint8Array>,
+  framing: BodyFraming,
+): AsyncGenerator<Uint8Array> {
+  let sent = 0;
+  for await (const piece of body) {
+    if (!piece.length) continue;
+    if (framing.kind === "chunked") {
+      yield chunk(piece);
+      continue;
+    }
+    if (sent + piece.length > framing.length)
+      throw new HttpError(`Cannot send request body: it is longer than its Content-Length ${framing.length}`);
+    sent += piece.length;
+    yield piece;
+  }
+  if (framing.kind === "chunked") yield LAST_CHUNK;
+  else if (sent !== framing.length)
+    throw new HttpError(
+      `Cannot send request body: it ended after ${sent} of its Content-Length ${framing.length} bytes`,
+    );
+}
+
 // ## Response
 
 type State =

@@ -3,20 +3,23 @@
 // bodies stream both ways under the stream's flow control — or, for a WebSocket upgrade, does the
 // handshake itself and re-frames messages (ws-frames.ts) between the caller's socket and the upstream.
 //
-// The upstream learns who is calling from identity headers the proxy sets (IDENTITY_HEADERS); any such
-// header the caller sent is removed first, as are the caller's Outpost credentials.
+// The upstream learns who is calling from identity headers the proxy sets (request-head.ts); any such
+// header the caller sent is removed first, as are the caller's Outpost credentials. The body goes up
+// framed by the proxy (request-framing.ts), never by the caller's Content-Length.
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
+import { hostOnly } from "./cookies.ts";
 import { HostStream, StreamBroken, type StreamRequest } from "./host-stream.ts";
 import {
-  chunk,
+  type BodyFraming,
+  encodeBody,
   encodeRequestHead,
   HttpError,
-  LAST_CHUNK,
   type ResponseEvent,
   ResponseParser,
 } from "./http1.ts";
-import { LINK_COOKIE, LINK_PARAM } from "./links.ts";
+import { requestFraming } from "./request-framing.ts";
+import { hopByHop, type Identity, upstreamHead } from "./request-head.ts";
 import {
   acceptKey,
   closePayload,
@@ -26,53 +29,8 @@ import {
   WsProtocolError,
 } from "./ws-frames.ts";
 
-/** Who is calling, as the upstream is told. */
-export type Identity =
-  | { kind: "key"; keyId: string; tenantId: string; role: string }
-  | { kind: "link"; exposureId: string }
-  | { kind: "public" };
-
-export const IDENTITY_HEADERS = {
-  caller: "x-outpost-caller",
-  keyId: "x-outpost-key-id",
-  tenant: "x-outpost-tenant",
-  role: "x-outpost-role",
-} as const;
-
-/** Connection-level headers (RFC 9110 §7.6.1): they describe one hop and are never forwarded. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "expect",
-  "host",
-  "content-length",
-]);
-
-/**
- * Whether a header (by lower-case name) stays on its hop: a connection-level one, or one that the
- * message's Connection header (its `values`) names, which makes it so (RFC 9110 §7.6.1).
- */
-function hopByHop(values: readonly string[]): (name: string) => boolean {
-  const named = new Set(
-    values.flatMap((v) =>
-      v
-        .toLowerCase()
-        .split(",")
-        .map((s) => s.trim()),
-    ),
-  );
-  return (name) => HOP_BY_HOP.has(name) || named.has(name);
-}
-
-/** Headers the proxy owns on the way up: a caller's copies are dropped so nobody can claim an identity. */
-const OWNED = /^(?:x-outpost-|x-forwarded-|forwarded$|x-real-ip$|cf-)/;
+// The gateway names callers with this type; it is defined with the head it shapes.
+export type { Identity } from "./request-head.ts";
 
 /** Unsent caller→upstream WebSocket bytes beyond this close the socket (1013): memory stays bounded. */
 const MAX_PENDING_WS_BYTES = 4 * 1024 * 1024;
@@ -90,7 +48,12 @@ export interface ProxyOptions {
 
 export async function proxy(request: Request, opts: ProxyOptions): Promise<Response> {
   const isUpgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-  const head = upstreamHead(request, opts, isUpgrade);
+  const framing = requestFraming(request);
+  const head = upstreamHead(
+    request,
+    { identity: opts.identity, prefix: opts.prefix, adminToken: opts.env.OUTPOST_ADMIN_TOKEN },
+    isUpgrade,
+  );
   const stream = await HostStream.open(opts.env, opts.stream);
   try {
     if (isUpgrade) {
@@ -104,12 +67,11 @@ export async function proxy(request: Request, opts: ProxyOptions): Promise<Respo
       await stream.write(encodeRequestHead("GET", head.target, head.headers));
       return await webSocketResponse(stream, key, opts);
     }
-    const body = request.body && !["GET", "HEAD"].includes(request.method) ? request.body : null;
-    const length = request.headers.get("content-length");
-    if (body) head.headers.push(length ? ["content-length", length] : ["transfer-encoding", "chunked"]);
+    if (framing?.kind === "length") head.headers.push(["content-length", String(framing.length)]);
+    if (framing?.kind === "chunked") head.headers.push(["transfer-encoding", "chunked"]);
     head.headers.push(["connection", "close"]);
     await stream.write(encodeRequestHead(request.method, head.target, head.headers));
-    if (body) opts.waitUntil(sendBody(stream, body, length === null));
+    if (framing && request.body) opts.waitUntil(sendBody(stream, request.body, framing));
     return await httpResponse(stream, request.method, opts);
   } catch (err) {
     stream.close();
@@ -123,65 +85,18 @@ export async function proxy(request: Request, opts: ProxyOptions): Promise<Respo
   }
 }
 
-/** The upstream request line's target and headers, with the proxy's own headers in place. */
-function upstreamHead(request: Request, opts: ProxyOptions, isUpgrade: boolean) {
-  const url = new URL(request.url);
-  if (url.searchParams.has(LINK_PARAM)) {
-    url.searchParams.delete(LINK_PARAM);
-  }
-  const path = url.pathname.slice(opts.prefix.length) || "/";
-  const target = `${path.startsWith("/") ? path : `/${path}`}${url.search}`;
-
-  const hop = hopByHop([request.headers.get("connection") ?? ""]);
-  const headers: [string, string][] = [["host", url.host]];
-  for (const [name, value] of request.headers) {
-    if (hop(name) || OWNED.test(name)) continue;
-    if (name.startsWith("sec-websocket-") && (!isUpgrade || name !== "sec-websocket-protocol")) continue;
-    if (name === "authorization" && opts.identity.kind === "key") continue; // it carried our API key
-    if (name === "cookie") {
-      const kept = withoutCookie(value, LINK_COOKIE);
-      if (kept) headers.push([name, kept]);
-      continue;
-    }
-    headers.push([name, value]);
-  }
-  const id = opts.identity;
-  headers.push([IDENTITY_HEADERS.caller, id.kind === "key" ? `key:${id.keyId}` : id.kind]);
-  if (id.kind === "key") {
-    headers.push(
-      [IDENTITY_HEADERS.keyId, id.keyId],
-      [IDENTITY_HEADERS.tenant, id.tenantId],
-      [IDENTITY_HEADERS.role, id.role],
-    );
-  }
-  const client = request.headers.get("cf-connecting-ip");
-  if (client) headers.push(["x-forwarded-for", client]);
-  headers.push(["x-forwarded-proto", url.protocol.replace(":", "")], ["x-forwarded-host", url.host]);
-  if (opts.prefix) headers.push(["x-forwarded-prefix", opts.prefix]);
-  return { target, headers };
-}
-
-function withoutCookie(header: string, name: string): string {
-  return header
-    .split(";")
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith(`${name}=`))
-    .join("; ");
-}
-
-/** Streams the caller's body up, chunked when its length is unknown. */
+/** Streams the caller's body up under the proxy's own framing. */
 async function sendBody(
   stream: HostStream,
   body: ReadableStream<Uint8Array>,
-  chunked: boolean,
+  framing: BodyFraming,
 ): Promise<void> {
   try {
-    for await (const piece of body as unknown as AsyncIterable<Uint8Array>) {
-      if (piece.length) await stream.write(chunked ? chunk(piece) : piece);
-    }
-    if (chunked) await stream.write(LAST_CHUNK);
+    for await (const bytes of encodeBody(body as unknown as AsyncIterable<Uint8Array>, framing))
+      await stream.write(bytes);
   } catch {
-    // The caller went away or the stream broke: the response side reports it.
+    // The caller went away, the stream broke, or the body broke its length: the request cannot be
+    // completed, so the connection is cut (never just finished) and the response side reports it.
     stream.close();
   }
 }
@@ -212,7 +127,9 @@ function responseHeaders(head: Extract<ResponseEvent, { type: "head" }>): Header
   const hop = hopByHop(head.headers.filter(([n]) => n === "connection").map(([, v]) => v));
   const out = new Headers();
   for (const [name, value] of head.headers) {
-    if (name === "content-length" || !hop(name)) out.append(name, value);
+    // Each Set-Cookie stays its own field (RFC 6265 §3: they cannot be merged).
+    if (name === "set-cookie") out.append(name, hostOnly(value));
+    else if (name === "content-length" || !hop(name)) out.append(name, value);
   }
   return out;
 }
