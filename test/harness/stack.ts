@@ -30,7 +30,15 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /**
+   * The control plane's public hostname (PUBLIC_URL's), as a deployment has one, e.g.
+   * "outpost.acme.test"; requests reach it on loopback with that Host. Default: 127.0.0.1.
+   */
+  publicHostname?: string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-test-"));
   const db = await startLibsqlServer({ path: join(dir, "outpost.db"), host: "127.0.0.1", port: 0 });
   await migrateDatabase(db.url);
@@ -40,7 +48,7 @@ export async function startStack(): Promise<Stack> {
   const options = {
     port,
     // As in `npm start`: the API at its loopback address, exposures at http://<name>.localhost:<port>/.
-    publicUrl: `http://127.0.0.1:${port}`,
+    publicUrl: `http://${opts.publicHostname ?? "127.0.0.1"}:${port}`,
     exposureDomain: "localhost",
     databaseUrl: db.url,
     adminToken,
