@@ -90,11 +90,21 @@ export function reservedReason(env: Bindings, name: string): string | undefined 
   return undefined;
 }
 
-/** Why `<name>.<EXPOSURE_DOMAIN>` may not be an exposure's origin (it is the control plane's), if so. */
+/**
+ * Why `<name>.<EXPOSURE_DOMAIN>` may not be an exposure's origin, if so: it is the control plane's
+ * own hostname, or the control plane's hostname lies under the exposure domain (a misconfiguration:
+ * its name would be a possible exposure name, and its neighbours could set cookies for its parent
+ * domains, RFC 6265 §5.3; so no exposure is made until it is fixed).
+ */
 export function reservedExposureName(env: Bindings, name: string): string | undefined {
-  const origin = `${name}.${exposureDomain(env)}`;
-  return controlPlaneHosts(env).includes(origin)
-    ? `'${origin}' is the control plane's own hostname: choose another name`
+  const domain = exposureDomain(env);
+  const origin = `${name}.${domain}`;
+  const own = controlPlaneHosts(env);
+  if (own.includes(origin)) return `'${origin}' is the control plane's own hostname: choose another name`;
+  // The apex itself may be the API's: it is no exposure's origin.
+  const inside = own.find((h) => domain && h !== domain && within(h, domain));
+  return inside
+    ? `the exposure domain ${domain} holds the control plane's hostname ${inside}: the platform admin must give exposures a domain of their own (EXPOSURE_DOMAIN)`
     : undefined;
 }
 
