@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       signingKey: secrets.signingKey,
       host,
       port: cpPort,
+      publicUrl: `http://${host}:${cpPort}`,
+      exposureDomain: "localhost",
       persistDir: join(home, "durable-objects"),
     });
     stops.push(() => cp.close());
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
 
     console.log(`Outpost is running.
   control plane  ${cp.url}
+  exposures      http://<name>.localhost:${cpPort}/  (each on an origin of its own)
   libSQL         ${db.url}  (${join(home, "outpost.db")})
   tenant         local, cluster dev, site dev/local
   agent          local.dev (pid ${agent.pid}, Bun)

@@ -89,6 +89,22 @@ export class Outpost {
     list: () => this.#call(this.api.v1.tenants.$get()),
   };
 
+  /** Platform admin: domains granted to tenants, within which their exposures may take hostnames. */
+  readonly tenantDomains = {
+    add: (tenant: string, domain: string) =>
+      this.#call(this.api.v1["tenant-domains"].$post({ json: { tenant, domain } })),
+    list: (tenant?: string) =>
+      this.#call(this.api.v1["tenant-domains"].$get({ query: tenant ? { tenant } : {} })),
+    /** Refused while exposures use the domain, unless `force`, which takes their hostnames off them. */
+    remove: (tenant: string, domain: string, opts: { force?: boolean } = {}) =>
+      this.#call(
+        this.api.v1["tenant-domains"][":domain"].$delete({
+          param: { domain },
+          query: { tenant, ...(opts.force ? { force: "true" as const } : {}) },
+        }),
+      ),
+  };
+
   readonly keys = {
     create: (json: KeyCreate) => this.#call(this.api.v1.keys.$post({ json })),
     list: () => this.#call(this.api.v1.keys.$get()),
@@ -146,8 +162,10 @@ export class Outpost {
 
   readonly exposures = {
     /**
-     * Serves `service` (a service name or loopback port) of `host` at `<url>/x/<name>/`, and at
-     * `hostname` when given. Callers need an API key of this tenant or a signed link, unless `public`.
+     * Serves `service` (a service name or loopback port) of `host` on an origin of its own (the
+     * response's `url`: `https://<name>.<exposure domain>/`), and at `hostname` when given (it must lie
+     * within a domain granted to the tenant). Callers need an API key of this tenant or a signed link,
+     * unless `public`.
      */
     create: (
       host: string,

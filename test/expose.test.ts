@@ -15,6 +15,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { Outpost } from "../sdk/index.ts";
 import { startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
+import { exposureAddress, exposureFetch } from "./harness/exposure.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
 
@@ -124,6 +125,7 @@ beforeAll(async () => {
     ],
   });
   await client.exposures.create("web01.prod", "web", "shop");
+  await stack.admin.tenantDomains.add("expose", "shop.test");
 }, 180_000);
 
 afterAll(async () => {
@@ -147,7 +149,9 @@ async function insertOfflineHost(name: string): Promise<void> {
   });
 }
 
-const shop = (path = "") => `${stack.url}/x/shop/${path}`;
+/** An exposure's URL on its own origin: `http://<name>.localhost:<port>/<path>`. */
+const at = (name: string, path = "") => `${exposureAddress(stack, name).url}${path}`;
+const shop = (path = "") => at("shop", path);
 const withKey = (headers: Record<string, string> = {}) => ({ ...headers, authorization: `Bearer ${token}` });
 
 describe("outpost expose (CLI)", () => {
@@ -158,10 +162,10 @@ describe("outpost expose (CLI)", () => {
     );
     expect(made.stderr).toBe("");
     expect(made.code).toBe(0);
-    expect(made.stdout).toContain(`${stack.url}/x/cli-shop/`);
+    expect(made.stdout).toContain(at("cli-shop"));
     const link = /(http:\S+outpost_link=\S+)/.exec(made.stdout)?.[1];
     expect(link).toBeDefined();
-    const res = await fetch(`${link!.replace("/?", "/hello?")}`);
+    const res = await exposureFetch(`${link!.replace("/?", "/hello?")}`);
     expect(res.status).toBe(200);
     expect(JSON.parse(await res.text()).url).toBe("/hello");
 
@@ -171,7 +175,7 @@ describe("outpost expose (CLI)", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/name 'cli-shop' is taken/);
     expect((await runCli(["expose", "rm", "cli-shop"], env)).code).toBe(0);
-    expect((await fetch(`${stack.url}/x/cli-shop/`, { headers: withKey() })).status).toBe(404);
+    expect((await exposureFetch(at("cli-shop"), { headers: withKey() })).status).toBe(404);
   });
 
   it("refuses bad usage and bad fields with their reasons", async () => {
@@ -189,7 +193,7 @@ describe("outpost expose (CLI)", () => {
 
 describe("access", () => {
   it("asks callers without a credential for a key or a link", async () => {
-    const res = await fetch(shop());
+    const res = await exposureFetch(shop());
     expect(res.status).toBe(401);
     expect(((await res.json()) as ApiErr).error.message).toMatch(
       /needs an API key of its tenant .* or a signed link/,
@@ -197,11 +201,11 @@ describe("access", () => {
   });
 
   it("refuses unknown keys, and keys of another tenant", async () => {
-    expect((await fetch(shop(), { headers: { authorization: "Bearer opk_aaaaaaaaaaaa_bbbb" } })).status).toBe(
-      401,
-    );
+    expect(
+      (await exposureFetch(shop(), { headers: { authorization: "Bearer opk_aaaaaaaaaaaa_bbbb" } })).status,
+    ).toBe(401);
     const other = await stack.tenant("expose-other");
-    const res = await fetch(shop(), { headers: { authorization: `Bearer ${other.token}` } });
+    const res = await exposureFetch(shop(), { headers: { authorization: `Bearer ${other.token}` } });
     expect(res.status).toBe(403);
     expect(((await res.json()) as ApiErr).error.message).toMatch(/not valid for exposure 'shop'/);
     // …and the other tenant can't see, link or remove it.
@@ -214,7 +218,7 @@ describe("access", () => {
   });
 
   it("passes the caller's identity, never the caller's own identity headers or API key", async () => {
-    const res = await fetch(shop("who?x=1"), {
+    const res = await exposureFetch(shop("who?x=1"), {
       headers: withKey({
         "x-outpost-caller": "public",
         "x-outpost-tenant": "ten_forged",
@@ -233,7 +237,8 @@ describe("access", () => {
     expect(seen.headers["x-outpost-role"]).toBe("admin");
     // X-Forwarded-For is the edge's view of the client, never what the caller claimed.
     expect(seen.headers["x-forwarded-for"] ?? "").not.toContain("203.0.113.9");
-    expect(seen.headers["x-forwarded-prefix"]).toBe("/x/shop");
+    expect(seen.headers["x-forwarded-prefix"]).toBeUndefined();
+    expect(seen.headers["x-forwarded-host"]).toBe(exposureAddress(stack, "shop").hostHeader);
     expect(seen.headers.authorization).toBeUndefined();
     expect(seen.headers["x-app"]).toBe("kept");
     // Hop-by-hop headers of the response (named by its Connection header) stay on the host's side.
@@ -244,16 +249,19 @@ describe("access", () => {
   it("opens with a signed link, keeps the browser in with a cookie, and stops when links are revoked", async () => {
     const { url, expiresAt } = await client.exposures.link("shop", "10m");
     expect(expiresAt - Date.now()).toBeGreaterThan(9 * 60_000);
-    const first = await fetch(url.replace("/?", "/page?a=b&"), { headers: { cookie: "app=1" } });
+    const first = await exposureFetch(url.replace("/?", "/page?a=b&"), { headers: { cookie: "app=1" } });
     expect(first.status).toBe(200);
     const seen = JSON.parse(await first.text());
     expect(seen.url).toBe("/page?a=b");
     expect(seen.headers["x-outpost-caller"]).toBe("link");
     expect(seen.headers.cookie).toBe("app=1");
     const cookie = first.headers.get("set-cookie")!;
-    expect(cookie).toMatch(/^outpost_link=\d+\.[\w-]+; Path=\/x\/shop; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    // Host-only (no Domain): the exposure's own origin, all of it, and nothing else.
+    expect(cookie).toMatch(/^outpost_link=\d+\.[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
 
-    const next = await fetch(shop("again"), { headers: { cookie: `app=2; ${cookie.split(";")[0]}` } });
+    const next = await exposureFetch(shop("again"), {
+      headers: { cookie: `app=2; ${cookie.split(";")[0]}` },
+    });
     expect(next.status).toBe(200);
     const seen2 = JSON.parse(await next.text());
     expect(seen2.headers.cookie).toBe("app=2");
@@ -261,17 +269,17 @@ describe("access", () => {
 
     // A changed MAC character (not the last: two of its bits are unused).
     const tampered = url.replace(/.(.{5})$/, (_, rest) => (url.at(-6) === "A" ? "B" : "A") + rest);
-    const bad = await fetch(tampered);
+    const bad = await exposureFetch(tampered);
     expect(bad.status).toBe(401);
     expect(((await bad.json()) as ApiErr).error.message).toMatch(/expired, revoked or not genuine/);
 
     // A link opens only its own exposure.
     await client.exposures.create("web01.prod", "web", "shop2");
-    expect((await fetch(url.replace("/x/shop/", "/x/shop2/"))).status).toBe(401);
+    expect((await exposureFetch(url.replace("//shop.", "//shop2."))).status).toBe(401);
 
     await client.exposures.revokeLinks("shop");
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(shop(), { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(401);
+    expect((await exposureFetch(url)).status).toBe(401);
+    expect((await exposureFetch(shop(), { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(401);
   });
 
   it("serves public exposures to anyone, and only an admin may make one", async () => {
@@ -283,7 +291,7 @@ describe("access", () => {
     expect(ops.body.error?.message).toMatch(/needs the admin role/);
     const made = await runCli(["expose", "web01.prod:web", "--name", "open", "--public"], env);
     expect(made.code).toBe(0);
-    const res = await fetch(`${stack.url}/x/open/pub`, { headers: { authorization: "Basic dTpw" } });
+    const res = await exposureFetch(at("open", "pub"), { headers: { authorization: "Basic dTpw" } });
     expect(res.status).toBe(200);
     const seen = JSON.parse(await res.text());
     expect(seen.headers["x-outpost-caller"]).toBe("public");
@@ -295,10 +303,20 @@ describe("access", () => {
 });
 
 describe("requests and responses", () => {
-  it("redirects the bare prefix to the trailing slash", async () => {
-    const res = await fetch(`${stack.url}/x/shop?a=1`, { headers: withKey(), redirect: "manual" });
-    expect(res.status).toBe(308);
-    expect(res.headers.get("location")).toBe("/x/shop/?a=1");
+  it("serves no exposure on the control plane's origin, and says where it is served", async () => {
+    for (const path of ["/x/shop/", "/x/shop/who", "/x/shop", "/x/sh%6fp/who"]) {
+      const res = await raw(stack, "GET", path, { token });
+      expect(res.status, path).toBe(404);
+      expect(res.body.text, path).toBeUndefined(); // the API's JSON error, not the service's answer
+      expect(res.body.error?.message, path).toContain(`'shop' is served at ${shop()}`);
+    }
+  });
+
+  it("gives the upstream the request's path exactly as sent, percent-encodings untouched", async () => {
+    const path = "/sh%6fp/a%2Fb%20c/%7euser?q=%41%2B&r=a+b";
+    const res = await exposureFetch(shop(path.slice(1)), { headers: withKey() });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(await res.text()).url).toBe(path);
   });
 
   it("keeps the caller's hop-by-hop headers (named by its Connection header) on the edge", async () => {
@@ -329,12 +347,7 @@ describe("requests and responses", () => {
         sent += 100_000;
       },
     });
-    const res = await fetch(shop("upload"), {
-      method: "PUT",
-      body,
-      headers: withKey(),
-      duplex: "half",
-    } as RequestInit);
+    const res = await exposureFetch(shop("upload"), { method: "PUT", body, headers: withKey() });
     expect(res.status).toBe(200);
     const seen = JSON.parse(await res.text());
     expect(seen).toMatchObject({ method: "PUT", size: payload.length, sha256: sha256(payload) });
@@ -355,14 +368,14 @@ describe("requests and responses", () => {
     ]);
     expect(JSON.parse(up.stdout)).toMatchObject({ method: "POST", size: data.length, sha256: sha256(data) });
 
-    const res = await fetch(shop("big"), { headers: withKey() });
+    const res = await exposureFetch(shop("big"), { headers: withKey() });
     const bytes = new Uint8Array(await res.arrayBuffer());
     expect(bytes.length).toBe(20 * 1024 * 1024);
     expect(sha256(bytes)).toBe(res.headers.get("x-sha256"));
   });
 
   it("streams the response as the upstream writes it", async () => {
-    const res = await fetch(shop("slow"), { headers: withKey() });
+    const res = await exposureFetch(shop("slow"), { headers: withKey() });
     const reader = res.body!.getReader();
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toBe("first|");
@@ -377,27 +390,30 @@ describe("requests and responses", () => {
   });
 
   it("answers HEAD and 204 without a body, and keeps repeated headers", async () => {
-    const head = await fetch(shop("anything"), { method: "HEAD", headers: withKey() });
+    const head = await exposureFetch(shop("anything"), { method: "HEAD", headers: withKey() });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe("");
-    const empty = await fetch(shop("empty"), { headers: withKey() });
+    const empty = await exposureFetch(shop("empty"), { headers: withKey() });
     expect(empty.status).toBe(204);
     expect(empty.headers.get("x-kind")).toBe("empty");
-    const cookies = await fetch(shop("cookies"), { headers: withKey() });
+    const cookies = await exposureFetch(shop("cookies"), { headers: withKey() });
     expect(cookies.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/"]);
   });
 
   it("serves many requests at once", async () => {
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        fetch(shop(`n/${i}`), { headers: withKey() }).then((r) => r.json() as Promise<{ url: string }>),
+        exposureFetch(shop(`n/${i}`), { headers: withKey() }).then(
+          (r) => r.json() as Promise<{ url: string }>,
+        ),
       ),
     );
     expect(results.map((r) => r.url)).toEqual(Array.from({ length: 30 }, (_, i) => `/n/${i}`));
   });
 
-  it("serves an exposure at its own hostname", async () => {
-    await client.exposures.create("web01.prod", "web", "hosted", { hostname: "App.Shop.Test" });
+  it("serves an exposure at its own hostname, within a domain granted to its tenant", async () => {
+    const made = await client.exposures.create("web01.prod", "web", "hosted", { hostname: "App.Shop.Test" });
+    expect(made.exposure.hostnameUrl).toBe(`http://app.shop.test:${new URL(stack.url).port}/`);
     // fetch() can't set Host; curl can.
     const res = await run("curl", [
       "-sS",
@@ -438,7 +454,7 @@ describe("changes", () => {
       ).stdout,
     );
   const byName = async (name: string) =>
-    (await fetch(`${stack.url}/x/${name}/page`, { headers: withKey() })).status;
+    (await exposureFetch(at(name, "page"), { headers: withKey() })).status;
 
   it("stops serving a removed exposure at once, by name and at its hostname", async () => {
     await client.exposures.create("web01.prod", "web", "brief", { hostname: "brief.shop.test" });
@@ -461,8 +477,7 @@ describe("changes", () => {
     await insertOfflineHost("soon-revoked");
     await client.exposures.create("soon-revoked.prod", "web", "soon-revoked");
     const code = async () =>
-      ((await (await fetch(`${stack.url}/x/soon-revoked/`, { headers: withKey() })).json()) as ApiErr).error
-        .code;
+      ((await (await exposureFetch(at("soon-revoked"), { headers: withKey() })).json()) as ApiErr).error.code;
     expect(await code()).toBe("host_offline");
     await client.hosts.revoke("soon-revoked.prod");
     expect(await code()).toBe("host_revoked");
@@ -470,8 +485,16 @@ describe("changes", () => {
 });
 
 describe("WebSocket upgrades", () => {
+  /** ws resolves names itself: connect to loopback, with the exposure's Host. */
+  const wsTo = (path: string, protocols?: string[], headers: Record<string, string> = {}) => {
+    const address = exposureAddress(stack, "shop");
+    return new WebSocket(`ws://${address.host}:${address.port}/${path}`, protocols, {
+      headers: { ...headers, host: address.hostHeader },
+    });
+  };
+
   async function connect(path: string, headers: Record<string, string>, protocols?: string[]) {
-    const ws = new WebSocket(shop(path).replace(/^http/, "ws"), protocols, { headers });
+    const ws = wsTo(path, protocols, headers);
     const first = once(ws, "message");
     await once(ws, "open");
     const hello = JSON.parse(String((await first)[0]));
@@ -506,10 +529,10 @@ describe("WebSocket upgrades", () => {
   });
 
   it("refuses an upgrade without a credential, and passes on the upstream's refusal", async () => {
-    const ws = new WebSocket(shop("ws").replace(/^http/, "ws"));
+    const ws = wsTo("ws");
     const [, res] = await once(ws, "unexpected-response");
     expect(res.statusCode).toBe(401);
-    const wrong = new WebSocket(shop("not-ws").replace(/^http/, "ws"), { headers: withKey() });
+    const wrong = wsTo("not-ws", undefined, withKey());
     const [, res2] = await once(wrong, "unexpected-response");
     expect(res2.statusCode).toBe(400);
   });
@@ -518,7 +541,7 @@ describe("WebSocket upgrades", () => {
 describe("failures", () => {
   it("says why when the host's policy refuses the target", async () => {
     await client.exposures.create("web01.prod", "9", "nope");
-    const res = await fetch(`${stack.url}/x/nope/`, { headers: withKey() });
+    const res = await exposureFetch(at("nope"), { headers: withKey() });
     expect(res.status).toBe(502);
     expect(((await res.json()) as ApiErr).error.message).toMatch(/--allow-loopback|not allowed|refused/i);
   });
@@ -526,7 +549,7 @@ describe("failures", () => {
   it("says the host is offline when its agent is not connected", async () => {
     await insertOfflineHost("dark");
     await client.exposures.create("dark.prod", "web", "dark");
-    const res = await fetch(`${stack.url}/x/dark/`, { headers: withKey() });
+    const res = await exposureFetch(at("dark"), { headers: withKey() });
     expect(res.status).toBe(502);
     const err = ((await res.json()) as ApiErr).error;
     expect(err.code).toBe("host_offline");
@@ -535,7 +558,7 @@ describe("failures", () => {
 
   it("says so when the service does not speak HTTP", async () => {
     await client.exposures.create("web01.prod", "junk", "junk");
-    const res = await fetch(`${stack.url}/x/junk/`, { headers: withKey() });
+    const res = await exposureFetch(at("junk"), { headers: withKey() });
     expect(res.status).toBe(502);
     const err = ((await res.json()) as ApiErr).error;
     expect(err.code).toBe("bad_upstream_response");
@@ -543,7 +566,7 @@ describe("failures", () => {
   });
 
   it("answers 404 for an unknown exposure", async () => {
-    const res = await fetch(`${stack.url}/x/nothing-here/`, { headers: withKey() });
+    const res = await exposureFetch(at("nothing-here"), { headers: withKey() });
     expect(res.status).toBe(404);
   });
 });

@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { apiKeyAuth } from "./auth/api-key.ts";
 import type { AppEnv } from "./env.ts";
+import { requestOrigin } from "./expose/origins.ts";
 import { ApiError } from "./http/api-error.ts";
 import { renderError } from "./http/on-error.ts";
 import { openDatabase } from "./lib/db.ts";
@@ -14,13 +15,14 @@ import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
-import { exposureAtHost, serve, serveByName } from "./routes/gateway.ts";
+import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
 import { serviceRoutes } from "./routes/services.ts";
+import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
@@ -41,6 +43,7 @@ const limitBody = bodyLimit({
 
 const v1 = new Hono<AppEnv>()
   .route("/tenants", tenantRoutes)
+  .route("/tenant-domains", tenantDomainRoutes)
   .route("/enroll", enrollRoutes)
   .route("/agent", agentRoutes)
   .route("/hosts", hostStreamRoutes) // authenticates itself, with its host lookup in the same round trip
@@ -56,19 +59,23 @@ const v1 = new Hono<AppEnv>()
   .route("/exposures", exposureRoutes)
   .route("/audit", auditRoutes);
 
-/** An exposure's own hostname is served entirely by the exposure. */
-const exposureHostnames = createMiddleware<AppEnv>(async (c, next) => {
-  const found = await exposureAtHost(c.var.db, c.req.header("host"));
-  if (found) return serve(c, found, "");
+/**
+ * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are
+ * decided from configuration before any lookup (expose/origins.ts), so no exposure can shadow the API.
+ * Exposures stream bodies of any size: this comes before the API's body limit.
+ */
+const exposureOrigins = createMiddleware<AppEnv>(async (c, next) => {
+  const origin = requestOrigin(c.env, c.req.header("host"));
+  const served = origin.kind === "api" ? undefined : await serveOrigin(c, origin);
+  if (served) return served;
   await next();
 });
 
 export const app = new Hono<AppEnv>()
   .use(database)
-  .use(exposureHostnames)
-  // Exposures stream bodies of any size: they come before the API's body limit.
-  .all("/x/:name", serveByName)
-  .all("/x/:name/*", serveByName)
+  .use(exposureOrigins)
+  .all("/x/:name", notOnApiOrigin)
+  .all("/x/:name/*", notOnApiOrigin)
   .use(limitBody)
   .get("/healthz", async (c) => {
     try {

@@ -12,8 +12,18 @@ export interface Bindings {
   CP_SIGNING_KEY?: string;
   /** Agent ping interval in ms (default 15000); local runs and tests set it lower. */
   HEARTBEAT_MS?: string;
-  /** Public origin used in install lines; defaults to the request's origin. */
+  /**
+   * The control plane's public origin, used in install lines (default: the request's origin). Its
+   * hostname is reserved for the API; custom exposure hostnames are served only once it is set.
+   */
   PUBLIC_URL?: string;
+  /** More hostnames routed to this Worker for the API (comma-separated), reserved like PUBLIC_URL's. */
+  CONTROL_PLANE_HOSTNAMES?: string;
+  /**
+   * Exposures are served at `<name>.<EXPOSURE_DOMAIN>`, each on an origin of its own: a domain that
+   * serves nothing else, on the Public Suffix List in production; `localhost` locally.
+   */
+  EXPOSURE_DOMAIN?: string;
   HOST: DurableObjectNamespace;
   CLUSTER: DurableObjectNamespace;
 }

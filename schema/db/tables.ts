@@ -178,8 +178,25 @@ export const EXPOSURE_ACCESS = ["key", "public"] as const;
 export type ExposureAccess = (typeof EXPOSURE_ACCESS)[number];
 
 /**
- * HTTP exposures: a host's service served by the control plane at /x/<name>/ (and at `hostname`, when
- * set). Names and hostnames are global, like subdomains. `access` "key" lets in the tenant's API keys
+ * Domains the platform admin granted to a tenant: its exposures may take custom hostnames within them
+ * (the domain itself or names under it). A domain belongs to one tenant at most.
+ */
+export const tenantDomains = sqliteTable(
+  "tenant_domains",
+  {
+    domain: text("domain").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("tenant_domains_tenant").on(t.tenantId)],
+);
+
+/**
+ * HTTP exposures: a host's service served on an origin of its own, `<name>.<EXPOSURE_DOMAIN>` (and
+ * `hostname`, when set, inside one of the tenant's granted domains). Names and hostnames are global,
+ * like subdomains. `access` "key" lets in the tenant's API keys
  * and signed links; "public" lets in anyone. Links are HMACs keyed by the control plane and bound to
  * `linkSalt`, which is not secret: changing it revokes every link given out so far.
  */
@@ -260,3 +277,4 @@ export type Session = typeof sessions.$inferSelect;
 export type Service = typeof services.$inferSelect;
 export type MeshRoute = typeof meshRoutes.$inferSelect;
 export type Exposure = typeof exposures.$inferSelect;
+export type TenantDomain = typeof tenantDomains.$inferSelect;

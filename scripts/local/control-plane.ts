@@ -18,6 +18,10 @@ export interface ControlPlaneOptions {
   scriptPath?: string;
   /** Agent ping interval; a host is offline after two silent intervals (default 15 s). */
   heartbeatMs?: number;
+  /** The control plane's public origin (PUBLIC_URL): its hostname is the API's, whatever else exists. */
+  publicUrl?: string;
+  /** Exposures are served at `<name>.<exposureDomain>` (default "localhost": `http://<name>.localhost:<port>/`). */
+  exposureDomain?: string;
 }
 
 export interface ControlPlane {
@@ -46,6 +50,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       OUTPOST_ADMIN_TOKEN: opts.adminToken,
       ...(opts.signingKey ? { CP_SIGNING_KEY: opts.signingKey } : {}),
       ...(opts.heartbeatMs ? { HEARTBEAT_MS: String(opts.heartbeatMs) } : {}),
+      ...(opts.publicUrl ? { PUBLIC_URL: opts.publicUrl } : {}),
+      // Browsers and curl resolve every *.localhost name to loopback (RFC 6761 §6.3).
+      EXPOSURE_DOMAIN: opts.exposureDomain ?? "localhost",
     },
   });
   const url = (await mf.ready).origin;

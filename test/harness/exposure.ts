@@ -1,6 +1,8 @@
 // How a test reaches an exposure: one place that knows where exposures are served, so that tests of
 // what an exposure does (headers, bodies, cookies) do not each spell out its URL.
+import { once } from "node:events";
 import { request } from "node:http";
+import { Readable } from "node:stream";
 import type { Stack } from "./stack.ts";
 
 /** Where an exposure is served, as a test reaches it over loopback. */
@@ -16,15 +18,70 @@ export interface ExposureAddress {
   prefix: string;
 }
 
+/**
+ * Exposures are served on origins of their own: `http://<name>.localhost:<port>/` in tests (the
+ * stack's EXPOSURE_DOMAIN is localhost), which browsers and curl resolve to loopback; Node's resolver
+ * may not, so requests from Node connect to the control plane's loopback address with that Host.
+ */
 export function exposureAddress(stack: Pick<Stack, "url">, name: string): ExposureAddress {
   const cp = new URL(stack.url);
   return {
-    url: `${stack.url}/x/${name}/`,
+    url: `http://${name}.localhost:${cp.port}/`,
     host: cp.hostname,
     port: Number(cp.port),
-    hostHeader: cp.host,
-    prefix: `/x/${name}`,
+    hostHeader: `${name}.localhost:${cp.port}`,
+    prefix: "",
   };
+}
+
+/**
+ * fetch() for an exposure's URL (`http://<name>.localhost:<port>/…`, or any loopback URL): fetch
+ * cannot set Host, so this connects to 127.0.0.1:<port> through node:http with the URL's host as
+ * Host. Bodies stream both ways (a ReadableStream body goes chunked); redirects are not followed.
+ */
+export function exposureFetch(
+  url: string,
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  } = {},
+): Promise<Response> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: Number(target.port),
+        method: init.method ?? "GET",
+        path: `${target.pathname}${target.search}`,
+        headers: { ...init.headers, host: target.host },
+        setHost: false,
+      },
+      (res) => {
+        const headers = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 0;
+        const empty = init.method === "HEAD" || status === 204 || status === 304;
+        if (empty) res.resume();
+        const body = empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status, statusText: res.statusMessage ?? "", headers }));
+      },
+    );
+    req.on("error", reject);
+    if (init.body instanceof ReadableStream) {
+      const reader = init.body.getReader();
+      void (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          if (!req.write(value)) await once(req, "drain");
+        }
+        req.end();
+      })().catch((err: Error) => req.destroy(err));
+    } else req.end(init.body);
+  });
 }
 
 export interface RawResponse {

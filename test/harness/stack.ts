@@ -8,6 +8,7 @@ import { startLibsqlServer } from "../../scripts/libsql-server/server.ts";
 import { type ControlPlane, startControlPlane } from "../../scripts/local/control-plane.ts";
 import { migrateDatabase } from "../../scripts/migrate.ts";
 import { Outpost } from "../../sdk/index.ts";
+import { freePort } from "./process.ts";
 
 const workerBundle = fileURLToPath(new URL("../../dist/worker.js", import.meta.url));
 
@@ -29,12 +30,26 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /**
+   * The control plane's public hostname (PUBLIC_URL's), as a deployment has one, e.g.
+   * "outpost.acme.test"; requests reach it on loopback with that Host. Default: 127.0.0.1.
+   */
+  publicHostname?: string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-test-"));
   const db = await startLibsqlServer({ path: join(dir, "outpost.db"), host: "127.0.0.1", port: 0 });
   await migrateDatabase(db.url);
   const adminToken = `opa_test_${crypto.randomUUID()}`;
+  // The Worker must know its own URL (PUBLIC_URL) before it listens, so its port is chosen first.
+  const port = await freePort();
   const options = {
+    port,
+    // As in `npm start`: the API at its loopback address, exposures at http://<name>.localhost:<port>/.
+    publicUrl: `http://${opts.publicHostname ?? "127.0.0.1"}:${port}`,
+    exposureDomain: "localhost",
     databaseUrl: db.url,
     adminToken,
     signingKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
@@ -43,7 +58,6 @@ export async function startStack(): Promise<Stack> {
     persistDir: join(dir, "durable-objects"),
   };
   let cp = await startControlPlane(options);
-  const port = Number(new URL(cp.url).port);
   const admin = new Outpost({ url: cp.url, token: adminToken });
   return {
     url: cp.url,
@@ -56,7 +70,7 @@ export async function startStack(): Promise<Stack> {
     admin,
     async restartControlPlane() {
       await cp.close();
-      cp = await startControlPlane({ ...options, port });
+      cp = await startControlPlane(options);
     },
     async tenant(name) {
       const res = await admin.tenants.create(name);

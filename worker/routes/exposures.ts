@@ -1,28 +1,33 @@
-// HTTP exposures: `outpost expose web01.prod:web --name shop` serves the host's `web` service at
-// <control plane>/x/shop/ (and at --hostname when set). Access takes an API key of the tenant or a
-// signed, expiring link (`outpost expose link shop --ttl 1h`); public exposures, which open a host's
-// service to anyone, need the admin role. The serving side is routes/gateway.ts.
-import { and, asc, eq } from "drizzle-orm";
+// HTTP exposures: `outpost expose web01.prod:web --name shop` serves the host's `web` service on an
+// origin of its own, `https://shop.<EXPOSURE_DOMAIN>/` (and at --hostname, inside a domain granted to
+// the tenant, when set). Access takes an API key of the tenant or a signed, expiring link (`outpost
+// expose link shop --ttl 1h`); public exposures, which open a host's service to anyone, need the
+// admin role. The serving side is routes/gateway.ts.
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { type Exposure, exposures, hosts } from "../../schema/db/tables.ts";
+import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { newId, randomBase32 } from "../../schema/ids.ts";
 import { TARGET_PATTERN } from "../../schema/streams.ts";
 import { RANK, requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { LINK_PARAM, MAX_LINK_TTL_S, signLink } from "../expose/links.ts";
+import {
+  EXPOSURE_NAME,
+  exposureDomain,
+  grantCandidates,
+  hostnameField,
+  originUrl,
+  reservedExposureName,
+  reservedReason,
+} from "../expose/origins.ts";
 import { ApiError } from "../http/api-error.ts";
 import { duration } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
-import { isUniqueViolation } from "../lib/db.ts";
+import { type Database, isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
 import { forgetExposure } from "./gateway.ts";
-
-export const EXPOSURE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-/** A DNS name with at least two labels; never an IP literal (those reach the API, not exposures). */
-export const HOSTNAME =
-  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const createExposure = z.object({
   host: z.string().max(200),
@@ -33,12 +38,7 @@ const createExposure = z.object({
   name: z
     .string()
     .regex(EXPOSURE_NAME, { error: "must be a DNS label: 1-63 of a-z 0-9 - (not at the ends)" }),
-  hostname: z
-    .string()
-    .max(253)
-    .transform((h) => h.toLowerCase())
-    .pipe(z.string().regex(HOSTNAME, { error: "must be a DNS name like app.example.com" }))
-    .optional(),
+  hostname: hostnameField.optional(),
   public: z.boolean().optional(),
 });
 
@@ -46,10 +46,37 @@ const createLink = z.object({
   ttl: duration(60_000, MAX_LINK_TTL_S * 1000, "between 1m and 30d"),
 });
 
-/** Where an exposure is served: under the control plane's origin, and at its hostname if it has one. */
+/** Where an exposure is served: on its own origin under the exposure domain, and at its hostname if set. */
 function urls(c: Context<AppEnv>, e: Exposure) {
-  const origin = (c.env.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
-  return { url: `${origin}/x/${e.name}/`, ...(e.hostname ? { hostnameUrl: `https://${e.hostname}/` } : {}) };
+  const domain = exposureDomain(c.env);
+  if (!domain) throw new Error("EXPOSURE_DOMAIN is not set on the Worker (wrangler.toml [vars])");
+  return {
+    url: originUrl(c.env, c.req.url, `${e.name}.${domain}`),
+    ...(e.hostname ? { hostnameUrl: originUrl(c.env, c.req.url, e.hostname) } : {}),
+  };
+}
+
+/**
+ * Why a custom hostname is refused, if it is: it must lie within a domain the platform admin granted
+ * to the tenant and be none of the control plane's names, so no tenant names a hostname it was not given.
+ */
+async function hostnameRefusal(
+  c: Context<AppEnv>,
+  db: Database,
+  tenantId: string,
+  hostname: string,
+): Promise<string | undefined> {
+  const reserved = reservedReason(c.env, hostname);
+  if (reserved) return `${reserved}: no exposure may take it`;
+  const [grant] = await db
+    .select({ domain: tenantDomains.domain })
+    .from(tenantDomains)
+    .where(
+      and(eq(tenantDomains.tenantId, tenantId), inArray(tenantDomains.domain, grantCandidates(hostname))),
+    )
+    .limit(1);
+  if (grant && c.env.PUBLIC_URL) return undefined;
+  return `hostname '${hostname}' is not within a domain granted to this tenant: ask the platform admin for 'outpost tenant domain add <tenant> <domain>'`;
 }
 
 /** The exposure without its link salt (not secret, but nobody's business), with its URLs. */
@@ -93,6 +120,20 @@ export const exposureRoutes = new Hono<AppEnv>()
       throw ApiError.forbidden(
         "a public exposure opens the service to anyone: it needs the admin role; without --public, callers need an API key or a signed link",
       );
+    }
+    const reservedName = reservedExposureName(c.env, body.name);
+    if (reservedName) throw ApiError.forbidden(reservedName);
+    const refusal = body.hostname && (await hostnameRefusal(c, c.var.db, caller.tenantId, body.hostname));
+    if (refusal) {
+      await audit(c.var.db, {
+        tenantId: caller.tenantId,
+        actor: caller.actor,
+        action: "expose.create",
+        target: body.name,
+        outcome: "denied",
+        details: { reason: refusal },
+      });
+      throw ApiError.forbidden(refusal);
     }
     const host = await resolveHost(c.var.db, caller.tenantId, body.host);
     if (host.revokedAt) throw ApiError.conflict(`host '${host.name}' is revoked`);

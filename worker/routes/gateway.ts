@@ -1,52 +1,90 @@
-// Serving exposures: requests to /x/<name>/… (or to an exposure's own hostname) are checked — the
-// tenant's API key, a signed link, or nothing for public ones — and proxied to the host's service
-// (expose/proxy.ts). Bodies stream, so these routes sit before the API's body limit.
-import { eq } from "drizzle-orm";
+// Serving exposures: a request to an exposure's own origin (`<name>.<EXPOSURE_DOMAIN>`, or its custom
+// hostname while a domain holding it is granted to its tenant; expose/origins.ts) is checked (the
+// tenant's API key, a signed link, or nothing for public ones) and proxied to the host's service
+// (expose/proxy.ts). The control plane's own origin serves no exposure. Bodies stream, so this runs
+// before the API's body limit.
+import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "hono";
-import { type Exposure, exposures, hosts } from "../../schema/db/tables.ts";
+import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { authenticate, bearer } from "../auth/api-key.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Bindings } from "../env.ts";
 import { LINK_COOKIE, LINK_PARAM, verifyLink } from "../expose/links.ts";
+import {
+  EXPOSURE_NAME,
+  exposureDomain,
+  grantCandidates,
+  originUrl,
+  type RequestOrigin,
+  reservedReason,
+} from "../expose/origins.ts";
 import { type Identity, proxy } from "../expose/proxy.ts";
 import { ApiError } from "../http/api-error.ts";
 import type { Database } from "../lib/db.ts";
 
 type Found = { exposure: Exposure; hostName: string; hostRevoked: boolean };
+type ExposureOrigin = Exclude<RequestOrigin, { kind: "api" }>;
 
-async function lookup(db: Database, by: "name" | "hostname", value: string): Promise<Found | undefined> {
-  const [row] = await db
-    .select({ exposure: exposures, hostName: hosts.name, revokedAt: hosts.revokedAt })
+const found = (row: { exposure: Exposure; hostName: string; revokedAt: Date | null }): Found => ({
+  exposure: row.exposure,
+  hostName: row.hostName,
+  hostRevoked: row.revokedAt !== null,
+});
+
+async function lookup(env: Bindings, db: Database, origin: ExposureOrigin): Promise<Found | undefined> {
+  const columns = { exposure: exposures, hostName: hosts.name, revokedAt: hosts.revokedAt };
+  if (origin.kind === "named") {
+    const [row] = await db
+      .select(columns)
+      .from(exposures)
+      .innerJoin(hosts, eq(hosts.id, exposures.hostId))
+      .where(eq(exposures.name, origin.name))
+      .limit(1);
+    return row && found(row);
+  }
+  // Defence in depth: a custom hostname is the exposure's only while a domain holding it is granted
+  // to the exposure's tenant now, and that grant is not (or no longer) a reserved name.
+  const rows = await db
+    .select({ ...columns, domain: tenantDomains.domain })
     .from(exposures)
     .innerJoin(hosts, eq(hosts.id, exposures.hostId))
-    .where(eq(by === "name" ? exposures.name : exposures.hostname, value))
-    .limit(1);
-  return row && { exposure: row.exposure, hostName: row.hostName, hostRevoked: row.revokedAt !== null };
+    .innerJoin(
+      tenantDomains,
+      and(
+        eq(tenantDomains.tenantId, exposures.tenantId),
+        inArray(tenantDomains.domain, grantCandidates(origin.hostname)),
+      ),
+    )
+    .where(eq(exposures.hostname, origin.hostname));
+  const row = rows.find((r) => !reservedReason(env, r.domain));
+  return row && found(row);
 }
 
-// Exposures as requests find them, by name (/x/<name>/…) or by hostname, per isolate: every request
-// to an exposure looks its row up, and the API's own host is asked about on every request, so answers
-// (none included) are kept for a few seconds. What this isolate changes it forgets at once; other
-// isolates see a change, a removal or revoked links included, within EXPOSURE_TTL_MS.
+// Exposures as requests find them, by name or by hostname, per isolate: every request to an exposure
+// looks its row up, so answers (none included) are kept for a few seconds. What this isolate changes
+// it forgets at once; other isolates see a change, a removal or revoked links included, within
+// EXPOSURE_TTL_MS.
 const EXPOSURE_TTL_MS = 5_000;
-/** No exposure's name or hostname is longer (a DNS name); a longer one is looked up nowhere, nor kept. */
-const MAX_LOOKUP = 253;
 const known = new Map<string, { found: Found | undefined; at: number }>();
 /** Moves on at every forget: a lookup that was under way meanwhile may have read the old row. */
 let generation = 0;
 
-async function find(db: Database, by: "name" | "hostname", value: string): Promise<Found | undefined> {
-  if (value.length > MAX_LOOKUP) return undefined;
-  const key = `${by} ${value}`;
+const cacheKey = (origin: ExposureOrigin) =>
+  origin.kind === "named" ? `name ${origin.name}` : `hostname ${origin.hostname}`;
+
+async function find(env: Bindings, db: Database, origin: ExposureOrigin): Promise<Found | undefined> {
+  // Only a DNS label names an exposure (`a.b.<domain>` is nobody's); hostnames are checked already.
+  if (origin.kind === "named" && !EXPOSURE_NAME.test(origin.name)) return undefined;
+  const key = cacheKey(origin);
   const cached = known.get(key);
   if (cached && Date.now() - cached.at < EXPOSURE_TTL_MS) return cached.found;
   const before = generation;
-  const found = await lookup(db, by, value);
+  const result = await lookup(env, db, origin);
   if (known.size > 10_000) known.clear();
-  if (generation === before) known.set(key, { found, at: Date.now() });
-  return found;
+  if (generation === before) known.set(key, { found: result, at: Date.now() });
+  return result;
 }
 
-/** The exposure was created, removed or had its links revoked: the next request reads its row. */
+/** The exposure was created, removed, lost its hostname or had its links revoked: read its row again. */
 export function forgetExposure(exposure: Pick<Exposure, "name" | "hostname">): void {
   generation += 1;
   known.delete(`name ${exposure.name}`);
@@ -59,32 +97,39 @@ export function forgetHostExposures(hostId: string): void {
   for (const [key, { found }] of known) if (found?.exposure.hostId === hostId) known.delete(key);
 }
 
-/** The exposure served at the request's Host, if any. IP literals and localhost are the API's. */
-export async function exposureAtHost(
-  db: Database,
-  hostHeader: string | undefined,
-): Promise<Found | undefined> {
-  const host = (hostHeader ?? "").toLowerCase().replace(/:\d+$/, "");
-  if (!host.includes(".") || /^[\d.]+$/.test(host) || host.startsWith("[")) return undefined;
-  return find(db, "hostname", host);
+/**
+ * Serves a request to an exposure's origin. An unknown name under the exposure domain is a 404 there,
+ * never the API; a custom hostname that is nobody's (or whose grant is gone) is left to the API.
+ */
+export async function serveOrigin(c: Context<AppEnv>, origin: ExposureOrigin): Promise<Response | undefined> {
+  const result = await find(c.env, c.var.db, origin);
+  if (result) return serve(c, result);
+  if (origin.kind === "named") throw ApiError.notFound(`exposure '${origin.name}'`);
+  return undefined;
 }
 
-export async function serveByName(c: Context<AppEnv>): Promise<Response> {
-  const name = c.req.param("name")!;
-  const prefix = `/x/${name}`;
-  const url = new URL(c.req.url);
-  if (url.pathname === prefix && ["GET", "HEAD"].includes(c.req.method)) {
-    // Relative links in the app resolve under the prefix only with the trailing slash.
-    return c.redirect(`${prefix}/${url.search}`, 308);
-  }
-  const found = await find(c.var.db, "name", name);
-  if (!found) throw ApiError.notFound(`exposure '${name}'`);
-  return serve(c, found, prefix);
+/**
+ * `/x/<name>/…` on the control plane's origin, where exposures were once served: no tenant content,
+ * only where the exposure is now. A 404 rather than a redirect, so that old URLs fail once with the
+ * new address instead of quietly keeping the API's origin in use (and no table is read for it).
+ */
+export function notOnApiOrigin(c: Context<AppEnv>): never {
+  const name = c.req.param("name") ?? "";
+  const domain = exposureDomain(c.env);
+  const where =
+    domain && EXPOSURE_NAME.test(name)
+      ? `: '${name}' is served at ${originUrl(c.env, c.req.url, `${name}.${domain}`)}`
+      : "";
+  throw new ApiError(
+    404,
+    "not_found",
+    `exposures are served on origins of their own, not on the control plane's${where} ('outpost expose ls' lists the URLs)`,
+  );
 }
 
-export async function serve(c: Context<AppEnv>, found: Found, prefix: string): Promise<Response> {
+async function serve(c: Context<AppEnv>, found: Found): Promise<Response> {
   const { exposure } = found;
-  const { identity, cookie } = await admit(c, exposure, prefix);
+  const { identity, cookie } = await admit(c, exposure);
   if (found.hostRevoked) throw new ApiError(502, "host_revoked", `host '${found.hostName}' is revoked`);
   const actor = identity.kind === "key" ? `key:${identity.keyId}` : `${identity.kind}:${exposure.name}`;
   return proxy(c.req.raw, {
@@ -97,19 +142,22 @@ export async function serve(c: Context<AppEnv>, found: Found, prefix: string): P
       actor,
     },
     identity,
-    prefix,
+    // On its own origin the service's paths are the request's, exactly as sent.
+    prefix: "",
     waitUntil: (p) => c.executionCtx.waitUntil(p),
     ...(cookie ? { setCookie: cookie } : {}),
   });
 }
 
-/** Who may come in, and the cookie that keeps a link's holder in for the link's lifetime. */
+/**
+ * Who may come in, and the cookie that keeps a link's holder in for the link's lifetime. An Outpost
+ * API key is checked even on a public exposure: the proxy takes a key identity's Authorization off,
+ * and any other key is refused, so no tenant's key ever reaches a service.
+ */
 async function admit(
   c: Context<AppEnv>,
   exposure: Exposure,
-  prefix: string,
 ): Promise<{ identity: Identity; cookie?: string }> {
-  if (exposure.access === "public") return { identity: { kind: "public" } };
   const token = bearer(c.req.header("authorization"));
   if (token?.startsWith("opk_")) {
     const caller = await authenticate(c.var.db, token, `expose ${exposure.name}`);
@@ -117,6 +165,7 @@ async function admit(
       throw ApiError.forbidden(`this API key is not valid for exposure '${exposure.name}'`);
     return { identity: { kind: "key", keyId: caller.keyId, tenantId: caller.tenantId, role: caller.role } };
   }
+  if (exposure.access === "public") return { identity: { kind: "public" } };
   const fromQuery = new URL(c.req.url).searchParams.get(LINK_PARAM);
   const link = fromQuery ?? cookieValue(c.req.header("cookie"), LINK_COOKIE);
   if (link) {
@@ -126,9 +175,10 @@ async function admit(
         `this link to '${exposure.name}' is expired, revoked or not genuine; ask for a new one ('outpost expose link ${exposure.name}')`,
       );
     }
+    // Host-only (no Domain), for the whole of the exposure's own origin and nothing else.
     const secure = new URL(c.req.url).protocol === "https:" ? "; Secure" : "";
     const cookie = fromQuery
-      ? `${LINK_COOKIE}=${link}; Path=${prefix || "/"}; Max-Age=${left}; HttpOnly; SameSite=Lax${secure}`
+      ? `${LINK_COOKIE}=${link}; Path=/; Max-Age=${left}; HttpOnly; SameSite=Lax${secure}`
       : undefined;
     return { identity: { kind: "link", exposureId: exposure.id }, ...(cookie ? { cookie } : {}) };
   }

@@ -9,9 +9,12 @@ const help = `usage: outpost expose <host>.<cluster>:<service|port> --name N [--
        outpost expose revoke-links <name>
        outpost expose rm <name>
 
-Serves a host's HTTP service through the control plane at <url>/x/<name>/ (and at --hostname, once
-that name points at the control plane). Requests, streaming bodies and WebSocket upgrades go through the
-host's relay to the service; the host's own policy decides what the service may be.
+Serves a host's HTTP service through the control plane on an origin of its own,
+https://<name>.<exposure domain>/ (http://<name>.localhost:8787/ under 'npm start'; printed as the
+exposure's URL), and at --hostname, which must lie within a domain the platform admin granted to your
+tenant ('outpost tenant domain add'), once that name is routed to the control plane. Requests,
+streaming bodies and WebSocket upgrades go through the host's relay to the service; the host's own
+policy decides what the service may be.
 
 Callers need an API key of this tenant (Authorization: Bearer opk_…) or a signed link: --link (or
 'outpost expose link') prints one that works until --ttl passes (at most 30d); 'revoke-links' ends every
