@@ -1,5 +1,6 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
 import type { Role } from "../schema/db/tables.ts";
+import type { ThrottleDO } from "./durable/throttle-do.ts";
 import type { Database } from "./lib/db.ts";
 
 export interface Bindings {
@@ -14,8 +15,12 @@ export interface Bindings {
   HEARTBEAT_MS?: string;
   /** Public origin used in install lines; defaults to the request's origin. */
   PUBLIC_URL?: string;
+  /** Window in ms over which failed authentication is counted (default 60000); tests set it lower. */
+  AUTH_THROTTLE_WINDOW_MS?: string;
   HOST: DurableObjectNamespace;
   CLUSTER: DurableObjectNamespace;
+  /** Counts failed authentication per address and per key, token or exposure (durable/throttle-do.ts). */
+  THROTTLE: DurableObjectNamespace<ThrottleDO>;
 }
 
 /** Who is calling, once the bearer credential has been checked. */

@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   scriptPath?: string;
   /** Agent ping interval; a host is offline after two silent intervals (default 15 s). */
   heartbeatMs?: number;
+  /** Window over which failed authentication is counted (default 60 s); tests shorten it. */
+  authThrottleWindowMs?: number;
 }
 
 export interface ControlPlane {
@@ -49,7 +51,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ...wranglerCompat(),
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 0,
-    durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO" },
+    durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO", THROTTLE: "ThrottleDO" },
     // DevTools (and CPU profiles) of the Worker and its Durable Objects, for whoever asks for them.
     ...(process.env.OUTPOST_INSPECTOR_PORT
       ? { inspectorPort: Number(process.env.OUTPOST_INSPECTOR_PORT) }
@@ -61,6 +63,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       OUTPOST_ADMIN_TOKEN: opts.adminToken,
       ...(opts.signingKey ? { CP_SIGNING_KEY: opts.signingKey } : {}),
       ...(opts.heartbeatMs ? { HEARTBEAT_MS: String(opts.heartbeatMs) } : {}),
+      ...(opts.authThrottleWindowMs ? { AUTH_THROTTLE_WINDOW_MS: String(opts.authThrottleWindowMs) } : {}),
     },
   });
   const url = (await mf.ready).origin;

@@ -29,7 +29,8 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `authThrottleWindowMs` shortens the failed-authentication window (60 s) for tests that wait it out. */
+export async function startStack(opts: { authThrottleWindowMs?: number } = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-test-"));
   const db = await startLibsqlServer({ path: join(dir, "outpost.db"), host: "127.0.0.1", port: 0 });
   await migrateDatabase(db.url);
@@ -41,6 +42,7 @@ export async function startStack(): Promise<Stack> {
     scriptPath: workerBundle,
     heartbeatMs: TEST_HEARTBEAT_MS,
     persistDir: join(dir, "durable-objects"),
+    ...opts,
   };
   let cp = await startControlPlane(options);
   const port = Number(new URL(cp.url).port);
