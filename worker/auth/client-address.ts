@@ -6,13 +6,13 @@
 // Security: an IPv6 client usually holds a whole /64 (RFC 6177 assigns a /48 to /64 per site), so
 // counting full IPv6 addresses would give one attacker 2^64 fresh allowances; it is counted per /64.
 
-/** `ip:<IPv4>`, `ip6:<first four groups>::/64`, or `ip:unknown` when the platform gave no address. */
+/** The IPv4 address, the IPv6 address's /64 (`2001:db8:0:1::/64`), or `unknown` when there is none. */
 export function clientAddress(headers: Headers): string {
   const raw = (headers.get("cf-connecting-ip") ?? "").trim().toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(raw)?.[1];
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(mapped ?? raw)) return `ip:${mapped ?? raw}`;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(mapped ?? raw)) return mapped ?? raw;
   const groups = _expandIpv6(raw);
-  return groups ? `ip6:${groups.slice(0, 4).join(":")}::/64` : "ip:unknown";
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : "unknown";
 }
 
 /** The eight groups of an IPv6 address without leading zeros, or null when it is not one. */
