@@ -106,7 +106,7 @@ it("keeps the labels its token pins: the host may add labels, never change a pin
   });
   const enroll = (labels: string) => {
     const dir = mkdtempSync(join(tmpdir(), "outpost-enroll-"));
-    return runAgent("bun", [
+    return runAgent("deno", [
       ...["enroll", "--url", stack.url, "--token", token, "--name", "pinned"],
       ...["--labels", labels, "--state-dir", dir],
     ]);
