@@ -5,6 +5,7 @@
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Outpost } from "../sdk/index.ts";
+import { ALLOWANCE } from "../worker/auth/throttle.ts";
 import { eventually } from "./harness/agent.ts";
 import { signedEnrollment } from "./harness/enrollment.ts";
 import { exposureAddress, exposureRequest } from "./harness/exposure.ts";
@@ -13,11 +14,7 @@ import { type Stack, startStack } from "./harness/stack.ts";
 
 /** Long enough for every burst below to fall in one window, short enough to wait one out. */
 const WINDOW_MS = 8_000;
-/** The allowances of worker/auth/throttle.ts, which these tests exist to hold to. */
-const PER_ADDRESS = 20;
-const PER_KEY = 100;
-const PER_TOKEN = 50;
-const PER_EXPOSURE = 100;
+const { address: PER_ADDRESS, apiKey: PER_KEY, enrollment: PER_TOKEN, link: PER_EXPOSURE } = ALLOWANCE;
 
 let stack: Stack;
 let client: Outpost;
