@@ -123,6 +123,18 @@ it("keeps the labels its token pins: the host may add labels, never change a pin
   expect((await client.hosts.get("pinned.prod")).host.labels).toEqual({ env: "prod", role: "web" });
 });
 
+it("refuses a host whose labels and its token's come to more than 32 together", async () => {
+  const pinned = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`t${i}`, "x"]));
+  const asked = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`h${i}`, "y"]));
+  const { token, enrollment } = await client.tokens.create({ cluster: "prod", site: "fra1", labels: pinned });
+  const res = await raw(stack, "POST", "/v1/enroll", {
+    body: await signedEnrollment(token, "crowded", { labels: asked }),
+  });
+  expect(res.status).toBe(400);
+  expect(res.body.error?.message).toMatch(/the token's and the host's together: at most 32 labels/);
+  expect((await client.tokens.list()).tokens.find((t) => t.id === enrollment.id)?.state).toBe("active");
+});
+
 it.each([
   ["expired", "expired"],
   ["revoked", "revoked"],
