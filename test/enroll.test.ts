@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { enrollmentMessage } from "../schema/enroll.ts";
-import { formatHostKey, generateKeyPair, Signer } from "../schema/protocol/index.ts";
+import { generateKeyPair } from "../schema/protocol/index.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { runAgent } from "./harness/agent.ts";
+import { signedEnrollment } from "./harness/enrollment.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
 
 let stack: Stack;
@@ -20,26 +20,13 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-async function signedRequest(
-  token: string,
-  name: string,
-  tweak: { time?: number; signWith?: Uint8Array } = {},
-) {
-  const keys = await generateKeyPair();
-  const publicKey = formatHostKey(keys.publicKey);
-  const time = tweak.time ?? Date.now();
-  const signer = await Signer.fromSeed(tweak.signWith ?? keys.seed);
-  const signature = Buffer.from(
-    await signer.sign(enrollmentMessage({ token, name, publicKey, time })),
-  ).toString("base64url");
-  return { token, name, publicKey, time, signature };
-}
-
 const hostNames = async () => (await client.hosts.list({ cluster: "prod" })).hosts.map((h) => h.name).sort();
 
 it("redeems a token exactly once under 50 parallel redemptions", async () => {
   const { token } = await client.tokens.create({ cluster: "prod", site: "fra1" });
-  const bodies = await Promise.all(Array.from({ length: 50 }, (_, i) => signedRequest(token, `race-${i}`)));
+  const bodies = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => signedEnrollment(token, `race-${i}`)),
+  );
   const results = await Promise.all(bodies.map((body) => raw(stack, "POST", "/v1/enroll", { body })));
   const created = results.filter((r) => r.status === 201);
   expect(created).toHaveLength(1);
@@ -56,27 +43,27 @@ it("requires proof of possession and a sane clock", async () => {
   const { token } = await client.tokens.create({ cluster: "prod", site: "fra1" });
   const other = await generateKeyPair();
   const forged = await raw(stack, "POST", "/v1/enroll", {
-    body: await signedRequest(token, "forged", { signWith: other.seed }),
+    body: await signedEnrollment(token, "forged", { signWith: other.seed }),
   });
   expect(forged.status).toBe(400);
   expect(forged.body.error?.code).toBe("bad_signature");
   const stale = await raw(stack, "POST", "/v1/enroll", {
-    body: await signedRequest(token, "stale", { time: Date.now() - 3_600_000 }),
+    body: await signedEnrollment(token, "stale", { time: Date.now() - 3_600_000 }),
   });
   expect(stale.body.error?.code).toBe("clock_skew");
   // The token survived both: it was never redeemed.
   expect(
-    (await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(token, "honest") })).status,
+    (await raw(stack, "POST", "/v1/enroll", { body: await signedEnrollment(token, "honest") })).status,
   ).toBe(201);
 });
 
 it("keeps the token unused when the name is taken", async () => {
   const first = await client.tokens.create({ cluster: "prod", site: "fra1" });
   expect(
-    (await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(first.token, "taken") })).status,
+    (await raw(stack, "POST", "/v1/enroll", { body: await signedEnrollment(first.token, "taken") })).status,
   ).toBe(201);
   const second = await client.tokens.create({ cluster: "prod", site: "fra1" });
-  const dup = await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(second.token, "taken") });
+  const dup = await raw(stack, "POST", "/v1/enroll", { body: await signedEnrollment(second.token, "taken") });
   expect(dup.status).toBe(409);
   expect(dup.body.error?.code).toBe("name_taken");
   expect((await client.tokens.list()).tokens.find((t) => t.id === second.enrollment.id)?.state).toBe(
@@ -111,6 +98,43 @@ it("enrolls with the real agent, storing a 0600 key that never leaves the host",
   expect(JSON.stringify(audit)).not.toContain(secret.replace(/^privkey:/, ""));
 });
 
+it("keeps the labels its token pins: the host may add labels, never change a pinned one", async () => {
+  const { token, enrollment } = await client.tokens.create({
+    cluster: "prod",
+    site: "fra1",
+    labels: { env: "prod" },
+  });
+  const enroll = (labels: string) => {
+    const dir = mkdtempSync(join(tmpdir(), "outpost-enroll-"));
+    return runAgent("deno", [
+      ...["enroll", "--url", stack.url, "--token", token, "--name", "pinned"],
+      ...["--labels", labels, "--state-dir", dir],
+    ]);
+  };
+  const moved = enroll("env=dev,role=web");
+  expect(await moved.exited).toBe(1);
+  expect(moved.output()).toMatch(/label 'env' is pinned to 'prod' by this enrollment token/);
+  expect(moved.output().trim().split("\n")).toHaveLength(1);
+  expect(await hostNames()).not.toContain("pinned");
+  expect((await client.tokens.list()).tokens.find((t) => t.id === enrollment.id)?.state).toBe("active");
+
+  const kept = enroll("env=prod,role=web");
+  expect(await kept.exited, kept.output()).toBe(0);
+  expect((await client.hosts.get("pinned.prod")).host.labels).toEqual({ env: "prod", role: "web" });
+});
+
+it("refuses a host whose labels and its token's come to more than 32 together", async () => {
+  const pinned = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`t${i}`, "x"]));
+  const asked = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`h${i}`, "y"]));
+  const { token, enrollment } = await client.tokens.create({ cluster: "prod", site: "fra1", labels: pinned });
+  const res = await raw(stack, "POST", "/v1/enroll", {
+    body: await signedEnrollment(token, "crowded", { labels: asked }),
+  });
+  expect(res.status).toBe(400);
+  expect(res.body.error?.message).toMatch(/the token's and the host's together: at most 32 labels/);
+  expect((await client.tokens.list()).tokens.find((t) => t.id === enrollment.id)?.state).toBe("active");
+});
+
 it.each([
   ["expired", "expired"],
   ["revoked", "revoked"],
@@ -123,7 +147,7 @@ it.each([
     token = t.token;
     if (kind === "revoked") await client.tokens.revoke(t.enrollment.id);
     if (kind === "used")
-      await raw(stack, "POST", "/v1/enroll", { body: await signedRequest(token, `user-${Date.now()}`) });
+      await raw(stack, "POST", "/v1/enroll", { body: await signedEnrollment(token, `user-${Date.now()}`) });
     if (kind === "expired") {
       const { createClient } = await import("@libsql/client");
       const db = createClient({ url: stack.dbUrl });

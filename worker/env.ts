@@ -1,5 +1,6 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
 import type { Role } from "../schema/db/tables.ts";
+import type { ThrottleDO } from "./durable/throttle-do.ts";
 import type { Database } from "./lib/db.ts";
 
 export interface Bindings {
@@ -24,8 +25,12 @@ export interface Bindings {
    * serves nothing else, on the Public Suffix List in production; `localhost` locally.
    */
   EXPOSURE_DOMAIN?: string;
+  /** Window in ms over which failed authentication is counted (default 60000); tests set it lower. */
+  AUTH_THROTTLE_WINDOW_MS?: string;
   HOST: DurableObjectNamespace;
   CLUSTER: DurableObjectNamespace;
+  /** Counts failed authentication per address and per key, token or exposure (durable/throttle-do.ts). */
+  THROTTLE: DurableObjectNamespace<ThrottleDO>;
 }
 
 /** Who is calling, once the bearer credential has been checked. */

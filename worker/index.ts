@@ -4,5 +4,6 @@ import { app } from "./app.ts";
 export type { AppType } from "./app.ts";
 export { ClusterDO } from "./durable/cluster-do.ts";
 export { HostDO } from "./durable/host-do.ts";
+export { ThrottleDO } from "./durable/throttle-do.ts";
 
 export default app;

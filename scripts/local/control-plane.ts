@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   publicUrl?: string;
   /** Exposures are served at `<name>.<exposureDomain>` (default "localhost": `http://<name>.localhost:<port>/`). */
   exposureDomain?: string;
+  /** Window over which failed authentication is counted (default 60 s); tests shorten it. */
+  authThrottleWindowMs?: number;
 }
 
 export interface ControlPlane {
@@ -38,7 +40,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ...wranglerCompat(),
     host: opts.host ?? "127.0.0.1",
     port: opts.port ?? 0,
-    durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO" },
+    durableObjects: { HOST: "HostDO", CLUSTER: "ClusterDO", THROTTLE: "ThrottleDO" },
     // DevTools (and CPU profiles) of the Worker and its Durable Objects, for whoever asks for them.
     ...(process.env.OUTPOST_INSPECTOR_PORT
       ? { inspectorPort: Number(process.env.OUTPOST_INSPECTOR_PORT) }
@@ -53,6 +55,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...(opts.publicUrl ? { PUBLIC_URL: opts.publicUrl } : {}),
       // Browsers and curl resolve every *.localhost name to loopback (RFC 6761 §6.3).
       EXPOSURE_DOMAIN: opts.exposureDomain ?? "localhost",
+      ...(opts.authThrottleWindowMs ? { AUTH_THROTTLE_WINDOW_MS: String(opts.authThrottleWindowMs) } : {}),
     },
   });
   const url = (await mf.ready).origin;

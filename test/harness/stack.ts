@@ -36,6 +36,8 @@ export interface StackOptions {
    * "outpost.acme.test"; requests reach it on loopback with that Host. Default: 127.0.0.1.
    */
   publicHostname?: string;
+  /** Shortens the failed-authentication window (60 s) for tests that wait it out. */
+  authThrottleWindowMs?: number;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -56,6 +58,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     scriptPath: workerBundle,
     heartbeatMs: TEST_HEARTBEAT_MS,
     persistDir: join(dir, "durable-objects"),
+    ...opts,
   };
   let cp = await startControlPlane(options);
   const admin = new Outpost({ url: cp.url, token: adminToken });

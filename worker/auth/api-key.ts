@@ -1,7 +1,10 @@
 // Bearer API keys: `Authorization: Bearer opk_<prefix>_<secret>`. The row is found by its public
 // prefix and the hash compared in constant time; missing, malformed, wrong, revoked and expired keys
-// are all 401, and each refusal of a key we know is audited against its tenant.
+// are all 401. Wrong secrets are throttled (throttle.ts: 429 once an address or a key's prefix is over
+// its allowance) and audited once per window; a revoked or expired key, which only its holder can
+// present, is audited against its tenant at each refusal.
 import { eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { apiKeys } from "../../schema/db/tables.ts";
 import { secretPrefix } from "../../schema/ids.ts";
@@ -10,6 +13,7 @@ import { ApiError } from "../http/api-error.ts";
 import { audit } from "../lib/audit.ts";
 import { secretMatches } from "../lib/crypto.ts";
 import type { Database } from "../lib/db.ts";
+import { AuthThrottle } from "./throttle.ts";
 
 /** Writing last_used_at on every call would turn each read into a write; once a minute is plenty. */
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -23,10 +27,15 @@ export function bearer(header: string | undefined): string | null {
  * The caller a bearer API key stands for, or ApiError 401 saying what is wrong with it. `action` names
  * what was asked, for the audit event of a refused key we know.
  */
-export async function authenticate(db: Database, token: string | null, action: string): Promise<Caller> {
+export async function authenticate(
+  c: Context<AppEnv>,
+  token: string | null,
+  action: string,
+): Promise<Caller> {
   const prefix = keyPrefix(token);
-  const [key] = await keyQuery(db, prefix);
-  return checkKey(db, token!, key, action);
+  const throttle = new AuthThrottle(c.env, c.req.raw.headers);
+  const [key] = await keyQuery(c.var.db, prefix);
+  return checkKey(c.var.db, token!, key, action, throttle);
 }
 
 /** The lookup prefix of a bearer API key, or ApiError 401 when there is none. */
@@ -44,15 +53,28 @@ export function keyQuery(db: Database, prefix: string) {
 
 /**
  * The caller `key` (the row `token`'s prefix found, if any) stands for, once the token is shown to be
- * that key's, unrevoked and unexpired; ApiError 401 saying what is wrong otherwise.
+ * that key's, unrevoked and unexpired; ApiError 401 saying what is wrong otherwise, 429 when `throttle`
+ * (made before the lookup, so that its question runs beside it) says to wait.
  */
 export async function checkKey(
   db: Database,
   token: string,
   key: typeof apiKeys.$inferSelect | undefined,
   action: string,
+  throttle: AuthThrottle,
 ): Promise<Caller> {
-  if (!key || !(await secretMatches(token, key.hash))) throw ApiError.unauthorized("invalid API key");
+  // Before the comparison: an address over its allowance learns nothing about the key it sent.
+  await throttle.gate();
+  if (!key || !(await secretMatches(token, key.hash))) {
+    const attacked = key && {
+      scope: "apiKey" as const,
+      id: key.prefix,
+      tenantId: key.tenantId,
+      target: `key:${key.id}`,
+      label: `API key opk_${key.prefix}_…`,
+    };
+    throw await throttle.failed(ApiError.unauthorized("invalid API key"), "wrong API key", action, attacked);
+  }
 
   const now = Date.now();
   const refuse = async (why: string) => {
@@ -79,6 +101,6 @@ export async function checkKey(
 
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearer(c.req.header("authorization"));
-  c.set("caller", await authenticate(c.var.db, token, `${c.req.method} ${c.req.path}`));
+  c.set("caller", await authenticate(c, token, `${c.req.method} ${c.req.path}`));
   await next();
 });

@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    /** Response headers the refusal needs (Retry-After on a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -27,5 +29,9 @@ export class ApiError extends Error {
   }
   static conflict(message: string): ApiError {
     return new ApiError(409, "conflict", message);
+  }
+  /** RFC 6585 §4: 429 with Retry-After (RFC 9110 §10.2.3) in whole seconds. */
+  static tooManyRequests(message: string, retryAfterSeconds: number): ApiError {
+    return new ApiError(429, "too_many_requests", message, { "retry-after": String(retryAfterSeconds) });
   }
 }

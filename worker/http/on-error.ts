@@ -4,7 +4,7 @@ import { ApiError } from "./api-error.ts";
 
 export function renderError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
-    return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
   }
   if (err instanceof HTTPException) {
     // Hono's own parsers: malformed JSON bodies and the like.

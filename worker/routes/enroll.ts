@@ -8,6 +8,7 @@ import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
 import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/enroll.ts";
 import { newId, secretPrefix } from "../../schema/ids.ts";
 import { Verifier } from "../../schema/protocol/index.ts";
+import { AuthThrottle } from "../auth/throttle.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { labels, name } from "../http/fields.ts";
@@ -30,6 +31,17 @@ const enrollBody = z.object({
 });
 
 const tokenError = (code: string, message: string) => new ApiError(401, code, message);
+
+/**
+ * The first label the agent asks for that its token pins to another value, if any. Labels on a token
+ * are the admin's decision (they place the host: `env=prod`), so a host may add labels of its own but
+ * never change a pinned one; a conflict is refused rather than silently overridden so that the
+ * misconfigured host, or the one trying to move itself, is told (as tailscale refuses tags its auth key
+ * does not permit).
+ */
+function pinnedConflict(pinned: Record<string, string>, asked: Record<string, string>): string | undefined {
+  return Object.keys(asked).find((k) => Object.hasOwn(pinned, k) && pinned[k] !== asked[k]);
+}
 
 function fromBase64Url(text: string): Uint8Array {
   return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
@@ -66,15 +78,27 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
       "token_invalid",
       "not an enrollment token: expected 'oet_…' from 'outpost token create'",
     );
+  const throttle = new AuthThrottle(c.env, c.req.raw.headers);
   const [token] = await db
     .select()
     .from(enrollmentTokens)
     .where(eq(enrollmentTokens.prefix, prefix))
     .limit(1);
+  // Before the comparison: an address over its allowance learns nothing about the token it sent.
+  await throttle.gate();
   if (!token || !(await secretMatches(req.token, token.hash))) {
-    throw tokenError(
-      "token_invalid",
-      "unknown enrollment token: ask for a new one with 'outpost token create'",
+    const attacked = token && {
+      scope: "enrollment" as const,
+      id: token.prefix,
+      tenantId: token.tenantId,
+      target: `token:${token.id}`,
+      label: `enrollment token oet_${token.prefix}_…`,
+    };
+    throw await throttle.failed(
+      tokenError("token_invalid", "unknown enrollment token: ask for a new one with 'outpost token create'"),
+      "unknown enrollment token",
+      "host.enroll",
+      attacked,
     );
   }
   const refuse = async (code: string, message: string) => {
@@ -104,8 +128,23 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
       "this enrollment token has expired: ask for a new one with 'outpost token create'",
     );
 
+  const conflict = pinnedConflict(token.labels, req.labels ?? {});
+  if (conflict) {
+    throw await refuse(
+      "label_conflict",
+      `label '${conflict}' is pinned to '${token.labels[conflict]}' by this enrollment token: drop it from --labels or ask for a token without it`,
+    ).then((e) => ApiError.badRequest(e.message, e.code));
+  }
+  const merged = { ...req.labels, ...token.labels };
+  // The same rule as for either set alone (at most 32), applied to what the host will carry.
+  const mergedCheck = labels.safeParse(merged);
+  if (!mergedCheck.success) {
+    throw ApiError.badRequest(
+      `labels: the token's and the host's together: ${mergedCheck.error.issues[0]?.message}; send fewer with --labels`,
+    );
+  }
   const hostId = newId("host");
-  const hostLabels = JSON.stringify({ ...token.labels, ...req.labels });
+  const hostLabels = JSON.stringify(merged);
   let results: Awaited<ReturnType<typeof db.$client.batch>>;
   try {
     // The UPDATE's conditions are the race guard: only one redemption finds used_at still NULL, and the

@@ -7,8 +7,9 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "hono";
 import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { authenticate, bearer } from "../auth/api-key.ts";
+import { checkLink } from "../auth/link-check.ts";
 import type { AppEnv, Bindings } from "../env.ts";
-import { LINK_COOKIE, LINK_PARAM, verifyLink } from "../expose/links.ts";
+import { LINK_COOKIE, LINK_PARAM } from "../expose/links.ts";
 import {
   EXPOSURE_NAME,
   exposureDomain,
@@ -160,7 +161,7 @@ async function admit(
 ): Promise<{ identity: Identity; cookie?: string }> {
   const token = bearer(c.req.header("authorization"));
   if (token?.startsWith("opk_")) {
-    const caller = await authenticate(c.var.db, token, `expose ${exposure.name}`);
+    const caller = await authenticate(c, token, `expose ${exposure.name}`);
     if (caller.tenantId !== exposure.tenantId)
       throw ApiError.forbidden(`this API key is not valid for exposure '${exposure.name}'`);
     return { identity: { kind: "key", keyId: caller.keyId, tenantId: caller.tenantId, role: caller.role } };
@@ -169,12 +170,14 @@ async function admit(
   const fromQuery = new URL(c.req.url).searchParams.get(LINK_PARAM);
   const link = fromQuery ?? cookieValue(c.req.header("cookie"), LINK_COOKIE);
   if (link) {
-    const left = await verifyLink(c.env, exposure, link);
-    if (left === null) {
-      throw ApiError.unauthorized(
+    const left = await checkLink(
+      c,
+      exposure,
+      link,
+      ApiError.unauthorized(
         `this link to '${exposure.name}' is expired, revoked or not genuine; ask for a new one ('outpost expose link ${exposure.name}')`,
-      );
-    }
+      ),
+    );
     // Host-only (no Domain), for the whole of the exposure's own origin and nothing else.
     const secure = new URL(c.req.url).protocol === "https:" ? "; Secure" : "";
     const cookie = fromQuery

@@ -10,6 +10,7 @@ import { type hosts, sessions } from "../../schema/db/tables.ts";
 import { decodeExecSpec, TARGET_PATTERN } from "../../schema/streams.ts";
 import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
+import { AuthThrottle } from "../auth/throttle.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { pageQuery } from "../http/fields.ts";
@@ -59,6 +60,7 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const db = c.var.db;
   const token = bearer(c.req.header("authorization"));
   const prefix = keyPrefix(token);
+  const throttle = new AuthThrottle(c.env, c.req.raw.headers);
   const ref = c.req.param("host") ?? "";
   let lookup: ReturnType<typeof hostOfKeyQuery> | undefined;
   let badRef: unknown;
@@ -70,7 +72,7 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const [keys, found] = lookup
     ? await db.batch([keyQuery(db, prefix), lookup])
     : [await keyQuery(db, prefix)];
-  const caller = await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`);
+  const caller = await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`, throttle);
   c.set("caller", caller);
   c.set("host", () => {
     if (badRef !== undefined) throw badRef;
