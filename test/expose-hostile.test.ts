@@ -107,8 +107,13 @@ async function linkToken(name: string): Promise<string> {
 describe("the caller's Outpost credentials never reach the service", () => {
   it("drops an Authorization header with an Outpost key or the platform token on a public exposure", async () => {
     const other = await stack.tenant("hostile-other");
+    // Another tenant's key is refused outright (gateway.ts admit), so it reaches nobody.
+    const refused = await exposureRequest(pub, "/cred-opk", {
+      headers: [["Authorization", `Bearer ${other.token}`]],
+    });
+    expect(refused.status).toBe(403);
+    expect(seen.filter((s) => s.includes(" /cred-opk "))).toEqual([]);
     for (const [path, auth] of [
-      ["/cred-opk", `Bearer ${other.token}`],
       ["/cred-opa", `Bearer ${stack.adminToken}`],
       ["/cred-lower", `bearer ${token}`],
     ] as const) {

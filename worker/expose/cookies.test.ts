@@ -1,7 +1,7 @@
 // Cookies through an exposure: the link cookie never goes up in any Cookie header, and a service's
 // Set-Cookie never reaches past its own origin.
 import { describe, expect, it } from "vitest";
-import { hostOnly, withoutCookie } from "./cookies.ts";
+import { cookieValue, hostOnly, withoutCookie } from "./cookies.ts";
 
 describe("withoutCookie", () => {
   it("drops the cookie wherever it is, across Cookie headers merged with ', '", () => {
@@ -20,6 +20,15 @@ describe("withoutCookie", () => {
 
   it("keeps values with '=' whole", () => {
     expect(withoutCookie("t=a=b==; outpost_link=x", "outpost_link")).toBe("t=a=b==");
+  });
+});
+
+describe("cookieValue", () => {
+  it("finds the cookie in any of several Cookie headers merged with ', ', and its value whole", () => {
+    expect(cookieValue("a=1, outpost_link=x.y=", "outpost_link")).toBe("x.y=");
+    expect(cookieValue("outpost_link=v; a=1", "outpost_link")).toBe("v");
+    expect(cookieValue("outpost_link2=v; a=1", "outpost_link")).toBeUndefined();
+    expect(cookieValue(undefined, "outpost_link")).toBeUndefined();
   });
 });
 

@@ -16,6 +16,18 @@ export function withoutCookie(header: string, name: string): string {
 }
 
 /**
+ * The value of the caller's cookie `name`, read as withoutCookie reads the header (so a cookie in the
+ * second of two Cookie headers is found too), or undefined.
+ */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? "").split(/[;,]/)) {
+    const eq = part.indexOf("=");
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
  * A service's Set-Cookie without any Domain attribute: the cookie becomes host-only (RFC 6265 §5.3
  * step 6), so a service cannot set cookies for a parent domain and through it for its sibling
  * exposures (`Domain=localhost` reaches every `<name>.localhost`). Everything else is kept as written.

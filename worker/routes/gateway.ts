@@ -9,6 +9,7 @@ import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/
 import { authenticate, bearer } from "../auth/api-key.ts";
 import { checkLink } from "../auth/link-check.ts";
 import type { AppEnv, Bindings } from "../env.ts";
+import { cookieValue } from "../expose/cookies.ts";
 import { LINK_COOKIE, LINK_PARAM } from "../expose/links.ts";
 import {
   EXPOSURE_NAME,
@@ -188,12 +189,4 @@ async function admit(
   throw ApiError.unauthorized(
     `exposure '${exposure.name}' needs an API key of its tenant ('Authorization: Bearer opk_…') or a signed link ('outpost expose link ${exposure.name}')`,
   );
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return v.join("=");
-  }
-  return undefined;
 }
