@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Outpost } from "../sdk/index.ts";
@@ -280,6 +281,24 @@ describe("access", () => {
     await client.exposures.revokeLinks("shop");
     expect((await exposureFetch(url)).status).toBe(401);
     expect((await exposureFetch(shop(), { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(401);
+  });
+
+  it("ends links at once even when another isolate revoked them (no copy of the row is kept)", async () => {
+    await client.exposures.create("web01.prod", "web", "elsewhere");
+    const { url } = await client.exposures.link("elsewhere", "10m");
+    expect((await exposureFetch(url)).status).toBe(200);
+    // What `outpost expose revoke-links` does, written as another isolate (or another Worker
+    // instance) would: straight into the database, so nothing in this isolate hears of it.
+    const db = createClient({ url: stack.dbUrl });
+    try {
+      await db.execute({
+        sql: "update exposures set link_salt = ? where name = ?",
+        args: [randomBytes(10).toString("hex"), "elsewhere"],
+      });
+    } finally {
+      db.close();
+    }
+    expect((await exposureFetch(url)).status).toBe(401);
   });
 
   it("serves public exposures to anyone, and only an admin may make one", async () => {

@@ -27,7 +27,6 @@ import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { type Database, isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
-import { forgetExposure } from "./gateway.ts";
 
 const createExposure = z.object({
   host: z.string().max(200),
@@ -162,7 +161,6 @@ export const exposureRoutes = new Hono<AppEnv>()
       }
       throw err;
     }
-    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,
@@ -186,7 +184,6 @@ export const exposureRoutes = new Hono<AppEnv>()
       .where(and(eq(exposures.tenantId, caller.tenantId), eq(exposures.name, c.req.param("name"))))
       .returning();
     if (!row) throw ApiError.notFound(`exposure '${c.req.param("name")}'`);
-    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,
@@ -219,7 +216,6 @@ export const exposureRoutes = new Hono<AppEnv>()
       .update(exposures)
       .set({ linkSalt: randomBase32(16) })
       .where(and(eq(exposures.id, row.id), eq(exposures.tenantId, caller.tenantId)));
-    forgetExposure(row);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,

@@ -61,42 +61,15 @@ async function lookup(env: Bindings, db: Database, origin: ExposureOrigin): Prom
   return row && found(row);
 }
 
-// Exposures as requests find them, by name or by hostname, per isolate: every request to an exposure
-// looks its row up, so answers (none included) are kept for a few seconds. What this isolate changes
-// it forgets at once; other isolates see a change, a removal or revoked links included, within
-// EXPOSURE_TTL_MS.
-const EXPOSURE_TTL_MS = 5_000;
-const known = new Map<string, { found: Found | undefined; at: number }>();
-/** Moves on at every forget: a lookup that was under way meanwhile may have read the old row. */
-let generation = 0;
-
-const cacheKey = (origin: ExposureOrigin) =>
-  origin.kind === "named" ? `name ${origin.name}` : `hostname ${origin.hostname}`;
-
+/**
+ * The exposure a request's origin names, read from the database on every request. No copy is kept
+ * between requests (DESIGN: no module-level state): a cache per isolate let a revoked link, a removed
+ * exposure or a revoked host keep working for seconds in every other isolate.
+ */
 async function find(env: Bindings, db: Database, origin: ExposureOrigin): Promise<Found | undefined> {
   // Only a DNS label names an exposure (`a.b.<domain>` is nobody's); hostnames are checked already.
   if (origin.kind === "named" && !EXPOSURE_NAME.test(origin.name)) return undefined;
-  const key = cacheKey(origin);
-  const cached = known.get(key);
-  if (cached && Date.now() - cached.at < EXPOSURE_TTL_MS) return cached.found;
-  const before = generation;
-  const result = await lookup(env, db, origin);
-  if (known.size > 10_000) known.clear();
-  if (generation === before) known.set(key, { found: result, at: Date.now() });
-  return result;
-}
-
-/** The exposure was created, removed, lost its hostname or had its links revoked: read its row again. */
-export function forgetExposure(exposure: Pick<Exposure, "name" | "hostname">): void {
-  generation += 1;
-  known.delete(`name ${exposure.name}`);
-  if (exposure.hostname) known.delete(`hostname ${exposure.hostname}`);
-}
-
-/** The host was revoked or deleted: requests to its exposures read their rows again. */
-export function forgetHostExposures(hostId: string): void {
-  generation += 1;
-  for (const [key, { found }] of known) if (found?.exposure.hostId === hostId) known.delete(key);
+  return lookup(env, db, origin);
 }
 
 /**

@@ -19,7 +19,6 @@ import { name, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
-import { forgetHostExposures } from "./gateway.ts";
 import { syncCluster } from "./services.ts";
 
 const listQuery = z.object({
@@ -80,7 +79,6 @@ export const hostRoutes = new Hono<AppEnv>()
       .set({ revokedAt: new Date(), status: "offline" })
       .where(eq(hosts.id, host.id))
       .returning();
-    forgetHostExposures(host.id);
     await disconnectHost(c.env, host.id, "revoked");
     await audit(c.var.db, {
       tenantId: caller.tenantId,
@@ -103,7 +101,6 @@ export const hostRoutes = new Hono<AppEnv>()
       db.delete(meshRoutes).where(or(eq(meshRoutes.fromHostId, host.id), eq(meshRoutes.toHostId, host.id))),
       db.delete(hosts).where(eq(hosts.id, host.id)),
     ]);
-    forgetHostExposures(host.id);
     await disconnectHost(c.env, host.id, "deleted");
     await syncCluster(c.env, host.clusterId);
     await audit(c.var.db, {

@@ -14,7 +14,6 @@ import { name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { type Database, isUniqueViolation } from "../lib/db.ts";
-import { forgetExposure } from "./gateway.ts";
 
 async function tenantNamed(db: Database, tenant: string) {
   const [row] = await db.select().from(tenants).where(eq(tenants.name, tenant)).limit(1);
@@ -111,7 +110,6 @@ export const tenantDomainRoutes = new Hono<AppEnv>()
           .where(and(eq(exposures.tenantId, owner.id), inArray(exposures.id, ids)));
         await db.batch([unset, removeGrant]);
       } else await removeGrant;
-      for (const e of using) forgetExposure(e);
       await audit(db, {
         tenantId: owner.id,
         actor: "platform",
