@@ -70,7 +70,7 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
   for (const authorization of [undefined, "Bearer wrong", `Bearer ${secrets.dbAuthToken}x`, "Basic x"]) {
     const res = await insertKeyPipeline(ports.OUTPOST_DB_PORT, authorization);
     expect(res.status).toBe(401);
-    expect((await res.json()).message).toMatch(/Authorization: Bearer/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/Authorization: Bearer/);
   }
   const db = createClient({
     url: `http://127.0.0.1:${ports.OUTPOST_DB_PORT}`,
