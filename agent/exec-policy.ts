@@ -37,14 +37,17 @@ export function parseExecPolicy(noExec: boolean, allow: readonly string[]): Exec
   return { mode: "allowlist", allow: allow.map(_parsePrefix) };
 }
 
-/** Why `open` may not run under `policy` (one line for the operator), or undefined when it may. */
+/**
+ * Why `open` may not run under `policy`, one line for the operator starting "exec refused:" (it reaches
+ * the client as the stream's close reason), or undefined when it may.
+ */
 export function execRefusal(
   policy: ExecPolicy,
   open: { argv: readonly string[]; env?: Record<string, string> },
 ): string | undefined {
   if (policy.mode === "any") return undefined;
   if (policy.mode === "off") {
-    return "exec is turned off on this host (its agent runs with --no-exec); ask its owner";
+    return "exec refused: this host's agent runs with --no-exec; ask its owner";
   }
   const { argv } = open;
   const listed = policy.allow.some(
@@ -53,10 +56,13 @@ export function execRefusal(
   if (!listed) {
     const shown = argv.slice(0, 4).map(_quote).join(" ") + (argv.length > 4 ? " ..." : "");
     const allowed = policy.allow.map((p) => p.map(_quote).join(" ")).join(", ");
-    return `${shown} is not in this host's exec allowlist (--exec-allow); allowed: ${allowed}`.slice(0, 1000);
+    return `exec refused: ${shown} is not in this host's exec allowlist (--exec-allow); allowed: ${allowed}`.slice(
+      0,
+      1000,
+    );
   }
   if (open.env !== undefined && Object.keys(open.env).length > 0) {
-    return "this host allows only listed commands, and those may not set environment variables (they could make an allowed program run another); run it without --env";
+    return "exec refused: this host allows only listed commands, and those may not set environment variables (they could make an allowed program run another); run it without --env";
   }
   return undefined;
 }

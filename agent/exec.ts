@@ -74,8 +74,8 @@ export class ExecStreams {
       }
       const refusal = execRefusal(this.#options.policy, frame);
       if (refusal !== undefined) {
-        // The error names the refusal to the client; the close ends the stream (and its session).
-        this.#options.send({ t: "error", sid: frame.sid, code: "exec_refused", message: refusal });
+        // One close and no error frame before it: the client would hang up on the error, and its
+        // session could then end as "client disconnected" instead of with the refusal.
         this.#options.send({ t: "close", sid: frame.sid, reason: refusal });
         return;
       }
