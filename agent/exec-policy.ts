@@ -6,7 +6,8 @@
 //
 // A prefix is written either as words separated by single spaces, `systemctl status`, with no quoting
 // (a quote or backslash in it is refused, so nobody mistakes it for shell syntax), or as a JSON array of
-// strings, `["printf","%s\n"]`, for items that hold spaces. Matching is on whole argv items: the
+// strings, `["grep","-c","two words"]`, for items that hold spaces (no item may hold a control
+// character: the list is reported in host facts, which refuse them). Matching is on whole argv items: the
 // program exactly as the control plane names it (no PATH lookup: `systemctl` allows `systemctl`, not
 // `/usr/bin/systemctl` nor `systemctl2`), then each further item exactly; more items may follow the
 // prefix. A listed program is a bare name (looked up on the agent's PATH) or an absolute path; a
@@ -97,7 +98,7 @@ function _parsePrefix(text: string): string[] {
 function _words(text: string): string[] {
   if (!/^[^\s"'\\]+(?: [^\s"'\\]+)*$/.test(text)) {
     throw usageError(
-      `--exec-allow ${_quote(text)}: write a prefix as words separated by single spaces, without quotes or backslashes (like 'systemctl status'), or as a JSON array of strings (like '["printf","%s"]')`,
+      `--exec-allow ${_quote(text)}: write a prefix as words separated by single spaces, without quotes or backslashes (like 'systemctl status'), or as a JSON array of strings (like '["grep","-c","two words"]')`,
     );
   }
   return text.split(" ");

@@ -63,7 +63,7 @@ reaches everything that user can, the network included, whatever the options abo
   --no-exec                     refuse every exec
   --exec-allow PREFIX           run only argv that starts with PREFIX (repeatable): words separated
                                 by single spaces, no quoting ('systemctl status'), or a JSON array of
-                                strings ('["printf","%s\n"]'). Whole items compared, the program
+                                strings ('["grep","-c","two words"]'). Whole items compared, the program
                                 exactly as named (no PATH lookup; a bare name or an absolute path);
                                 more arguments may follow; such an exec may not set environment
                                 variables
