@@ -4,8 +4,8 @@
 import fc from "fast-check";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
-import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
 import { findControlCharacter } from "./control-characters.ts";
+import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 
@@ -13,9 +13,7 @@ const text = (maxLength: number, minLength = 0) =>
   fc.string({ unit: "binary", minLength, maxLength }).filter((s) => !s.includes("\0"));
 /** Text a person reads (facts, messages, reasons): anything but the control characters refused there. */
 const shown = (maxLength: number, minLength = 0) =>
-  fc
-    .string({ unit: "binary", minLength, maxLength })
-    .filter((s) => findControlCharacter(s) === undefined);
+  fc.string({ unit: "binary", minLength, maxLength }).filter((s) => findControlCharacter(s) === undefined);
 const uint = (max = Number.MAX_SAFE_INTEGER, min = 0) => fc.integer({ min, max });
 const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength });
 const seq = uint(Number.MAX_SAFE_INTEGER, 1);
