@@ -15,6 +15,7 @@ import {
   type SignalFrame,
   type StdinFrame,
 } from "../schema/protocol/index.ts";
+import { type ExecPolicy, execRefusal } from "./exec-policy.ts";
 import { ExecStdin, STDIN_WINDOW_BYTES } from "./exec-stdin.ts";
 import type { Send } from "./outgoing.ts";
 import { type ChildProcess, type Runtime, SpawnError } from "./runtime/index.ts";
@@ -33,6 +34,8 @@ export type ExecFrame = ExecOpenFrame | StdinFrame | SignalFrame | CreditFrame |
 export interface ExecStreamsOptions {
   runtime: Pick<Runtime, "spawn" | "envAll">;
   send: Send;
+  /** What the host's owner allows (exec-policy.ts); every argv by default. */
+  policy?: ExecPolicy;
   stdinWindow?: number;
   drainGraceMs?: number;
 }
@@ -43,7 +46,12 @@ export class ExecStreams {
   readonly #streams = new Map<number, _Exec>();
 
   constructor(options: ExecStreamsOptions) {
-    this.#options = { stdinWindow: STDIN_WINDOW_BYTES, drainGraceMs: DRAIN_GRACE_MS, ...options };
+    this.#options = {
+      stdinWindow: STDIN_WINDOW_BYTES,
+      drainGraceMs: DRAIN_GRACE_MS,
+      policy: { mode: "any" },
+      ...options,
+    };
   }
 
   /** Streams not ended yet. */
@@ -63,6 +71,13 @@ export class ExecStreams {
     if (frame.t === "exec.open") {
       if (this.#streams.has(frame.sid)) {
         throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
+      }
+      const refusal = execRefusal(this.#options.policy, frame);
+      if (refusal !== undefined) {
+        // One close and no error frame before it: the client would hang up on the error, and its
+        // session could then end as "client disconnected" instead of with the refusal.
+        this.#options.send({ t: "close", sid: frame.sid, reason: refusal });
+        return;
       }
       const exec = new _Exec(frame, this.#options);
       this.#streams.set(frame.sid, exec);

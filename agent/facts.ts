@@ -3,12 +3,14 @@
 // cut to the lengths the frame allows, so hello always encodes.
 import { statfs } from "node:fs/promises";
 import * as os from "node:os";
-import type { HostFacts } from "../schema/protocol/index.ts";
+import { type HostFacts, replaceControlCharacters } from "../schema/protocol/index.ts";
+import { type ExecPolicy, execFacts } from "./exec-policy.ts";
 import type { Runtime } from "./runtime/index.ts";
 
 export async function collectFacts(
   runtime: Pick<Runtime, "name" | "version" | "hostname">,
   stateDir: string,
+  execPolicy?: ExecPolicy,
 ): Promise<HostFacts> {
   const facts: HostFacts = {
     hostname: _text(_try(() => runtime.hostname()) ?? _try(() => os.hostname()), 255) ?? "unknown",
@@ -36,6 +38,7 @@ export async function collectFacts(
   if (uptime !== undefined) facts.uptime = uptime;
   const disk = await _diskSize(stateDir);
   if (disk !== undefined) facts.disk = disk;
+  if (execPolicy !== undefined) facts.exec = execFacts(execPolicy);
   return facts;
 }
 
@@ -58,7 +61,10 @@ function _try<T>(fn: () => T): T | undefined {
 
 function _text(value: unknown, max: number): string | undefined {
   if (typeof value !== "string") return undefined;
-  const clean = Array.from(value.replaceAll("\0", "")).slice(0, max).join("");
+  // The control plane refuses control characters in facts (4400): a hostname has none to lose.
+  const clean = Array.from(replaceControlCharacters(value.replaceAll("\0", "")))
+    .slice(0, max)
+    .join("");
   return clean === "" ? undefined : clean;
 }
 

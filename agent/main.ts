@@ -2,6 +2,7 @@
 //
 //   enroll --url <cp> --token <t> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
 //   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
+//       [--no-exec | --exec-allow PREFIX…]
 //   version · help
 //
 // Failures print one line, "outpost-agent: <what failed>; <what to do>", to stderr. Exit codes: 0 ok,
@@ -21,6 +22,7 @@ import {
 import { Connection } from "./connection.ts";
 import { enroll } from "./enroll.ts";
 import { AgentError, oneLine, usageError } from "./errors.ts";
+import { parseExecPolicy } from "./exec-policy.ts";
 import { collectFacts } from "./facts.ts";
 import { detectRuntime, type Runtime } from "./runtime/index.ts";
 import { defaultStateDir, loadIdentity } from "./state.ts";
@@ -37,6 +39,7 @@ commands:
       redeem a one-time token from 'outpost token create': creates this host's key (it never leaves
       the host) and its identity; --force replaces an existing enrollment
   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
+      [--no-exec | --exec-allow PREFIX…]
       connect to the control plane and serve it until SIGINT or SIGTERM: run commands, carry TCP
       streams to this host's services, and listen for the mesh routes that start here
   version
@@ -54,6 +57,16 @@ run options (what TCP streams from the control plane may reach; by default only 
                                 as 10.1.0.0/16 (repeatable); loopback is always allowed to them, and
                                 cloud metadata and link-local addresses never are
   --allow-loopback              streams may name a bare port, meaning that port on 127.0.0.1
+
+run options (what the control plane may run here; by default any argv, as this agent's user, which
+reaches everything that user can, the network included, whatever the options above say):
+  --no-exec                     refuse every exec
+  --exec-allow PREFIX           run only argv that starts with PREFIX (repeatable): words separated
+                                by single spaces, no quoting ('systemctl status'), or a JSON array of
+                                strings ('["grep","-c","two words"]'). Whole items compared, the program
+                                exactly as named (no PATH lookup; a bare name or an absolute path);
+                                more arguments may follow; such an exec may not set environment
+                                variables
 
 exit codes: 0 ok, 1 failure, 2 usage error`;
 
@@ -132,6 +145,8 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     service: "list",
     "allow-net": "list",
     "allow-loopback": "boolean",
+    "no-exec": "boolean",
+    "exec-allow": "list",
     help: "boolean",
   });
   if (flags.help) {
@@ -147,6 +162,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     localServices: parseServices(flags.service ?? []),
     log,
   });
+  const execPolicy = parseExecPolicy(flags["no-exec"] === true, flags["exec-allow"] ?? []);
   const stateDir = _stateDir(runtime, flags["state-dir"]);
   const { state, seed } = await loadIdentity(runtime, stateDir);
   const signer = await Signer.fromSeed(seed);
@@ -154,7 +170,8 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     runtime,
     state,
     signer,
-    facts: () => collectFacts(runtime, stateDir),
+    facts: () => collectFacts(runtime, stateDir, execPolicy),
+    execPolicy,
     network,
     log,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",

@@ -33,6 +33,7 @@ import {
 } from "../schema/protocol/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import { ExecStreams } from "./exec.ts";
+import type { ExecPolicy } from "./exec-policy.ts";
 import type { Outgoing } from "./outgoing.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { AgentState } from "./state.ts";
@@ -44,6 +45,8 @@ export interface SessionOptions {
   state: AgentState;
   signer: Signer;
   facts: () => Promise<HostFacts>;
+  /** What exec the host's owner allows (exec-policy.ts); every argv when absent. */
+  execPolicy?: ExecPolicy;
   /** Services, policy and mesh listeners: the agent's, outliving this connection. */
   network: HostNetwork;
   log: (line: string) => void;
@@ -104,7 +107,11 @@ export class Session {
     this.ended = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    this.#exec = new ExecStreams({ runtime: options.runtime, send: (frame) => this.#send(frame) });
+    this.#exec = new ExecStreams({
+      runtime: options.runtime,
+      send: (frame) => this.#send(frame),
+      ...(options.execPolicy ? { policy: options.execPolicy } : {}),
+    });
     this.#tcp = new TcpStreams({
       runtime: options.runtime,
       send: (frame) => this.#send(frame),
@@ -282,7 +289,9 @@ export class Session {
     const { state } = this.#options;
     this.#phase = "hello";
     this.#setDeadline("no ready from the control plane after hello");
-    const facts = await this.#options.facts();
+    // Capability 4 added facts.exec; an older control plane would refuse the unknown field.
+    const { exec, ...older } = await this.#options.facts();
+    const facts = cap >= 4 && exec !== undefined ? { ...older, exec } : older;
     // Capability 2: offer a data key exchange (data-key.ts); a cap 1 control plane would refuse kx.
     if (cap >= 2) this.#exchange = { kx: await KeyExchange.start(), nonce };
     if (this.#closing()) return;

@@ -48,14 +48,22 @@ async function main(): Promise<void> {
   }
 
   try {
-    const db = await startLibsqlServer({ path: join(home, "outpost.db"), host, port: dbPort });
+    // The database holds every tenant's data and the API keys' hashes: any local process that could
+    // reach it could read them or insert an admin key, so it answers only to the token in secrets.json.
+    const db = await startLibsqlServer({
+      path: join(home, "outpost.db"),
+      host,
+      port: dbPort,
+      authToken: secrets.dbAuthToken,
+    });
     stops.push(() => db.close());
-    await migrateDatabase(db.url);
+    await migrateDatabase(db.url, secrets.dbAuthToken);
 
     // The CLI bundle, so that the `npx outpost` commands typed next start without compiling TypeScript.
     await buildCli();
     const cp = await startControlPlane({
       databaseUrl: db.url,
+      databaseAuthToken: secrets.dbAuthToken,
       adminToken: secrets.adminToken,
       signingKey: secrets.signingKey,
       host,
@@ -89,7 +97,7 @@ async function main(): Promise<void> {
     console.log(`Outpost is running.
   control plane  ${cp.url}
   exposures      http://<name>.localhost:${cpPort}/  (each on an origin of its own)
-  libSQL         ${db.url}  (${join(home, "outpost.db")})
+  libSQL         ${db.url}  (${join(home, "outpost.db")}; its token is dbAuthToken in secrets.json)
   tenant         local, cluster dev, site dev/local
   agent          local.dev (pid ${agent.pid}, Bun)
 

@@ -54,7 +54,7 @@ let server: LibsqlServer;
 let client: Client;
 
 beforeAll(async () => {
-  server = await startLibsqlServer({ path: freshDbPath(), host: "127.0.0.1", port: 0 });
+  server = await startLibsqlServer({ path: freshDbPath(), host: "127.0.0.1", port: 0, authToken: null });
   client = createClient({ url: server.url, intMode: "bigint" });
   await client.execute(
     "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INTEGER, f REAL, data BLOB)",
@@ -323,7 +323,7 @@ describe("batches and transactions", () => {
 describe("write lock contention", () => {
   let busy: LibsqlServer;
   beforeAll(async () => {
-    busy = await startLibsqlServer({ path: freshDbPath(), port: 0, busyTimeoutMs: 200 });
+    busy = await startLibsqlServer({ path: freshDbPath(), port: 0, busyTimeoutMs: 200, authToken: null });
     await pipeline(busy, { requests: [exec("CREATE TABLE t (x)"), { type: "close" }] });
   });
   afterAll(() => busy.close());
@@ -445,7 +445,12 @@ describe("streams and batons", () => {
   });
 
   it("expires idle streams and rolls their transaction back", async () => {
-    const short = await startLibsqlServer({ path: freshDbPath(), port: 0, streamIdleTimeoutMs: 100 });
+    const short = await startLibsqlServer({
+      path: freshDbPath(),
+      port: 0,
+      streamIdleTimeoutMs: 100,
+      authToken: null,
+    });
     try {
       await pipeline(short, { requests: [exec("CREATE TABLE t (x)")] });
       const open = await pipeline(short, {
@@ -671,13 +676,13 @@ describe("endpoints, clients and server lifecycle", () => {
 
   it("keeps data across a restart on the same file", async () => {
     const path = freshDbPath();
-    const first = await startLibsqlServer({ path, port: 0 });
+    const first = await startLibsqlServer({ path, port: 0, authToken: null });
     const c1 = createClient({ url: first.url });
     await c1.batch(["CREATE TABLE kept (v TEXT)", "INSERT INTO kept VALUES ('survives')"], "write");
     c1.close();
     await first.close();
 
-    const second = await startLibsqlServer({ path, port: 0 });
+    const second = await startLibsqlServer({ path, port: 0, authToken: null });
     const c2 = createClient({ url: second.url });
     expect((await c2.execute("SELECT v FROM kept")).rows[0]?.v).toBe("survives");
     c2.close();
@@ -698,6 +703,15 @@ describe("endpoints, clients and server lifecycle", () => {
 
       const authed = createClient({ url: secured.url, authToken: "s3cret-token" });
       expect((await authed.execute("SELECT 'in' AS v")).rows[0]?.v).toBe("in");
+      await authed.execute("CREATE TABLE guarded (v TEXT)");
+      // A refused pipeline runs none of its statements, with no token or with a wrong one.
+      const write = { requests: [exec("INSERT INTO guarded VALUES ('intruder')"), { type: "close" }] };
+      for (const token of [undefined, "s3cret-tokem", "s3cret-token-and-more"]) {
+        const refused = await pipeline(secured, write, token === undefined ? {} : { token });
+        expect(refused.status).toBe(401);
+        expect(refused.body.message).toMatch(/Authorization: Bearer/);
+      }
+      expect((await authed.execute("SELECT count(*) AS c FROM guarded")).rows[0]?.c).toBe(0);
       authed.close();
     } finally {
       await secured.close();
@@ -706,12 +720,20 @@ describe("endpoints, clients and server lifecycle", () => {
 
   it("refuses a port in use with a clear error", async () => {
     await expect(
-      startLibsqlServer({ path: freshDbPath(), host: "127.0.0.1", port: server.port }),
+      startLibsqlServer({ path: freshDbPath(), host: "127.0.0.1", port: server.port, authToken: null }),
     ).rejects.toThrow(`Cannot start libSQL server: 127.0.0.1:${server.port} is already in use`);
   });
 
+  it("refuses to start when the caller did not decide on authentication", async () => {
+    const options = { path: freshDbPath(), port: 0 } as Parameters<typeof startLibsqlServer>[0];
+    await expect(startLibsqlServer(options)).rejects.toThrow(/no authToken given/);
+    await expect(startLibsqlServer({ ...options, authToken: "" })).rejects.toThrow(/auth token is empty/);
+  });
+
   it("refuses an in-memory database", async () => {
-    await expect(startLibsqlServer({ path: ":memory:", port: 0 })).rejects.toThrow(/in-memory database/);
+    await expect(startLibsqlServer({ path: ":memory:", port: 0, authToken: null })).rejects.toThrow(
+      /in-memory database/,
+    );
   });
 });
 

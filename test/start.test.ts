@@ -1,12 +1,14 @@
 // `npm start` as a new user meets it: first run bootstraps, the env file works with the CLI, Ctrl-C
-// stops every child, a second start keeps the data, and a busy port fails clearly.
+// stops every child, a second start keeps the data, the database answers only to its token, and a busy
+// port fails clearly.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createClient } from "@libsql/client";
 import { afterEach, expect, it } from "vitest";
 import { eventually } from "./harness/agent.ts";
 import { CLI_BIN, runCli } from "./harness/cli.ts";
@@ -29,6 +31,19 @@ function startLocal(env: Record<string, string>): Running {
   return r;
 }
 
+/** One raw Hrana pipeline that would write an admin API key into the tenants' database. */
+const INSERT_KEY =
+  "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, role, created_by, created_at) SELECT 'key_x', id, 'x', 'opk_x', 'h', 'admin', 'x', 0 FROM tenants";
+
+async function insertKeyPipeline(dbPort: string, authorization?: string): Promise<Response> {
+  const stmt = { sql: INSERT_KEY, args: [] };
+  return fetch(`http://127.0.0.1:${dbPort}/v2/pipeline`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+    body: JSON.stringify({ requests: [{ type: "execute", stmt }, { type: "close" }] }),
+  });
+}
+
 function readEnv(home: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of readFileSync(join(home, "env"), "utf8").matchAll(/^export (\w+)=(.*)$/gm))
@@ -38,15 +53,43 @@ function readEnv(home: string): Record<string, string> {
 
 it("runs the whole stack, keeps data across restarts and stops every child on a signal", async () => {
   const home = mkdtempSync(join(tmpdir(), "outpost-home-"));
+  // secrets.json as an older `npm start` wrote it, before the database had a token: it gains one.
+  const older = { adminToken: `opa_${"o".repeat(43)}`, signingKey: "A".repeat(43) };
+  writeFileSync(join(home, "secrets.json"), JSON.stringify(older), { mode: 0o600 });
   const ports = { OUTPOST_PORT: String(await freePort()), OUTPOST_DB_PORT: String(await freePort()) };
   const first = startLocal({ OUTPOST_HOME: home, ...ports });
   await first.waitFor(/Outpost is running/, 90_000);
   expect(first.output()).toContain(`source ${join(home, "env")}`);
 
+  const secrets = JSON.parse(readFileSync(join(home, "secrets.json"), "utf8"));
+  expect(secrets).toMatchObject(older);
+  expect(secrets.dbAuthToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(statSync(join(home, "secrets.json")).mode & 0o777).toBe(0o600);
+  // The libSQL server as `npm start` runs it refuses a pipeline without its token or with another,
+  // and runs none of it: no admin key appears.
+  for (const authorization of [undefined, "Bearer wrong", `Bearer ${secrets.dbAuthToken}x`, "Basic x"]) {
+    const res = await insertKeyPipeline(ports.OUTPOST_DB_PORT, authorization);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { message: string }).message).toMatch(/Authorization: Bearer/);
+  }
+  const db = createClient({
+    url: `http://127.0.0.1:${ports.OUTPOST_DB_PORT}`,
+    authToken: secrets.dbAuthToken,
+  });
+  try {
+    expect((await db.execute("SELECT count(*) AS n FROM api_keys WHERE id = 'key_x'")).rows[0]?.n).toBe(0);
+    // …though with the token the same statement would have written one (rolled back here).
+    const tx = await db.transaction("write");
+    expect((await tx.execute(INSERT_KEY)).rowsAffected).toBe(1);
+    await tx.rollback();
+  } finally {
+    db.close();
+  }
+
   const env = readEnv(home);
   expect(env.OUTPOST_URL).toBe(`http://127.0.0.1:${ports.OUTPOST_PORT}`);
   expect(env.OUTPOST_TOKEN).toMatch(/^opk_/);
-  expect(env.OUTPOST_ADMIN_TOKEN).toBeTruthy();
+  expect(env.OUTPOST_ADMIN_TOKEN).toBe(older.adminToken);
   expect(statSync(join(home, "env")).mode & 0o777).toBe(0o600);
   const cli = { ...env, XDG_CONFIG_HOME: home };
 

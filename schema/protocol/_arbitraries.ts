@@ -4,12 +4,16 @@
 import fc from "fast-check";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
-import type { Direction, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
+import { findControlCharacter } from "./control-characters.ts";
+import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 
 const text = (maxLength: number, minLength = 0) =>
   fc.string({ unit: "binary", minLength, maxLength }).filter((s) => !s.includes("\0"));
+/** Text a person reads (facts, messages, reasons): anything but the control characters refused there. */
+const shown = (maxLength: number, minLength = 0) =>
+  fc.string({ unit: "binary", minLength, maxLength }).filter((s) => findControlCharacter(s) === undefined);
 const uint = (max = Number.MAX_SAFE_INTEGER, min = 0) => fc.integer({ min, max });
 const bytes = (minLength: number, maxLength: number) => fc.uint8Array({ minLength, maxLength });
 const seq = uint(Number.MAX_SAFE_INTEGER, 1);
@@ -22,18 +26,27 @@ export const connectionIdArb: fc.Arbitrary<ConnectionId> = bytes(16, 16).map(
 export const hostIdArb: fc.Arbitrary<HostId> = bytes(16, 16).map((b) => `host_${_toBase64Url(b)}` as HostId);
 export const keyIdArb: fc.Arbitrary<KeyId> = bytes(16, 16).map(keyIdFromBytes);
 
+const execFactsArb: fc.Arbitrary<ExecFacts> = fc.oneof(
+  fc.record({ mode: fc.constantFrom("any" as const, "off" as const) }),
+  fc.record({
+    mode: fc.constant("allowlist" as const),
+    allow: fc.array(fc.array(shown(16, 1), { minLength: 1, maxLength: 4 }), { maxLength: 4 }),
+  }),
+);
+
 const factsArb: fc.Arbitrary<HostFacts> = fc.record(
   {
-    hostname: text(255, 1),
-    os: text(64, 1),
-    kernel: text(256),
-    arch: text(64, 1),
+    hostname: shown(255, 1),
+    os: shown(64, 1),
+    kernel: shown(256),
+    arch: shown(64, 1),
     cpus: uint(0xffffffff),
     memory: uint(),
     disk: uint(),
     uptime: uint(),
-    runtime: text(64, 1),
-    runtimeVersion: text(64, 1),
+    runtime: shown(64, 1),
+    runtimeVersion: shown(64, 1),
+    exec: execFactsArb,
   },
   { requiredKeys: ["hostname", "os", "arch", "cpus", "memory", "runtime", "runtimeVersion"] },
 );
@@ -111,7 +124,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
       t: fc.constant("error"),
       seq,
       code: fc.stringMatching(/^[a-z][a-z0-9_.]{0,63}$/),
-      message: fc.string({ unit: "binary", maxLength: 1024 }),
+      message: shown(1024),
       sid,
     },
     { requiredKeys: ["t", "seq", "code", "message"] },
@@ -163,7 +176,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
   data: fc.record({ t: fc.constant("data"), seq, sid, data: chunk }),
   fin: fc.record({ t: fc.constant("fin"), seq, sid }),
   close: fc.record(
-    { t: fc.constant("close"), seq, sid, reason: fc.string({ unit: "binary", maxLength: 64 }) },
+    { t: fc.constant("close"), seq, sid, reason: shown(64) },
     { requiredKeys: ["t", "seq", "sid"] },
   ),
 };

@@ -4,6 +4,7 @@
 
 import { _typeName } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
+import { findControlCharacter, replaceControlCharacters } from "./control-characters.ts";
 
 export class _FieldError extends Error {}
 
@@ -67,6 +68,12 @@ export interface _TextRules {
   pattern?: [RegExp, string];
   /** Refuse U+0000: it would truncate an argv element, path or env entry at the OS boundary. */
   noNul?: boolean;
+  /**
+   * One line of text for a person (control-characters.ts): refused on receive if it holds a control
+   * character, and on send such characters become U+FFFD, so that a sender's own error message with a
+   * newline in it never costs it the connection.
+   */
+  display?: boolean;
 }
 
 export function _text(rules: _TextRules): _Field<string> {
@@ -78,12 +85,30 @@ export function _text(rules: _TextRules): _Field<string> {
         _fail(at, `text of ${min}..${rules.max} characters`, value);
       }
       if (rules.noNul && value.includes("\0")) throw new _FieldError(`field ${at} must not contain U+0000`);
+      const control = rules.display ? findControlCharacter(value) : undefined;
+      if (control !== undefined) {
+        throw new _FieldError(`field ${at} must not contain control characters, got ${control}`);
+      }
       if (rules.pattern && !rules.pattern[0].test(value)) {
         throw new _FieldError(
           `field ${at} must be ${rules.pattern[1]}, got ${JSON.stringify(value.slice(0, 40))}`,
         );
       }
       return value;
+    },
+    write: (value) => (rules.display ? replaceControlCharacters(value) : value),
+  };
+}
+
+/** One of a few fixed words. */
+export function _oneOf<T extends string>(words: readonly T[]): _Field<T> {
+  return {
+    optional: false,
+    read(value, at) {
+      if (typeof value !== "string" || !(words as readonly string[]).includes(value)) {
+        _fail(at, `one of ${words.join(", ")}`, value);
+      }
+      return value as T;
     },
     write: (value) => value,
   };

@@ -10,6 +10,7 @@ import {
   type _Field,
   type _Fields,
   _nullable,
+  _oneOf,
   _optional,
   _parsed,
   _struct,
@@ -24,13 +25,21 @@ import type {
   ConfigService,
   ControlPlaneFrame,
   Direction,
+  ExecFacts,
   FrameOf,
   FrameType,
   HostConfig,
   HostFacts,
 } from "./frames.ts";
 import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
-import { MAX_CHUNK_BYTES, MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "./limits.ts";
+import {
+  MAX_CHUNK_BYTES,
+  MAX_CONFIG_ENTRIES,
+  MAX_EXEC_ALLOW_ENTRIES,
+  MAX_EXEC_ARG_TEXT,
+  MAX_EXEC_PREFIX_ITEMS,
+  MAX_TARGET_TEXT,
+} from "./limits.ts";
 
 type _Sender = "cp" | "agent" | "either";
 
@@ -71,17 +80,29 @@ const KID: _Field<KeyId> = {
   write: (kid) => keyIdBytes(kid),
 };
 
+/** Text an agent reports for people to read: one line, no control characters (control-characters.ts). */
+const shown = (min: number, max: number) => _text({ min, max, noNul: true, display: true });
+
+/** Capability 4: the agent owner's exec policy, as the agent enforces it. */
+const EXEC_FACTS = _struct<ExecFacts>({
+  mode: _oneOf(["any", "off", "allowlist"]),
+  allow: _optional(
+    _array(_array(shown(1, MAX_EXEC_ARG_TEXT), 1, MAX_EXEC_PREFIX_ITEMS), 0, MAX_EXEC_ALLOW_ENTRIES),
+  ),
+});
+
 const FACTS = _struct<HostFacts>({
-  hostname: _text({ min: 1, max: 255, noNul: true }),
-  os: _text({ min: 1, max: 64, noNul: true }),
-  kernel: _optional(_text({ max: 256, noNul: true })),
-  arch: _text({ min: 1, max: 64, noNul: true }),
+  hostname: shown(1, 255),
+  os: shown(1, 64),
+  kernel: _optional(shown(0, 256)),
+  arch: shown(1, 64),
   cpus: _uint(0, UINT32),
   memory: _uint(0, Number.MAX_SAFE_INTEGER),
   disk: _optional(_uint(0, Number.MAX_SAFE_INTEGER)),
   uptime: _optional(_uint(0, Number.MAX_SAFE_INTEGER)),
-  runtime: _text({ min: 1, max: 64, noNul: true }),
-  runtimeVersion: _text({ min: 1, max: 64, noNul: true }),
+  runtime: shown(1, 64),
+  runtimeVersion: shown(1, 64),
+  exec: _optional(EXEC_FACTS),
 });
 
 const CONFIG = _struct<HostConfig>({
@@ -148,7 +169,7 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
     from: "either",
     fields: {
       code: _text({ pattern: [/^[a-z][a-z0-9_.]{0,63}$/, "a code like not_found"], max: 64 }),
-      message: _text({ max: 1024 }),
+      message: _text({ max: 1024, display: true }),
       sid: _optional(SID),
     },
   },
@@ -206,5 +227,5 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
   "tcp.opened": { from: "either", fields: { sid: SID, credit: CREDIT } },
   data: { from: "either", fields: { sid: SID, data: CHUNK } },
   fin: { from: "either", fields: { sid: SID } },
-  close: { from: "either", fields: { sid: SID, reason: _optional(_text({ max: 1024 })) } },
+  close: { from: "either", fields: { sid: SID, reason: _optional(_text({ max: 1024, display: true })) } },
 };

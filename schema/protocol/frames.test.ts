@@ -4,7 +4,14 @@ import { anyFrameArb } from "./_arbitraries.ts";
 import type { CborKey, CborValue } from "./cbor-value.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
-import { type Direction, decodeFrame, encodeFrame, FRAME_TYPES, type Frame } from "./frames.ts";
+import {
+  type Direction,
+  decodeFrame,
+  type ExecFacts,
+  encodeFrame,
+  FRAME_TYPES,
+  type Frame,
+} from "./frames.ts";
 import { newConnectionId, newHostId } from "./keys.ts";
 import { MAX_CHUNK_BYTES } from "./limits.ts";
 
@@ -446,5 +453,105 @@ describe("frames", () => {
     expect(() => encodeFrame({ t: "ping", seq: 1 } as unknown as Frame, "cp>agent")).toThrow(
       "Cannot encode frame: ping missing field time",
     );
+  });
+
+  describe("text a person reads (capability 4)", () => {
+    const facts = {
+      hostname: "web01",
+      os: "linux",
+      arch: "x64",
+      cpus: 2,
+      memory: 1024,
+      runtime: "bun",
+      runtimeVersion: "1.4.5",
+    };
+    const hello = (f: Record<string, CborValue>) =>
+      raw([
+        ["t", "hello"],
+        ["seq", 1],
+        ["host", newHostId()],
+        ["nonce", new Uint8Array(32)],
+        ["version", "0.1.0"],
+        ["cap", 4],
+        ["facts", new Map(Object.entries(f))],
+      ]);
+
+    it("refuses control characters in facts, error messages and close reasons, naming the field", () => {
+      const osc52 = "\u001b]52;c;ZWNobyBoaQ==\u0007";
+      for (const [field, value] of [
+        ["hostname", `web${osc52}`],
+        ["os", "linux\n"],
+        ["kernel", "6.8\u009b2J"],
+        ["arch", "x64\u007f"],
+        ["runtime", "bun\u202e"],
+        ["runtimeVersion", "1.4.5\u2066"],
+      ] as const) {
+        const error = refusal(hello({ ...facts, [field]: value }), "agent>cp");
+        expect(error.code).toBe("malformed");
+        expect(error.message).toContain(
+          `hello field facts.${field} must not contain control characters, got U+`,
+        );
+      }
+      expect(refusal(hello({ ...facts, hostname: `web${osc52}` }), "agent>cp").message).toBe(
+        "Cannot decode frame: hello field facts.hostname must not contain control characters, got U+001B at 3",
+      );
+      const allow = new Map<CborKey, CborValue>([
+        ["mode", "allowlist"],
+        ["allow", [["ls", "\u001b[2J"]]],
+      ]);
+      expect(refusal(hello({ ...facts, exec: allow }), "agent>cp").message).toContain(
+        "facts.exec.allow[0][1] must not contain control characters",
+      );
+      const error = raw([
+        ["t", "error"],
+        ["seq", 1],
+        ["code", "x"],
+        ["message", "a\u001b]0;title\u0007"],
+      ]);
+      expect(refusal(error, "agent>cp").message).toContain("error field message must not contain control");
+      const close = raw([
+        ["t", "close"],
+        ["seq", 1],
+        ["sid", 2],
+        ["reason", "x\r\nforged"],
+      ]);
+      expect(refusal(close, "agent>cp").message).toContain("close field reason must not contain control");
+      // Printable text of any script is kept, as before.
+      const fine = { ...facts, hostname: "wëb-01 (Größe) 東京" };
+      expect(decodeFrame(hello(fine), "agent>cp")).toMatchObject({ facts: fine });
+    });
+
+    it("sends a sender's own control characters as U+FFFD rather than failing", () => {
+      const payload = encodeFrame(
+        { t: "close", seq: 1, sid: 2, reason: "refused:\n\u001b[31mno" },
+        "agent>cp",
+      );
+      expect(decodeFrame(payload, "agent>cp")).toMatchObject({ reason: "refused:\ufffd\ufffd[31mno" });
+    });
+
+    it("carries the exec policy in facts, and accepts facts without it from older agents", () => {
+      const policies: ExecFacts[] = [
+        { mode: "any" },
+        { mode: "off" },
+        { mode: "allowlist", allow: [["systemctl", "status"], ["/usr/bin/uptime"]] },
+      ];
+      for (const exec of policies) {
+        const frame: Frame = {
+          t: "hello",
+          seq: 1,
+          host: newHostId(),
+          nonce: new Uint8Array(32),
+          version: "0.1.0",
+          cap: 4,
+          facts: { ...facts, exec },
+        };
+        expect(decodeFrame(encodeFrame(frame, "agent>cp"), "agent>cp")).toEqual(frame);
+      }
+      expect(decodeFrame(hello(facts), "agent>cp")).toMatchObject({ facts });
+      const bad = new Map<CborKey, CborValue>([["mode", "some"]]);
+      expect(refusal(hello({ ...facts, exec: bad }), "agent>cp").message).toContain(
+        "field facts.exec.mode must be one of any, off, allowlist",
+      );
+    });
   });
 });

@@ -76,8 +76,13 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *   3 (2026-11-22): `config` has a layout (services and mesh listeners) and is decoded as strictly as
  *                   every other frame: a malformed one is refused whole (4400), never applied in part.
  *                   Control planes have always sent that layout, so older ones are still served.
+ *   4 (2026-12-01): hello's facts may carry `exec` (the owner's exec policy, which the agent enforces),
+ *                   sent only to a control plane whose challenge said cap ≥ 4 (older ones refuse an
+ *                   unknown field). Tightened: the facts' text, error messages and close reasons
+ *                   refuse control characters (control-characters.ts; 4400), so that a hostile agent
+ *                   cannot reach an operator's terminal through them. Older peers are still served.
  */
-export const PROTOCOL_CAPABILITY = 3;
+export const PROTOCOL_CAPABILITY = 4;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -118,7 +123,9 @@ export interface ChallengeFrame {
  *     version: tstr, cap: uint,            ; agent version ("0.1.0") and PROTOCOL_CAPABILITY
  *     facts: { hostname: tstr, os: tstr, ? kernel: tstr, arch: tstr, cpus: uint,
  *              memory: uint, ? disk: uint, ? uptime: uint,   ; bytes, bytes, seconds
- *              runtime: tstr, runtimeVersion: tstr },        ; "bun" / "deno" and its version
+ *              runtime: tstr, runtimeVersion: tstr,          ; "bun" / "deno" and its version
+ *              ? exec: { mode: "any" / "off" / "allowlist",  ; cap 4, only to a cp with cap ≥ 4
+ *                        ? allow: [* [+ tstr]] } },          ; argv prefixes, when an allowlist
  *     ? kx: bstr .size 32 }   ; cap 2: the agent's ephemeral X25519 public key (data-key.ts), sent
  *                             ; only to a control plane whose challenge said cap ≥ 2
  */
@@ -150,6 +157,18 @@ export interface HostFacts {
   /** "bun" or "deno". */
   runtime: string;
   runtimeVersion: string;
+  /** Capability 4: what exec the host's owner allows (absent from older agents: unknown, not "any"). */
+  exec?: ExecFacts;
+}
+
+/**
+ * The agent's exec policy, set by its owner (`--no-exec`, `--exec-allow`) and enforced by the agent on
+ * every exec.open. "any": every argv; "off": none; "allowlist": argv that starts with one of `allow`,
+ * item by item, the program compared exactly (MAX_EXEC_ALLOW_ENTRIES of MAX_EXEC_PREFIX_ITEMS).
+ */
+export interface ExecFacts {
+  mode: "any" | "off" | "allowlist";
+  allow?: string[][];
 }
 
 /**
@@ -191,7 +210,7 @@ export interface PongFrame {
  * `sid` is set).
  *
  *   { t: "error", seq: uint, code: tstr,   ; machine-readable, [a-z][a-z0-9_.]*, ≤ 64
- *     message: tstr, ? sid: uint }         ; one line for humans, ≤ 1024
+ *     message: tstr, ? sid: uint }         ; one line for humans, ≤ 1024, no control characters
  */
 export interface ErrorFrame {
   t: "error";
@@ -386,7 +405,7 @@ export interface FinFrame {
 /**
  * close — either way, the stream is over at once in both directions (or could not be opened).
  *
- *   { t: "close", seq: uint, sid: uint, ? reason: tstr }   ; ≤ 1024
+ *   { t: "close", seq: uint, sid: uint, ? reason: tstr }   ; ≤ 1024, no control characters
  */
 export interface CloseFrame {
   t: "close";

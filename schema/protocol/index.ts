@@ -14,6 +14,12 @@ export {
 } from "./channel.ts";
 export { CloseCode, closeCodeFor, closeReasonFor } from "./close-codes.ts";
 export {
+  CONTROL_CHARACTERS,
+  escapeControlCharacters,
+  findControlCharacter,
+  replaceControlCharacters,
+} from "./control-characters.ts";
+export {
   DATA_FRAME_TYPES,
   DataKey,
   type DataKeyBytes,
@@ -48,6 +54,7 @@ export {
   type Direction,
   decodeFrame,
   type ErrorFrame,
+  type ExecFacts,
   type ExecOpenFrame,
   type ExitFrame,
   encodeFrame,
@@ -110,6 +117,9 @@ export {
   HEARTBEAT_MISSES,
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_EXEC_ALLOW_ENTRIES,
+  MAX_EXEC_ARG_TEXT,
+  MAX_EXEC_PREFIX_ITEMS,
   MAX_MESSAGE_BYTES,
   MAX_NESTING,
   MAX_TARGET_TEXT,

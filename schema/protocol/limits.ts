@@ -27,3 +27,12 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Heartbeat intervals (ReadyFrame.heartbeat) without any frame from the peer before closing with 4408. */
 export const HEARTBEAT_MISSES = 3;
+
+/**
+ * The exec allowlist an agent reports in hello's facts (capability 4): at most 64 argv prefixes of at
+ * most 16 items of at most 256 characters each, so that a full list (786 KiB in UTF-8 at worst) still
+ * leaves hello within MAX_MESSAGE_BYTES. The agent refuses longer lists at start.
+ */
+export const MAX_EXEC_ALLOW_ENTRIES = 64;
+export const MAX_EXEC_PREFIX_ITEMS = 16;
+export const MAX_EXEC_ARG_TEXT = 256;

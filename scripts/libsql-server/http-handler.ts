@@ -19,7 +19,8 @@ import type { StreamRegistry } from "./stream-registry.ts";
 
 export interface HandlerOptions {
   registry: StreamRegistry;
-  authToken: string | undefined;
+  /** null: no authentication. */
+  authToken: string | null;
   maxBodyBytes: number;
   /** Where unexpected errors are reported (they also go to the client as a 500). */
   log: (message: string) => void;
@@ -106,7 +107,7 @@ export function createRequestHandler(
   options: HandlerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const token = options.authToken;
-  const authorized = token === undefined ? () => true : bearerChecker(token);
+  const authorized = token === null ? () => true : bearerChecker(token);
   return (req, res) => {
     res.on("error", () => {}); // a client that hung up is not the server's problem
     _route(req, res, options, authorized).catch((err: unknown) => _sendError(res, err, options.log));

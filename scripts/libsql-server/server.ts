@@ -21,8 +21,11 @@ export interface LibsqlServerOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
-  /** When set, pipelines need `Authorization: Bearer <authToken>`. */
-  authToken?: string;
+  /**
+   * Pipelines need `Authorization: Bearer <authToken>`. Required, so that no caller serves a database
+   * to every local process by leaving it out; null serves without authentication (protocol tests).
+   */
+  authToken: string | null;
   /** A stream idle this long is closed and its transaction rolled back. Default 10 s, as sqld. */
   streamIdleTimeoutMs?: number;
   /** How long a statement waits for the write lock before failing with SQLITE_BUSY. Default 5 s. */
@@ -50,7 +53,10 @@ function _checkOptions(opts: LibsqlServerOptions): void {
   }
   const port = opts.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw _fail(`port ${port} is not 0-65535`);
-  if (opts.authToken !== undefined && opts.authToken === "") throw _fail("the auth token is empty");
+  if (opts.authToken === undefined) {
+    throw _fail("no authToken given (a bearer token, or null to serve without authentication)");
+  }
+  if (opts.authToken === "") throw _fail("the auth token is empty");
   for (const [name, value] of [
     ["streamIdleTimeoutMs", opts.streamIdleTimeoutMs],
     ["busyTimeoutMs", opts.busyTimeoutMs],

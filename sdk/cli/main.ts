@@ -1,5 +1,6 @@
 // `outpost`: a thin layer over the SDK. Exit status: 0 success, 1 the server refused or could not be
 // reached (its message on stderr), 2 a usage error (with the command's help).
+import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
 import { audit } from "./commands/audit.ts";
@@ -87,12 +88,13 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
       if (err.help) io.err(`\n${err.help}`);
       return 2;
     }
+    // The server's words (and an agent's, relayed), so on one line with nothing for the terminal to obey.
     if (err instanceof OutpostApiError) {
-      io.err(`outpost: ${err.message} (${err.status} ${err.code})`);
+      io.err(`outpost: ${escapeControlCharacters(`${err.message} (${err.status} ${err.code})`)}`);
       return 1;
     }
     if (err instanceof OutpostStreamError) {
-      io.err(`outpost: ${err.message} (${err.code})`);
+      io.err(`outpost: ${escapeControlCharacters(`${err.message} (${err.code})`)}`);
       return 1;
     }
     if (err instanceof OutpostConnectionError) {

@@ -1,18 +1,38 @@
-// How the CLI prints: aligned tables for people, JSON with --json for scripts.
+// How the CLI prints: aligned tables for people, JSON with --json for scripts. Nearly everything it
+// prints came from a server, and through it from agents, so none of it reaches the terminal raw: a
+// hostname holding `ESC ] 52 ;` would otherwise write the operator's clipboard. Table cells and
+// messages show control characters escaped (`\x1b`), JSON escapes them as `\u001b`, and every line
+// written is escaped once more, keeping only the line breaks the CLI itself puts there.
+import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
 }
 
+/** `text` for a terminal: control characters escaped, except the line breaks between lines. */
+export function terminalSafe(text: string): string {
+  return text.split("\n").map(escapeControlCharacters).join("\n");
+}
+
 export const processIo: Io = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => process.stdout.write(`${terminalSafe(text)}\n`),
+  err: (text) => process.stderr.write(`${terminalSafe(text)}\n`),
 };
 
-/** Prints JSON for scripts; returns the exit status 0 so a command can `return json(io, value)`. */
+/** What JSON.stringify leaves raw of control-characters.ts's set: DEL, C1 and the bidi controls. */
+const RAW_IN_JSON = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Prints JSON for scripts, every control character escaped (it parses back to the same strings);
+ * returns the exit status 0 so a command can `return json(io, value)`.
+ */
 export function json(io: Io, value: unknown): 0 {
-  io.out(JSON.stringify(value, null, 2));
+  const text = JSON.stringify(value, null, 2).replace(
+    RAW_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  io.out(text);
   return 0;
 }
 
@@ -21,7 +41,8 @@ type Cell = string | number | boolean | null | undefined | Date;
 function cell(value: Cell): string {
   if (value === null || value === undefined || value === "") return "-";
   if (value instanceof Date) return value.toISOString();
-  return String(value);
+  // Escaped here too, newlines included: a cell is one line of one row.
+  return escapeControlCharacters(String(value));
 }
 
 export function table(io: Io, headers: string[], rows: Cell[][]): void {

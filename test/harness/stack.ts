@@ -18,7 +18,12 @@ export const TEST_HEARTBEAT_MS = 3000;
 
 export interface Stack {
   url: string;
+  /**
+   * The test's database for clients that bypass the API (fixtures), token included as
+   * `?authToken=…`, which @libsql/client reads from the URL: the server refuses anyone without it.
+   */
   dbUrl: string;
+  dbAuthToken: string;
   adminToken: string;
   dir: string;
   cp: ControlPlane;
@@ -42,8 +47,15 @@ export interface StackOptions {
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-test-"));
-  const db = await startLibsqlServer({ path: join(dir, "outpost.db"), host: "127.0.0.1", port: 0 });
-  await migrateDatabase(db.url);
+  // Authenticated like `npm start`'s, so every test runs the Worker's authenticated database path.
+  const dbAuthToken = `test_${crypto.randomUUID()}`;
+  const db = await startLibsqlServer({
+    path: join(dir, "outpost.db"),
+    host: "127.0.0.1",
+    port: 0,
+    authToken: dbAuthToken,
+  });
+  await migrateDatabase(db.url, dbAuthToken);
   const adminToken = `opa_test_${crypto.randomUUID()}`;
   // The Worker must know its own URL (PUBLIC_URL) before it listens, so its port is chosen first.
   const port = await freePort();
@@ -53,6 +65,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     publicUrl: `http://${opts.publicHostname ?? "127.0.0.1"}:${port}`,
     exposureDomain: "localhost",
     databaseUrl: db.url,
+    databaseAuthToken: dbAuthToken,
     adminToken,
     signingKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url"),
     scriptPath: workerBundle,
@@ -64,7 +77,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const admin = new Outpost({ url: cp.url, token: adminToken });
   return {
     url: cp.url,
-    dbUrl: db.url,
+    dbUrl: `${db.url}?authToken=${encodeURIComponent(dbAuthToken)}`,
+    dbAuthToken,
     adminToken,
     dir,
     get cp() {

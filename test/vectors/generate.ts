@@ -176,6 +176,22 @@ export async function generateVectors(): Promise<VectorFile> {
     },
     up(CONN_B),
   );
+  await add(
+    "hello with an exec allowlist (cap 4)",
+    {
+      t: "hello",
+      seq: 1,
+      host: HOST,
+      nonce: NONCE,
+      version: "0.1.0",
+      cap: PROTOCOL_CAPABILITY,
+      facts: {
+        hostname: "db1", os: "linux", arch: "x64", cpus: 2, memory: 1_073_741_824, runtime: "bun", runtimeVersion: "1.4.5",
+        exec: { mode: "allowlist", allow: [["systemctl", "status"], ["/usr/bin/uptime"]] },
+      },
+    },
+    up(CONN_B),
+  );
   await add("ready", { t: "ready", seq: 2, heartbeat: 15_000 }, down());
   await add("hello with kx", { t: "hello", seq: 1, host: HOST, nonce: NONCE, version: "0.1.0", cap: PROTOCOL_CAPABILITY, facts: { hostname: "db1", os: "linux", arch: "x64", cpus: 2, memory: 1_073_741_824, runtime: "bun", runtimeVersion: "1.4.5" }, kx: AGENT_KX }, up(CONN_B));
   await add("ready with kx", { t: "ready", seq: 2, heartbeat: 15_000, kx: CP_KX }, down(CONN_B));
@@ -320,6 +336,28 @@ export async function generateVectors(): Promise<VectorFile> {
     await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "config"], ["seq", 1], ["config", new Map<string, CborValue>([["services", []], ["listeners", [listener("127.0.0.1:15432"), listener("127.0.0.1:15433")]]])]]))), down(), cp),
     down(),
     cp,
+  );
+  const facts = (hostname: string) => new Map<string, CborValue>([["hostname", hostname], ["os", "linux"], ["arch", "x64"], ["cpus", 2], ["memory", 1024], ["runtime", "bun"], ["runtimeVersion", "1.4.5"]]);
+  const hello = (f: Map<string, CborValue>) => new Map<string, CborValue>([["t", "hello"], ["seq", 1], ["host", HOST], ["nonce", NONCE], ["version", "0.1.0"], ["cap", 4], ["facts", f]]);
+  await refuse(
+    "hostname with an OSC 52 clipboard write", "malformed",
+    await signed(_toHex(encodeCbor(hello(facts("web\u001b]52;c;ZWNobyBoaQ==\u0007")))), up()),
+    up(),
+  );
+  await refuse(
+    "hostname with a C1 CSI (U+009B)", "malformed",
+    await signed(_toHex(encodeCbor(hello(facts("web\u009b2J")))), up()),
+    up(),
+  );
+  await refuse(
+    "hostname with a bidi override (U+202E)", "malformed",
+    await signed(_toHex(encodeCbor(hello(facts("web\u202e10bew")))), up()),
+    up(),
+  );
+  await refuse(
+    "close reason with a newline", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "close"], ["seq", 1], ["sid", 2], ["reason", "done\nforged line"]])))),
+    up(),
   );
   await refuse(
     "unknown field", "malformed",

@@ -3,6 +3,7 @@ import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiKeys } from "../../schema/db/tables.ts";
+import { findControlCharacter } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { duration, role } from "../http/fields.ts";
@@ -15,7 +16,13 @@ const MAX_KEY_TTL = 366 * 86_400_000;
 
 const createKey = z.object({
   role,
-  name: z.string().min(1).max(64, { error: "must be at most 64 characters" }).default("key"),
+  name: z
+    .string()
+    .min(1)
+    .max(64, { error: "must be at most 64 characters" })
+    // Key names are listed to people (`outpost keys ls`): no terminal escapes (control-characters.ts).
+    .refine((s) => findControlCharacter(s) === undefined, { error: "must not contain control characters" })
+    .default("key"),
   ttl: duration(60_000, MAX_KEY_TTL, "between 1m and 366d").optional(),
 });
 

@@ -4,7 +4,18 @@ import { UsageError } from "../usage-error.ts";
 
 const help = `usage: outpost hosts [--cluster C] [--site S] [--label k=v] [--status online|offline|pending] [--json]
 
-Lists hosts with their status, when they were last seen, and the agent's version and runtime.`;
+Lists hosts with their status, when they were last seen, the agent's version and runtime, and what
+exec its owner allows: any, off, or allowlist(N) for N argv prefixes (--json lists them); - for an
+agent too old to say.`;
+
+/** facts.exec as the agent reported it (capability 4), in one short cell. */
+function execShown(facts: Record<string, unknown> | null | undefined): string | undefined {
+  const exec = facts?.exec as { mode?: unknown; allow?: unknown } | undefined;
+  if (typeof exec?.mode !== "string") return undefined;
+  return exec.mode === "allowlist" && Array.isArray(exec.allow)
+    ? `allowlist(${exec.allow.length})`
+    : exec.mode;
+}
 
 export const hosts: Command = {
   name: "hosts",
@@ -31,7 +42,7 @@ export const hosts: Command = {
     if (values.json) return json(ctx.io, res.hosts);
     table(
       ctx.io,
-      ["HOST", "SITE", "STATUS", "LAST SEEN", "AGENT", "RUNTIME", "ID"],
+      ["HOST", "SITE", "STATUS", "LAST SEEN", "AGENT", "RUNTIME", "EXEC", "ID"],
       res.hosts.map((h) => [
         h.fqdn,
         `${h.cluster}/${h.site}`,
@@ -39,6 +50,7 @@ export const hosts: Command = {
         ago(h.lastSeenAt),
         h.agentVersion,
         h.runtime,
+        execShown(h.facts),
         h.id,
       ]),
     );
