@@ -33,6 +33,8 @@ import {
   decodeClientFrame,
   type ExecSpec,
   encodeStreamFrame,
+  MAX_STREAM_CREDIT,
+  MIN_STREAM_CREDIT,
   type ServerToClient,
 } from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
@@ -48,6 +50,7 @@ import {
   type HostRecord,
   STREAM_TAG,
 } from "./host/attachments.ts";
+import { CREDIT_EXCEEDED, overCredit, trimGrant } from "./host/credit.ts";
 import { MeshRelay } from "./host/mesh-relay.ts";
 
 /** A frame to send, before the link numbers it. */
@@ -429,14 +432,21 @@ export class HostDO extends DurableObject<Bindings> {
       case "data": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        const c = this.#att.get(client) as ClientAttachment;
+        const breach = overCredit(frame.t, frame.data.length, c.credit, frame.sid, "client");
+        if (breach) return this.#creditBreach(client, c, breach, "host");
         this.#att.update<ClientAttachment>(client, (x) => {
           x.out += frame.data.length;
+          x.credit -= frame.data.length;
         });
         return this.#sendClient(client, { t: frame.t, data: frame.data });
       }
       case "tcp.opened": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        this.#att.update<ClientAttachment>(client, (x) => {
+          x.peerCredit += frame.credit;
+        });
         return this.#sendClient(client, { t: "opened", credit: frame.credit });
       }
       case "fin": {
@@ -454,7 +464,11 @@ export class HostDO extends DurableObject<Bindings> {
         return;
       case "credit": {
         const client = this.#client(frame.sid);
-        if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });
+        if (!client) return;
+        this.#att.update<ClientAttachment>(client, (x) => {
+          x.peerCredit += frame.bytes;
+        });
+        this.#sendClient(client, { t: "credit", bytes: frame.bytes });
         return;
       }
       case "exit": {
@@ -508,7 +522,11 @@ export class HostDO extends DurableObject<Bindings> {
     const spec =
       kind === "exec" ? (JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec) : undefined;
     const target = request.headers.get("x-outpost-target") ?? "";
-    const credit = Number(request.headers.get("x-outpost-credit")) || DEFAULT_STREAM_CREDIT;
+    // The Worker checked these (routes/host-streams.ts, expose/host-stream.ts, mesh-relay.ts); kept to
+    // the documented range here too, since this count is what the agent's data is held to.
+    const asked =
+      (spec ? spec.credit : Number(request.headers.get("x-outpost-credit"))) || DEFAULT_STREAM_CREDIT;
+    const credit = Math.min(Math.max(asked, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
     const tenantId = request.headers.get("x-outpost-tenant")!;
     const actor = request.headers.get("x-outpost-actor")!;
     const sid = this.#nextSid(agent);
@@ -528,6 +546,8 @@ export class HostDO extends DurableObject<Bindings> {
       actor,
       in: 0,
       out: 0,
+      credit,
+      peerCredit: 0,
       done: false,
     };
     this.#att.create(server, c);
@@ -564,7 +584,7 @@ export class HostDO extends DurableObject<Bindings> {
         ...(spec.cwd ? { cwd: spec.cwd } : {}),
         ...(spec.env ? { env: spec.env } : {}),
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
-        credit: spec.credit ?? DEFAULT_STREAM_CREDIT,
+        credit,
       });
     } else {
       this.#sendAgent(agent, {
@@ -600,10 +620,13 @@ export class HostDO extends DurableObject<Bindings> {
     const agent = this.#readyAgent();
     if (!agent || (this.#att.get(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
     switch (frame.t) {
-      case "stdin":
+      case "stdin": {
         if (c.kind !== "exec") return this.#refuseClient(ws, c, "stdin is only valid on exec streams");
+        const breach = overCredit("stdin", frame.data.length, c.peerCredit, c.sid, "host");
+        if (breach) return this.#creditBreach(ws, c, breach, "client");
         this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
+          x.peerCredit -= frame.data.length;
         });
         this.#sendAgent(agent, {
           t: "stdin",
@@ -612,21 +635,32 @@ export class HostDO extends DurableObject<Bindings> {
           ...(frame.eof ? { eof: true } : {}),
         });
         return;
+      }
       case "signal":
         if (c.kind !== "exec") return this.#refuseClient(ws, c, "signal is only valid on exec streams");
         this.#sendAgent(agent, { t: "signal", sid: c.sid, name: frame.name });
         return;
-      case "credit":
-        this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes: frame.bytes });
+      case "credit": {
+        const bytes = trimGrant(c.credit, frame.bytes);
+        if (bytes === 0) return;
+        this.#att.update<ClientAttachment>(ws, (x) => {
+          x.credit += bytes;
+        });
+        this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes });
         return;
-      case "data":
+      }
+      case "data": {
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `data is not valid on this ${c.kind} stream now`);
+        const breach = overCredit("data", frame.data.length, c.peerCredit, c.sid, "host");
+        if (breach) return this.#creditBreach(ws, c, breach, "client");
         this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
+          x.peerCredit -= frame.data.length;
         });
         this.#sendAgent(agent, { t: "data", sid: c.sid, data: frame.data });
         return;
+      }
       case "fin": {
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `fin is not valid on this ${c.kind} stream now`);
@@ -644,6 +678,27 @@ export class HostDO extends DurableObject<Bindings> {
     this.#sendClient(ws, { t: "error", code: "bad_frame", message });
     this.#abortStream(ws, c, message);
     ws.close(CloseCode.MALFORMED, message.slice(0, 120));
+  }
+
+  /**
+   * A side sent beyond the credit the other granted: that stream ends (4413, close-codes.ts), its data
+   * is dropped and the agent is told to stop it; the agent's connection and other streams go on.
+   */
+  #creditBreach(client: WebSocket, c: ClientAttachment, message: string, by: "host" | "client"): void {
+    this.#sendClient(client, { t: "error", code: CREDIT_EXCEEDED, message });
+    this.#abortStream(client, c, message);
+    try {
+      client.close(CloseCode.TOO_BIG, closeReasonFor(new ProtocolError("too_big", message)));
+    } catch {}
+    if (by === "host") {
+      this.#background(
+        "audit of a credit breach",
+        this.#auditDenied(c.tenantId, this.#hostRecord?.id ?? "unknown", "agent.protocol_error", message, {
+          close: CloseCode.TOO_BIG,
+          session: c.session,
+        }),
+      );
+    }
   }
 
   // ## Closing

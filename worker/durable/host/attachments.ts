@@ -37,6 +37,13 @@ export interface ClientAttachment {
   /** Bytes client → host (stdin) and host → client (stdout + stderr). */
   in: number;
   out: number;
+  /**
+   * Flow control, enforced here (frames.ts): `credit` is what the agent may still send to this client
+   * (the client's grants less what was relayed), `peerCredit` what the client may still send to the
+   * agent (the agent's grants, tcp.opened and credit, less what was relayed).
+   */
+  credit: number;
+  peerCredit: number;
   done: boolean;
   /** TCP half closes seen from each side; the stream ends when both have sent fin. */
   finClient?: boolean;
