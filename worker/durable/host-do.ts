@@ -137,6 +137,12 @@ export class HostDO extends DurableObject<Bindings> {
           if (agent) await this.#pushConfig(agent);
           return Response.json({ pushed: agent !== undefined });
         }
+        case "/end-streams":
+          this.#endStreamsOf(
+            url.searchParams.get("actor") ?? "",
+            url.searchParams.get("reason") ?? "revoked",
+          );
+          return Response.json({ ok: true });
         case "/disconnect":
           await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
           return Response.json({ ok: true });
@@ -819,6 +825,19 @@ export class HostDO extends DurableObject<Bindings> {
   async #disconnect(reason: string): Promise<void> {
     for (const ws of this.ctx.getWebSockets("agent")) {
       await this.#closeAgent(ws, CloseCode.REVOKED, `host ${reason}`, { markOffline: false });
+    }
+  }
+
+  /** Ends every live stream `actor` opened here (its API key was revoked), saying why. */
+  #endStreamsOf(actor: string, reason: string): void {
+    for (const client of this.ctx.getWebSockets("client")) {
+      const c = this.#att.get(client) as ClientAttachment;
+      if (c.actor !== actor || c.done) continue;
+      this.#sendClient(client, { t: "error", code: "revoked", message: reason });
+      this.#abortStream(client, c, reason);
+      try {
+        client.close(CloseCode.REVOKED, reason.slice(0, 120));
+      } catch {}
     }
   }
 
