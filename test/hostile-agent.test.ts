@@ -125,3 +125,59 @@ describe("credit, enforced against the agent", () => {
     socket.destroy();
   });
 });
+
+describe("handshake", () => {
+  it("closes a connection that never says hello with 4408 within HANDSHAKE_TIMEOUT_MS", async () => {
+    // A host of its own: no other connection's heartbeat alarm wakes its object early.
+    const id = await enrollIdentity(stack.url, client, "silent");
+    const before = await RawAgent.connect(stack.url, id);
+    await before.handshake();
+    before.ws.close(1000);
+    await before.closed;
+    await new Promise((r) => setTimeout(r, 2000));
+    const silent = await RawAgent.connect(stack.url, id);
+    const started = Date.now();
+    const { code } = await silent.closed;
+    const took = Date.now() - started;
+    // 10 s on paper; > 9 s and < 15 s allows for a noisy 2-core machine.
+    expect(code).toBe(CloseCode.TIMEOUT);
+    expect(took).toBeGreaterThan(9000);
+    expect(took).toBeLessThan(15_000);
+  }, 30_000);
+});
+
+describe("racing hellos", () => {
+  it("keeps exactly the newest of 10 parallel connections with valid hellos, and audits the others", async () => {
+    const id = await enrollIdentity(stack.url, client, "racer");
+    const racers = await Promise.all(Array.from({ length: 10 }, () => RawAgent.connect(stack.url, id)));
+    const sealed = await Promise.all(racers.map((r) => r.seal(r.helloFrame())));
+    racers.forEach((r, i) => r.send(sealed[i]!));
+    const outcomes = await Promise.all(
+      racers.map((r) =>
+        Promise.race([
+          r.receive().then((f) => f.t),
+          r.closed.then(({ code, reason }) => `${code} ${reason}`),
+        ]),
+      ),
+    );
+    // The challenge's time is when the object accepted the connection; ties go by connection id.
+    const newest = racers.reduce((a, b) =>
+      b.challenge.time > a.challenge.time || (b.challenge.time === a.challenge.time && b.conn > a.conn)
+        ? b
+        : a,
+    );
+    const winner = racers.indexOf(newest);
+    expect(outcomes[winner]).toBe("ready");
+    outcomes.forEach((o, i) => {
+      if (i !== winner) expect(o).toBe("1000 replaced by a newer connection");
+    });
+    expect(newest.ws.readyState).toBe(newest.ws.OPEN);
+    await eventually(async () => {
+      const { events } = await client.audit({ limit: 100 });
+      const replaced = events.filter((e) => e.action === "agent.replaced" && e.target === id.hostId);
+      expect(replaced.length).toBe(9);
+    });
+    expect((await client.hosts.get("racer.prod")).host.status).toBe("online");
+    newest.ws.close(1000);
+  });
+});

@@ -97,7 +97,10 @@ export class RawAgent {
   }
 
   static async connect(url: string, id: Identity): Promise<RawAgent> {
-    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/agent/connect?host=${id.hostId}`);
+    // closeTimeout (ws ≥ 8.18, not in its types yet): workerd may keep the TCP connection open after the
+    // close frames crossed, and ws would wait 30 s before it reports the code the server sent.
+    const options: WebSocket.ClientOptions & { closeTimeout: number } = { closeTimeout: 500 };
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/agent/connect?host=${id.hostId}`, options);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);

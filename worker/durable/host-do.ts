@@ -82,6 +82,11 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+/** Whether `a` was accepted before `b`: by time, then by connection id (ties in one millisecond). */
+function _acceptedBefore(a: AgentAttachment, b: AgentAttachment): boolean {
+  return a.since < b.since || (a.since === b.since && a.conn < b.conn);
+}
+
 export class HostDO extends DurableObject<Bindings> {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
@@ -332,6 +337,10 @@ export class HostDO extends DurableObject<Bindings> {
         `Cannot accept hello: agent capability ${hello.cap} is below ${MIN_PEER_CAPABILITY}; upgrade the agent`,
       );
     }
+    // From here the hello is the host's own: a newer connection that gets this far replaces this one.
+    this.#att.update<AgentAttachment>(ws, (x) => {
+      x.verified = true;
+    });
     const [row] = await this.#database
       .select({ revokedAt: hosts.revokedAt })
       .from(hosts)
@@ -357,6 +366,10 @@ export class HostDO extends DurableObject<Bindings> {
         x.dk = { in: toBase64(keys["agent>cp"]), out: toBase64(keys["cp>agent"]) };
       });
     }
+    // Racing hellos of one host (reconnects that overlap) interleave at every await above: the newest
+    // verified connection, by when it was accepted, wins; each older one steps aside here or below.
+    if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
+    if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     const now = Date.now();
     await this.#database
       .update(hosts)
@@ -368,21 +381,54 @@ export class HostDO extends DurableObject<Bindings> {
         runtime: `${hello.facts.runtime} ${hello.facts.runtimeVersion}`,
       })
       .where(eq(hosts.id, host.id));
+    if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
+    if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     this.#att.update<AgentAttachment>(ws, (x) => {
       x.phase = "ready";
       x.dbSeen = now;
     });
     this.#agentSeen = ws;
-    // One live agent per host: an older connection (a half-dead one the agent gave up on) goes.
+    // One live agent per host: older connections (a half-dead one the agent gave up on, or hellos that
+    // raced this one) go; newer ones still in their handshake are left to it.
     for (const other of this.ctx.getWebSockets("agent")) {
-      if (other !== ws)
-        await this.#closeAgent(other, CloseCode.NORMAL, "replaced by a newer connection", {
-          markOffline: false,
-        });
+      const o = this.#att.get(other) as AgentAttachment;
+      if (other !== ws && other.readyState === WebSocket.OPEN && _acceptedBefore(o, a))
+        await this.#replaced(other, o, a.conn);
     }
     this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env), ...(kx ? { kx } : {}) });
     await this.#pushConfig(ws);
     await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
+  }
+
+  /** Whether a connection accepted after `a` has a verified hello (or is ready): then it wins. */
+  #newerVerified(a: AgentAttachment): boolean {
+    return this.ctx.getWebSockets("agent").some((other) => {
+      const o = this.#att.get(other) as AgentAttachment;
+      return (
+        o.conn !== a.conn &&
+        (o.verified || o.phase === "ready") &&
+        other.readyState === WebSocket.OPEN &&
+        _acceptedBefore(a, o)
+      );
+    });
+  }
+
+  /** Closes `ws` as replaced by a newer connection of the same host, and records it. */
+  async #replaced(ws: WebSocket, a: AgentAttachment, by?: string): Promise<void> {
+    const host = await this.#host();
+    await this.#closeAgent(ws, CloseCode.NORMAL, "replaced by a newer connection", { markOffline: false });
+    if (!host) return;
+    this.#background(
+      "audit of a replaced connection",
+      audit(this.#database, {
+        tenantId: host.tenantId,
+        actor: `host:${host.id}`,
+        action: "agent.replaced",
+        target: host.id,
+        outcome: "allowed",
+        details: { conn: a.conn, ...(by ? { by } : {}) },
+      }),
+    );
   }
 
   /**

@@ -8,6 +8,11 @@ export interface AgentAttachment {
   /** The challenge's nonce, base64. */
   nonce: string;
   phase: "challenged" | "ready";
+  /**
+   * Its hello's signature and nonce checked, the rest of the handshake under way: among racing hellos
+   * of one host the newest verified connection wins (HostDO #onHello), never an unverified one.
+   */
+  verified?: boolean;
   /** Last seq accepted from the agent / last seq sent to it. */
   in: number;
   out: number;
