@@ -151,7 +151,7 @@ describe("racing hellos", () => {
     const id = await enrollIdentity(stack.url, client, "racer");
     const racers = await Promise.all(Array.from({ length: 10 }, () => RawAgent.connect(stack.url, id)));
     const sealed = await Promise.all(racers.map((r) => r.seal(r.helloFrame())));
-    racers.forEach((r, i) => r.send(sealed[i]!));
+    for (const [i, r] of racers.entries()) r.send(sealed[i]!);
     const outcomes = await Promise.all(
       racers.map((r) =>
         Promise.race([
