@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../schema/protocol/index.ts";
 import type { Outpost } from "../sdk/index.ts";
-import { eventually } from "./harness/agent.ts";
+import { eventually, startAgent } from "./harness/agent.ts";
 import { enrollIdentity, type Identity, RawAgent } from "./harness/raw-agent.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 import { RawStream } from "./harness/stream-client.ts";
@@ -129,13 +129,7 @@ describe("credit, enforced against the agent", () => {
 describe("handshake", () => {
   it("closes a connection that never says hello with 4408 within HANDSHAKE_TIMEOUT_MS", async () => {
     // A host of its own: no other connection's heartbeat alarm wakes its object early.
-    const id = await enrollIdentity(stack.url, client, "silent");
-    const before = await RawAgent.connect(stack.url, id);
-    await before.handshake();
-    before.ws.close(1000);
-    await before.closed;
-    await new Promise((r) => setTimeout(r, 2000));
-    const silent = await RawAgent.connect(stack.url, id);
+    const silent = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, client, "silent"));
     const started = Date.now();
     const { code } = await silent.closed;
     const took = Date.now() - started;
@@ -180,4 +174,59 @@ describe("racing hellos", () => {
     expect((await client.hosts.get("racer.prod")).host.status).toBe("online");
     newest.ws.close(1000);
   });
+});
+
+describe("unauthenticated failures", () => {
+  it("samples 200 bad connects into a couple of audit events that carry the count", async () => {
+    const real = await startAgent(client, {
+      runtime: "bun",
+      name: "real",
+      cluster: "prod",
+      site: "fra1",
+      url: stack.url,
+    });
+    try {
+      const impostor = await enrollIdentity(stack.url, client, "impostor");
+      // The real host's id, but hellos signed by another key (4401) or garbage (4400): anyone can do this.
+      const target = { ...impostor, hostId: real.hostId, name: "real" };
+      const codes: number[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const a = await RawAgent.connect(stack.url, target);
+            if (i % 2) a.send(new Uint8Array([0xd2, 0x84, 0x40]));
+            else a.send(await a.seal(a.helloFrame()));
+            codes.push((await a.closed).code);
+          }),
+        );
+      }
+      expect(codes.filter((c) => c === CloseCode.UNAUTHORIZED).length).toBe(100);
+      expect(codes.filter((c) => c === CloseCode.MALFORMED).length).toBe(100);
+
+      const sampled = await eventually(async () => {
+        const { events } = await client.audit({ limit: 500 });
+        const mine = events.filter((e) => e.target === real.hostId && e.outcome === "denied");
+        expect(mine.length).toBeGreaterThan(0);
+        return mine;
+      });
+      await new Promise((r) => setTimeout(r, 1000)); // nothing more arrives one by one
+      const { events } = await client.audit({ limit: 500 });
+      const mine = events.filter((e) => e.target === real.hostId && e.outcome === "denied");
+      expect(mine.length).toBeLessThanOrEqual(2);
+      expect(mine.length).toBe(sampled.length);
+      for (const e of mine) {
+        expect(e.action).toBe("agent.protocol_error");
+        expect(e.details).toMatchObject({ sampled: true });
+        expect(e.details.count as number).toBeGreaterThan(1);
+      }
+      const counted = mine.reduce((n, e) => n + (e.details.count as number), 0);
+      expect(counted).toBeLessThanOrEqual(200);
+
+      // The object and the real agent carry on.
+      const res = await client.exec(real.ref, ["echo", "fine"]);
+      expect(new TextDecoder().decode(res.stdout)).toBe("fine\n");
+    } finally {
+      await real.stop();
+    }
+  }, 120_000);
 });

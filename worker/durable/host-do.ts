@@ -51,6 +51,7 @@ import {
   STREAM_TAG,
 } from "./host/attachments.ts";
 import { CREDIT_EXCEEDED, overCredit, trimGrant } from "./host/credit.ts";
+import { type FailureSample, FailureSampler, SAMPLE_WINDOW_MS } from "./host/failure-sampler.ts";
 import { MeshRelay } from "./host/mesh-relay.ts";
 
 /** A frame to send, before the link numbers it. */
@@ -109,6 +110,10 @@ export class HostDO extends DurableObject<Bindings> {
    */
   #agentSeen: WebSocket | undefined;
   readonly #clientSeen = new Map<number, WebSocket>();
+  /** Failures before a hello is verified, written as sampled audit events (host/failure-sampler.ts). */
+  readonly #failures = new FailureSampler();
+  /** Until when this object's host id is known not to exist (a cache: spares a read per attempt). */
+  #unknownUntil = 0;
   /** Session rows being written, so that a session's end is never written before its start. */
   #sessionWrites = new Map<string, Promise<void>>();
 
@@ -190,7 +195,9 @@ export class HostDO extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const hb = heartbeatMs(this.env);
-    let next = Number.POSITIVE_INFINITY;
+    const sample = this.#failures.take(now);
+    if (sample) await this.#auditSample(sample);
+    let next = this.#failures.dueAt() ?? Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets("agent")) {
       const a = this.#att.get(ws) as AgentAttachment;
       const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
@@ -212,28 +219,19 @@ export class HostDO extends DurableObject<Bindings> {
       return json(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
     }
     const hostId = request.headers.get("x-outpost-host")!;
-    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, hostId)).limit(1);
+    const record = await this.#knownHost(hostId);
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    if (!row || row.revokedAt) {
+    if (!record || record.revoked) {
       // Accept only to say why with a close code the agent acts on: it stops reconnecting.
       server.accept();
       server.close(
         CloseCode.REVOKED,
-        row ? "host revoked: enroll again with a new token" : "unknown host: enroll again",
+        record ? `host ${record.revoked}: enroll again with a new token` : "unknown host: enroll again",
       );
-      if (row) await this.#auditDenied(row.tenantId, hostId, "agent.connect", "host revoked");
+      if (record) await this.#sampleFailure("agent.connect", `host ${record.revoked}`, CloseCode.REVOKED);
       return new Response(null, { status: 101, webSocket: client });
     }
-    const record: HostRecord = {
-      id: row.id,
-      tenantId: row.tenantId,
-      clusterId: row.clusterId,
-      name: row.name,
-      publicKey: row.publicKey,
-    };
-    await this.ctx.storage.put("host", record);
-    this.#hostRecord = record;
 
     const now = Date.now();
     const nonce = crypto.getRandomValues(new Uint8Array(32));
@@ -311,13 +309,19 @@ export class HostDO extends DurableObject<Bindings> {
       await this.#onAgentFrame(ws, host, frame);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      await this.#auditDenied(
-        host?.tenantId ?? null,
-        host?.id ?? "unknown",
-        "agent.protocol_error",
-        err.message,
-        { close: closeCodeFor(err) },
-      );
+      const now = this.#att.get(ws) as AgentAttachment;
+      if (now.phase === "ready" || now.verified) {
+        await this.#auditDenied(
+          host?.tenantId ?? null,
+          host?.id ?? "unknown",
+          "agent.protocol_error",
+          err.message,
+          { close: closeCodeFor(err) },
+        );
+      } else {
+        // Nobody has proved to be the host yet: counted and sampled, not written one by one.
+        await this.#sampleFailure("agent.protocol_error", err.message, closeCodeFor(err));
+      }
       await this.#closeAgent(ws, closeCodeFor(err), closeReasonFor(err));
     }
   }
@@ -331,20 +335,20 @@ export class HostDO extends DurableObject<Bindings> {
       );
     if (toBase64(hello.nonce) !== a.nonce)
       throw new ProtocolError("replay", "Cannot accept hello: the nonce is not this connection's challenge");
+    // From here the hello is the host's own (its key signed this connection's nonce): failures are
+    // audited one by one, and a newer connection that gets this far replaces this one.
+    this.#att.update<AgentAttachment>(ws, (x) => {
+      x.verified = true;
+    });
     if (hello.cap < MIN_PEER_CAPABILITY) {
       throw new ProtocolError(
         "unsupported",
         `Cannot accept hello: agent capability ${hello.cap} is below ${MIN_PEER_CAPABILITY}; upgrade the agent`,
       );
     }
-    // From here the hello is the host's own: a newer connection that gets this far replaces this one.
-    this.#att.update<AgentAttachment>(ws, (x) => {
-      x.verified = true;
-    });
-    const [row] = await this.#database
-      .select({ revokedAt: hosts.revokedAt })
-      .from(hosts)
-      .where(eq(hosts.id, host.id));
+    // The one read per connection, after the signature: it also refreshes the cached host record.
+    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, host.id));
+    if (row) await this.#remember(row);
     if (!row || row.revokedAt) {
       throw new ProtocolError(
         "revoked",
@@ -869,6 +873,11 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   async #disconnect(reason: string): Promise<void> {
+    const host = await this.#host();
+    if (host && (reason === "revoked" || reason === "deleted")) {
+      this.#hostRecord = { ...host, revoked: reason };
+      await this.ctx.storage.put("host", this.#hostRecord);
+    }
     for (const ws of this.ctx.getWebSockets("agent")) {
       await this.#closeAgent(ws, CloseCode.REVOKED, `host ${reason}`, { markOffline: false });
     }
@@ -977,7 +986,57 @@ export class HostDO extends DurableObject<Bindings> {
     return this.#verifier.verifier;
   }
 
-  /** The host record, read from storage once per object lifetime (it changes only in #acceptAgent). */
+  /**
+   * The host this object serves, for a connect to `hostId`: from memory or storage when known, else
+   * read once from the database. An unknown id is remembered for a window, so that connects to it
+   * cost no read each.
+   */
+  async #knownHost(hostId: string): Promise<HostRecord | undefined> {
+    const known = await this.#host();
+    if (known?.id === hostId) return known;
+    if (Date.now() < this.#unknownUntil) return undefined;
+    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, hostId)).limit(1);
+    if (!row) {
+      this.#unknownUntil = Date.now() + SAMPLE_WINDOW_MS;
+      return undefined;
+    }
+    return this.#remember(row);
+  }
+
+  /** Keeps `row` as this object's host record, writing storage only when it changed. */
+  async #remember(row: typeof hosts.$inferSelect): Promise<HostRecord> {
+    const record: HostRecord = {
+      id: row.id,
+      tenantId: row.tenantId,
+      clusterId: row.clusterId,
+      name: row.name,
+      publicKey: row.publicKey,
+      ...(row.revokedAt ? { revoked: "revoked" as const } : {}),
+    };
+    const known = await this.#host();
+    if (JSON.stringify(known) !== JSON.stringify(record)) await this.ctx.storage.put("host", record);
+    this.#hostRecord = record;
+    return record;
+  }
+
+  /** Counts a failure of an unauthenticated connection; its sampled event is written by the alarm. */
+  async #sampleFailure(action: string, reason: string, close: number): Promise<void> {
+    await this.#ensureAlarm(this.#failures.record(action, reason, close, Date.now()));
+  }
+
+  async #auditSample(s: FailureSample): Promise<void> {
+    const host = await this.#host();
+    if (!host) return;
+    await this.#auditDenied(host.tenantId, host.id, s.action, s.reason, {
+      close: s.close,
+      sampled: true,
+      count: s.count,
+      closes: s.closes,
+      since: s.since,
+    });
+  }
+
+  /** The host record, read from storage once per object lifetime (written by #remember, #disconnect). */
   async #host(): Promise<HostRecord | undefined> {
     this.#hostRecord ??= await this.ctx.storage.get<HostRecord>("host");
     return this.#hostRecord;

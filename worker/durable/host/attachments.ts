@@ -125,6 +125,11 @@ export interface HostRecord {
   clusterId: string;
   name: string;
   publicKey: string;
+  /**
+   * Set once the host is revoked or deleted (the /disconnect the Worker sends): connects are refused
+   * from this record, without a database read per attempt (they are unauthenticated, anyone can try).
+   */
+  revoked?: "revoked" | "deleted";
 }
 
 export const STREAM_TAG = (sid: number) => `sid:${sid}`;
