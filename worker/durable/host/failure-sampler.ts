@@ -30,7 +30,8 @@ export class FailureSampler {
 
   /** Counts one failure at `now`; returns when the pending event is due. */
   record(action: string, reason: string, close: number, now: number): number {
-    const p = (this.#pending ??= { action, reason, close, count: 0, closes: {}, since: now });
+    this.#pending ??= { action, reason, close, count: 0, closes: {}, since: now };
+    const p = this.#pending;
     p.count += 1;
     p.closes[close] = (p.closes[close] ?? 0) + 1;
     return this.dueAt()!;
