@@ -20,6 +20,10 @@
 //   ◀─ data {data} · fin · credit {bytes}          never beyond the credit granted
 //   ◀─ error {code, message}                       refused by the host's policy, nobody listening, …
 //   the stream ends when both sides sent fin, or at an error; the server then closes with 1000
+//
+//   Credit is enforced at the relay, both ways: a client that sends beyond the host's credit, or a
+//   host that sends beyond the client's, ends that stream (error {code: "credit_exceeded"}, close 4413,
+//   close-codes.ts); the host's other streams go on.
 import type { CborMap, CborValue } from "./protocol/cbor-value.ts";
 import { decodeCbor } from "./protocol/decode.ts";
 import { encodeCbor } from "./protocol/encode.ts";
@@ -41,6 +45,14 @@ export const TARGET_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,62}|[1-9][0-9]{0,4})$/;
 
 /** The window a client grants by default: enough to keep a fast link busy, small enough to bound memory. */
 export const DEFAULT_STREAM_CREDIT = 4 * 1024 * 1024;
+
+/**
+ * The initial credit a client may ask for (spec.credit, the tcp `credit` query), and the most a
+ * stream's receiver may have outstanding at the relay at once: what the relay may have to hold for a
+ * reader that stops reading. The HostDO trims credit frames that would grant beyond it.
+ */
+export const MIN_STREAM_CREDIT = 1024;
+export const MAX_STREAM_CREDIT = 64 * 1024 * 1024;
 
 export type ClientToServer =
   | { t: "stdin"; data: Uint8Array; eof?: boolean }

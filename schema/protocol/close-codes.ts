@@ -21,7 +21,13 @@ export const CloseCode = {
   TIMEOUT: 4408,
   /** Replay: a sequence number went backwards or repeated, or the challenge nonce did not match. */
   REPLAY: 4409,
-  /** A message was larger than MAX_MESSAGE_BYTES. */
+  /**
+   * A message was larger than MAX_MESSAGE_BYTES, or a stream's data went beyond the credit its receiver
+   * granted (frames.ts, flow control): in both the peer sent more than the receiver agreed to hold
+   * (HTTP 413). A credit breach closes that stream's client socket (error `credit_exceeded`) and the
+   * agent gets `close` for it; the agent's connection and its other streams go on, since the breach
+   * costs the relay nothing once the data is dropped, and one stream's bug need not end every stream.
+   */
   TOO_BIG: 4413,
   /** The peer's protocol capability is older than this side supports: upgrade the agent. */
   UPGRADE_REQUIRED: 4426,

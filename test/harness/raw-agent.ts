@@ -97,7 +97,10 @@ export class RawAgent {
   }
 
   static async connect(url: string, id: Identity): Promise<RawAgent> {
-    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/agent/connect?host=${id.hostId}`);
+    // closeTimeout (ws ≥ 8.18, not in its types yet): workerd may keep the TCP connection open after the
+    // close frames crossed, and ws would wait 30 s before it reports the code the server sent.
+    const options: WebSocket.ClientOptions & { closeTimeout: number } = { closeTimeout: 500 };
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/agent/connect?host=${id.hostId}`, options);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
@@ -159,6 +162,36 @@ export class RawAgent {
 
   send(bytes: Uint8Array | string): void {
     this.ws.send(bytes);
+  }
+
+  #sending: Promise<void> = Promise.resolve();
+
+  /** Seals and sends `frame` after every frame sent this way before it (seq order is send order). */
+  sendFrame(frame: Omit<AgentFrame, "seq">): Promise<void> {
+    const sealed = this.seal(frame);
+    this.#sending = this.#sending.then(async () => {
+      const bytes = await sealed;
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+    });
+    return this.#sending;
+  }
+
+  /** The next frame of type `t` (on stream `sid`, if given), skipping every other frame on the way. */
+  async receiveFrame<T extends ControlPlaneFrame["t"]>(
+    t: T,
+    sid?: number,
+  ): Promise<Extract<ControlPlaneFrame, { t: T }>> {
+    for (;;) {
+      const frame = await this.receive();
+      if (frame.t === t && (sid === undefined || ("sid" in frame && frame.sid === sid)))
+        return frame as Extract<ControlPlaneFrame, { t: T }>;
+    }
+  }
+
+  /** Pings every `ms` so the HostDO keeps this connection (it closes silent ones after 2 heartbeats). */
+  keepAlive(ms = 1000): void {
+    const timer = setInterval(() => void this.sendFrame({ t: "ping", time: Date.now() } as never), ms);
+    void this.closed.then(() => clearInterval(timer));
   }
 
   get lastCpSeq(): number {

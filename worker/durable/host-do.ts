@@ -33,6 +33,8 @@ import {
   decodeClientFrame,
   type ExecSpec,
   encodeStreamFrame,
+  MAX_STREAM_CREDIT,
+  MIN_STREAM_CREDIT,
   type ServerToClient,
 } from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
@@ -48,6 +50,8 @@ import {
   type HostRecord,
   STREAM_TAG,
 } from "./host/attachments.ts";
+import { CREDIT_EXCEEDED, overCredit, trimGrant } from "./host/credit.ts";
+import { type FailureSample, FailureSampler, SAMPLE_WINDOW_MS } from "./host/failure-sampler.ts";
 import { MeshRelay } from "./host/mesh-relay.ts";
 
 /** A frame to send, before the link numbers it. */
@@ -79,6 +83,11 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
+/** Whether `a` was accepted before `b`: by time, then by connection id (ties in one millisecond). */
+function _acceptedBefore(a: AgentAttachment, b: AgentAttachment): boolean {
+  return a.since < b.since || (a.since === b.since && a.conn < b.conn);
+}
+
 export class HostDO extends DurableObject<Bindings> {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
@@ -101,6 +110,10 @@ export class HostDO extends DurableObject<Bindings> {
    */
   #agentSeen: WebSocket | undefined;
   readonly #clientSeen = new Map<number, WebSocket>();
+  /** Failures before a hello is verified, written as sampled audit events (host/failure-sampler.ts). */
+  readonly #failures = new FailureSampler();
+  /** Until when this object's host id is known not to exist (a cache: spares a read per attempt). */
+  #unknownUntil = 0;
   /** Session rows being written, so that a session's end is never written before its start. */
   #sessionWrites = new Map<string, Promise<void>>();
 
@@ -134,6 +147,12 @@ export class HostDO extends DurableObject<Bindings> {
           if (agent) await this.#pushConfig(agent);
           return Response.json({ pushed: agent !== undefined });
         }
+        case "/end-streams":
+          this.#endStreamsOf(
+            url.searchParams.get("actor") ?? "",
+            url.searchParams.get("reason") ?? "revoked",
+          );
+          return Response.json({ ok: true });
         case "/disconnect":
           await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
           return Response.json({ ok: true });
@@ -176,7 +195,9 @@ export class HostDO extends DurableObject<Bindings> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const hb = heartbeatMs(this.env);
-    let next = Number.POSITIVE_INFINITY;
+    const sample = this.#failures.take(now);
+    if (sample) await this.#auditSample(sample);
+    let next = this.#failures.dueAt() ?? Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets("agent")) {
       const a = this.#att.get(ws) as AgentAttachment;
       const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
@@ -198,28 +219,19 @@ export class HostDO extends DurableObject<Bindings> {
       return json(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
     }
     const hostId = request.headers.get("x-outpost-host")!;
-    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, hostId)).limit(1);
+    const record = await this.#knownHost(hostId);
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    if (!row || row.revokedAt) {
+    if (!record || record.revoked) {
       // Accept only to say why with a close code the agent acts on: it stops reconnecting.
       server.accept();
       server.close(
         CloseCode.REVOKED,
-        row ? "host revoked: enroll again with a new token" : "unknown host: enroll again",
+        record ? `host ${record.revoked}: enroll again with a new token` : "unknown host: enroll again",
       );
-      if (row) await this.#auditDenied(row.tenantId, hostId, "agent.connect", "host revoked");
+      if (record) await this.#sampleFailure("agent.connect", `host ${record.revoked}`, CloseCode.REVOKED);
       return new Response(null, { status: 101, webSocket: client });
     }
-    const record: HostRecord = {
-      id: row.id,
-      tenantId: row.tenantId,
-      clusterId: row.clusterId,
-      name: row.name,
-      publicKey: row.publicKey,
-    };
-    await this.ctx.storage.put("host", record);
-    this.#hostRecord = record;
 
     const now = Date.now();
     const nonce = crypto.getRandomValues(new Uint8Array(32));
@@ -297,13 +309,19 @@ export class HostDO extends DurableObject<Bindings> {
       await this.#onAgentFrame(ws, host, frame);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      await this.#auditDenied(
-        host?.tenantId ?? null,
-        host?.id ?? "unknown",
-        "agent.protocol_error",
-        err.message,
-        { close: closeCodeFor(err) },
-      );
+      const now = this.#att.get(ws) as AgentAttachment;
+      if (now.phase === "ready" || now.verified) {
+        await this.#auditDenied(
+          host?.tenantId ?? null,
+          host?.id ?? "unknown",
+          "agent.protocol_error",
+          err.message,
+          { close: closeCodeFor(err) },
+        );
+      } else {
+        // Nobody has proved to be the host yet: counted and sampled, not written one by one.
+        await this.#sampleFailure("agent.protocol_error", err.message, closeCodeFor(err));
+      }
       await this.#closeAgent(ws, closeCodeFor(err), closeReasonFor(err));
     }
   }
@@ -317,16 +335,20 @@ export class HostDO extends DurableObject<Bindings> {
       );
     if (toBase64(hello.nonce) !== a.nonce)
       throw new ProtocolError("replay", "Cannot accept hello: the nonce is not this connection's challenge");
+    // From here the hello is the host's own (its key signed this connection's nonce): failures are
+    // audited one by one, and a newer connection that gets this far replaces this one.
+    this.#att.update<AgentAttachment>(ws, (x) => {
+      x.verified = true;
+    });
     if (hello.cap < MIN_PEER_CAPABILITY) {
       throw new ProtocolError(
         "unsupported",
         `Cannot accept hello: agent capability ${hello.cap} is below ${MIN_PEER_CAPABILITY}; upgrade the agent`,
       );
     }
-    const [row] = await this.#database
-      .select({ revokedAt: hosts.revokedAt })
-      .from(hosts)
-      .where(eq(hosts.id, host.id));
+    // The one read per connection, after the signature: it also refreshes the cached host record.
+    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, host.id));
+    if (row) await this.#remember(row);
     if (!row || row.revokedAt) {
       throw new ProtocolError(
         "revoked",
@@ -348,6 +370,10 @@ export class HostDO extends DurableObject<Bindings> {
         x.dk = { in: toBase64(keys["agent>cp"]), out: toBase64(keys["cp>agent"]) };
       });
     }
+    // Racing hellos of one host (reconnects that overlap) interleave at every await above: the newest
+    // verified connection, by when it was accepted, wins; each older one steps aside here or below.
+    if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
+    if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     const now = Date.now();
     await this.#database
       .update(hosts)
@@ -359,21 +385,54 @@ export class HostDO extends DurableObject<Bindings> {
         runtime: `${hello.facts.runtime} ${hello.facts.runtimeVersion}`,
       })
       .where(eq(hosts.id, host.id));
+    if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
+    if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     this.#att.update<AgentAttachment>(ws, (x) => {
       x.phase = "ready";
       x.dbSeen = now;
     });
     this.#agentSeen = ws;
-    // One live agent per host: an older connection (a half-dead one the agent gave up on) goes.
+    // One live agent per host: older connections (a half-dead one the agent gave up on, or hellos that
+    // raced this one) go; newer ones still in their handshake are left to it.
     for (const other of this.ctx.getWebSockets("agent")) {
-      if (other !== ws)
-        await this.#closeAgent(other, CloseCode.NORMAL, "replaced by a newer connection", {
-          markOffline: false,
-        });
+      const o = this.#att.get(other) as AgentAttachment;
+      if (other !== ws && other.readyState === WebSocket.OPEN && _acceptedBefore(o, a))
+        await this.#replaced(other, o, a.conn);
     }
     this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env), ...(kx ? { kx } : {}) });
     await this.#pushConfig(ws);
     await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
+  }
+
+  /** Whether a connection accepted after `a` has a verified hello (or is ready): then it wins. */
+  #newerVerified(a: AgentAttachment): boolean {
+    return this.ctx.getWebSockets("agent").some((other) => {
+      const o = this.#att.get(other) as AgentAttachment;
+      return (
+        o.conn !== a.conn &&
+        (o.verified || o.phase === "ready") &&
+        other.readyState === WebSocket.OPEN &&
+        _acceptedBefore(a, o)
+      );
+    });
+  }
+
+  /** Closes `ws` as replaced by a newer connection of the same host, and records it. */
+  async #replaced(ws: WebSocket, a: AgentAttachment, by?: string): Promise<void> {
+    const host = await this.#host();
+    await this.#closeAgent(ws, CloseCode.NORMAL, "replaced by a newer connection", { markOffline: false });
+    if (!host) return;
+    this.#background(
+      "audit of a replaced connection",
+      audit(this.#database, {
+        tenantId: host.tenantId,
+        actor: `host:${host.id}`,
+        action: "agent.replaced",
+        target: host.id,
+        outcome: "allowed",
+        details: { conn: a.conn, ...(by ? { by } : {}) },
+      }),
+    );
   }
 
   /**
@@ -429,14 +488,21 @@ export class HostDO extends DurableObject<Bindings> {
       case "data": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        const c = this.#att.get(client) as ClientAttachment;
+        const breach = overCredit(frame.t, frame.data.length, c.credit, frame.sid, "client");
+        if (breach) return this.#creditBreach(client, c, breach, "host");
         this.#att.update<ClientAttachment>(client, (x) => {
           x.out += frame.data.length;
+          x.credit -= frame.data.length;
         });
         return this.#sendClient(client, { t: frame.t, data: frame.data });
       }
       case "tcp.opened": {
         const client = this.#client(frame.sid);
         if (!client) return this.#sendAgent(ws, { t: "close", sid: frame.sid, reason: "client gone" });
+        this.#att.update<ClientAttachment>(client, (x) => {
+          x.peerCredit += frame.credit;
+        });
         return this.#sendClient(client, { t: "opened", credit: frame.credit });
       }
       case "fin": {
@@ -454,7 +520,11 @@ export class HostDO extends DurableObject<Bindings> {
         return;
       case "credit": {
         const client = this.#client(frame.sid);
-        if (client) this.#sendClient(client, { t: "credit", bytes: frame.bytes });
+        if (!client) return;
+        this.#att.update<ClientAttachment>(client, (x) => {
+          x.peerCredit += frame.bytes;
+        });
+        this.#sendClient(client, { t: "credit", bytes: frame.bytes });
         return;
       }
       case "exit": {
@@ -508,7 +578,11 @@ export class HostDO extends DurableObject<Bindings> {
     const spec =
       kind === "exec" ? (JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec) : undefined;
     const target = request.headers.get("x-outpost-target") ?? "";
-    const credit = Number(request.headers.get("x-outpost-credit")) || DEFAULT_STREAM_CREDIT;
+    // The Worker checked these (routes/host-streams.ts, expose/host-stream.ts, mesh-relay.ts); kept to
+    // the documented range here too, since this count is what the agent's data is held to.
+    const asked =
+      (spec ? spec.credit : Number(request.headers.get("x-outpost-credit"))) || DEFAULT_STREAM_CREDIT;
+    const credit = Math.min(Math.max(asked, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
     const tenantId = request.headers.get("x-outpost-tenant")!;
     const actor = request.headers.get("x-outpost-actor")!;
     const sid = this.#nextSid(agent);
@@ -528,6 +602,8 @@ export class HostDO extends DurableObject<Bindings> {
       actor,
       in: 0,
       out: 0,
+      credit,
+      peerCredit: 0,
       done: false,
     };
     this.#att.create(server, c);
@@ -564,7 +640,7 @@ export class HostDO extends DurableObject<Bindings> {
         ...(spec.cwd ? { cwd: spec.cwd } : {}),
         ...(spec.env ? { env: spec.env } : {}),
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
-        credit: spec.credit ?? DEFAULT_STREAM_CREDIT,
+        credit,
       });
     } else {
       this.#sendAgent(agent, {
@@ -600,10 +676,13 @@ export class HostDO extends DurableObject<Bindings> {
     const agent = this.#readyAgent();
     if (!agent || (this.#att.get(agent) as AgentAttachment).conn !== c.conn) return; // the agent's close handler ends the stream
     switch (frame.t) {
-      case "stdin":
+      case "stdin": {
         if (c.kind !== "exec") return this.#refuseClient(ws, c, "stdin is only valid on exec streams");
+        const breach = overCredit("stdin", frame.data.length, c.peerCredit, c.sid, "host");
+        if (breach) return this.#creditBreach(ws, c, breach, "client");
         this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
+          x.peerCredit -= frame.data.length;
         });
         this.#sendAgent(agent, {
           t: "stdin",
@@ -612,21 +691,32 @@ export class HostDO extends DurableObject<Bindings> {
           ...(frame.eof ? { eof: true } : {}),
         });
         return;
+      }
       case "signal":
         if (c.kind !== "exec") return this.#refuseClient(ws, c, "signal is only valid on exec streams");
         this.#sendAgent(agent, { t: "signal", sid: c.sid, name: frame.name });
         return;
-      case "credit":
-        this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes: frame.bytes });
+      case "credit": {
+        const bytes = trimGrant(c.credit, frame.bytes);
+        if (bytes === 0) return;
+        this.#att.update<ClientAttachment>(ws, (x) => {
+          x.credit += bytes;
+        });
+        this.#sendAgent(agent, { t: "credit", sid: c.sid, bytes });
         return;
-      case "data":
+      }
+      case "data": {
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `data is not valid on this ${c.kind} stream now`);
+        const breach = overCredit("data", frame.data.length, c.peerCredit, c.sid, "host");
+        if (breach) return this.#creditBreach(ws, c, breach, "client");
         this.#att.update<ClientAttachment>(ws, (x) => {
           x.in += frame.data.length;
+          x.peerCredit -= frame.data.length;
         });
         this.#sendAgent(agent, { t: "data", sid: c.sid, data: frame.data });
         return;
+      }
       case "fin": {
         if (c.kind !== "tcp" || c.finClient)
           return this.#refuseClient(ws, c, `fin is not valid on this ${c.kind} stream now`);
@@ -644,6 +734,27 @@ export class HostDO extends DurableObject<Bindings> {
     this.#sendClient(ws, { t: "error", code: "bad_frame", message });
     this.#abortStream(ws, c, message);
     ws.close(CloseCode.MALFORMED, message.slice(0, 120));
+  }
+
+  /**
+   * A side sent beyond the credit the other granted: that stream ends (4413, close-codes.ts), its data
+   * is dropped and the agent is told to stop it; the agent's connection and other streams go on.
+   */
+  #creditBreach(client: WebSocket, c: ClientAttachment, message: string, by: "host" | "client"): void {
+    this.#sendClient(client, { t: "error", code: CREDIT_EXCEEDED, message });
+    this.#abortStream(client, c, message);
+    try {
+      client.close(CloseCode.TOO_BIG, closeReasonFor(new ProtocolError("too_big", message)));
+    } catch {}
+    if (by === "host") {
+      this.#background(
+        "audit of a credit breach",
+        this.#auditDenied(c.tenantId, this.#hostRecord?.id ?? "unknown", "agent.protocol_error", message, {
+          close: CloseCode.TOO_BIG,
+          session: c.session,
+        }),
+      );
+    }
   }
 
   // ## Closing
@@ -762,8 +873,26 @@ export class HostDO extends DurableObject<Bindings> {
   }
 
   async #disconnect(reason: string): Promise<void> {
+    const host = await this.#host();
+    if (host && (reason === "revoked" || reason === "deleted")) {
+      this.#hostRecord = { ...host, revoked: reason };
+      await this.ctx.storage.put("host", this.#hostRecord);
+    }
     for (const ws of this.ctx.getWebSockets("agent")) {
       await this.#closeAgent(ws, CloseCode.REVOKED, `host ${reason}`, { markOffline: false });
+    }
+  }
+
+  /** Ends every live stream `actor` opened here (its API key was revoked), saying why. */
+  #endStreamsOf(actor: string, reason: string): void {
+    for (const client of this.ctx.getWebSockets("client")) {
+      const c = this.#att.get(client) as ClientAttachment;
+      if (c.actor !== actor || c.done) continue;
+      this.#sendClient(client, { t: "error", code: "revoked", message: reason });
+      this.#abortStream(client, c, reason);
+      try {
+        client.close(CloseCode.REVOKED, reason.slice(0, 120));
+      } catch {}
     }
   }
 
@@ -857,7 +986,57 @@ export class HostDO extends DurableObject<Bindings> {
     return this.#verifier.verifier;
   }
 
-  /** The host record, read from storage once per object lifetime (it changes only in #acceptAgent). */
+  /**
+   * The host this object serves, for a connect to `hostId`: from memory or storage when known, else
+   * read once from the database. An unknown id is remembered for a window, so that connects to it
+   * cost no read each.
+   */
+  async #knownHost(hostId: string): Promise<HostRecord | undefined> {
+    const known = await this.#host();
+    if (known?.id === hostId) return known;
+    if (Date.now() < this.#unknownUntil) return undefined;
+    const [row] = await this.#database.select().from(hosts).where(eq(hosts.id, hostId)).limit(1);
+    if (!row) {
+      this.#unknownUntil = Date.now() + SAMPLE_WINDOW_MS;
+      return undefined;
+    }
+    return this.#remember(row);
+  }
+
+  /** Keeps `row` as this object's host record, writing storage only when it changed. */
+  async #remember(row: typeof hosts.$inferSelect): Promise<HostRecord> {
+    const record: HostRecord = {
+      id: row.id,
+      tenantId: row.tenantId,
+      clusterId: row.clusterId,
+      name: row.name,
+      publicKey: row.publicKey,
+      ...(row.revokedAt ? { revoked: "revoked" as const } : {}),
+    };
+    const known = await this.#host();
+    if (JSON.stringify(known) !== JSON.stringify(record)) await this.ctx.storage.put("host", record);
+    this.#hostRecord = record;
+    return record;
+  }
+
+  /** Counts a failure of an unauthenticated connection; its sampled event is written by the alarm. */
+  async #sampleFailure(action: string, reason: string, close: number): Promise<void> {
+    await this.#ensureAlarm(this.#failures.record(action, reason, close, Date.now()));
+  }
+
+  async #auditSample(s: FailureSample): Promise<void> {
+    const host = await this.#host();
+    if (!host) return;
+    await this.#auditDenied(host.tenantId, host.id, s.action, s.reason, {
+      close: s.close,
+      sampled: true,
+      count: s.count,
+      closes: s.closes,
+      since: s.since,
+    });
+  }
+
+  /** The host record, read from storage once per object lifetime (written by #remember, #disconnect). */
   async #host(): Promise<HostRecord | undefined> {
     this.#hostRecord ??= await this.ctx.storage.get<HostRecord>("host");
     return this.#hostRecord;

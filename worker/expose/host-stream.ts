@@ -37,6 +37,11 @@ export class HostStream {
   /** Whoever waits for a frame: a reader and a writer may wait at once. */
   #waiters: (() => void)[] = [];
   #sendCredit = 0;
+  /**
+   * What the host may still send: WINDOW less what arrived, plus what was granted back. Data beyond it
+   * breaks the stream instead of joining the queue, so the queue never holds more than WINDOW bytes.
+   */
+  #recvCredit = WINDOW;
   #unacked = 0;
   #finSent = false;
 
@@ -128,6 +133,7 @@ export class HostStream {
     this.#unacked += bytes;
     if (this.#unacked >= CREDIT_BATCH) {
       this.#send({ t: "credit", bytes: this.#unacked });
+      this.#recvCredit += this.#unacked;
       this.#unacked = 0;
     }
   }
@@ -149,6 +155,16 @@ export class HostStream {
         this.#sendCredit += frame.bytes;
         break;
       case "data":
+        if (frame.data.length > this.#recvCredit) {
+          // The HostDO enforces credit too; this bounds the queue whoever broke it.
+          this.#fail(
+            "credit_exceeded",
+            `the host sent ${frame.data.length} bytes beyond the ${this.#recvCredit} bytes of credit left`,
+          );
+          this.close();
+          return;
+        }
+        this.#recvCredit -= frame.data.length;
         this.#queue.push(frame.data);
         break;
       case "fin":

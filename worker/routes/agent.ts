@@ -12,7 +12,7 @@ export const agentRoutes = new Hono<AppEnv>().get("/connect", async (c) => {
     throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
   }
   const stub = c.env.HOST.get(c.env.HOST.idFromName(host));
-  const headers = new Headers(c.req.raw.headers);
-  headers.set("x-outpost-host", host);
+  // From scratch, not the caller's headers: the DO reads only what the Worker checked.
+  const headers = new Headers({ upgrade: "websocket", "x-outpost-host": host });
   return stub.fetch("https://host.internal/agent", { headers });
 });

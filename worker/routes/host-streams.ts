@@ -7,7 +7,12 @@ import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { type hosts, sessions } from "../../schema/db/tables.ts";
-import { decodeExecSpec, TARGET_PATTERN } from "../../schema/streams.ts";
+import {
+  decodeExecSpec,
+  MAX_STREAM_CREDIT,
+  MIN_STREAM_CREDIT,
+  TARGET_PATTERN,
+} from "../../schema/streams.ts";
 import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
@@ -39,12 +44,7 @@ export const execSpec = z.object({
     .min(1)
     .max(2 ** 31 - 1)
     .optional(),
-  credit: z
-    .number()
-    .int()
-    .min(1024)
-    .max(64 * 1024 * 1024)
-    .optional(),
+  credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
 });
 
 type HostRow = typeof hosts.$inferSelect;
@@ -96,11 +96,15 @@ async function toHost(
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
   }
-  const headers = new Headers(c.req.raw.headers);
-  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
-  headers.set("x-outpost-tenant", caller.tenantId);
-  headers.set("x-outpost-actor", caller.actor);
-  headers.set("x-outpost-host-name", host.name);
+  // Built from scratch, never from the caller's headers: the DO trusts every x-outpost-* header it
+  // gets, so a copied `x-outpost-credit` (or tenant, actor, exec, target) would skip the checks above.
+  const headers = new Headers({
+    upgrade: "websocket",
+    ...extra,
+    "x-outpost-tenant": caller.tenantId,
+    "x-outpost-actor": caller.actor,
+    "x-outpost-host-name": host.name,
+  });
   const stub = c.env.HOST.get(c.env.HOST.idFromName(host.id));
   return stub.fetch(`https://host.internal${path}`, { headers });
 }
@@ -110,12 +114,7 @@ const tcpQuery = z.object({
     .string()
     .regex(TARGET_PATTERN, { error: "must be a service name or a port number 1-65535" })
     .refine((t) => !/^\d+$/.test(t) || Number(t) <= 65535, { error: "port must be 1-65535" }),
-  credit: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .max(64 * 1024 * 1024)
-    .optional(),
+  credit: z.coerce.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
 });
 
 /** Mounted before the API-key middleware: streamAuth authenticates these itself. */

@@ -9,6 +9,7 @@ import type { AppEnv } from "../env.ts";
 import { duration, role } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
+import { endStreamsOf } from "../lib/end-streams.ts";
 import { mintApiKey, publicKey } from "../lib/keys.ts";
 import { revokeOnce } from "../lib/revoke.ts";
 
@@ -60,5 +61,6 @@ export const keyRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const id = c.req.param("id");
     const row = await revokeOnce(c.var.db, apiKeys, caller, id, { noun: "API key", action: "key.revoke" });
+    await endStreamsOf(c.env, c.var.db, caller.tenantId, `key:${row.id}`, `API key ${row.id} was revoked`);
     return c.json({ key: publicKey(row) });
   });

@@ -8,6 +8,11 @@ export interface AgentAttachment {
   /** The challenge's nonce, base64. */
   nonce: string;
   phase: "challenged" | "ready";
+  /**
+   * Its hello's signature and nonce checked, the rest of the handshake under way: among racing hellos
+   * of one host the newest verified connection wins (HostDO #onHello), never an unverified one.
+   */
+  verified?: boolean;
   /** Last seq accepted from the agent / last seq sent to it. */
   in: number;
   out: number;
@@ -37,6 +42,13 @@ export interface ClientAttachment {
   /** Bytes client → host (stdin) and host → client (stdout + stderr). */
   in: number;
   out: number;
+  /**
+   * Flow control, enforced here (frames.ts): `credit` is what the agent may still send to this client
+   * (the client's grants less what was relayed), `peerCredit` what the client may still send to the
+   * agent (the agent's grants, tcp.opened and credit, less what was relayed).
+   */
+  credit: number;
+  peerCredit: number;
   done: boolean;
   /** TCP half closes seen from each side; the stream ends when both have sent fin. */
   finClient?: boolean;
@@ -113,6 +125,11 @@ export interface HostRecord {
   clusterId: string;
   name: string;
   publicKey: string;
+  /**
+   * Set once the host is revoked or deleted (the /disconnect the Worker sends): connects are refused
+   * from this record, without a database read per attempt (they are unauthenticated, anyone can try).
+   */
+  revoked?: "revoked" | "deleted";
 }
 
 export const STREAM_TAG = (sid: number) => `sid:${sid}`;
