@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../schema/protocol/index.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { eventually, startAgent } from "./harness/agent.ts";
+import { exposureAddress } from "./harness/exposure.ts";
 import { enrollIdentity, type Identity, RawAgent } from "./harness/raw-agent.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 import { RawStream } from "./harness/stream-client.ts";
@@ -97,11 +98,13 @@ describe("credit, enforced against the agent", () => {
 
   it("ends an exposure stream whose agent floods a reader that reads nothing", async () => {
     await client.exposures.create("flooder.prod", "web", "flood");
-    const cp = new URL(stack.url);
+    const at = exposureAddress(stack, "flood");
     // A raw socket that sends one request and then never reads: nothing drains the response.
-    const socket = connect(Number(cp.port), cp.hostname);
+    const socket = connect(at.port, at.host);
     socket.on("error", () => {});
-    socket.write(`GET /x/flood/ HTTP/1.1\r\nhost: ${cp.host}\r\nauthorization: Bearer ${token}\r\n\r\n`);
+    socket.write(
+      `GET ${at.prefix}/ HTTP/1.1\r\nhost: ${at.hostHeader}\r\nauthorization: Bearer ${token}\r\n\r\n`,
+    );
     socket.pause();
     const open = await agent.receiveFrame("tcp.open");
     expect(open.credit).toBeLessThanOrEqual(1024 * 1024);
