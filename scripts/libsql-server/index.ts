@@ -7,5 +7,5 @@
 // - Text containing U+0000 is cut at the NUL by the `libsql` package, both ways.
 // - SQL syntax errors come back as SQLITE_ERROR results per statement; sqld parses SQL itself first and
 //   answers SQL_PARSE_ERROR for the whole request.
-export type { LibsqlServer, LibsqlServerOptions } from "./server.ts";
+export type { LibsqlServer } from "./server.ts";
 export { startLibsqlServer } from "./server.ts";

@@ -49,7 +49,7 @@ const integerText = z
 
 const base64Text = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "blob value must be standard base64");
 
-export const ValueSchema = z.discriminatedUnion("type", [
+const ValueSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("null") }),
   z.object({ type: z.literal("integer"), value: integerText }),
   z.object({ type: z.literal("float"), value: z.number() }),
@@ -61,7 +61,7 @@ export type Value = z.infer<typeof ValueSchema>;
 const NamedArgSchema = z.object({ name: z.string(), value: ValueSchema });
 export type NamedArg = z.infer<typeof NamedArgSchema>;
 
-export const StmtSchema = z.object({
+const StmtSchema = z.object({
   sql: z.string().nullish(),
   sql_id: int32.nullish(),
   args: z.array(ValueSchema).nullish(),
@@ -89,14 +89,14 @@ const BatchCondSchema: z.ZodType<BatchCond> = z.lazy(() =>
   ]),
 );
 
-export const BatchSchema = z.object({
+const BatchSchema = z.object({
   steps: z.array(z.object({ condition: BatchCondSchema.nullish(), stmt: StmtSchema })),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 
 const sqlSource = { sql: z.string().nullish(), sql_id: int32.nullish() };
 
-export const StreamRequestSchema = z.discriminatedUnion("type", [
+const StreamRequestSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("close") }),
   z.object({ type: z.literal("execute"), stmt: StmtSchema }),
   z.object({ type: z.literal("batch"), batch: BatchSchema }),
@@ -108,7 +108,7 @@ export const StreamRequestSchema = z.discriminatedUnion("type", [
 ]);
 export type StreamRequest = z.infer<typeof StreamRequestSchema>;
 
-export const PipelineReqBodySchema = z.object({
+const PipelineReqBodySchema = z.object({
   baton: z.string().nullish(),
   requests: z.array(StreamRequestSchema),
 });

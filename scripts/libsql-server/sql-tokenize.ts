@@ -4,7 +4,7 @@
 // (https://sqlite.org/lang_expr.html#parameters for parameter forms); it never rejects input: whatever
 // SQLite would reject is passed on and rejected by SQLite itself.
 
-export type TokenKind = "space" | "semi" | "word" | "param" | "other";
+type TokenKind = "space" | "semi" | "word" | "param" | "other";
 
 export interface Token {
   kind: TokenKind;

@@ -10,12 +10,12 @@ export interface SavedConfig {
   token?: string;
 }
 
-export function configPath(env = process.env): string {
+function configPath(env = process.env): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
   return join(base, "outpost", "config.json");
 }
 
-export function readConfig(env = process.env): SavedConfig {
+function readConfig(env = process.env): SavedConfig {
   try {
     return JSON.parse(readFileSync(configPath(env), "utf8")) as SavedConfig;
   } catch {

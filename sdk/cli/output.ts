@@ -11,7 +11,7 @@ export interface Io {
 }
 
 /** `text` for a terminal: control characters escaped, except the line breaks between lines. */
-export function terminalSafe(text: string): string {
+function terminalSafe(text: string): string {
   return text.split("\n").map(escapeControlCharacters).join("\n");
 }
 

@@ -18,7 +18,7 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
-export const SSHD = "/usr/sbin/sshd";
+const SSHD = "/usr/sbin/sshd";
 
 export async function startSshd(): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-sshd-"));

@@ -14,7 +14,7 @@ const workerBundle = fileURLToPath(new URL("../../dist/worker.js", import.meta.u
 
 /** Tests run agents with a short heartbeat, so that liveness changes show up within seconds, yet not so
  * short that two intervals of CPU starvation on a loaded 2-core machine look like a dead host. */
-export const TEST_HEARTBEAT_MS = 3000;
+const TEST_HEARTBEAT_MS = 3000;
 
 export interface Stack {
   url: string;

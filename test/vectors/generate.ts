@@ -31,7 +31,7 @@ import {
 } from "../../schema/protocol/index.ts";
 import { type Json, toJson } from "./json.ts";
 
-export interface KeyVector {
+interface KeyVector {
   name: string;
   seedHex: string;
   publicKeyHex: string;
@@ -39,7 +39,7 @@ export interface KeyVector {
   keyId: string;
 }
 
-export interface ValidVector {
+interface ValidVector {
   name: string;
   seedHex: string;
   publicKeyHex: string;
@@ -51,7 +51,7 @@ export interface ValidVector {
   messageHex: string;
 }
 
-export interface InvalidVector {
+interface InvalidVector {
   name: string;
   /** The one key the opener knows (a pinned Verifier). */
   publicKeyHex: string;
@@ -64,7 +64,7 @@ export interface InvalidVector {
 }
 
 /** Capability 2 data keys (data-key.ts): the derivation, then COSE_Mac0 frames under the keys. */
-export interface DataKeyVectors {
+interface DataKeyVectors {
   /** X25519 output (RFC 7748 §6.1 is covered by the runtimes' own tests); HKDF from here on. */
   sharedHex: string;
   nonceHex: string;

@@ -15,7 +15,7 @@ export function toJson(value: unknown): Json {
   return value as Json;
 }
 
-export function fromJson(json: Json): unknown {
+function fromJson(json: Json): unknown {
   if (Array.isArray(json)) return json.map(fromJson);
   if (json !== null && typeof json === "object") {
     if (typeof json.$hex === "string") return _fromHex(json.$hex);

@@ -20,7 +20,7 @@ import { clientAddress } from "./client-address.ts";
 /** Failures allowed per window, per address and per thing attacked. */
 export const ALLOWANCE = { address: 20, apiKey: 100, enrollment: 50, link: 100 } as const;
 /** The window; AUTH_THROTTLE_WINDOW_MS shortens it for tests. */
-export const WINDOW_MS = 60_000;
+const WINDOW_MS = 60_000;
 
 /** What a refused credential was aimed at, besides the address it came from. */
 export interface Attacked {

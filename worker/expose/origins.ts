@@ -17,7 +17,7 @@ import type { Bindings } from "../env.ts";
 /** An exposure's name: one DNS label, so that `<name>.<EXPOSURE_DOMAIN>` is one origin per exposure. */
 export const EXPOSURE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS name with at least two labels; never an IP literal (its last label starts with a letter). */
-export const HOSTNAME =
+const HOSTNAME =
   /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** A hostname field of a request body: lower-cased, then a DNS name of two labels or more. */
@@ -51,7 +51,7 @@ export function grantCandidates(hostname: string): string[] {
 }
 
 /** The name in a Host header: lower case, without port or trailing dot; undefined for IP literals. */
-export function hostOf(header: string | undefined): string | undefined {
+function hostOf(header: string | undefined): string | undefined {
   const host = (header ?? "").trim().toLowerCase().replace(/:\d*$/, "").replace(/\.$/, "");
   return HOSTNAME.test(host) ? host : undefined;
 }
@@ -62,7 +62,7 @@ export function exposureDomain(env: Bindings): string | undefined {
 }
 
 /** The control plane's own hostnames: PUBLIC_URL's and those in CONTROL_PLANE_HOSTNAMES. */
-export function controlPlaneHosts(env: Bindings): string[] {
+function controlPlaneHosts(env: Bindings): string[] {
   const hosts = (env.CONTROL_PLANE_HOSTNAMES ?? "")
     .split(",")
     .map((h) => h.trim().toLowerCase().replace(/\.$/, ""))

@@ -17,7 +17,7 @@ export type Identity =
   | { kind: "link"; exposureId: string }
   | { kind: "public" };
 
-export const IDENTITY_HEADERS = {
+const IDENTITY_HEADERS = {
   caller: "x-outpost-caller",
   keyId: "x-outpost-key-id",
   tenant: "x-outpost-tenant",
