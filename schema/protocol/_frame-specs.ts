@@ -35,6 +35,7 @@ import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId 
 import {
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
@@ -64,7 +65,7 @@ const MAX_TIMER_MS = 0x7fffffff;
 
 export const _SEQ = _uint(1, Number.MAX_SAFE_INTEGER);
 const SID = _uint(1, UINT32);
-const CREDIT = _uint(0, UINT32);
+const CREDIT = _uint(0, MAX_CREDIT);
 const TIME = _uint(0, Number.MAX_SAFE_INTEGER);
 const NONCE = _bytes(32, 32);
 const KX = _bytes(32, 32);
@@ -210,7 +211,7 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
       name: _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGTERM"], max: 19 }),
     },
   },
-  credit: { from: "either", fields: { sid: SID, bytes: _uint(1, UINT32) } },
+  credit: { from: "either", fields: { sid: SID, bytes: _uint(1, MAX_CREDIT) } },
   "tcp.open": {
     from: "either",
     opens: true,

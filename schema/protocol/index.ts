@@ -10,7 +10,6 @@ export {
   type FrameReceivedBy,
   type FrameSentBy,
   type Side,
-  type Unsequenced,
 } from "./channel.ts";
 export { CloseCode, closeCodeFor, closeReasonFor } from "./close-codes.ts";
 export {
@@ -80,6 +79,7 @@ export {
   type StdoutFrame,
   type TcpOpenedFrame,
   type TcpOpenFrame,
+  type Unsequenced,
 } from "./frames.ts";
 export {
   type ConnectionId,
@@ -117,6 +117,7 @@ export {
   HEARTBEAT_MISSES,
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
@@ -124,6 +125,8 @@ export {
   MAX_NESTING,
   MAX_TARGET_TEXT,
 } from "./limits.ts";
+export { ReceiveWindow, type ReceiveWindowOptions } from "./receive-window.ts";
+export { SendWindow, type SendWindowOptions } from "./send-window.ts";
 export { SequenceCounter, SequenceWindow } from "./sequence.ts";
 export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";
 export { Verifier, type VerifierOptions } from "./verify.ts";

@@ -8,6 +8,13 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
 /**
+ * Largest credit one `credit` frame (or an open's `credit`) may grant, and the most a sender may hold
+ * at once (2^32 - 1): no receiver buffers 4 GiB for one stream, so a peer that grants beyond it is
+ * broken or hostile, and the bound keeps every sum of grants an exact integer.
+ */
+export const MAX_CREDIT = 0xffffffff;
+
+/**
  * Deepest nesting of arrays and maps in one CBOR item (16). Frames need 4 (`config`); the rest is
  * room to grow. The cap also bounds the decoder's recursion, so hostile input cannot exhaust the stack.
  */
