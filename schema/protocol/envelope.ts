@@ -43,15 +43,8 @@ import { DATA_FRAME_TYPES, type DataKey, MAC_BYTES } from "./data-key.ts";
 import { decodeCbor } from "./decode.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
-import {
-  DIRECTIONS,
-  type Direction,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
-  type FrameFrom,
-  PROTOCOL_MAGIC,
-} from "./frames.ts";
+import { decodeFrame, encodeFrame } from "./frame-codec.ts";
+import { DIRECTIONS, type Direction, type Frame, type FrameFrom, PROTOCOL_MAGIC } from "./frames.ts";
 import {
   type ConnectionId,
   type KeyId,

@@ -4,14 +4,8 @@ import { anyFrameArb } from "./_arbitraries.ts";
 import type { CborKey, CborValue } from "./cbor-value.ts";
 import { encodeCbor } from "./encode.ts";
 import { ProtocolError } from "./errors.ts";
-import {
-  type Direction,
-  decodeFrame,
-  type ExecFacts,
-  encodeFrame,
-  FRAME_TYPES,
-  type Frame,
-} from "./frames.ts";
+import { decodeFrame, encodeFrame, FRAME_TYPES } from "./frame-codec.ts";
+import type { Direction, ExecFacts, Frame } from "./frames.ts";
 import { newConnectionId, newHostId } from "./keys.ts";
 import { MAX_CHUNK_BYTES } from "./limits.ts";
 

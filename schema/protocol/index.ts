@@ -62,6 +62,7 @@ export {
 } from "./envelope.ts";
 export { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
 export { decodeExecSpec, type ExecSpec, encodeExecSpec } from "./exec-spec.ts";
+export { decodeFrame, encodeFrame, FRAME_TYPES } from "./frame-codec.ts";
 export {
   type AgentFrame,
   type ChallengeFrame,
@@ -72,14 +73,11 @@ export {
   type DataFrame,
   DIRECTIONS,
   type Direction,
-  decodeFrame,
   type ErrorFrame,
   type ExecFacts,
   type ExecOpenFrame,
   type ExitFrame,
-  encodeFrame,
   type FinFrame,
-  FRAME_TYPES,
   type Frame,
   type FrameFrom,
   type FrameOf,
