@@ -35,7 +35,7 @@ export default defineConfig({
             main: "./test/workerd/main.ts",
             miniflare: {
               ...wranglerCompat(),
-              durableObjects: { ATTACHMENTS: "AttachmentsFixture" },
+              durableObjects: { ATTACHMENTS: "AttachmentsFixture", RPC_ERRORS: "RpcErrorsFixture" },
             },
           }),
         ],

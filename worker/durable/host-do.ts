@@ -15,8 +15,8 @@ import {
   closeReasonFor,
   DataKey,
   HANDSHAKE_TIMEOUT_MS,
+  HEARTBEAT_MISSES,
   type HelloFrame,
-  type HostConfig,
   KeyExchange,
   MIN_PEER_CAPABILITY,
   newConnectionId,
@@ -28,16 +28,17 @@ import {
   sealFrame,
   Verifier,
 } from "../../schema/protocol/index.ts";
+import type { HostId } from "../../schema/protocol/keys.ts";
 import {
   DEFAULT_STREAM_CREDIT,
   decodeClientFrame,
-  type ExecSpec,
   encodeStreamFrame,
   MAX_STREAM_CREDIT,
   MIN_STREAM_CREDIT,
   type ServerToClient,
 } from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
+import { ApiError } from "../http/api-error.ts";
 import { audit, auditInsert } from "../lib/audit.ts";
 import { controlPlaneSigner } from "../lib/cp-key.ts";
 import { type Database, openDatabase } from "../lib/db.ts";
@@ -53,6 +54,7 @@ import {
 import { CREDIT_EXCEEDED, overCredit, trimGrant } from "./host/credit.ts";
 import { type FailureSample, FailureSampler, SAMPLE_WINDOW_MS } from "./host/failure-sampler.ts";
 import { MeshRelay } from "./host/mesh-relay.ts";
+import { decodeStreamRequest, type StreamRequest } from "./host/stream-request.ts";
 
 /** A frame to send, before the link numbers it. */
 type Outgoing = ControlPlaneFrame extends infer F
@@ -67,10 +69,6 @@ const LAST_SEEN_WRITE_MS = 30_000;
 /** A socket's identity across events: its connection id (agent) or stream id (client). */
 function socketKey(a: Attachment): string {
   return a.role === "agent" ? a.conn : `sid:${a.sid}:${a.conn}`;
-}
-
-function json(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -133,36 +131,35 @@ export class HostDO extends DurableObject<Bindings> {
 
   // ## Entry points
 
+  /** WebSocket upgrades only (stream-request.ts): an agent connecting, a client opening a stream. */
   override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
     try {
-      switch (url.pathname) {
-        case "/agent":
-          return await this.#acceptAgent(request);
-        case "/exec":
-        case "/tcp":
-          return await this.#acceptStream(request, url.pathname === "/exec" ? "exec" : "tcp");
-        case "/config": {
-          const agent = this.#readyAgent();
-          if (agent) await this.#pushConfig(agent);
-          return Response.json({ pushed: agent !== undefined });
-        }
-        case "/end-streams":
-          this.#endStreamsOf(
-            url.searchParams.get("actor") ?? "",
-            url.searchParams.get("reason") ?? "revoked",
-          );
-          return Response.json({ ok: true });
-        case "/disconnect":
-          await this.#disconnect(url.searchParams.get("reason") ?? "revoked");
-          return Response.json({ ok: true });
-        default:
-          return json(404, "not_found", `no HostDO route ${url.pathname}`);
-      }
+      const req = decodeStreamRequest(request);
+      return req.kind === "agent" ? await this.#acceptAgent(req.hostId) : await this.#acceptStream(req);
     } catch (err) {
+      if (err instanceof ApiError) return err.toResponse();
       console.error("HostDO fetch failed", err);
-      return json(500, "internal", "the host's relay failed; try again");
+      return new ApiError(500, "internal", "the host's relay failed; try again").toResponse();
     }
+  }
+
+  // ## RPC (typed calls from the Worker and the ClusterDO)
+
+  /** Sends the ready agent its config again (the cluster's registry changed); whether one was ready. */
+  async pushConfig(): Promise<{ pushed: boolean }> {
+    const agent = this.#readyAgent();
+    if (agent) await this.#pushConfig(agent);
+    return { pushed: agent !== undefined };
+  }
+
+  /** Drops the agent's connection; a revoked or deleted host is refused from then on. */
+  async disconnect(reason: "revoked" | "deleted"): Promise<void> {
+    await this.#disconnect(reason);
+  }
+
+  /** Ends every live stream `actor` opened here (its API key was revoked), saying why. */
+  async endStreams(actor: string, reason: string): Promise<void> {
+    this.#endStreamsOf(actor, reason);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -201,7 +198,8 @@ export class HostDO extends DurableObject<Bindings> {
     for (const ws of this.ctx.getWebSockets("agent")) {
       const a = this.#att.get(ws) as AgentAttachment;
       const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
-      const deadline = a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + 2 * hb;
+      const deadline =
+        a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + HEARTBEAT_MISSES * hb;
       if (now < deadline) {
         next = Math.min(next, deadline);
         continue;
@@ -214,11 +212,7 @@ export class HostDO extends DurableObject<Bindings> {
 
   // ## Agent connection
 
-  async #acceptAgent(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return json(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
-    }
-    const hostId = request.headers.get("x-outpost-host")!;
+  async #acceptAgent(hostId: HostId): Promise<Response> {
     const record = await this.#knownHost(hostId);
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -401,7 +395,7 @@ export class HostDO extends DurableObject<Bindings> {
     }
     this.#sendAgent(ws, { t: "ready", heartbeat: heartbeatMs(this.env), ...(kx ? { kx } : {}) });
     await this.#pushConfig(ws);
-    await this.#ensureAlarm(now + 2 * heartbeatMs(this.env));
+    await this.#ensureAlarm(now + HEARTBEAT_MISSES * heartbeatMs(this.env));
   }
 
   /** Whether a connection accepted after `a` has a verified hello (or is ready): then it wins. */
@@ -442,14 +436,8 @@ export class HostDO extends DurableObject<Bindings> {
   async #pushConfig(ws: WebSocket): Promise<void> {
     const host = await this.#host();
     if (!host) return;
-    const res = await this.#cluster(host).fetch(
-      `https://cluster.internal/config?cluster=${host.clusterId}&host=${host.id}`,
-    );
-    this.#sendAgent(ws, { t: "config", config: (await res.json()) as HostConfig });
-  }
-
-  #cluster(host: HostRecord): DurableObjectStub {
-    return this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
+    const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
+    this.#sendAgent(ws, { t: "config", config: await registry.config(host.clusterId, host.id) });
   }
 
   async #onAgentFrame(ws: WebSocket, host: HostRecord, frame: AgentFrame): Promise<void> {
@@ -561,30 +549,24 @@ export class HostDO extends DurableObject<Bindings> {
 
   // ## Exec clients
 
-  async #acceptStream(request: Request, kind: "exec" | "tcp"): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return json(426, "upgrade_required", `${kind} takes a WebSocket upgrade`);
-    }
+  async #acceptStream(req: Exclude<StreamRequest, { kind: "agent" }>): Promise<Response> {
+    const kind = req.kind;
     const agent = this.#readyAgent();
     const host = await this.#host();
     if (!agent || !host) {
-      const name = request.headers.get("x-outpost-host-name") ?? "the host";
-      return json(
+      throw new ApiError(
         409,
         "host_offline",
-        `${name} is offline: its agent is not connected (see 'outpost hosts')`,
+        `${req.hostName} is offline: its agent is not connected (see 'outpost hosts')`,
       );
     }
-    const spec =
-      kind === "exec" ? (JSON.parse(request.headers.get("x-outpost-exec")!) as ExecSpec) : undefined;
-    const target = request.headers.get("x-outpost-target") ?? "";
+    const spec = req.kind === "exec" ? req.spec : undefined;
+    const target = req.kind === "tcp" ? req.target : "";
     // The Worker checked these (routes/host-streams.ts, expose/host-stream.ts, mesh-relay.ts); kept to
     // the documented range here too, since this count is what the agent's data is held to.
-    const asked =
-      (spec ? spec.credit : Number(request.headers.get("x-outpost-credit"))) || DEFAULT_STREAM_CREDIT;
+    const asked = (req.kind === "exec" ? req.spec.credit : req.credit) || DEFAULT_STREAM_CREDIT;
     const credit = Math.min(Math.max(asked, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
-    const tenantId = request.headers.get("x-outpost-tenant")!;
-    const actor = request.headers.get("x-outpost-actor")!;
+    const { tenantId, actor } = req;
     const sid = this.#nextSid(agent);
     const session = newId("session");
     const conn = (this.#att.get(agent) as AgentAttachment).conn;
@@ -872,9 +854,9 @@ export class HostDO extends DurableObject<Bindings> {
     );
   }
 
-  async #disconnect(reason: string): Promise<void> {
+  async #disconnect(reason: "revoked" | "deleted"): Promise<void> {
     const host = await this.#host();
-    if (host && (reason === "revoked" || reason === "deleted")) {
+    if (host) {
       this.#hostRecord = { ...host, revoked: reason };
       await this.ctx.storage.put("host", this.#hostRecord);
     }

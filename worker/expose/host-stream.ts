@@ -4,6 +4,7 @@
 // both ways: `read()` hands back credit as the caller consumes, `write()` waits for the host's credit.
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
 import { decodeServerFrame, encodeStreamFrame, type ServerToClient } from "../../schema/streams.ts";
+import { openOnHost } from "../durable/stubs.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 
@@ -54,16 +55,13 @@ export class HostStream {
 
   /** Opens the stream and waits until the host has connected to the target. */
   static async open(env: Bindings, req: StreamRequest): Promise<HostStream> {
-    const stub = env.HOST.get(env.HOST.idFromName(req.hostId));
-    const res = await stub.fetch("https://host.internal/tcp", {
-      headers: {
-        upgrade: "websocket",
-        "x-outpost-target": req.target,
-        "x-outpost-credit": String(WINDOW),
-        "x-outpost-tenant": req.tenantId,
-        "x-outpost-actor": req.actor,
-        "x-outpost-host-name": req.hostName,
-      },
+    const res = await openOnHost(env, req.hostId, {
+      kind: "tcp",
+      target: req.target,
+      credit: WINDOW,
+      tenantId: req.tenantId,
+      actor: req.actor,
+      hostName: req.hostName,
     });
     const ws = res.webSocket;
     if (!ws) {

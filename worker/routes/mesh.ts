@@ -8,6 +8,7 @@ import { meshRoutes } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { ref } from "../http/fields.ts";
@@ -15,7 +16,7 @@ import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
-import { SERVICE_NAME, syncCluster } from "./services.ts";
+import { SERVICE_NAME } from "./services.ts";
 
 /** Agents listen for mesh routes on their loopback only. */
 const LOOPBACK_LISTEN = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):([1-9]\d{0,4})$/;

@@ -8,6 +8,7 @@ import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
@@ -30,13 +31,6 @@ const addService = z.object({
     .regex(TARGET, { error: "must be <address>:<port>, e.g. 127.0.0.1:22 or [::1]:5432" })
     .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
 });
-
-/** Has the cluster's registry reload and push the change to the running agents it concerns. */
-export async function syncCluster(env: AppEnv["Bindings"], clusterId: string): Promise<void> {
-  const stub = env.CLUSTER.get(env.CLUSTER.idFromName(clusterId));
-  const res = await stub.fetch(`https://cluster.internal/sync?cluster=${clusterId}`, { method: "POST" });
-  if (!res.ok) throw new Error(`cluster registry sync failed: ${res.status}`);
-}
 
 export const serviceRoutes = new Hono<AppEnv>()
   .get("/:host/services", async (c) => {

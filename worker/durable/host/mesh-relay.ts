@@ -6,7 +6,7 @@
 import type { ControlPlaneFrame, TcpOpenFrame } from "../../../schema/protocol/index.ts";
 import { decodeServerFrame, encodeStreamFrame } from "../../../schema/streams.ts";
 import type { Bindings } from "../../env.ts";
-import type { RouteEntry } from "../cluster-do.ts";
+import { clusterObject, openOnHost } from "../stubs.ts";
 import type { HostRecord } from "./attachments.ts";
 
 type ToAgent = ControlPlaneFrame extends infer F
@@ -54,24 +54,18 @@ export class MeshRelay {
   async #open(host: HostRecord, frame: TcpOpenFrame): Promise<void> {
     const refuse = (reason: string) => this.toAgent({ t: "close", sid: frame.sid, reason });
     if (typeof frame.target !== "string") return refuse("mesh streams name a route, not a port");
-    const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
-    const res = await registry.fetch(
-      `https://cluster.internal/route?cluster=${host.clusterId}&id=${encodeURIComponent(frame.target)}`,
-    );
-    if (!res.ok) return refuse(`no mesh route '${frame.target}' in this cluster`);
-    const route = (await res.json()) as RouteEntry;
+    const found = await clusterObject(this.env, host.clusterId).route(host.clusterId, frame.target);
+    if (!found.ok) return refuse(`no mesh route '${frame.target}' in this cluster`);
+    const route = found.value;
     if (route.fromHostId !== host.id) return refuse(`mesh route '${route.id}' does not start at this host`);
 
-    const far = this.env.HOST.get(this.env.HOST.idFromName(route.toHostId));
-    const upgrade = await far.fetch("https://host.internal/tcp", {
-      headers: {
-        upgrade: "websocket",
-        "x-outpost-target": route.toService,
-        "x-outpost-credit": String(frame.credit),
-        "x-outpost-tenant": route.tenantId,
-        "x-outpost-actor": `host:${host.id}`,
-        "x-outpost-host-name": route.toName,
-      },
+    const upgrade = await openOnHost(this.env, route.toHostId, {
+      kind: "tcp",
+      target: route.toService,
+      credit: frame.credit,
+      tenantId: route.tenantId,
+      actor: `host:${host.id}`,
+      hostName: route.toName,
     });
     const peer = upgrade.webSocket;
     if (!peer) {
