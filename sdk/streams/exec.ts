@@ -1,7 +1,8 @@
 // Exec as streams: stdout and stderr to read, stdin to write, over the client stream protocol. Output
 // credit is granted only as the caller reads, so a slow reader slows the remote process instead of
 // filling memory anywhere on the way.
-import { DEFAULT_STREAM_CREDIT, type ExecSpec, encodeExecSpec } from "../../schema/streams.ts";
+import { type ExecSpec, encodeExecSpec } from "../../schema/protocol/exec-spec.ts";
+import { DEFAULT_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { deferred, StreamSocket } from "./socket.ts";
 
 export interface ExecResult {

@@ -1,15 +1,14 @@
-// The client's end of one stream (schema/streams.ts): a WebSocket authenticated with the API key, the
+// The client's end of one stream (schema/protocol/client-frames.ts): a WebSocket authenticated with the API key, the
 // control plane's refusals as typed errors, and credit-based flow control both ways. exec.ts and tcp.ts
 // are thin layers over it.
 import WebSocket from "ws";
-import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
 import {
   type ClientToServer,
-  DEFAULT_STREAM_CREDIT,
   decodeServerFrame,
   encodeStreamFrame,
   type ServerToClient,
-} from "../../schema/streams.ts";
+} from "../../schema/protocol/client-frames.ts";
+import { DEFAULT_STREAM_CREDIT, MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 
 export interface Output {

@@ -8,6 +8,11 @@ import { and, eq } from "drizzle-orm";
 import { hosts, sessions } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import {
+  decodeClientFrame,
+  encodeStreamFrame,
+  type ServerToClient,
+} from "../../schema/protocol/client-frames.ts";
+import {
   type AgentFrame,
   CloseCode,
   type ControlPlaneFrame,
@@ -29,14 +34,7 @@ import {
   Verifier,
 } from "../../schema/protocol/index.ts";
 import type { HostId } from "../../schema/protocol/keys.ts";
-import {
-  DEFAULT_STREAM_CREDIT,
-  decodeClientFrame,
-  encodeStreamFrame,
-  MAX_STREAM_CREDIT,
-  MIN_STREAM_CREDIT,
-  type ServerToClient,
-} from "../../schema/streams.ts";
+import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { audit, auditInsert } from "../lib/audit.ts";

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { meshRoutes } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { isServiceName } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import { syncCluster } from "../durable/stubs.ts";
@@ -16,7 +17,6 @@ import { valid } from "../http/validate.ts";
 import { audit } from "../lib/audit.ts";
 import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveCluster, resolveHost } from "../lib/resolve.ts";
-import { SERVICE_NAME } from "./services.ts";
 
 /** Agents listen for mesh routes on their loopback only. */
 const LOOPBACK_LISTEN = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):([1-9]\d{0,4})$/;
@@ -53,7 +53,7 @@ export const meshRoutesApi = new Hono<AppEnv>()
     const body = c.req.valid("json");
     const colon = body.to.lastIndexOf(":");
     const service = body.to.slice(colon + 1);
-    if (!SERVICE_NAME.test(service)) throw ApiError.badRequest("to: the service must be a service name");
+    if (!isServiceName(service)) throw ApiError.badRequest("to: the service must be a service name");
     const from = await resolveHost(c.var.db, caller.tenantId, body.from);
     const to = await resolveHost(c.var.db, caller.tenantId, body.to.slice(0, colon));
     if (from.clusterId !== to.clusterId) {

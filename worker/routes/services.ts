@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { SERVICE_NAME_PATTERN } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import { syncCluster } from "../durable/stubs.ts";
@@ -16,7 +17,6 @@ import { audit } from "../lib/audit.ts";
 import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
 
-export const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** address:port as the agent parses it: dotted-quad, [IPv6] or a DNS name, then a port. */
 const TARGET =
   /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?):([1-9][0-9]{0,4})$/;
@@ -24,7 +24,7 @@ const TARGET =
 const addService = z.object({
   name: z
     .string()
-    .regex(SERVICE_NAME, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
+    .regex(SERVICE_NAME_PATTERN, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
   target: z
     .string()
     .max(MAX_TARGET_TEXT) // the longest an agent is told in its config (frames.ts)

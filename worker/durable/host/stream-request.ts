@@ -5,14 +5,11 @@
 // (the security issue's credit fix, by construction). The object decodes and validates it again,
 // since anything with the namespace binding can call it.
 import { z } from "zod";
+import { TARGET_PATTERN } from "../../../schema/names.ts";
+import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
 import { isHostId } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
-import {
-  type ExecSpec,
-  MAX_STREAM_CREDIT,
-  MIN_STREAM_CREDIT,
-  TARGET_PATTERN,
-} from "../../../schema/streams.ts";
+import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../../schema/protocol/limits.ts";
 import { ApiError } from "../../http/api-error.ts";
 
 const noNul = (what: string) =>
