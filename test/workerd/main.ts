@@ -2,6 +2,7 @@
 // behaviour under test, the partyserver way, each exporting what its test drives over Durable Object RPC.
 export { AttachmentsFixture } from "./attachments-fixture.ts";
 export { RpcErrorsFixture } from "./rpc-errors-fixture.ts";
+export { StreamTableFixture } from "./stream-table-fixture.ts";
 
 export default {
   fetch(): Response {
