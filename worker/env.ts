@@ -1,9 +1,9 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
 import type { Role } from "../schema/db/tables.ts";
+import type { Database } from "./db/database.ts";
 import type { ClusterDO } from "./durable/cluster-do.ts";
 import type { HostDO } from "./durable/host-do.ts";
 import type { ThrottleDO } from "./durable/throttle-do.ts";
-import type { Database } from "./lib/db.ts";
 
 export interface Bindings {
   /** libSQL over HTTP: Turso in production, scripts/libsql-server locally. */

@@ -5,6 +5,7 @@
 // what the table would have told the agent. The database behind the session log is absent (its end
 // writes fail in the background and are logged, as when libSQL is down).
 import { DurableObject } from "cloudflare:workers";
+import type { Database } from "../../worker/db/database.ts";
 import type { Outgoing } from "../../worker/durable/host/agent-link.ts";
 import {
   type AgentAttachment,
@@ -15,7 +16,6 @@ import {
 import { HostRecords } from "../../worker/durable/host/host-record.ts";
 import { SessionLog } from "../../worker/durable/host/session-log.ts";
 import { StreamTable } from "../../worker/durable/host/stream-table.ts";
-import type { Database } from "../../worker/lib/db.ts";
 
 const noDatabase = (): Database => {
   throw new Error("no database in this fixture");

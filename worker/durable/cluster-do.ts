@@ -6,9 +6,9 @@ import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
 import type { HostConfig } from "../../schema/protocol/index.ts";
+import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { openDatabase } from "../lib/db.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
 export interface RouteEntry {

@@ -14,9 +14,9 @@ import {
   ProtocolError,
 } from "../../schema/protocol/index.ts";
 import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
+import { type Database, openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { type Database, openDatabase } from "../lib/db.ts";
 import { AgentLink } from "./host/agent-link.ts";
 import {
   type AgentAttachment,
@@ -26,10 +26,17 @@ import {
   type HostRecord,
 } from "./host/attachments.ts";
 import { HostRecords } from "./host/host-record.ts";
-import { type Opened, openedByAgent, type StreamKinds, streamKinds } from "./host/kinds/index.ts";
+import {
+  allKinds,
+  type ClientRequest,
+  openClientStream,
+  openedByAgent,
+  type StreamKinds,
+  streamKinds,
+} from "./host/kinds/index.ts";
 import { Liveness } from "./host/liveness.ts";
 import { SessionLog } from "./host/session-log.ts";
-import { decodeStreamRequest, type StreamRequest } from "./host/stream-request.ts";
+import { askedCredit, decodeStreamRequest } from "./host/stream-request.ts";
 import { StreamTable } from "./host/stream-table.ts";
 
 /** A socket's identity across events: its connection id (agent) or stream id (client). */
@@ -176,7 +183,7 @@ export class HostDO extends DurableObject<Bindings> {
       return;
     }
     const c = this.#att.get(client) as ClientAttachment;
-    this.#kinds[c.kind].fromAgent(frame, { ws: client, c });
+    this.#kinds.client[c.kind].fromAgent(frame, { ws: client, c });
   }
 
   #onClientMessage(ws: WebSocket, c: ClientAttachment, message: string | ArrayBuffer): void {
@@ -195,13 +202,13 @@ export class HostDO extends DurableObject<Bindings> {
     }
     const agent = this.#streams.agentOf(c);
     if (!agent) return; // the agent's close handler ends the stream
-    this.#kinds[c.kind].fromClient({ ws, c }, agent, frame);
+    this.#kinds.client[c.kind].fromClient({ ws, c }, agent, frame);
   }
 
   // ## Streams
 
   /** A client's checked stream request: a new stream id, session and socket, and the kind's open frame. */
-  async #openStream(req: Exclude<StreamRequest, { kind: "agent" }>): Promise<Response> {
+  async #openStream(req: ClientRequest): Promise<Response> {
     const agent = this.#link.ready();
     const host = await this.#hosts.get();
     if (!agent || !host) {
@@ -213,13 +220,10 @@ export class HostDO extends DurableObject<Bindings> {
     }
     // The Worker checked the credit (routes/host-streams.ts, expose/host-stream.ts, kinds/mesh.ts); kept
     // to the documented range here too, since this count is what the agent's data is held to.
-    const asked = (req.kind === "exec" ? req.spec.credit : req.credit) || DEFAULT_STREAM_CREDIT;
+    const asked = askedCredit(req) || DEFAULT_STREAM_CREDIT;
     const credit = Math.min(Math.max(asked, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
     const sid = this.#streams.nextSid(agent);
-    const opened: Opened =
-      req.kind === "exec"
-        ? this.#kinds.exec.open({ spec: req.spec, sid, credit })
-        : this.#kinds.tcp.open({ target: req.target, sid, credit });
+    const opened = openClientStream(this.#kinds, { req, sid, credit });
     const session = newId("session");
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
@@ -262,7 +266,7 @@ export class HostDO extends DurableObject<Bindings> {
   /** An agent socket is gone: everything that ran on it ends, and the host is offline if none is left. */
   async #agentGone(ws: WebSocket, a: AgentAttachment, why: string, markOffline: boolean): Promise<void> {
     this.#liveness.forget(a.conn);
-    if (a.phase === "ready") for (const kind of Object.values(this.#kinds)) kind.end();
+    if (a.phase === "ready") for (const kind of allKinds(this.#kinds)) kind.end();
     this.#streams.endAll(a.conn, why);
     const host = await this.#hosts.get();
     if (a.phase === "ready" && host && !this.#link.otherReady(ws) && markOffline) {

@@ -13,13 +13,13 @@ import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limi
 import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
+import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
 import { execSpec } from "../durable/host/stream-request.ts";
 import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { pageQuery } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { hostOfKeyQuery, resolveHost } from "../lib/resolve.ts";
 
 type HostRow = typeof hosts.$inferSelect;
 type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };

@@ -13,13 +13,13 @@ import {
 } from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { resolveCluster, resolveHost } from "../db/resolve.ts";
 import { disconnectHost, syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { resolveCluster, resolveHost } from "../lib/resolve.ts";
 
 const listQuery = z.object({
   cluster: ref.optional(),

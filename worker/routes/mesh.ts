@@ -9,14 +9,14 @@ import { newId } from "../../schema/ids.ts";
 import { isServiceName } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { resolveCluster, resolveHost } from "../db/resolve.ts";
 import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { insertCapped, isUniqueViolation } from "../lib/db.ts";
-import { resolveCluster, resolveHost } from "../lib/resolve.ts";
 
 /** Agents listen for mesh routes on their loopback only. */
 const LOOPBACK_LISTEN = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):([1-9]\d{0,4})$/;

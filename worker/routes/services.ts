@@ -9,13 +9,13 @@ import { newId } from "../../schema/ids.ts";
 import { SERVICE_NAME_PATTERN } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { resolveHost } from "../db/resolve.ts";
 import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { insertCapped, isUniqueViolation } from "../lib/db.ts";
-import { resolveHost } from "../lib/resolve.ts";
 
 /** address:port as the agent parses it: dotted-quad, [IPv6] or a DNS name, then a port. */
 const TARGET =

@@ -29,9 +29,9 @@ import {
   Verifier,
 } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
+import { controlPlaneSigner } from "../../auth/control-plane-key.ts";
+import type { Database } from "../../db/database.ts";
 import type { Bindings } from "../../env.ts";
-import { controlPlaneSigner } from "../../lib/cp-key.ts";
-import type { Database } from "../../lib/db.ts";
 import type { AgentAttachment, Attachments, HostRecord } from "./attachments.ts";
 import type { HostRecords } from "./host-record.ts";
 import type { Liveness } from "./liveness.ts";

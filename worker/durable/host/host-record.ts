@@ -4,7 +4,8 @@
 // a window and a revoked host is refused from this record, without a database read per attempt.
 import { eq } from "drizzle-orm";
 import { hosts } from "../../../schema/db/tables.ts";
-import type { Database } from "../../lib/db.ts";
+import type { HostId } from "../../../schema/protocol/keys.ts";
+import type { Database } from "../../db/database.ts";
 import type { HostRecord } from "./attachments.ts";
 import { SAMPLE_WINDOW_MS } from "./failure-sampler.ts";
 
@@ -33,7 +34,7 @@ export class HostRecords {
    * The host, for a connect to `hostId`: from memory or storage when known, else read once from the
    * database; undefined when no such host exists.
    */
-  async known(hostId: string): Promise<HostRecord | undefined> {
+  async known(hostId: HostId): Promise<HostRecord | undefined> {
     const known = await this.get();
     if (known?.id === hostId) return known;
     if (Date.now() < this.#unknownUntil) return undefined;
@@ -46,7 +47,7 @@ export class HostRecords {
   }
 
   /** Reads the host's row again (the one read per connection); undefined when it was deleted. */
-  async refresh(hostId: string): Promise<typeof hosts.$inferSelect | undefined> {
+  async refresh(hostId: HostId): Promise<typeof hosts.$inferSelect | undefined> {
     const [row] = await this.db().select().from(hosts).where(eq(hosts.id, hostId));
     if (row) await this.remember(row);
     return row;

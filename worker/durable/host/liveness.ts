@@ -6,11 +6,11 @@
 import { eq } from "drizzle-orm";
 import { hosts } from "../../../schema/db/tables.ts";
 import { CloseCode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_MISSES } from "../../../schema/protocol/index.ts";
+import type { Database } from "../../db/database.ts";
 import type { Bindings } from "../../env.ts";
-import type { Database } from "../../lib/db.ts";
-import { heartbeatMs } from "../../lib/heartbeat.ts";
 import type { AgentAttachment, Attachments, HostRecord } from "./attachments.ts";
 import { FailureSampler } from "./failure-sampler.ts";
+import { heartbeatMs } from "./heartbeat.ts";
 import type { SessionLog } from "./session-log.ts";
 
 /** How often last_seen is written to the database at most, while heartbeats keep arriving. */

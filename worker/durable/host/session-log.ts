@@ -4,13 +4,14 @@
 // frame queue, stalled every other stream of the host behind it (100 uploads ending together: seconds).
 import { and, eq } from "drizzle-orm";
 import { sessions } from "../../../schema/db/tables.ts";
-import { audit, auditInsert } from "../../lib/audit.ts";
-import type { Database } from "../../lib/db.ts";
+import type { HostId } from "../../../schema/protocol/keys.ts";
+import { audit, auditInsert } from "../../db/audit.ts";
+import type { Database } from "../../db/database.ts";
 import type { ClientAttachment, HostRecord } from "./attachments.ts";
 import type { FailureSample } from "./failure-sampler.ts";
 
 export interface SessionStart {
-  hostId: string;
+  hostId: HostId;
   /** What ran: the argv of an exec, the target of a tcp stream. */
   argv: string[];
   /** The audit action (`host.exec`, `host.tcp`) and what its event says besides the session id. */

@@ -70,6 +70,16 @@ const schema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/** A stream request a client makes through the Worker (everything but the agent's own connect). */
+export type ClientRequest = Exclude<StreamRequest, { kind: "agent" }>;
+/** The client-opened stream kinds: each has its module in kinds/ and its entry in kinds/index.ts. */
+export type ClientKind = ClientRequest["kind"];
+
+/** The initial credit a client stream's request asks for, if it names one (exec keeps it in its spec). */
+export function askedCredit(req: ClientRequest): number | undefined {
+  return "spec" in req ? req.spec.credit : req.credit;
+}
+
 /** The only header the object reads: the checked values, as URI-encoded JSON. */
 const HEADER = "x-outpost-stream-request";
 

@@ -2,20 +2,13 @@
 // agent sends stdout, stderr and the exit, each side within the credit the other granted.
 
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
-import type { ExecSpec } from "../../../../schema/protocol/exec-spec.ts";
 import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
-import type { AgentStreamFrame, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
+import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
 
-export interface ExecOpen {
-  spec: ExecSpec;
-  sid: number;
-  credit: number;
-}
-
-export class ExecKind implements StreamKind<ExecOpen, Opened> {
+export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
   constructor(private readonly relay: Relay) {}
 
-  open({ spec, sid, credit }: ExecOpen): Opened {
+  open({ req: { spec }, sid, credit }: ClientOpen<"exec">): Opened {
     return {
       frame: {
         t: "exec.open",

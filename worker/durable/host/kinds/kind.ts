@@ -15,6 +15,10 @@ import type { Bindings } from "../../../env.ts";
 import type { AgentLink, Outgoing } from "../agent-link.ts";
 import type { Attachments, ClientAttachment } from "../attachments.ts";
 import type { SessionStart } from "../session-log.ts";
+import type { ClientKind, ClientRequest } from "../stream-request.ts";
+
+export type { ClientKind, ClientRequest };
+
 import type { StreamTable } from "../stream-table.ts";
 
 /** What a kind may use: the agent link, the stream table, the sockets' records. */
@@ -32,6 +36,14 @@ export type AgentStreamFrame = Exclude<AgentFrame, HelloFrame | PingFrame | Pong
 export interface ClientStream {
   ws: WebSocket;
   c: ClientAttachment;
+}
+
+/** What a client-opened kind is given to open a stream: its checked request, the new sid, the credit. */
+export interface ClientOpen<K extends ClientKind> {
+  req: Extract<ClientRequest, { kind: K }>;
+  sid: number;
+  /** The client's initial credit, already kept to MIN_STREAM_CREDIT..MAX_STREAM_CREDIT. */
+  credit: number;
 }
 
 /** How a client-opened stream starts on the agent: its open frame and its session record. */

@@ -3,18 +3,12 @@
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
 import type { ClientAttachment } from "../attachments.ts";
 import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
-import type { AgentStreamFrame, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
+import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
 
-export interface TcpOpen {
-  target: string;
-  sid: number;
-  credit: number;
-}
-
-export class TcpKind implements StreamKind<TcpOpen, Opened> {
+export class TcpKind implements StreamKind<ClientOpen<"tcp">, Opened> {
   constructor(private readonly relay: Relay) {}
 
-  open({ target, sid, credit }: TcpOpen): Opened {
+  open({ req: { target }, sid, credit }: ClientOpen<"tcp">): Opened {
     return {
       frame: { t: "tcp.open", sid, target: /^\d+$/.test(target) ? Number(target) : target, credit },
       session: { argv: [target], action: "host.tcp", details: { target } },

@@ -3,9 +3,9 @@
 // rather than when its last stream ends by itself.
 import { and, eq, isNull } from "drizzle-orm";
 import { sessions } from "../../schema/db/tables.ts";
-import { hostObject } from "../durable/stubs.ts";
+import type { Database } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
-import type { Database } from "./db.ts";
+import { hostObject } from "./stubs.ts";
 
 /**
  * Finds the hosts through the sessions table (open sessions of `actor`) and tells each HostDO to end
