@@ -11,7 +11,7 @@ export interface AgentAttachment {
   phase: "challenged" | "ready";
   /**
    * Its hello's signature and nonce checked, the rest of the handshake under way: among racing hellos
-   * of one host the newest verified connection wins (HostDO #onHello), never an unverified one.
+   * of one host the newest verified connection wins (AgentLink #onHello), never an unverified one.
    */
   verified?: boolean;
   /** Last seq accepted from the agent / last seq sent to it. */
@@ -128,7 +128,7 @@ export interface HostRecord {
   name: string;
   publicKey: HostPublicKey;
   /**
-   * Set once the host is revoked or deleted (the /disconnect the Worker sends): connects are refused
+   * Set once the host is revoked or deleted (the Worker's disconnect RPC): connects are refused
    * from this record, without a database read per attempt (they are unauthenticated, anyone can try).
    */
   revoked?: "revoked" | "deleted";
