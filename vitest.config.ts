@@ -35,7 +35,11 @@ export default defineConfig({
             main: "./test/workerd/main.ts",
             miniflare: {
               ...wranglerCompat(),
-              durableObjects: { ATTACHMENTS: "AttachmentsFixture" },
+              durableObjects: {
+                ATTACHMENTS: "AttachmentsFixture",
+                RPC_ERRORS: "RpcErrorsFixture",
+                STREAM_TABLE: "StreamTableFixture",
+              },
             },
           }),
         ],

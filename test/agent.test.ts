@@ -201,7 +201,7 @@ describe("liveness", () => {
     try {
       await eventually(
         async () => expect((await client.hosts.get(a.ref)).host.status).toBe("offline"),
-        10_000,
+        15_000, // HEARTBEAT_MISSES (3) silent heartbeats of 3 s, then the alarm's write
       );
     } finally {
       a.process.child.kill("SIGCONT");

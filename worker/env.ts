@@ -1,7 +1,9 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
 import type { Role } from "../schema/db/tables.ts";
+import type { Database } from "./db/database.ts";
+import type { ClusterDO } from "./durable/cluster-do.ts";
+import type { HostDO } from "./durable/host-do.ts";
 import type { ThrottleDO } from "./durable/throttle-do.ts";
-import type { Database } from "./lib/db.ts";
 
 export interface Bindings {
   /** libSQL over HTTP: Turso in production, scripts/libsql-server locally. */
@@ -27,8 +29,10 @@ export interface Bindings {
   EXPOSURE_DOMAIN?: string;
   /** Window in ms over which failed authentication is counted (default 60000); tests set it lower. */
   AUTH_THROTTLE_WINDOW_MS?: string;
-  HOST: DurableObjectNamespace;
-  CLUSTER: DurableObjectNamespace;
+  /** One object per host (durable/host-do.ts): RPC methods, and fetch for WebSocket upgrades only. */
+  HOST: DurableObjectNamespace<HostDO>;
+  /** One object per cluster (durable/cluster-do.ts): its service and mesh registry, over RPC. */
+  CLUSTER: DurableObjectNamespace<ClusterDO>;
   /** Counts failed authentication per address and per key, token or exposure (durable/throttle-do.ts). */
   THROTTLE: DurableObjectNamespace<ThrottleDO>;
 }

@@ -4,6 +4,7 @@
 // plus a SHA-256 hash (they are 160+ bits of randomness, so a slow KDF buys nothing).
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { HostId, HostPublicKey } from "../protocol/keys.ts";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -73,7 +74,7 @@ export const sites = sqliteTable(
 export const hosts = sqliteTable(
   "hosts",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<HostId>().primaryKey(),
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
@@ -85,7 +86,7 @@ export const hosts = sqliteTable(
       .references(() => sites.id),
     name: text("name").notNull(),
     /** `hostkey:<base64url>` — the ed25519 key the agent generated at enrollment. */
-    publicKey: text("public_key").notNull(),
+    publicKey: text("public_key").$type<HostPublicKey>().notNull(),
     status: text("status", { enum: HOST_STATUSES }).notNull().default("pending"),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
     facts: text("facts", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
@@ -140,7 +141,7 @@ export const services = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
-    hostId: text("host_id").notNull(),
+    hostId: text("host_id").$type<HostId>().notNull(),
     name: text("name").notNull(),
     target: text("target").notNull(),
     createdBy: text("created_by").notNull(),
@@ -161,9 +162,9 @@ export const meshRoutes = sqliteTable(
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     clusterId: text("cluster_id").notNull(),
-    fromHostId: text("from_host_id").notNull(),
+    fromHostId: text("from_host_id").$type<HostId>().notNull(),
     listen: text("listen").notNull(),
-    toHostId: text("to_host_id").notNull(),
+    toHostId: text("to_host_id").$type<HostId>().notNull(),
     toService: text("to_service").notNull(),
     createdBy: text("created_by").notNull(),
     createdAt: createdAt(),
@@ -207,7 +208,7 @@ export const exposures = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
-    hostId: text("host_id").notNull(),
+    hostId: text("host_id").$type<HostId>().notNull(),
     /** A service name on the host, or a port on its loopback (the host's policy decides). */
     service: text("service").notNull(),
     name: text("name").notNull().unique(),
@@ -230,7 +231,7 @@ export const sessions = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
-    hostId: text("host_id").notNull(),
+    hostId: text("host_id").$type<HostId>().notNull(),
     actor: text("actor").notNull(),
     kind: text("kind", { enum: SESSION_KINDS }).notNull(),
     argv: text("argv", { mode: "json" }).$type<string[]>().notNull().default([]),

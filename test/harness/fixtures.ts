@@ -3,7 +3,7 @@
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { hosts } from "../../schema/db/tables.ts";
-import { newId } from "../../schema/ids.ts";
+import { newHostId, parseHostKey } from "../../schema/protocol/keys.ts";
 
 export async function insertHost(
   dbUrl: string,
@@ -18,12 +18,12 @@ export async function insertHost(
 ): Promise<string> {
   const client = createClient({ url: dbUrl });
   try {
-    const id = newId("host");
+    const id = newHostId();
     await drizzle(client)
       .insert(hosts)
       .values({
         id,
-        publicKey: `hostkey:${"A".repeat(43)}`,
+        publicKey: parseHostKey(`hostkey:${"A".repeat(43)}`),
         labels: row.labels ?? {},
         status: row.status ?? "pending",
         ...row,

@@ -15,6 +15,7 @@ import {
   generateKeyPair,
   openFrame,
   PROTOCOL_CAPABILITY,
+  parseControlPlaneKey,
   Signer,
   sealFrame,
   Verifier,
@@ -51,7 +52,7 @@ export async function enrollIdentity(
     hostId: body.host.id,
     name,
     signer,
-    cp: new Verifier(body.controlPlane.publicKey as `cpkey:${string}` & never),
+    cp: new Verifier(parseControlPlaneKey(body.controlPlane.publicKey)),
   };
 }
 

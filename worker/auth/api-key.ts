@@ -8,11 +8,11 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { apiKeys } from "../../schema/db/tables.ts";
 import { secretPrefix } from "../../schema/ids.ts";
+import { audit } from "../db/audit.ts";
+import type { Database } from "../db/database.ts";
 import type { AppEnv, Caller } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { audit } from "../lib/audit.ts";
-import { secretMatches } from "../lib/crypto.ts";
-import type { Database } from "../lib/db.ts";
+import { secretMatches } from "./secrets.ts";
 import { AuthThrottle } from "./throttle.ts";
 
 /** Writing last_used_at on every call would turn each read into a write; once a minute is plenty. */

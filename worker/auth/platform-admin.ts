@@ -4,8 +4,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { constantTimeEqual, sha256Hex } from "../lib/crypto.ts";
 import { bearer } from "./api-key.ts";
+import { constantTimeEqual, sha256Hex } from "./secrets.ts";
 import { AuthThrottle } from "./throttle.ts";
 
 export const platformAdminAuth = createMiddleware<AppEnv>(async (c, next) => {

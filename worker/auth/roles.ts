@@ -2,9 +2,9 @@
 // manages clusters, sites, enrollment tokens and keys. A refusal is a 403 and an audit event.
 import { createMiddleware } from "hono/factory";
 import type { Role } from "../../schema/db/tables.ts";
+import { audit } from "../db/audit.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { audit } from "../lib/audit.ts";
 
 export const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 

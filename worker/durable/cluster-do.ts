@@ -6,8 +6,10 @@ import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
 import type { HostConfig } from "../../schema/protocol/index.ts";
+import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
-import { openDatabase } from "../lib/db.ts";
+import { ApiError } from "../http/api-error.ts";
+import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
 export interface RouteEntry {
   id: string;
@@ -39,28 +41,25 @@ export function configFor(registry: Registry | undefined, hostId: string): HostC
 }
 
 export class ClusterDO extends DurableObject<Bindings> {
-  override async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    try {
-      switch (url.pathname) {
-        case "/sync":
-          return Response.json(await this.#sync(url.searchParams.get("cluster")!));
-        case "/config":
-          return Response.json(
-            configFor(await this.#registry(url.searchParams.get("cluster")!), url.searchParams.get("host")!),
-          );
-        case "/route": {
-          const registry = await this.#registry(url.searchParams.get("cluster")!);
-          const route = registry.routes.find((r) => r.id === url.searchParams.get("id"));
-          return route ? Response.json(route) : Response.json({ error: "no such route" }, { status: 404 });
-        }
-        default:
-          return Response.json({ error: `no ClusterDO route ${url.pathname}` }, { status: 404 });
-      }
-    } catch (err) {
-      console.error("ClusterDO failed", err);
-      return Response.json({ error: "cluster registry failed" }, { status: 500 });
-    }
+  // ## RPC (typed calls from the Worker and the HostDOs; no fetch routes)
+
+  /** Reloads the registry and pushes the new config to every host whose config changed. */
+  async sync(clusterId: string): Promise<{ pushed: string[] }> {
+    return this.#sync(clusterId);
+  }
+
+  /** What `hostId`'s agent is told, from the cluster's current registry. */
+  async config(clusterId: string, hostId: string): Promise<HostConfig> {
+    return configFor(await this.#registry(clusterId), hostId);
+  }
+
+  /** The mesh route `id`, or ApiError 404 (as an RpcResult: rpc-result.ts). */
+  async route(clusterId: string, id: string): Promise<RpcResult<RouteEntry>> {
+    return rpcResult(async () => {
+      const route = (await this.#registry(clusterId)).routes.find((r) => r.id === id);
+      if (!route) throw ApiError.notFound(`mesh route '${id}'`);
+      return route;
+    });
   }
 
   async #registry(clusterId: string): Promise<Registry> {
@@ -109,8 +108,7 @@ export class ClusterDO extends DurableObject<Bindings> {
     const pushed: string[] = [];
     for (const hostId of touched) {
       if (JSON.stringify(configFor(before, hostId)) === JSON.stringify(configFor(after, hostId))) continue;
-      const stub = this.env.HOST.get(this.env.HOST.idFromName(hostId));
-      await stub.fetch("https://host.internal/config", { method: "POST" });
+      await this.env.HOST.get(this.env.HOST.idFromName(hostId)).pushConfig();
       pushed.push(hostId);
     }
     return { pushed };

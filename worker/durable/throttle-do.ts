@@ -11,9 +11,9 @@
 // spread over many locations gets the allowance once per location. One object per subject is exact and
 // global; its cost is one object call per authenticated request (run beside the database lookup).
 import { DurableObject } from "cloudflare:workers";
+import { audit } from "../db/audit.ts";
+import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
-import { audit } from "../lib/audit.ts";
-import { openDatabase } from "../lib/db.ts";
 
 /** The allowance and window the caller applies (the Worker's throttle.ts owns the numbers). */
 export interface ThrottleRule {

@@ -8,13 +8,13 @@ import {
   encodeStreamFrame,
   type ServerToClient,
 } from "../../schema/protocol/client-frames.ts";
-import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
+import { ReceiveWindow, SendWindow } from "../../schema/protocol/index.ts";
+import { openOnHost } from "../durable/stubs.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 
 /** What the Worker lets a host send ahead of the reader: bounds the Worker's memory per request. */
 const WINDOW = 1024 * 1024;
-const CREDIT_BATCH = WINDOW / 4;
 
 export interface StreamRequest {
   hostId: string;
@@ -41,13 +41,14 @@ export class HostStream {
   #broken: StreamBroken | undefined;
   /** Whoever waits for a frame: a reader and a writer may wait at once. */
   #waiters: (() => void)[] = [];
-  #sendCredit = 0;
+  /** The host's credit for what we write. */
+  readonly #send = new SendWindow();
   /**
-   * What the host may still send: WINDOW less what arrived, plus what was granted back. Data beyond it
-   * breaks the stream instead of joining the queue, so the queue never holds more than WINDOW bytes.
+   * What the host may still send: WINDOW less what arrived, granted back a quarter window at a time as
+   * the reader consumes. Data beyond it breaks the stream instead of joining the queue, so the queue
+   * never holds more than WINDOW bytes.
    */
-  #recvCredit = WINDOW;
-  #unacked = 0;
+  readonly #receive = ReceiveWindow.quarter(WINDOW, { grantor: "the proxy granted" });
   #finSent = false;
 
   private constructor(ws: WebSocket) {
@@ -59,16 +60,13 @@ export class HostStream {
 
   /** Opens the stream and waits until the host has connected to the target. */
   static async open(env: Bindings, req: StreamRequest): Promise<HostStream> {
-    const stub = env.HOST.get(env.HOST.idFromName(req.hostId));
-    const res = await stub.fetch("https://host.internal/tcp", {
-      headers: {
-        upgrade: "websocket",
-        "x-outpost-target": req.target,
-        "x-outpost-credit": String(WINDOW),
-        "x-outpost-tenant": req.tenantId,
-        "x-outpost-actor": req.actor,
-        "x-outpost-host-name": req.hostName,
-      },
+    const res = await openOnHost(env, req.hostId, {
+      kind: "tcp",
+      target: req.target,
+      credit: WINDOW,
+      tenantId: req.tenantId,
+      actor: req.actor,
+      hostName: req.hostName,
     });
     const ws = res.webSocket;
     if (!ws) {
@@ -101,21 +99,15 @@ export class HostStream {
 
   /** Sends `data`, never beyond the credit the host granted. */
   async write(data: Uint8Array): Promise<void> {
-    for (let off = 0; off < data.length; ) {
-      await this.#until(() => this.#sendCredit > 0 || this.#broken !== undefined);
-      if (this.#broken) throw this.#broken;
-      const n = Math.min(this.#sendCredit, MAX_CHUNK_BYTES, data.length - off);
-      this.#send({ t: "data", data: data.subarray(off, off + n) });
-      this.#sendCredit -= n;
-      off += n;
-    }
+    if (this.#broken) throw this.#broken;
+    await this.#send.send(data, (chunk) => this.#frame({ t: "data", data: chunk }));
   }
 
   /** No more bytes to the target (half close); its replies keep coming. */
   fin(): void {
     if (this.#finSent) return;
     this.#finSent = true;
-    this.#send({ t: "fin" });
+    this.#frame({ t: "fin" });
   }
 
   /** Drops the stream both ways. */
@@ -126,7 +118,7 @@ export class HostStream {
     } catch {}
   }
 
-  #send(frame: Parameters<typeof encodeStreamFrame>[0]): void {
+  #frame(frame: Parameters<typeof encodeStreamFrame>[0]): void {
     try {
       this.#ws.send(encodeStreamFrame(frame));
     } catch {
@@ -135,12 +127,8 @@ export class HostStream {
   }
 
   #grant(bytes: number): void {
-    this.#unacked += bytes;
-    if (this.#unacked >= CREDIT_BATCH) {
-      this.#send({ t: "credit", bytes: this.#unacked });
-      this.#recvCredit += this.#unacked;
-      this.#unacked = 0;
-    }
+    const back = this.#receive.consumed(bytes);
+    if (back > 0) this.#frame({ t: "credit", bytes: back });
   }
 
   #message(data: unknown): void {
@@ -153,23 +141,25 @@ export class HostStream {
     }
     switch (frame.t) {
       case "opened":
-        this.#sendCredit += frame.credit;
-        this.#opened = true;
-        break;
       case "credit":
-        this.#sendCredit += frame.bytes;
-        break;
-      case "data":
-        if (frame.data.length > this.#recvCredit) {
-          // The HostDO enforces credit too; this bounds the queue whoever broke it.
-          this.#fail(
-            "credit_exceeded",
-            `the host sent ${frame.data.length} bytes beyond the ${this.#recvCredit} bytes of credit left`,
-          );
+        try {
+          this.#send.grant(frame.t === "opened" ? frame.credit : frame.bytes);
+        } catch (err) {
+          this.#fail("bad_frame", `the relay sent a bad grant: ${(err as Error).message}`);
           this.close();
           return;
         }
-        this.#recvCredit -= frame.data.length;
+        if (frame.t === "opened") this.#opened = true;
+        break;
+      case "data":
+        try {
+          this.#receive.receive(frame.data.length, "the host's data");
+        } catch (err) {
+          // The HostDO enforces credit too; this bounds the queue whoever broke it.
+          this.#fail("credit_exceeded", (err as Error).message);
+          this.close();
+          return;
+        }
         this.#queue.push(frame.data);
         break;
       case "fin":
@@ -186,6 +176,7 @@ export class HostStream {
 
   #fail(code: string, message: string): void {
     this.#broken ??= new StreamBroken(code, message);
+    this.#send.close(this.#broken);
     this.#wakeAll();
   }
 

@@ -2,8 +2,9 @@
 // HMAC-SHA256 under a key derived (HKDF) from the control plane's signing seed, over the exposure id,
 // its link salt and the expiry, so a link opens only its own exposure, only until it expires, and only
 // until the exposure's links are revoked (a new salt). Nothing secret is stored: the salt is public.
+
+import { seedBytes } from "../auth/control-plane-key.ts";
 import type { Bindings } from "../env.ts";
-import { seedBytes } from "../lib/cp-key.ts";
 
 /** The query parameter a link carries, and the cookie that keeps a browser in afterwards. */
 export const LINK_PARAM = "outpost_link";

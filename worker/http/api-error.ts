@@ -14,6 +14,17 @@ export class ApiError extends Error {
     this.name = "ApiError";
   }
 
+  /**
+   * The refusal as the API's JSON error response, for code that answers outside the Hono app (a
+   * Durable Object's fetch router); inside the app, http/on-error.ts renders it the same way.
+   */
+  toResponse(): Response {
+    return Response.json(
+      { error: { code: this.code, message: this.message } },
+      { status: this.status, headers: this.headers },
+    );
+  }
+
   static badRequest(message: string, code = "invalid_request"): ApiError {
     return new ApiError(400, code, message);
   }

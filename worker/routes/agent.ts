@@ -2,6 +2,7 @@
 // key here: the agent proves who it is inside the connection, by signing its hello with its host key.
 import { Hono } from "hono";
 import { isHostId } from "../../schema/protocol/index.ts";
+import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 
@@ -11,8 +12,6 @@ export const agentRoutes = new Hono<AppEnv>().get("/connect", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
   }
-  const stub = c.env.HOST.get(c.env.HOST.idFromName(host));
-  // From scratch, not the caller's headers: the DO reads only what the Worker checked.
-  const headers = new Headers({ upgrade: "websocket", "x-outpost-host": host });
-  return stub.fetch("https://host.internal/agent", { headers });
+  // A request of our own (stream-request.ts), not the caller's: the DO reads only what was checked.
+  return openOnHost(c.env, host, { kind: "agent", hostId: host });
 });

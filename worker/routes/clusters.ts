@@ -5,13 +5,13 @@ import { z } from "zod";
 import { clusters, enrollmentTokens, hosts, sites } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { isUniqueViolation } from "../db/database.ts";
+import { resolveCluster, resolveSite } from "../db/resolve.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { isUniqueViolation } from "../lib/db.ts";
-import { resolveCluster, resolveSite } from "../lib/resolve.ts";
 
 const admin = requireRole("admin");
 

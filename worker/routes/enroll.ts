@@ -6,18 +6,19 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
 import { newId, secretPrefix } from "../../schema/ids.ts";
+import { fromBase64Url } from "../../schema/protocol/base64.ts";
 import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/protocol/enroll.ts";
-import { Verifier } from "../../schema/protocol/index.ts";
+import { type HostPublicKey, parseHostKey, Verifier } from "../../schema/protocol/index.ts";
+import { controlPlanePublicKey } from "../auth/control-plane-key.ts";
+import { secretMatches } from "../auth/secrets.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
+import { audit } from "../db/audit.ts";
+import { isUniqueViolation } from "../db/database.ts";
+import { heartbeatMs } from "../durable/host/heartbeat.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { labels, name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { controlPlanePublicKey } from "../lib/cp-key.ts";
-import { secretMatches } from "../lib/crypto.ts";
-import { isUniqueViolation } from "../lib/db.ts";
-import { heartbeatMs } from "../lib/heartbeat.ts";
 
 const enrollBody = z.object({
   token: z.string().max(128),
@@ -43,28 +44,32 @@ function pinnedConflict(pinned: Record<string, string>, asked: Record<string, st
   return Object.keys(asked).find((k) => Object.hasOwn(pinned, k) && pinned[k] !== asked[k]);
 }
 
-function fromBase64Url(text: string): Uint8Array {
-  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-}
-
 export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBody), async (c) => {
   const req = c.req.valid("json");
   const db = c.var.db;
   const now = Date.now();
 
   // Proof of possession first: it costs no database round trip.
+  // parseHostKey at the boundary: from here on the key is a HostPublicKey, not any string.
+  let publicKey: HostPublicKey;
   let verifier: Verifier;
   try {
-    verifier = new Verifier(req.publicKey as `hostkey:${string}` & never);
+    publicKey = parseHostKey(req.publicKey);
+    verifier = new Verifier(publicKey);
   } catch {
     throw ApiError.badRequest("publicKey: not a valid ed25519 public key");
   }
-  if (!(await verifier.verify(fromBase64Url(req.signature), enrollmentMessage(req)))) {
-    throw ApiError.badRequest(
-      "signature does not verify with publicKey: the request was not signed by its key",
-      "bad_signature",
-    );
+  const badSignature = ApiError.badRequest(
+    "signature does not verify with publicKey: the request was not signed by its key",
+    "bad_signature",
+  );
+  let signature: Uint8Array;
+  try {
+    signature = fromBase64Url(req.signature);
+  } catch {
+    throw badSignature; // not canonical base64url (the pattern allows stray trailing bits)
   }
+  if (!(await verifier.verify(signature, enrollmentMessage(req)))) throw badSignature;
   if (Math.abs(now - req.time) > ENROLL_MAX_SKEW_MS) {
     throw ApiError.badRequest(
       "time is more than 5 minutes from the control plane's clock: fix the host's clock",
@@ -160,7 +165,7 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
           sql: `insert into hosts (id, tenant_id, cluster_id, site_id, name, public_key, labels, status, enrolled_with, created_at)
                 select ?, tenant_id, cluster_id, site_id, ?, ?, ?, 'pending', id, ? from enrollment_tokens
                 where id = ? and used_by = ?`,
-          args: [hostId, req.name, req.publicKey, hostLabels, now, token.id, hostId],
+          args: [hostId, req.name, publicKey, hostLabels, now, token.id, hostId],
         },
       ],
       "write",
@@ -192,7 +197,7 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
     action: "host.enroll",
     target: hostId,
     outcome: "allowed",
-    details: { name: req.name, publicKey: req.publicKey },
+    details: { name: req.name, publicKey },
   });
   const body: EnrollResponse = {
     host: { id: hostId, name: req.name, cluster: where!.cluster, site: where!.site },

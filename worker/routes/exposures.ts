@@ -10,6 +10,9 @@ import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/
 import { newId, randomBase32 } from "../../schema/ids.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
 import { RANK, requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { type Database, isUniqueViolation } from "../db/database.ts";
+import { resolveHost } from "../db/resolve.ts";
 import type { AppEnv } from "../env.ts";
 import { LINK_PARAM, MAX_LINK_TTL_S, signLink } from "../expose/links.ts";
 import {
@@ -24,9 +27,6 @@ import {
 import { ApiError } from "../http/api-error.ts";
 import { duration } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { type Database, isUniqueViolation } from "../lib/db.ts";
-import { resolveHost } from "../lib/resolve.ts";
 
 const createExposure = z.object({
   host: z.string().max(200),

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { authenticate, bearer } from "../auth/api-key.ts";
 import { checkLink } from "../auth/link-check.ts";
+import type { Database } from "../db/database.ts";
 import type { AppEnv, Bindings } from "../env.ts";
 import { cookieValue } from "../expose/cookies.ts";
 import { LINK_COOKIE, LINK_PARAM } from "../expose/links.ts";
@@ -21,7 +22,6 @@ import {
 } from "../expose/origins.ts";
 import { type Identity, proxy } from "../expose/proxy.ts";
 import { ApiError } from "../http/api-error.ts";
-import type { Database } from "../lib/db.ts";
 
 type Found = { exposure: Exposure; hostName: string; hostRevoked: boolean };
 type ExposureOrigin = Exclude<RequestOrigin, { kind: "api" }>;

@@ -8,41 +8,18 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { type hosts, sessions } from "../../schema/db/tables.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
-import { decodeExecSpec } from "../../schema/protocol/exec-spec.ts";
+import { decodeExecSpec, type ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
+import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
+import { execSpec } from "../durable/host/stream-request.ts";
+import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { pageQuery } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { hostOfKeyQuery, resolveHost } from "../lib/resolve.ts";
-
-const noNul = (what: string) =>
-  z.string().refine((s) => !s.includes("\0"), { error: `${what} may not contain NUL` });
-
-export const execSpec = z.object({
-  argv: z
-    .array(noNul("argv items").max(64 * 1024))
-    .min(1, { error: "needs at least the program to run" })
-    .max(4096),
-  cwd: noNul("cwd").max(4096).optional(),
-  env: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "names are [A-Za-z_][A-Za-z0-9_]*" }),
-      noNul("env values").max(32 * 1024),
-    )
-    .refine((e) => Object.keys(e).length <= 256, { error: "at most 256 variables" })
-    .optional(),
-  timeout: z
-    .number()
-    .int()
-    .min(1)
-    .max(2 ** 31 - 1)
-    .optional(),
-  credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
-});
 
 type HostRow = typeof hosts.$inferSelect;
 type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
@@ -84,8 +61,7 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
 /** Hands a checked stream request to the host's Durable Object, with who is asking. */
 async function toHost(
   c: Context<StreamEnv>,
-  path: "/exec" | "/tcp",
-  extra: Record<string, string>,
+  open: { kind: "exec"; spec: ExecSpec } | { kind: "tcp"; target: string; credit?: number },
 ): Promise<Response> {
   const caller = c.var.caller;
   const host = c.var.host();
@@ -93,17 +69,13 @@ async function toHost(
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "this endpoint takes a WebSocket upgrade");
   }
-  // Built from scratch, never from the caller's headers: the DO trusts every x-outpost-* header it
-  // gets, so a copied `x-outpost-credit` (or tenant, actor, exec, target) would skip the checks above.
-  const headers = new Headers({
-    upgrade: "websocket",
-    ...extra,
-    "x-outpost-tenant": caller.tenantId,
-    "x-outpost-actor": caller.actor,
-    "x-outpost-host-name": host.name,
+  // Encoded from the checked values alone (stream-request.ts), never from the caller's headers.
+  return openOnHost(c.env, host.id, {
+    ...open,
+    tenantId: caller.tenantId,
+    actor: caller.actor,
+    hostName: host.name,
   });
-  const stub = c.env.HOST.get(c.env.HOST.idFromName(host.id));
-  return stub.fetch(`https://host.internal${path}`, { headers });
 }
 
 const tcpQuery = z.object({
@@ -118,10 +90,7 @@ const tcpQuery = z.object({
 export const hostStreamRoutes = new Hono<StreamEnv>()
   .get("/:host/tcp", streamAuth, requireRole("operator"), valid("query", tcpQuery), async (c) => {
     const { target, credit } = c.req.valid("query");
-    return toHost(c, "/tcp", {
-      "x-outpost-target": target,
-      ...(credit ? { "x-outpost-credit": String(credit) } : {}),
-    });
+    return toHost(c, { kind: "tcp", target, ...(credit ? { credit } : {}) });
   })
   .get("/:host/exec", streamAuth, requireRole("operator"), async (c) => {
     let raw: unknown;
@@ -135,7 +104,7 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
       const i = parsed.error.issues[0]!;
       throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
     }
-    return toHost(c, "/exec", { "x-outpost-exec": JSON.stringify(parsed.data) });
+    return toHost(c, { kind: "exec", spec: parsed.data });
   });
 
 const sessionQuery = pageQuery.extend({ host: z.string().max(200).optional() });

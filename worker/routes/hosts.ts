@@ -13,13 +13,13 @@ import {
 } from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { resolveCluster, resolveHost } from "../db/resolve.ts";
+import { disconnectHost, syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { resolveCluster, resolveHost } from "../lib/resolve.ts";
-import { syncCluster } from "./services.ts";
 
 const listQuery = z.object({
   cluster: ref.optional(),
@@ -113,9 +113,3 @@ export const hostRoutes = new Hono<AppEnv>()
     });
     return c.json({ host });
   });
-
-/** Tells the host's Durable Object to drop a live agent connection (a no-op when none is open). */
-async function disconnectHost(env: AppEnv["Bindings"], hostId: string, reason: "revoked" | "deleted") {
-  const stub = env.HOST.get(env.HOST.idFromName(hostId));
-  await stub.fetch(`https://host.internal/disconnect?reason=${reason}`, { method: "POST" });
-}

@@ -4,14 +4,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { apiKeys } from "../../schema/db/tables.ts";
 import { findControlCharacter } from "../../schema/protocol/index.ts";
+import { mintApiKey, publicKey } from "../auth/mint-api-key.ts";
+import { revokeOnce } from "../auth/revoke.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { endStreamsOf } from "../durable/end-streams.ts";
 import type { AppEnv } from "../env.ts";
 import { duration, role } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { endStreamsOf } from "../lib/end-streams.ts";
-import { mintApiKey, publicKey } from "../lib/keys.ts";
-import { revokeOnce } from "../lib/revoke.ts";
 
 const MAX_KEY_TTL = 366 * 86_400_000;
 

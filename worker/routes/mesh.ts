@@ -6,16 +6,17 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { meshRoutes } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { isServiceName } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { resolveCluster, resolveHost } from "../db/resolve.ts";
+import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { insertCapped, isUniqueViolation } from "../lib/db.ts";
-import { resolveCluster, resolveHost } from "../lib/resolve.ts";
-import { SERVICE_NAME, syncCluster } from "./services.ts";
 
 /** Agents listen for mesh routes on their loopback only. */
 const LOOPBACK_LISTEN = /^(?:127\.(?:\d{1,3}\.){2}\d{1,3}|\[::1\]):([1-9]\d{0,4})$/;
@@ -52,7 +53,7 @@ export const meshRoutesApi = new Hono<AppEnv>()
     const body = c.req.valid("json");
     const colon = body.to.lastIndexOf(":");
     const service = body.to.slice(colon + 1);
-    if (!SERVICE_NAME.test(service)) throw ApiError.badRequest("to: the service must be a service name");
+    if (!isServiceName(service)) throw ApiError.badRequest("to: the service must be a service name");
     const from = await resolveHost(c.var.db, caller.tenantId, body.from);
     const to = await resolveHost(c.var.db, caller.tenantId, body.to.slice(0, colon));
     if (from.clusterId !== to.clusterId) {

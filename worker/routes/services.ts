@@ -9,14 +9,14 @@ import { newId } from "../../schema/ids.ts";
 import { SERVICE_NAME_PATTERN } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
+import { audit } from "../db/audit.ts";
+import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { resolveHost } from "../db/resolve.ts";
+import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { insertCapped, isUniqueViolation } from "../lib/db.ts";
-import { resolveHost } from "../lib/resolve.ts";
 
-export const SERVICE_NAME = SERVICE_NAME_PATTERN;
 /** address:port as the agent parses it: dotted-quad, [IPv6] or a DNS name, then a port. */
 const TARGET =
   /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?):([1-9][0-9]{0,4})$/;
@@ -24,20 +24,13 @@ const TARGET =
 const addService = z.object({
   name: z
     .string()
-    .regex(SERVICE_NAME, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
+    .regex(SERVICE_NAME_PATTERN, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
   target: z
     .string()
     .max(MAX_TARGET_TEXT) // the longest an agent is told in its config (frames.ts)
     .regex(TARGET, { error: "must be <address>:<port>, e.g. 127.0.0.1:22 or [::1]:5432" })
     .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
 });
-
-/** Has the cluster's registry reload and push the change to the running agents it concerns. */
-export async function syncCluster(env: AppEnv["Bindings"], clusterId: string): Promise<void> {
-  const stub = env.CLUSTER.get(env.CLUSTER.idFromName(clusterId));
-  const res = await stub.fetch(`https://cluster.internal/sync?cluster=${clusterId}`, { method: "POST" });
-  if (!res.ok) throw new Error(`cluster registry sync failed: ${res.status}`);
-}
 
 export const serviceRoutes = new Hono<AppEnv>()
   .get("/:host/services", async (c) => {

@@ -7,13 +7,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { exposures, tenantDomains, tenants } from "../../schema/db/tables.ts";
 import { platformAdminAuth } from "../auth/platform-admin.ts";
+import { audit } from "../db/audit.ts";
+import { type Database, isUniqueViolation } from "../db/database.ts";
 import type { AppEnv } from "../env.ts";
 import { grantCandidates, hostnameField, reservedReason } from "../expose/origins.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { type Database, isUniqueViolation } from "../lib/db.ts";
 
 async function tenantNamed(db: Database, tenant: string) {
   const [row] = await db.select().from(tenants).where(eq(tenants.name, tenant)).limit(1);

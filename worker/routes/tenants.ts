@@ -3,14 +3,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { tenants } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { mintApiKey } from "../auth/mint-api-key.ts";
 import { platformAdminAuth } from "../auth/platform-admin.ts";
+import { audit } from "../db/audit.ts";
+import { isUniqueViolation } from "../db/database.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { isUniqueViolation } from "../lib/db.ts";
-import { mintApiKey } from "../lib/keys.ts";
 
 export const tenantRoutes = new Hono<AppEnv>()
   .use(platformAdminAuth)

@@ -5,14 +5,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
 import { newId, newSecret } from "../../schema/ids.ts";
+import { revokeOnce } from "../auth/revoke.ts";
 import { requireRole } from "../auth/roles.ts";
+import { sha256Hex } from "../auth/secrets.ts";
+import { audit } from "../db/audit.ts";
+import { resolveSite } from "../db/resolve.ts";
 import type { AppEnv } from "../env.ts";
 import { duration, labels, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
-import { audit } from "../lib/audit.ts";
-import { sha256Hex } from "../lib/crypto.ts";
-import { resolveSite } from "../lib/resolve.ts";
-import { revokeOnce } from "../lib/revoke.ts";
 
 export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
 export const MAX_TOKEN_TTL_MS = 24 * 3_600_000;

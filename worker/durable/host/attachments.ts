@@ -1,6 +1,7 @@
 // What each WebSocket of a HostDO remembers across hibernation (serializeAttachment, ≤ 2 KiB). Memory
 // of the object may be dropped at any time between events; these records and DO storage may not.
-import type { ConnectionId } from "../../../schema/protocol/index.ts";
+import type { ConnectionId, HostId, HostPublicKey } from "../../../schema/protocol/index.ts";
+import type { ClientKind } from "./stream-request.ts";
 
 export interface AgentAttachment {
   role: "agent";
@@ -10,7 +11,7 @@ export interface AgentAttachment {
   phase: "challenged" | "ready";
   /**
    * Its hello's signature and nonce checked, the rest of the handshake under way: among racing hellos
-   * of one host the newest verified connection wins (HostDO #onHello), never an unverified one.
+   * of one host the newest verified connection wins (AgentLink #onHello), never an unverified one.
    */
   verified?: boolean;
   /** Last seq accepted from the agent / last seq sent to it. */
@@ -32,7 +33,8 @@ export interface AgentAttachment {
 
 export interface ClientAttachment {
   role: "client";
-  kind: "exec" | "tcp";
+  /** Its kind's entry in host/kinds/index.ts: the stream request's kind. */
+  kind: ClientKind;
   /** The agent stream id this client drives, and the agent connection it runs on. */
   sid: number;
   conn: ConnectionId;
@@ -120,13 +122,13 @@ const FLUSH_MS = 50;
 
 /** What the object keeps in its own storage about its host. */
 export interface HostRecord {
-  id: string;
+  id: HostId;
   tenantId: string;
   clusterId: string;
   name: string;
-  publicKey: string;
+  publicKey: HostPublicKey;
   /**
-   * Set once the host is revoked or deleted (the /disconnect the Worker sends): connects are refused
+   * Set once the host is revoked or deleted (the Worker's disconnect RPC): connects are refused
    * from this record, without a database read per attempt (they are unauthenticated, anyone can try).
    */
   revoked?: "revoked" | "deleted";

@@ -2,10 +2,10 @@
 // another tenant's id is 404 like any unknown one.
 import { and, eq, isNull } from "drizzle-orm";
 import type { apiKeys, enrollmentTokens } from "../../schema/db/tables.ts";
+import { audit } from "../db/audit.ts";
+import type { Database } from "../db/database.ts";
 import type { Caller } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
-import { audit } from "./audit.ts";
-import type { Database } from "./db.ts";
 
 type Revocable = typeof apiKeys | typeof enrollmentTokens;
 

@@ -4,19 +4,22 @@
 // one to one, credit included, so flow control stays end to end. The far host's own policy decides
 // whether the service may be reached; routes never leave their cluster.
 
-import { decodeServerFrame, encodeStreamFrame } from "../../../schema/protocol/client-frames.ts";
-import type { ControlPlaneFrame, TcpOpenFrame } from "../../../schema/protocol/index.ts";
-import type { Bindings } from "../../env.ts";
-import type { RouteEntry } from "../cluster-do.ts";
-import type { HostRecord } from "./attachments.ts";
+//
+// The kind table maps the agent's own (even) stream ids here: a mesh stream has no client socket in
+// this object (the far host's object is its client), so fromClient has nothing to do.
+import { decodeServerFrame, encodeStreamFrame } from "../../../../schema/protocol/client-frames.ts";
+import type { TcpOpenFrame } from "../../../../schema/protocol/index.ts";
+import { clusterObject, openOnHost } from "../../stubs.ts";
+import type { Outgoing } from "../agent-link.ts";
+import type { HostRecord } from "../attachments.ts";
+import type { AgentStreamFrame, Relay, StreamKind } from "./kind.ts";
 
-type ToAgent = ControlPlaneFrame extends infer F
-  ? F extends ControlPlaneFrame
-    ? Omit<F, "seq">
-    : never
-  : never;
+export interface MeshOpen {
+  host: HostRecord;
+  frame: TcpOpenFrame;
+}
 
-export class MeshRelay {
+export class MeshKind implements StreamKind<MeshOpen> {
   /** Open mesh streams by the agent's sid. Plain sockets, not hibernatable: the object stays up while any is open. */
   readonly #peers = new Map<number, WebSocket>();
   /** Which directions have sent fin, per sid: a stream with both is complete and ends without close. */
@@ -24,13 +27,12 @@ export class MeshRelay {
   /** Opens under way, by sid: the agent's frames for such a stream wait for its open, in order. */
   readonly #opening = new Map<number, Promise<void>>();
 
-  constructor(
-    private readonly env: Bindings,
-    private readonly toAgent: (frame: ToAgent) => void,
-  ) {}
+  constructor(private readonly relay: Relay) {}
 
-  get size(): number {
-    return this.#peers.size;
+  /** Mesh frames go to the ready agent: its streams end with its connection (end). */
+  toAgent(frame: Outgoing): void {
+    const agent = this.relay.link.ready();
+    if (agent) this.relay.link.send(agent, frame);
   }
 
   /**
@@ -38,7 +40,7 @@ export class MeshRelay {
    * answer takes a round trip through two other objects, and every other stream of the host would wait
    * behind it. Frames for this stream that arrive meanwhile wait for it instead (fromAgent).
    */
-  open(host: HostRecord, frame: TcpOpenFrame): void {
+  open({ host, frame }: MeshOpen): void {
     const opening = this.#open(host, frame)
       .catch((err: unknown) => {
         console.error("HostDO mesh open failed", err);
@@ -55,24 +57,18 @@ export class MeshRelay {
   async #open(host: HostRecord, frame: TcpOpenFrame): Promise<void> {
     const refuse = (reason: string) => this.toAgent({ t: "close", sid: frame.sid, reason });
     if (typeof frame.target !== "string") return refuse("mesh streams name a route, not a port");
-    const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
-    const res = await registry.fetch(
-      `https://cluster.internal/route?cluster=${host.clusterId}&id=${encodeURIComponent(frame.target)}`,
-    );
-    if (!res.ok) return refuse(`no mesh route '${frame.target}' in this cluster`);
-    const route = (await res.json()) as RouteEntry;
+    const found = await clusterObject(this.relay.env, host.clusterId).route(host.clusterId, frame.target);
+    if (!found.ok) return refuse(`no mesh route '${frame.target}' in this cluster`);
+    const route = found.value;
     if (route.fromHostId !== host.id) return refuse(`mesh route '${route.id}' does not start at this host`);
 
-    const far = this.env.HOST.get(this.env.HOST.idFromName(route.toHostId));
-    const upgrade = await far.fetch("https://host.internal/tcp", {
-      headers: {
-        upgrade: "websocket",
-        "x-outpost-target": route.toService,
-        "x-outpost-credit": String(frame.credit),
-        "x-outpost-tenant": route.tenantId,
-        "x-outpost-actor": `host:${host.id}`,
-        "x-outpost-host-name": route.toName,
-      },
+    const upgrade = await openOnHost(this.relay.env, route.toHostId, {
+      kind: "tcp",
+      target: route.toService,
+      credit: frame.credit,
+      tenantId: route.tenantId,
+      actor: `host:${host.id}`,
+      hostName: route.toName,
     });
     const peer = upgrade.webSocket;
     if (!peer) {
@@ -102,7 +98,19 @@ export class MeshRelay {
   }
 
   /** A frame from the agent on an even (agent-opened) sid. */
-  fromAgent(
+  fromAgent(frame: AgentStreamFrame): void {
+    if (frame.t === "data" || frame.t === "credit" || frame.t === "fin" || frame.t === "close") {
+      this.#relay(frame);
+      return;
+    }
+    // A stream's first frames from the far side (stdout, tcp.opened) on a sid nobody holds here.
+    if (frame.t === "stdout" || frame.t === "stderr" || frame.t === "tcp.opened")
+      this.toAgent({ t: "close", sid: frame.sid, reason: "client gone" });
+  }
+
+  fromClient(): void {}
+
+  #relay(
     frame:
       | { t: "data"; sid: number; data: Uint8Array }
       | { t: "credit"; sid: number; bytes: number }
@@ -114,7 +122,7 @@ export class MeshRelay {
       // Chained on the open, so this stream's frames keep their order.
       this.#opening.set(
         frame.sid,
-        opening.then(() => this.fromAgent(frame)),
+        opening.then(() => this.#relay(frame)),
       );
       return;
     }
@@ -141,7 +149,7 @@ export class MeshRelay {
   }
 
   /** The agent connection is gone: drop every mesh stream. */
-  closeAll(): void {
+  end(): void {
     for (const [sid, peer] of this.#peers) {
       this.#peers.delete(sid);
       try {

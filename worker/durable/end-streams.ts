@@ -3,8 +3,9 @@
 // rather than when its last stream ends by itself.
 import { and, eq, isNull } from "drizzle-orm";
 import { sessions } from "../../schema/db/tables.ts";
+import type { Database } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
-import type { Database } from "./db.ts";
+import { hostObject } from "./stubs.ts";
 
 /**
  * Finds the hosts through the sessions table (open sessions of `actor`) and tells each HostDO to end
@@ -22,12 +23,5 @@ export async function endStreamsOf(
     .selectDistinct({ hostId: sessions.hostId })
     .from(sessions)
     .where(and(eq(sessions.tenantId, tenantId), eq(sessions.actor, actor), isNull(sessions.endedAt)));
-  const query = new URLSearchParams({ actor, reason });
-  await Promise.all(
-    open.map(({ hostId }) =>
-      env.HOST.get(env.HOST.idFromName(hostId)).fetch(`https://host.internal/end-streams?${query}`, {
-        method: "POST",
-      }),
-    ),
-  );
+  await Promise.all(open.map(({ hostId }) => hostObject(env, hostId).endStreams(actor, reason)));
 }

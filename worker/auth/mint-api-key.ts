@@ -1,7 +1,7 @@
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { apiKeys, type Role } from "../../schema/db/tables.ts";
 import { newId, newSecret } from "../../schema/ids.ts";
-import { sha256Hex } from "./crypto.ts";
+import { sha256Hex } from "./secrets.ts";
 
 /** Creates an API key; the secret is returned once and only its hash is stored. */
 export async function mintApiKey(

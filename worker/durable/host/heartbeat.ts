@@ -1,6 +1,9 @@
-import type { Bindings } from "../env.ts";
+import type { Bindings } from "../../env.ts";
 
-/** Default interval between agent pings: a host is marked offline after two silent intervals. */
+// The agent heartbeat interval the control plane announces in `ready`; liveness.ts marks a host
+// offline after HEARTBEAT_MISSES silent intervals (schema/protocol/limits.ts).
+
+/** Default interval between agent pings. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /** HEARTBEAT_MS (a Worker var) lets local runs and tests notice a dead host sooner. */

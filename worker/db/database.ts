@@ -5,11 +5,16 @@ import { type Client, createClient } from "@libsql/client/web";
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import type { Bindings } from "../env.ts";
 
 export type Database = LibSQLDatabase & { $client: Client };
 
-export function openDatabase(env: Bindings): Database {
+/** The bindings a database is opened from (worker/env.ts Bindings has them): no import of env.ts here. */
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DATABASE_AUTH_TOKEN?: string;
+}
+
+export function openDatabase(env: DatabaseConfig): Database {
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is not set: point it at a libSQL server");
   return drizzle(createClient({ url: env.DATABASE_URL, authToken: env.DATABASE_AUTH_TOKEN }));
 }

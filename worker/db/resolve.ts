@@ -4,6 +4,7 @@ import { and, eq, inArray, type SQL } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { apiKeys, clusters, hosts, sites } from "../../schema/db/tables.ts";
 import { isId } from "../../schema/ids.ts";
+import { isHostId } from "../../schema/protocol/keys.ts";
 import { ApiError } from "../http/api-error.ts";
 
 export async function resolveCluster(db: LibSQLDatabase, tenantId: string, ref: string) {
@@ -49,7 +50,7 @@ export function hostOfKeyQuery(db: LibSQLDatabase, keyPrefix: string, ref: strin
 }
 
 function _hostQuery(db: LibSQLDatabase, tenant: SQL, ref: string) {
-  if (isId("host", ref)) {
+  if (isHostId(ref)) {
     return db
       .select({ host: hosts })
       .from(hosts)

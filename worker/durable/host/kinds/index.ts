@@ -1,0 +1,47 @@
+// The HostDO's stream kinds, in one table. A client opens exec and tcp streams (odd stream ids, the
+// control plane's); the agent opens mesh streams (even ids, its own: frames.ts). Nothing else in the
+// object switches on a kind: a new kind is a module here and an entry below.
+import { ExecKind } from "./exec.ts";
+import type { ClientKind, ClientOpen, Opened, Relay, StreamKind } from "./kind.ts";
+import { MeshKind } from "./mesh.ts";
+import { TcpKind } from "./tcp.ts";
+
+export type {
+  AgentStreamFrame,
+  ClientKind,
+  ClientOpen,
+  ClientRequest,
+  ClientStream,
+  Opened,
+  Relay,
+  StreamKind,
+} from "./kind.ts";
+
+/** The kinds a client opens, by their stream request's kind (stream-request.ts). */
+type ClientKinds = { [K in ClientKind]: StreamKind<ClientOpen<K>, Opened> };
+
+/** One object's kinds (a kind may hold per-object state, as mesh does its peer sockets). */
+export function streamKinds(relay: Relay): { client: ClientKinds; mesh: MeshKind } {
+  return {
+    client: { exec: new ExecKind(relay), tcp: new TcpKind(relay) },
+    mesh: new MeshKind(relay),
+  };
+}
+
+export type StreamKinds = ReturnType<typeof streamKinds>;
+
+/** Opens a client's stream with the kind its request names. */
+export function openClientStream<K extends ClientKind>(kinds: StreamKinds, open: ClientOpen<K>): Opened {
+  const kind: StreamKind<ClientOpen<K>, Opened> = kinds.client[open.req.kind];
+  return kind.open(open);
+}
+
+/** Every kind of the object, for what concerns them all (the agent connection went). */
+export function allKinds(kinds: StreamKinds): Array<{ end(): void }> {
+  return [...Object.values(kinds.client), kinds.mesh];
+}
+
+/** Which side opened stream `sid`: the agent's own (even) ids are mesh streams. */
+export function openedByAgent(sid: number): boolean {
+  return sid % 2 === 0;
+}

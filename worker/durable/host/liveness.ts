@@ -1,0 +1,108 @@
+// Whether the host's agent is alive: the alarm closes an agent socket that has not finished its
+// handshake within HANDSHAKE_TIMEOUT_MS, or has been silent for HEARTBEAT_MISSES heartbeat intervals
+// (the rule the agent applies to us, schema/protocol/limits.ts), and writes the sampled failures of
+// unauthenticated connections (failure-sampler.ts). Liveness counts a frame's arrival, not its
+// processing: a busy host with frames queued in the object is not silent.
+import { eq } from "drizzle-orm";
+import { hosts } from "../../../schema/db/tables.ts";
+import { CloseCode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_MISSES } from "../../../schema/protocol/index.ts";
+import type { Database } from "../../db/database.ts";
+import type { Bindings } from "../../env.ts";
+import type { AgentAttachment, Attachments, HostRecord } from "./attachments.ts";
+import { FailureSampler } from "./failure-sampler.ts";
+import { heartbeatMs } from "./heartbeat.ts";
+import type { SessionLog } from "./session-log.ts";
+
+/** How often last_seen is written to the database at most, while heartbeats keep arriving. */
+const LAST_SEEN_WRITE_MS = 30_000;
+
+export class Liveness {
+  /** When each agent socket's latest message arrived (before it is opened and checked). */
+  readonly #arrivals = new Map<string, number>();
+  /** Failures before a hello is verified, written as sampled audit events. */
+  readonly #failures = new FailureSampler();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Bindings,
+    private readonly att: Attachments,
+    private readonly db: () => Database,
+    private readonly log: SessionLog,
+  ) {}
+
+  get heartbeatMs(): number {
+    return heartbeatMs(this.env);
+  }
+
+  /** A message arrived on the agent connection `conn`. */
+  arrived(conn: string): void {
+    this.#arrivals.set(conn, Date.now());
+  }
+
+  forget(conn: string): void {
+    this.#arrivals.delete(conn);
+  }
+
+  /** The connection is ready: its first heartbeat deadline. */
+  async readyAt(now: number): Promise<void> {
+    await this.ensureAlarm(now + HEARTBEAT_MISSES * this.heartbeatMs);
+  }
+
+  /** Writes last_seen at most every LAST_SEEN_WRITE_MS, in the background (every stream waits otherwise). */
+  seen(ws: WebSocket, a: AgentAttachment, host: HostRecord): void {
+    if (a.seen - a.dbSeen <= LAST_SEEN_WRITE_MS) return;
+    this.att.update<AgentAttachment>(ws, (x) => {
+      x.dbSeen = x.seen;
+    });
+    this.log.background(
+      "last_seen",
+      this.db()
+        .update(hosts)
+        .set({ lastSeenAt: new Date(a.seen), status: "online" })
+        .where(eq(hosts.id, host.id)),
+    );
+  }
+
+  /** The host's last ready connection is gone: it is offline, last seen when its last frame came. */
+  async offline(host: HostRecord, a: AgentAttachment): Promise<void> {
+    await this.db()
+      .update(hosts)
+      .set({ status: "offline", lastSeenAt: new Date(a.seen) })
+      .where(eq(hosts.id, host.id));
+  }
+
+  /** Counts a failure of an unauthenticated connection; its sampled event is written by the alarm. */
+  async sampleFailure(action: string, reason: string, close: number): Promise<void> {
+    await this.ensureAlarm(this.#failures.record(action, reason, close, Date.now()));
+  }
+
+  /** Handshake deadlines, heartbeat liveness of the agent sockets, and the sampled failures. */
+  async alarm(
+    host: HostRecord | undefined,
+    close: (ws: WebSocket, code: number, why: string) => Promise<void>,
+  ): Promise<void> {
+    const now = Date.now();
+    const hb = this.heartbeatMs;
+    const sample = this.#failures.take(now);
+    if (sample && host) await this.log.sampled(host, sample);
+    let next = this.#failures.dueAt() ?? Number.POSITIVE_INFINITY;
+    for (const ws of this.ctx.getWebSockets("agent")) {
+      const a = this.att.get(ws) as AgentAttachment;
+      const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
+      const deadline =
+        a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + HEARTBEAT_MISSES * hb;
+      if (now < deadline) {
+        next = Math.min(next, deadline);
+        continue;
+      }
+      const why = a.phase === "challenged" ? "no hello within the handshake timeout" : "heartbeats stopped";
+      await close(ws, CloseCode.TIMEOUT, why);
+    }
+    if (next !== Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next);
+  }
+
+  async ensureAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}
