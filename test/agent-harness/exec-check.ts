@@ -2,10 +2,10 @@
 // control plane's side of the exec frames, and prints one JSON report; agent/exec.test.ts runs it
 // under Bun and Deno and checks the report. Each scenario catches its own failure.
 import { existsSync } from "node:fs";
+import { type ExecFrame, ExecStreams } from "../../agent/exec.ts";
+import type { Outgoing } from "../../agent/outgoing.ts";
+import { detectRuntime } from "../../agent/runtime/index.ts";
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
-import { type ExecFrame, ExecStreams } from "../exec.ts";
-import type { Outgoing } from "../outgoing.ts";
-import { detectRuntime } from "../runtime/index.ts";
 
 const runtime = detectRuntime();
 const report: Record<string, unknown> = {};

@@ -1,5 +1,5 @@
-// Exercises the runtime seam for real on whichever runtime runs this file (`bun agent/testing/seam-check.ts`
-// or `deno run -A agent/testing/seam-check.ts`) and prints one JSON report; agent/seam.test.ts runs it
+// Exercises the runtime seam for real on whichever runtime runs this file (`bun test/agent-harness/seam-check.ts`
+// or `deno run -A test/agent-harness/seam-check.ts`) and prints one JSON report; agent/seam.test.ts runs it
 // under both and checks the report. Every check catches its own failure, so one report always comes out.
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import {
   detectRuntime,
   SpawnError,
   type TcpConn,
-} from "../runtime/index.ts";
+} from "../../agent/runtime/index.ts";
 
 const runtime = detectRuntime();
 const report: Record<string, unknown> = {};
