@@ -89,6 +89,8 @@ export class Session {
   #exchange: { kx: KeyExchange; nonce: Uint8Array } | undefined;
   #sendKey: DataKey | undefined;
   #receiveKey: DataKey | undefined;
+  /** The data keys' bytes, until the faster MAC replaced the keys made from them. */
+  #rawKeys: Record<"agent>cp" | "cp>agent", Uint8Array> | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #outbound: Promise<void> = Promise.resolve();
   #deadline: ReturnType<typeof setTimeout> | undefined;
@@ -319,10 +321,11 @@ export class Session {
         agentKx: exchange.kx.publicKey,
         cpKx: kx,
       });
-      // Set before the phase turns ready: no stream (and no data frame) exists before that.
-      const hmac = this.#options.runtime.hmacSha256;
-      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"], { hmac });
-      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"], { hmac });
+      // Set before the phase turns ready: no stream (and no data frame) exists before that. WebCrypto's
+      // HMAC until the first stream loads the runtime's synchronous one (#loadFastMac).
+      this.#rawKeys = keys;
+      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"]);
+      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"]);
       if (this.#closing()) return;
     }
     const { log, state } = this.#options;
@@ -340,13 +343,36 @@ export class Session {
       this.#send({ t: "ping", time: Date.now() });
     }, heartbeat);
     this.#unserve = this.#options.network.listeners.serve({
-      open: (route, listen, conn) => this.#tcp.openMesh(route, listen, conn),
+      open: (route, listen, conn) => {
+        this.#loadFastMac();
+        this.#tcp.openMesh(route, listen, conn);
+      },
       cut: (route, reason) => this.#tcp.closeRoute(route, reason),
     });
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
   }
 
+  /**
+   * The first stream swaps the data keys for ones with the runtime's synchronous HMAC (node:crypto, 5
+   * MiB an idle agent does without). Both compute the same tags, so frames sealed or opened meanwhile,
+   * with WebCrypto's, are as valid.
+   */
+  #loadFastMac(): void {
+    const keys = this.#rawKeys;
+    if (keys === undefined) return;
+    this.#rawKeys = undefined;
+    void (async () => {
+      const hmac = await this.#options.runtime.loadHmacSha256();
+      const send = await DataKey.fromBytes(keys["agent>cp"], { hmac });
+      const receive = await DataKey.fromBytes(keys["cp>agent"], { hmac });
+      if (this.#closing()) return;
+      this.#sendKey = send;
+      this.#receiveKey = receive;
+    })().catch((error) => this.#crash(error));
+  }
+
   #onStreamFrame(frame: ControlPlaneFrame): void {
+    if (frame.t !== "config") this.#loadFastMac();
     switch (frame.t) {
       case "exec.open":
         if (this.#tcp.has(frame.sid)) {
