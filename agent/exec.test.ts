@@ -1,5 +1,5 @@
 // Exec streams with real child processes, under Bun and under Deno: test/agent-harness/exec-check.ts plays
-// the control plane's side of the frames against agent/exec.ts and reports what the agent sent.
+// the control plane's side of the frames against agent/exec/ and reports what the agent sent.
 import { describe, expect, it } from "vitest";
 import { MAX_CHUNK_BYTES } from "../schema/protocol/index.ts";
 import { RUNTIMES, report } from "../test/agent-harness/processes.ts";

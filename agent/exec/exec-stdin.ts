@@ -1,8 +1,8 @@
 // The stdin half of an exec stream (exec.ts): bytes from the control plane are written to the child in
 // order, and credit for more is granted only as the pipe takes them, so a child that does not read
 // stalls its sender instead of filling the agent's memory. eof closes the child's stdin.
-import type { StdinFrame } from "../schema/protocol/index.ts";
-import type { Send } from "./outgoing.ts";
+import type { StdinFrame } from "../../schema/protocol/index.ts";
+import type { Send } from "../outgoing.ts";
 
 /** Stdin bytes granted right after spawning, and kept in flight at most. */
 export const STDIN_WINDOW_BYTES = 256 * 1024;
