@@ -1,6 +1,12 @@
 // Command-line parsing for the agent: `<command> [--flag value | --flag=value | --switch] …`. Small and
 // strict: an unknown flag, a missing value or a stray argument is a usage error (exit 2).
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN, NAME_RULE } from "../schema/names.ts";
+import {
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  NAME_PATTERN,
+  NAME_RULE,
+  SERVICE_NAME_PATTERN as SERVICE_NAME,
+} from "../schema/names.ts";
 import { usageError } from "./errors.ts";
 import { type Cidr, parseCidr, parseTarget, type Service } from "./policy/index.ts";
 
@@ -83,7 +89,6 @@ export function parseLabels(text: string): Record<string, string> {
 }
 
 /** Service names as tcp.open carries them (frames.ts). */
-const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
  * `--service name=address:port` (repeatable): a local service, which may point anywhere the owner

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enrollmentMessage } from "../schema/enroll.ts";
+import { enrollmentMessage } from "../schema/protocol/enroll.ts";
 import { formatControlPlaneKey, generateKeyPair, newHostId, Verifier } from "../schema/protocol/index.ts";
 import { buildTestBundle, ROOT, RUNTIMES, run } from "../test/agent-harness/processes.ts";
 import { AGENT_VERSION } from "./version.ts";

@@ -13,7 +13,7 @@
 // to stop: close 4403 (revoked) and 4426 (upgrade required) end the agent, since retrying cannot help,
 // as does a challenge signed by a key other than the pinned one.
 
-import { AGENT_CONNECT_PATH } from "../schema/enroll.ts";
+import { AGENT_CONNECT_PATH } from "../schema/protocol/enroll.ts";
 import { CloseCode, Verifier } from "../schema/protocol/index.ts";
 import { backoffDelay } from "./backoff.ts";
 import { AgentError, oneLine } from "./errors.ts";

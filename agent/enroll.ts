@@ -1,14 +1,15 @@
-// `outpost-agent enroll`: turn a one-time token into this host's identity (contract: schema/enroll.ts).
+// `outpost-agent enroll`: turn a one-time token into this host's identity (schema/protocol/enroll.ts).
 // The key is generated here and only its public half leaves the host; the request is signed with it
 // (proof of possession). Nothing is written unless the control plane said yes.
 
-import { type EnrollRequest, type EnrollResponse, enrollmentMessage } from "../schema/enroll.ts";
+import { type EnrollRequest, type EnrollResponse, enrollmentMessage } from "../schema/protocol/enroll.ts";
 import {
   formatHostKey,
   generateKeyPair,
   parseControlPlaneKey,
   parseHostId,
   Signer,
+  toBase64Url,
   Verifier,
 } from "../schema/protocol/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
@@ -54,7 +55,7 @@ export async function enroll(runtime: Runtime, options: EnrollOptions): Promise<
   const request: EnrollRequest = {
     ...unsigned,
     ...(options.labels && Object.keys(options.labels).length > 0 ? { labels: options.labels } : {}),
-    signature: _base64Url(await signer.sign(enrollmentMessage(unsigned))),
+    signature: toBase64Url(await signer.sign(enrollmentMessage(unsigned))),
   };
 
   const endpoint = `${options.url}/v1/enroll`;
@@ -175,12 +176,6 @@ function _parseAnswer(body: string, url: string) {
       "check --url, and that agent and control plane are the same version",
     );
   }
-}
-
-function _base64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 function _why(error: unknown): string {

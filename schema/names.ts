@@ -8,6 +8,28 @@ export function isName(value: string): boolean {
   return NAME_PATTERN.test(value);
 }
 
+/**
+ * Service names (a host's named TCP targets: `ssh`, `postgres`, `web.v2`) and mesh route ids: 1-63
+ * characters, lowercase letters, digits, '.', '_' or '-', starting with a letter or digit. The agent's
+ * flags, the API, the SDK and tcp.open (frames.ts) all check this one rule.
+ */
+export const SERVICE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const SERVICE_NAME_RULE =
+  "1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+export function isServiceName(value: string): boolean {
+  return SERVICE_NAME_PATTERN.test(value);
+}
+
+/**
+ * Exposure names are DNS labels too: each is served on an origin of its own, `<name>.<exposure
+ * domain>`, so the name must be a valid first label of a hostname.
+ */
+export const EXPOSURE_NAME_PATTERN = NAME_PATTERN;
+
+/** A TCP target as a client names it: a service name, or a port (1-99999 as text; ports are checked later). */
+export const TARGET_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,62}|[1-9][0-9]{0,4})$/;
+
 /** Label keys/values on hosts: `k=v`, keys like Kubernetes label names, short values. */
 export const LABEL_KEY_PATTERN = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;
 export const LABEL_VALUE_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$|^$/;

@@ -1,6 +1,7 @@
 // `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
 import type { ClientResponse, InferRequestType } from "hono/client";
-import { DEFAULT_STREAM_CREDIT, type ExecSpec } from "../schema/streams.ts";
+import type { ExecSpec } from "../schema/protocol/exec-spec.ts";
+import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
 import { collect } from "./streams/socket.ts";

@@ -1,7 +1,7 @@
 // Every route of the HTTP API against real workerd and a real libSQL server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { MAX_CONFIG_ENTRIES } from "../schema/protocol/index.ts";
-import { encodeExecSpec } from "../schema/streams.ts";
 import { type Outpost, OutpostApiError } from "../sdk/index.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";

@@ -4,7 +4,7 @@
 // the agent is asked to do.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../schema/protocol/index.ts";
-import { DEFAULT_STREAM_CREDIT } from "../schema/streams.ts";
+import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { eventually } from "./harness/agent.ts";
 import { enrollIdentity, RawAgent } from "./harness/raw-agent.ts";

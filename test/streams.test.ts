@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_STREAM_CREDIT } from "../schema/streams.ts";
+import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import { Outpost, OutpostStreamError } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
 import { CLI_BIN, runCli } from "./harness/cli.ts";

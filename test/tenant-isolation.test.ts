@@ -1,7 +1,7 @@
 // Every route, called with tenant B's admin key against tenant A's ids, answers 404 — never 403, never
 // data — and changes nothing of A's.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { encodeExecSpec } from "../schema/streams.ts";
+import { encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { exposureAddress, exposureFetch } from "./harness/exposure.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";

@@ -8,6 +8,7 @@
 //   service name         api              loopback, or networks opened with --allow-net; a name's every
 //                                         resolved address is checked, and the checked one is returned
 //   anything else        —                refused: unknown service
+import { SERVICE_NAME_PATTERN as SERVICE_NAME } from "../../schema/names.ts";
 import { _barePort } from "./_bare-port.ts";
 import { _checkIpTarget } from "./_check-ip-target.ts";
 import { _checkPolicy } from "./_check-policy.ts";
@@ -19,7 +20,6 @@ import type { Decision, PolicyConfig, Resolver, Service } from "./types.ts";
 
 const DOING = "resolve stream target";
 /** Service names as tcp.open carries them; anything else is quoted when listed. */
-const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Enough names to spot a typo, few enough for one line. */
 const MAX_LISTED = 20;
 

@@ -2,6 +2,7 @@
 // Test-only (imports fast-check); nothing outside *.test.ts imports this file.
 
 import fc from "fast-check";
+import { SERVICE_NAME_PATTERN } from "../names.ts";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
 import { findControlCharacter } from "./control-characters.ts";
@@ -51,7 +52,7 @@ const factsArb: fc.Arbitrary<HostFacts> = fc.record(
   { requiredKeys: ["hostname", "os", "arch", "cpus", "memory", "runtime", "runtimeVersion"] },
 );
 
-const nameArb = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,62}$/);
+const nameArb = fc.stringMatching(SERVICE_NAME_PATTERN);
 const configArb: fc.Arbitrary<HostConfig> = fc.record({
   services: fc.uniqueArray(fc.record({ name: nameArb, target: text(261, 1) }), {
     maxLength: 4,
@@ -169,7 +170,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     t: fc.constant("tcp.open"),
     seq,
     sid,
-    target: fc.oneof(uint(65535, 1), fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    target: fc.oneof(uint(65535, 1), fc.stringMatching(SERVICE_NAME_PATTERN)),
     credit: uint(0xffffffff),
   }),
   "tcp.opened": fc.record({ t: fc.constant("tcp.opened"), seq, sid, credit: uint(0xffffffff) }),

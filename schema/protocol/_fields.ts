@@ -74,6 +74,8 @@ export interface _TextRules {
    * newline in it never costs it the connection.
    */
   display?: boolean;
+  /** On send, text beyond `max` is cut to it (at a code point) instead of refused: a sender's own message. */
+  cut?: boolean;
 }
 
 export function _text(rules: _TextRules): _Field<string> {
@@ -96,8 +98,18 @@ export function _text(rules: _TextRules): _Field<string> {
       }
       return value;
     },
-    write: (value) => (rules.display ? replaceControlCharacters(value) : value),
+    write(value) {
+      const text = rules.display ? replaceControlCharacters(value) : value;
+      return rules.cut && text.length > rules.max ? _cutText(text, rules.max) : text;
+    },
   };
+}
+
+/** `text` cut to at most `max` UTF-16 code units, never inside a surrogate pair. */
+function _cutText(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
 /** One of a few fixed words. */

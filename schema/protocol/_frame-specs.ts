@@ -2,6 +2,7 @@
 // (type, length, range). frames.ts reads and writes every frame through this table, and the types
 // below tie each entry to its interface, so a field added to one and not the other does not compile.
 
+import { SERVICE_NAME_PATTERN } from "../names.ts";
 import {
   _array,
   _bool,
@@ -35,6 +36,7 @@ import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId 
 import {
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
@@ -64,15 +66,19 @@ const MAX_TIMER_MS = 0x7fffffff;
 
 export const _SEQ = _uint(1, Number.MAX_SAFE_INTEGER);
 const SID = _uint(1, UINT32);
-const CREDIT = _uint(0, UINT32);
+const CREDIT = _uint(0, MAX_CREDIT);
 const TIME = _uint(0, Number.MAX_SAFE_INTEGER);
 const NONCE = _bytes(32, 32);
 const KX = _bytes(32, 32);
 const CAP = _uint(1, 0xffff);
 const CHUNK = _bytes(0, MAX_CHUNK_BYTES);
+/** A bulk chunk, for the client stream frames too (client-frames.ts). */
+export const _CHUNK = CHUNK;
+/** A signal name as POSIX spells it, SIGTERM or SIGRTMIN+3; the client stream frames use it too. */
+export const _SIGNAL = _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGTERM"], max: 19 });
 const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
-/** What tcp.open may name: a service, or (from the agent) a mesh route's id. */
-const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** What tcp.open may name: a service, or (from the agent) a mesh route's id (names.ts). */
+const SERVICE_NAME = SERVICE_NAME_PATTERN;
 
 const KID: _Field<KeyId> = {
   optional: false,
@@ -200,17 +206,17 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
     fields: {
       sid: SID,
       code: _nullable(_uint(0, 255)),
-      signal: _optional(_text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGKILL"], max: 19 })),
+      signal: _optional(_SIGNAL),
     },
   },
   signal: {
     from: "cp",
     fields: {
       sid: SID,
-      name: _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGTERM"], max: 19 }),
+      name: _SIGNAL,
     },
   },
-  credit: { from: "either", fields: { sid: SID, bytes: _uint(1, UINT32) } },
+  credit: { from: "either", fields: { sid: SID, bytes: _uint(1, MAX_CREDIT) } },
   "tcp.open": {
     from: "either",
     opens: true,

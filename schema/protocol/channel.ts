@@ -6,7 +6,7 @@
 
 import type { DataKey } from "./data-key.ts";
 import { type OpenContext, openFrame, sealFrame, type VerifierLookup } from "./envelope.ts";
-import type { AgentFrame, ControlPlaneFrame, Direction } from "./frames.ts";
+import type { AgentFrame, ControlPlaneFrame, Direction, Unsequenced } from "./frames.ts";
 import type { ConnectionId } from "./keys.ts";
 import { SequenceCounter, SequenceWindow } from "./sequence.ts";
 import type { Signer } from "./sign.ts";
@@ -17,8 +17,7 @@ export type Side = "cp" | "agent";
 export type FrameSentBy<S extends Side> = S extends "cp" ? ControlPlaneFrame : AgentFrame;
 /** The frames `side` receives. */
 export type FrameReceivedBy<S extends Side> = S extends "cp" ? AgentFrame : ControlPlaneFrame;
-/** A frame before the channel numbers it. */
-export type Unsequenced<F> = F extends unknown ? Omit<F, "seq"> : never;
+export type { Unsequenced } from "./frames.ts";
 
 export interface FrameChannelOptions<S extends Side> {
   side: S;

@@ -451,6 +451,13 @@ export type FrameType = Frame["t"];
 
 export type FrameOf<T extends FrameType> = Extract<Frame, { t: T }>;
 
+/**
+ * A frame before its sender numbers it (`seq` is the channel's job, channel.ts): what the HostDO and
+ * the agent build and hand to their FrameChannel. Distributes over a union, so
+ * `Unsequenced<AgentFrame>` is still a union narrowed by `t`, which `Omit<AgentFrame, "seq">` is not.
+ */
+export type Unsequenced<F extends { seq: number } = Frame> = F extends unknown ? Omit<F, "seq"> : never;
+
 /** Every frame type, in the order of this file. */
 export const FRAME_TYPES = Object.keys(_FRAME_SPECS) as FrameType[];
 

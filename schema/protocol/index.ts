@@ -3,6 +3,7 @@
 
 export type { Ed25519Backend } from "./_ed25519.ts";
 export { ed25519Backend } from "./_ed25519.ts";
+export { fromBase64, fromBase64Url, toBase64, toBase64Url } from "./base64.ts";
 export type { CborArray, CborKey, CborMap, CborValue } from "./cbor-value.ts";
 export {
   FrameChannel,
@@ -10,8 +11,18 @@ export {
   type FrameReceivedBy,
   type FrameSentBy,
   type Side,
-  type Unsequenced,
 } from "./channel.ts";
+export {
+  CLIENT_STREAM_CAPABILITY,
+  type ClientToServer,
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeStreamFrame,
+  type ServerToClient,
+  STREAM_FRAME_TYPES,
+  type StreamFrame,
+  type StreamFrameType,
+} from "./client-frames.ts";
 export { CloseCode, closeCodeFor, closeReasonFor } from "./close-codes.ts";
 export {
   CONTROL_CHARACTERS,
@@ -33,6 +44,14 @@ export {
 export { type DecodeCborOptions, decodeCbor } from "./decode.ts";
 export { encodeCbor } from "./encode.ts";
 export {
+  AGENT_CONNECT_PATH,
+  ENROLL_MAGIC,
+  ENROLL_MAX_SKEW_MS,
+  type EnrollRequest,
+  type EnrollResponse,
+  enrollmentMessage,
+} from "./enroll.ts";
+export {
   COSE_MAC0_TAG,
   COSE_SIGN1_TAG,
   type FrameContext,
@@ -42,6 +61,7 @@ export {
   type VerifierLookup,
 } from "./envelope.ts";
 export { ProtocolError, type ProtocolErrorCode } from "./errors.ts";
+export { decodeExecSpec, type ExecSpec, encodeExecSpec } from "./exec-spec.ts";
 export {
   type AgentFrame,
   type ChallengeFrame,
@@ -80,6 +100,7 @@ export {
   type StdoutFrame,
   type TcpOpenedFrame,
   type TcpOpenFrame,
+  type Unsequenced,
 } from "./frames.ts";
 export {
   type ConnectionId,
@@ -113,17 +134,23 @@ export {
   secretKeyBytes,
 } from "./keys.ts";
 export {
+  DEFAULT_STREAM_CREDIT,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_MISSES,
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
   MAX_MESSAGE_BYTES,
   MAX_NESTING,
+  MAX_STREAM_CREDIT,
   MAX_TARGET_TEXT,
+  MIN_STREAM_CREDIT,
 } from "./limits.ts";
+export { ReceiveWindow, type ReceiveWindowOptions } from "./receive-window.ts";
+export { SendWindow, type SendWindowOptions } from "./send-window.ts";
 export { SequenceCounter, SequenceWindow } from "./sequence.ts";
 export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";
 export { Verifier, type VerifierOptions } from "./verify.ts";

@@ -8,6 +8,24 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
 /**
+ * Largest credit one `credit` frame (or an open's `credit`) may grant, and the most a sender may hold
+ * at once (2^32 - 1): no receiver buffers 4 GiB for one stream, so a peer that grants beyond it is
+ * broken or hostile, and the bound keeps every sum of grants an exact integer.
+ */
+export const MAX_CREDIT = 0xffffffff;
+
+/** The window a client grants by default: enough to keep a fast link busy, small enough to bound memory. */
+export const DEFAULT_STREAM_CREDIT = 4 * 1024 * 1024;
+
+/**
+ * The initial credit a client may ask for (spec.credit, the tcp `credit` query), and the most a
+ * stream's receiver may have outstanding at the relay at once: what the relay may have to hold for a
+ * reader that stops reading. The HostDO trims credit frames that would grant beyond it.
+ */
+export const MIN_STREAM_CREDIT = 1024;
+export const MAX_STREAM_CREDIT = 64 * 1024 * 1024;
+
+/**
  * Deepest nesting of arrays and maps in one CBOR item (16). Frames need 4 (`config`); the rest is
  * room to grow. The cap also bounds the decoder's recursion, so hostile input cannot exhaust the stack.
  */

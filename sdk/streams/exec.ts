@@ -1,8 +1,10 @@
 // Exec as streams: stdout and stderr to read, stdin to write, over the client stream protocol. Output
 // credit is granted only as the caller reads, so a slow reader slows the remote process instead of
-// filling memory anywhere on the way.
-import { DEFAULT_STREAM_CREDIT, type ExecSpec, encodeExecSpec } from "../../schema/streams.ts";
-import { deferred, StreamSocket } from "./socket.ts";
+// filling memory anywhere on the way. A kind on the one opener (open-stream.ts).
+import { type ExecSpec, encodeExecSpec } from "../../schema/protocol/exec-spec.ts";
+import { DEFAULT_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
+import { openStream } from "./open-stream.ts";
+import { deferred } from "./socket.ts";
 
 export interface ExecResult {
   /** The remote exit code, or null when a signal ended the process. */
@@ -28,40 +30,35 @@ export function openExec(opts: { wsUrl: string; token: string; spec: ExecSpec })
   const url = new URL(opts.wsUrl);
   const window = opts.spec.credit ?? DEFAULT_STREAM_CREDIT;
   url.searchParams.set("spec", encodeExecSpec({ ...opts.spec, credit: window }));
-  const socket = new StreamSocket(url, opts.token, window);
-  const session = deferred<string>();
-  const exited = deferred<ExecResult>();
-  const stdout = socket.output();
-  const stderr = socket.output();
-  let result: ExecResult | undefined;
-  socket.listen(
-    (frame) => {
-      if (frame.t === "started") session.resolve(frame.session);
-      else if (frame.t === "stdout") stdout.push(frame.data);
-      else if (frame.t === "stderr") stderr.push(frame.data);
-      else if (frame.t === "credit") socket.addCredit(frame.bytes);
-      else if (frame.t === "exit") {
-        result = { code: frame.code, ...(frame.signal ? { signal: frame.signal } : {}) };
-        socket.finish();
-      }
-    },
-    (error) => {
-      if (result) return exited.resolve(result);
-      session.reject(error);
-      exited.reject(error);
-    },
-  );
-  const stdin = new WritableStream<Uint8Array>({
-    write: (chunk) => socket.sendCredited(chunk, (data) => ({ t: "stdin", data })),
-    close: () => socket.send({ t: "stdin", data: new Uint8Array(0), eof: true }),
+  return openStream({ url, token: opts.token, window }, (socket) => {
+    const exited = deferred<ExecResult>();
+    const stdout = socket.output();
+    const stderr = socket.output();
+    let result: ExecResult | undefined;
+    return {
+      onFrame(frame) {
+        if (frame.t === "stdout") stdout.push(frame.data);
+        else if (frame.t === "stderr") stderr.push(frame.data);
+        else if (frame.t === "exit") {
+          result = { code: frame.code, ...(frame.signal ? { signal: frame.signal } : {}) };
+          socket.finish();
+        }
+      },
+      onEnd(error) {
+        if (result) exited.resolve(result);
+        else exited.reject(error);
+      },
+      value: {
+        stdout: stdout.stream,
+        stderr: stderr.stream,
+        stdin: new WritableStream<Uint8Array>({
+          write: (chunk) => socket.sendCredited(chunk, (data) => ({ t: "stdin", data })),
+          close: () => socket.send({ t: "stdin", data: new Uint8Array(0), eof: true }),
+        }),
+        exited: exited.promise,
+        signal: (name: string) => socket.send({ t: "signal", name }),
+        close: () => socket.close(),
+      },
+    };
   });
-  return {
-    session: session.promise,
-    stdout: stdout.stream,
-    stderr: stderr.stream,
-    stdin,
-    exited: exited.promise,
-    signal: (name) => socket.send({ t: "signal", name }),
-    close: () => socket.close(),
-  };
 }

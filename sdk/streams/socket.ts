@@ -1,15 +1,17 @@
-// The client's end of one stream (schema/streams.ts): a WebSocket authenticated with the API key, the
-// control plane's refusals as typed errors, and credit-based flow control both ways. exec.ts and tcp.ts
-// are thin layers over it.
+// The client's end of one stream (schema/protocol/client-frames.ts): a WebSocket authenticated with
+// the API key, the control plane's refusals as typed errors, and credit-based flow control both ways
+// (the protocol's SendWindow and ReceiveWindow). open-stream.ts is the one opener on top of it, and
+// exec.ts and tcp.ts are thin kinds on that.
 import WebSocket from "ws";
-import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
 import {
   type ClientToServer,
-  DEFAULT_STREAM_CREDIT,
   decodeServerFrame,
   encodeStreamFrame,
   type ServerToClient,
-} from "../../schema/streams.ts";
+} from "../../schema/protocol/client-frames.ts";
+import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
+import { ReceiveWindow } from "../../schema/protocol/receive-window.ts";
+import { SendWindow } from "../../schema/protocol/send-window.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 
 export interface Output {
@@ -22,20 +24,20 @@ export interface Output {
 export class StreamSocket {
   readonly #ws: WebSocket;
   readonly #url: string;
-  #unacked = 0;
-  #sendCredit = 0;
-  #creditWaiter: (() => void) | undefined;
+  /** Credit the host granted: what we may send. */
+  readonly #sendWindow = new SendWindow();
+  /** Credit we granted: what the host may send; goes back a quarter window at a time as the caller reads. */
+  readonly #receiveWindow: ReceiveWindow;
   #done = false;
   #outputs: Output[] = [];
   #onFrame: (frame: ServerToClient) => void = () => {};
   #onEnd: (error?: unknown) => void = () => {};
 
-  /** Credit goes back in batches of a quarter window: one frame per several chunks, never a stall. */
-  readonly #creditBatch: number;
-
   /** `window`: the receive credit granted when the stream opened. */
   constructor(url: URL, token: string, window = DEFAULT_STREAM_CREDIT) {
-    this.#creditBatch = Math.max(1, Math.floor(window / 4));
+    // The HostDO clamps the window it relays the same way: no more may arrive than it says.
+    const granted = Math.min(Math.max(window, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
+    this.#receiveWindow = ReceiveWindow.quarter(granted, { grantor: "granted by this client" });
     this.#url = url.toString().replace(/\?.*$/, "");
     this.#ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
@@ -87,19 +89,21 @@ export class StreamSocket {
 
   /** The peer lets us send `bytes` more. */
   addCredit(bytes: number): void {
-    this.#sendCredit += bytes;
-    this.#creditWaiter?.();
+    try {
+      this.#sendWindow.grant(bytes);
+    } catch (e) {
+      this.#breach(
+        new OutpostStreamError("bad_frame", `the control plane broke flow control: ${(e as Error).message}`),
+      );
+    }
   }
 
-  /** Sends `chunk` as frames made by `frame`, never beyond the credit granted. */
+  /** Sends `chunk` as frames made by `frame`, never beyond the credit granted; stops when the stream ends. */
   async sendCredited(chunk: Uint8Array, frame: (data: Uint8Array) => ClientToServer): Promise<void> {
-    for (let off = 0; off < chunk.length; ) {
-      while (this.#sendCredit <= 0 && !this.#done) await new Promise<void>((r) => (this.#creditWaiter = r));
-      if (this.#done) return;
-      const n = Math.min(this.#sendCredit, MAX_CHUNK_BYTES, chunk.length - off);
-      this.send(frame(chunk.subarray(off, off + n)));
-      this.#sendCredit -= n;
-      off += n;
+    try {
+      await this.#sendWindow.send(chunk, (data) => this.send(frame(data)));
+    } catch {
+      // The stream ended while waiting for credit: how it ended reaches the caller through its outputs.
     }
   }
 
@@ -154,7 +158,7 @@ export class StreamSocket {
   finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#creditWaiter?.();
+    this.#sendWindow.close();
     for (const o of this.#outputs) o.end();
     this.#drop();
     this.#onEnd();
@@ -163,7 +167,7 @@ export class StreamSocket {
   fail(error: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#creditWaiter?.();
+    this.#sendWindow.close();
     for (const o of this.#outputs) o.fail(error);
     this.#drop();
     this.#onEnd(error);
@@ -183,11 +187,14 @@ export class StreamSocket {
   }
 
   #grant(bytes: number): void {
-    this.#unacked += bytes;
-    if (this.#unacked >= this.#creditBatch) {
-      this.send({ t: "credit", bytes: this.#unacked });
-      this.#unacked = 0;
-    }
+    const back = this.#receiveWindow.consumed(bytes);
+    if (back > 0) this.send({ t: "credit", bytes: back });
+  }
+
+  /** The control plane broke the protocol: end the stream with why, and tell it so. */
+  #breach(error: OutpostStreamError): void {
+    this.fail(error);
+    this.#ws.close(4400);
   }
 
   #message(data: Buffer): void {
@@ -195,11 +202,19 @@ export class StreamSocket {
     try {
       frame = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     } catch (e) {
-      this.fail(
+      this.#breach(
         new OutpostStreamError("bad_frame", `the control plane sent a bad frame: ${(e as Error).message}`),
       );
-      this.#ws.close(4400);
       return;
+    }
+    if (frame.t === "stdout" || frame.t === "stderr" || frame.t === "data") {
+      // The HostDO enforces our credit too; this bounds what we queue whoever broke it.
+      try {
+        this.#receiveWindow.receive(frame.data.length, frame.t);
+      } catch (e) {
+        this.#breach(new OutpostStreamError("credit_exceeded", (e as Error).message));
+        return;
+      }
     }
     if (frame.t === "error") this.fail(new OutpostStreamError(frame.code, frame.message));
     else this.#onFrame(frame);

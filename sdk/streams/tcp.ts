@@ -1,6 +1,8 @@
 // A TCP stream to a service on a host (or a port on its loopback, where the host allows it): bytes to
-// read and to write, half close with fin, credit-based flow control both ways.
-import { deferred, StreamSocket } from "./socket.ts";
+// read and to write, half close with fin, credit-based flow control both ways. A kind on the one
+// opener (open-stream.ts).
+import { openStream } from "./open-stream.ts";
+import { deferred } from "./socket.ts";
 
 export interface TcpStream {
   /** Resolves with the session id once the host is dialling. */
@@ -18,55 +20,51 @@ export interface TcpStream {
 
 /** `url`: the tcp route's WebSocket URL, target and credit in its query. */
 export function openTcp(url: URL, token: string): TcpStream {
-  const socket = new StreamSocket(url, token, Number(url.searchParams.get("credit")) || undefined);
-  const session = deferred<string>();
-  const opened = deferred<void>();
-  const closed = deferred<void>();
-  const readable = socket.output();
-  let finSent = false;
-  let finReceived = false;
-  const maybeDone = () => {
-    if (finSent && finReceived) socket.finish();
-  };
-  socket.listen(
-    (frame) => {
-      if (frame.t === "started") session.resolve(frame.session);
-      else if (frame.t === "opened") {
-        socket.addCredit(frame.credit);
-        opened.resolve();
-      } else if (frame.t === "data") readable.push(frame.data);
-      else if (frame.t === "credit") socket.addCredit(frame.bytes);
-      else if (frame.t === "fin") {
-        finReceived = true;
-        readable.end();
-        maybeDone();
-      }
-    },
-    (error) => {
-      if (error === undefined) return closed.resolve();
-      session.reject(error);
-      opened.reject(error);
-      closed.reject(error);
-    },
-  );
-  const writable = new WritableStream<Uint8Array>({
-    async write(chunk) {
-      await opened.promise;
-      await socket.sendCredited(chunk, (data) => ({ t: "data", data }));
-    },
-    async close() {
-      await opened.promise;
-      socket.send({ t: "fin" });
-      finSent = true;
-      maybeDone();
-    },
+  const window = Number(url.searchParams.get("credit")) || undefined;
+  return openStream({ url, token, ...(window !== undefined ? { window } : {}) }, (socket) => {
+    const opened = deferred<void>();
+    const closed = deferred<void>();
+    const readable = socket.output();
+    let finSent = false;
+    let finReceived = false;
+    const maybeDone = () => {
+      if (finSent && finReceived) socket.finish();
+    };
+    return {
+      onFrame(frame) {
+        if (frame.t === "opened") {
+          socket.addCredit(frame.credit);
+          opened.resolve();
+        } else if (frame.t === "data") readable.push(frame.data);
+        else if (frame.t === "fin") {
+          finReceived = true;
+          readable.end();
+          maybeDone();
+        }
+      },
+      onEnd(error) {
+        if (error === undefined) return closed.resolve();
+        opened.reject(error);
+        closed.reject(error);
+      },
+      value: {
+        opened: opened.promise,
+        readable: readable.stream,
+        writable: new WritableStream<Uint8Array>({
+          async write(chunk) {
+            await opened.promise;
+            await socket.sendCredited(chunk, (data) => ({ t: "data", data }));
+          },
+          async close() {
+            await opened.promise;
+            socket.send({ t: "fin" });
+            finSent = true;
+            maybeDone();
+          },
+        }),
+        closed: closed.promise,
+        close: () => socket.close(),
+      },
+    };
   });
-  return {
-    session: session.promise,
-    opened: opened.promise,
-    readable: readable.stream,
-    writable,
-    closed: closed.promise,
-    close: () => socket.close(),
-  };
 }

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type WebSocket, WebSocketServer } from "ws";
-import { AGENT_CONNECT_PATH } from "../../schema/enroll.ts";
+import { AGENT_CONNECT_PATH } from "../../schema/protocol/enroll.ts";
 import {
   type AgentFrame,
   type ConnectionId,

@@ -1,7 +1,7 @@
-// A signed enrollment request (schema/enroll.ts) made the way the agent makes one, with a fresh key,
+// A signed enrollment request (schema/protocol/enroll.ts) made the way the agent makes one, with a fresh key,
 // for tests that post to /v1/enroll directly; `tweak` makes the ones the agent never would. Labels
 // are not signed (enrollmentMessage): the token decides what they may be.
-import { enrollmentMessage } from "../../schema/enroll.ts";
+import { enrollmentMessage } from "../../schema/protocol/enroll.ts";
 import { formatHostKey, generateKeyPair, Signer } from "../../schema/protocol/index.ts";
 
 export async function signedEnrollment(

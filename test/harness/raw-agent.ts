@@ -1,7 +1,7 @@
 // A hand-driven agent connection for adversarial tests: it speaks the real protocol (schema/protocol)
 // but lets the test forge, tamper, replay and reorder frames. Not an agent; a test's adversary.
 import WebSocket from "ws";
-import { enrollmentMessage } from "../../schema/enroll.ts";
+import { enrollmentMessage } from "../../schema/protocol/enroll.ts";
 import {
   type AgentFrame,
   type CborArray,

@@ -1,14 +1,13 @@
-// A hand-driven stream client (exec / tcp over the client WebSocket, schema/streams.ts) for tests that
+// A hand-driven stream client (exec / tcp over the client WebSocket, schema/protocol/client-frames.ts) for tests that
 // need what the SDK never does: extra upgrade headers, credit never given back, data beyond credit.
 import WebSocket from "ws";
 import {
   type ClientToServer,
   decodeServerFrame,
-  type ExecSpec,
-  encodeExecSpec,
   encodeStreamFrame,
   type ServerToClient,
-} from "../../schema/streams.ts";
+} from "../../schema/protocol/client-frames.ts";
+import { type ExecSpec, encodeExecSpec } from "../../schema/protocol/exec-spec.ts";
 
 export class RawStream {
   readonly frames: ServerToClient[] = [];

@@ -8,6 +8,12 @@ import { and, eq } from "drizzle-orm";
 import { hosts, sessions } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
 import {
+  decodeClientFrame,
+  encodeStreamFrame,
+  type ServerToClient,
+} from "../../schema/protocol/client-frames.ts";
+import type { ExecSpec } from "../../schema/protocol/exec-spec.ts";
+import {
   type AgentFrame,
   CloseCode,
   type ControlPlaneFrame,
@@ -28,15 +34,7 @@ import {
   sealFrame,
   Verifier,
 } from "../../schema/protocol/index.ts";
-import {
-  DEFAULT_STREAM_CREDIT,
-  decodeClientFrame,
-  type ExecSpec,
-  encodeStreamFrame,
-  MAX_STREAM_CREDIT,
-  MIN_STREAM_CREDIT,
-  type ServerToClient,
-} from "../../schema/streams.ts";
+import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import type { Bindings } from "../env.ts";
 import { audit, auditInsert } from "../lib/audit.ts";
 import { controlPlaneSigner } from "../lib/cp-key.ts";

@@ -1,9 +1,14 @@
 // One TCP stream from the Worker to a service on a host, through the host's Durable Object: the same
-// `/tcp` WebSocket and frames (schema/streams.ts) that the SDK and mesh streams use, so the host's own
+// `/tcp` WebSocket and frames (schema/protocol/client-frames.ts) that the SDK and mesh streams use, so the host's own
 // policy decides what it may reach and the stream is a recorded session. Flow control is credit based
 // both ways: `read()` hands back credit as the caller consumes, `write()` waits for the host's credit.
+
+import {
+  decodeServerFrame,
+  encodeStreamFrame,
+  type ServerToClient,
+} from "../../schema/protocol/client-frames.ts";
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/limits.ts";
-import { decodeServerFrame, encodeStreamFrame, type ServerToClient } from "../../schema/streams.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 

@@ -1,12 +1,12 @@
-// POST /v1/enroll: an agent redeems a one-time token for a host identity (contract in schema/enroll.ts).
+// POST /v1/enroll: an agent redeems a one-time token for a host identity (contract in schema/protocol/enroll.ts).
 // The token's use and the host's creation are one atomic batch: 50 racing redemptions of one token make
 // exactly one host, and a name already taken leaves the token unused.
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
-import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/enroll.ts";
 import { newId, secretPrefix } from "../../schema/ids.ts";
+import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/protocol/enroll.ts";
 import { Verifier } from "../../schema/protocol/index.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
 import type { AppEnv } from "../env.ts";

@@ -8,7 +8,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { newId, randomBase32 } from "../../schema/ids.ts";
-import { TARGET_PATTERN } from "../../schema/streams.ts";
+import { TARGET_PATTERN } from "../../schema/names.ts";
 import { RANK, requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
 import { LINK_PARAM, MAX_LINK_TTL_S, signLink } from "../expose/links.ts";

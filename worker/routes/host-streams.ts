@@ -1,4 +1,4 @@
-// Streams to a host, relayed by its Durable Object (client side of the protocol: schema/streams.ts):
+// Streams to a host, relayed by its Durable Object (client side of the protocol: schema/protocol/client-frames.ts):
 //   GET /v1/hosts/:host/exec?spec=…      run a process
 //   GET /v1/hosts/:host/tcp?target=…     a TCP stream to a service (or loopback port) the host allows
 // and GET /v1/sessions, who ran or opened what, where.
@@ -7,12 +7,9 @@ import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { type hosts, sessions } from "../../schema/db/tables.ts";
-import {
-  decodeExecSpec,
-  MAX_STREAM_CREDIT,
-  MIN_STREAM_CREDIT,
-  TARGET_PATTERN,
-} from "../../schema/streams.ts";
+import { TARGET_PATTERN } from "../../schema/names.ts";
+import { decodeExecSpec } from "../../schema/protocol/exec-spec.ts";
+import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";

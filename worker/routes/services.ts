@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
+import { SERVICE_NAME_PATTERN } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import type { AppEnv } from "../env.ts";
@@ -15,7 +16,7 @@ import { audit } from "../lib/audit.ts";
 import { insertCapped, isUniqueViolation } from "../lib/db.ts";
 import { resolveHost } from "../lib/resolve.ts";
 
-export const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const SERVICE_NAME = SERVICE_NAME_PATTERN;
 /** address:port as the agent parses it: dotted-quad, [IPv6] or a DNS name, then a port. */
 const TARGET =
   /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?):([1-9][0-9]{0,4})$/;

@@ -2,7 +2,7 @@
 // relays against the credit the other side granted, so that neither a hostile agent nor a hostile
 // client can make the object (or the far reader's socket buffer in workerd) hold more than the
 // receiver agreed to: before this, an agent granted 1 KiB sent 256 MiB and workerd grew by 220 MiB.
-import { MAX_STREAM_CREDIT } from "../../../schema/streams.ts";
+import { MAX_STREAM_CREDIT } from "../../../schema/protocol/limits.ts";
 
 /** The error code a stream ends with when a side sends beyond its credit (closed with 4413). */
 export const CREDIT_EXCEEDED = "credit_exceeded";

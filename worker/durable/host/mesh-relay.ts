@@ -3,8 +3,9 @@
 // host's HostDO, over a Durable-Object-to-Durable-Object WebSocket. From there on frames are relayed
 // one to one, credit included, so flow control stays end to end. The far host's own policy decides
 // whether the service may be reached; routes never leave their cluster.
+
+import { decodeServerFrame, encodeStreamFrame } from "../../../schema/protocol/client-frames.ts";
 import type { ControlPlaneFrame, TcpOpenFrame } from "../../../schema/protocol/index.ts";
-import { decodeServerFrame, encodeStreamFrame } from "../../../schema/streams.ts";
 import type { Bindings } from "../../env.ts";
 import type { RouteEntry } from "../cluster-do.ts";
 import type { HostRecord } from "./attachments.ts";

@@ -10,7 +10,7 @@
 //   400 invalid_request / bad_signature / clock_skew · 401 token_invalid / token_expired / token_used /
 //   token_revoked · 409 name_taken — always as { error: { code, message } }
 //
-// The agent then dials  GET /v1/agent/connect?host=<host id>  (WebSocket; frames in protocol/frames.ts).
+// The agent then dials  GET /v1/agent/connect?host=<host id>  (WebSocket; frames in frames.ts).
 
 export const ENROLL_MAGIC = "outpost-enroll/1";
 
