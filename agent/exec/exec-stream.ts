@@ -5,7 +5,7 @@
 // Memory stays bounded: output is read from the child's pipe only while the control plane has granted
 // credit, so a slow reader stalls the child (it blocks on a full pipe), not the agent.
 
-import { type ExecOpenFrame, MAX_CHUNK_BYTES, type StdinFrame } from "../../schema/protocol/index.ts";
+import { type ExecOpenFrame, SendWindow, type StdinFrame } from "../../schema/protocol/index.ts";
 import type { Send } from "../outgoing.ts";
 import { type ChildProcess, type Runtime, SpawnError } from "../runtime/index.ts";
 import type { Stream, StreamFrame } from "../stream-table.ts";
@@ -29,8 +29,8 @@ export class ExecStream implements Stream {
   readonly done: Promise<void>;
   readonly #options: ExecStreamOptions;
   readonly #readers = new Set<ReadableStreamDefaultReader<Uint8Array>>();
-  #credit: number;
-  #waiters: (() => void)[] = [];
+  /** Credit for stdout and stderr together, as the control plane grants it. */
+  readonly #window: SendWindow;
   #aborted = false;
   #child: ChildProcess | undefined;
   #exited = false;
@@ -41,7 +41,7 @@ export class ExecStream implements Stream {
   constructor(open: ExecOpenFrame, options: ExecStreamOptions) {
     this.sid = open.sid;
     this.#options = options;
-    this.#credit = open.credit;
+    this.#window = new SendWindow({ credit: open.credit });
     this.done = this.#run(open).catch((error) => {
       // A bug here must not leave the control plane waiting for an exit that never comes.
       const why = error instanceof Error ? error.message : String(error);
@@ -68,8 +68,7 @@ export class ExecStream implements Stream {
   }
 
   credit(bytes: number): void {
-    this.#credit += bytes;
-    this.#wake();
+    this.#window.grant(bytes);
   }
 
   stdin(frame: StdinFrame): void {
@@ -94,7 +93,7 @@ export class ExecStream implements Stream {
     this.#kill("SIGKILL");
     this.#stdin?.close();
     for (const reader of this.#readers) reader.cancel().catch(() => {});
-    this.#wake();
+    this.#window.close();
   }
 
   async #run(open: ExecOpenFrame): Promise<void> {
@@ -188,29 +187,22 @@ export class ExecStream implements Stream {
 
   /** Sends `bytes` as frames of `kind` within the credit, waiting for more as needed; false if aborted. */
   async #sendBytes(kind: "stdout" | "stderr", bytes: Uint8Array): Promise<boolean> {
-    let rest = bytes;
-    while (rest.length > 0) {
-      if (!(await this.#hasCredit())) return false;
-      const n = Math.min(rest.length, this.#credit, MAX_CHUNK_BYTES);
-      this.#credit -= n;
-      this.#send({ t: kind, sid: this.sid, data: rest.subarray(0, n) });
-      rest = rest.subarray(n);
+    try {
+      await this.#window.send(bytes, (data) => this.#send({ t: kind, sid: this.sid, data }));
+    } catch {
+      return false; // aborted: the window was closed
     }
     return !this.#aborted;
   }
 
   /** Waits until some credit is granted; false when the stream was aborted instead. */
   async #hasCredit(): Promise<boolean> {
-    while (!this.#aborted && this.#credit <= 0) {
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    try {
+      await this.#window.ready();
+    } catch {
+      return false;
     }
     return !this.#aborted;
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 
   #send: Send = (frame) => {
