@@ -4,7 +4,7 @@
 import * as ed from "@noble/ed25519";
 import { _abytes, _bufferSource, _fromBase64Url } from "./_bytes.ts";
 import { _ED25519, _pkcs8, type Ed25519Backend, ed25519Backend } from "./_ed25519.ts";
-import { type KeyId, keyIdOf, PUBLIC_KEY_BYTES, SEED_BYTES } from "./keys.ts";
+import { type KeyId, keyIdOf, keyIdOfAsync, PUBLIC_KEY_BYTES, SEED_BYTES } from "./keys.ts";
 
 export interface KeyPair {
   /** The raw 32-byte secret seed. Store it mode 0600 (see formatSecretKey); it never leaves the host. */
@@ -31,9 +31,15 @@ export class Signer {
   readonly #seed: Uint8Array | undefined;
   readonly #key: CryptoKey | undefined;
 
-  private constructor(publicKey: Uint8Array, backend: Ed25519Backend, seed?: Uint8Array, key?: CryptoKey) {
+  private constructor(
+    publicKey: Uint8Array,
+    backend: Ed25519Backend,
+    seed?: Uint8Array,
+    key?: CryptoKey,
+    keyId: KeyId = keyIdOf(publicKey),
+  ) {
     this.publicKey = publicKey;
-    this.keyId = keyIdOf(publicKey);
+    this.keyId = keyId;
     this.backend = backend;
     this.#seed = seed;
     this.#key = key;
@@ -55,7 +61,7 @@ export class Signer {
     if (publicKey?.length !== PUBLIC_KEY_BYTES) {
       throw new TypeError("Cannot import seed: WebCrypto exported no 32-byte Ed25519 public key");
     }
-    return new Signer(publicKey, backend, undefined, key);
+    return new Signer(publicKey, backend, undefined, key, await keyIdOfAsync(publicKey));
   }
 
   /** The 64-byte signature of `message`. */
