@@ -1,5 +1,7 @@
-// Command-line parsing for the agent: `<command> [--flag value | --flag=value | --switch] …`. Small and
-// strict: an unknown flag, a missing value or a stray argument is a usage error (exit 2).
+// Command-line parsing for the agent: `<command> [--flag value | --flag=value | --switch] …`, on
+// node:util parseArgs as the CLI's (sdk/cli/command.ts; Bun and Deno both implement it), and as strict:
+// an unknown flag, a missing value or a stray argument is a usage error (exit 2).
+import { parseArgs } from "node:util";
 import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_PATTERN,
@@ -19,22 +21,37 @@ export type Flags<S extends FlagSpec> = {
 
 /** The flags of `argv` (the arguments after the command), as `spec` declares them. */
 export function parseFlags<S extends FlagSpec>(command: string, argv: readonly string[], spec: S): Flags<S> {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+  for (const [name, kind] of Object.entries(spec)) {
+    options[name] = kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: kind === "list" };
+  }
+  // Not strict: its errors would be node's wording, not ours, and it takes `--url --token` as a url.
+  // The tokens say exactly what was given, in order, and each is checked below.
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const flags: Record<string, string | string[] | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith("--")) throw usageError(`${command}: unexpected argument '${arg}'`);
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
+  for (const token of tokens) {
+    if (token.kind === "positional") throw usageError(`${command}: unexpected argument '${token.value}'`);
+    if (token.kind === "option-terminator") throw usageError(`${command}: unknown option --`);
+    if (!token.rawName.startsWith("--")) {
+      throw usageError(`${command}: unexpected argument '${argv[token.index]}'`);
+    }
+    const { name } = token;
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (kind === undefined) throw usageError(`${command}: unknown option --${name}`);
     if (kind !== "list" && Object.hasOwn(flags, name)) throw usageError(`${command}: --${name} given twice`);
     if (kind === "boolean") {
-      if (eq !== -1) throw usageError(`${command}: --${name} takes no value`);
+      if (token.inlineValue) throw usageError(`${command}: --${name} takes no value`);
       flags[name] = true;
       continue;
     }
-    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq === -1 && value.startsWith("--"))) {
+    const { value } = token;
+    if (value === undefined || (!token.inlineValue && value.startsWith("--"))) {
       throw usageError(`${command}: --${name} needs a value`);
     }
     if (kind === "list") flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
@@ -87,8 +104,6 @@ export function parseLabels(text: string): Record<string, string> {
   }
   return labels;
 }
-
-/** Service names as tcp.open carries them (frames.ts). */
 
 /**
  * `--service name=address:port` (repeatable): a local service, which may point anywhere the owner

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrollmentMessage } from "../schema/protocol/enroll.ts";
 import { formatControlPlaneKey, generateKeyPair, newHostId, Verifier } from "../schema/protocol/index.ts";
-import { buildTestBundle, ROOT, RUNTIMES, run } from "./testing/processes.ts";
+import { buildTestBundle, ROOT, RUNTIMES, run } from "../test/agent-harness/processes.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 let bundle: string;

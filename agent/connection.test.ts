@@ -1,5 +1,5 @@
 // The agent's connection, bundled and run under Bun and under Deno against a fake control plane that
-// misbehaves on demand (agent/testing/fake-control-plane.ts): the handshake, heartbeats, exec over the
+// misbehaves on demand (test/agent-harness/fake-control-plane.ts): the handshake, heartbeats, exec over the
 // link, every refusal with its close code, reconnecting, stopping for good, and shutting down.
 import { existsSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -10,9 +10,9 @@ import {
   PROTOCOL_CAPABILITY,
   Signer,
 } from "../schema/protocol/index.ts";
+import { FakeControlPlane, type FakeLink } from "../test/agent-harness/fake-control-plane.ts";
+import { buildTestBundle, type Proc, RUNTIMES, start } from "../test/agent-harness/processes.ts";
 import { backoffWindow } from "./backoff.ts";
-import { FakeControlPlane, type FakeLink } from "./testing/fake-control-plane.ts";
-import { buildTestBundle, type Proc, RUNTIMES, start } from "./testing/processes.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 let bundle: string;

@@ -37,14 +37,13 @@ export function connectUrl(state: Pick<AgentState, "url" | "hostId">): string {
 /** Keeps the host connected until stop(), or until the control plane refuses it for good. */
 export class Connection {
   readonly #options: ConnectionOptions;
-  readonly #verifier: Verifier;
+  #verifier: Verifier | undefined;
   #session: Session | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
-    this.#verifier = new Verifier(options.state.controlPlaneKey);
   }
 
   /** Resolves undefined after stop(), or with the reason the agent must not reconnect. */
@@ -52,10 +51,13 @@ export class Connection {
     const { log, state } = this.#options;
     const url = connectUrl(state);
     let attempt = 0;
+    // Created here, not in the constructor: its key id comes from WebCrypto (keyIdOfAsync says why).
+    this.#verifier ??= await Verifier.create(state.controlPlaneKey);
+    const verifier = this.#verifier;
     while (!this.#stopped) {
       let session: Session;
       try {
-        session = new Session(url, this.#verifier, this.#options);
+        session = new Session(url, verifier, this.#options);
       } catch (error) {
         const why = oneLine(error instanceof Error ? error.message : String(error));
         return new AgentError(`cannot dial ${url} (${why})`, "check the url in state.json, or enroll again");

@@ -1,8 +1,8 @@
-// Exec streams with real child processes, under Bun and under Deno: agent/testing/exec-check.ts plays
-// the control plane's side of the frames against agent/exec.ts and reports what the agent sent.
+// Exec streams with real child processes, under Bun and under Deno: test/agent-harness/exec-check.ts plays
+// the control plane's side of the frames against agent/exec/ and reports what the agent sent.
 import { describe, expect, it } from "vitest";
 import { MAX_CHUNK_BYTES } from "../schema/protocol/index.ts";
-import { RUNTIMES, report } from "./testing/processes.ts";
+import { RUNTIMES, report } from "../test/agent-harness/processes.ts";
 
 describe.each(RUNTIMES)("exec streams on %s", (runtime) => {
   // biome-ignore lint/suspicious/noExplicitAny: a JSON report, checked field by field below

@@ -4,7 +4,7 @@
 import { statfs } from "node:fs/promises";
 import * as os from "node:os";
 import { type HostFacts, replaceControlCharacters } from "../schema/protocol/index.ts";
-import { type ExecPolicy, execFacts } from "./exec-policy.ts";
+import { type ExecPolicy, execFacts } from "./exec/index.ts";
 import type { Runtime } from "./runtime/index.ts";
 
 export async function collectFacts(

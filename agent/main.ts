@@ -22,7 +22,7 @@ import {
 import { Connection } from "./connection.ts";
 import { enroll } from "./enroll.ts";
 import { AgentError, oneLine, usageError } from "./errors.ts";
-import { parseExecPolicy } from "./exec-policy.ts";
+import { parseExecPolicy } from "./exec/index.ts";
 import { collectFacts } from "./facts.ts";
 import { detectRuntime, type Runtime } from "./runtime/index.ts";
 import { defaultStateDir, loadIdentity } from "./state.ts";

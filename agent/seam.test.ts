@@ -1,7 +1,7 @@
-// The runtime seam, for real, under Bun and under Deno: agent/testing/seam-check.ts runs on each and
+// The runtime seam, for real, under Bun and under Deno: test/agent-harness/seam-check.ts runs on each and
 // reports what it saw.
 import { describe, expect, it } from "vitest";
-import { RUNTIMES, report } from "./testing/processes.ts";
+import { RUNTIMES, report } from "../test/agent-harness/processes.ts";
 
 describe.each(RUNTIMES)("runtime seam on %s", (runtime) => {
   // biome-ignore lint/suspicious/noExplicitAny: a JSON report, checked field by field below

@@ -32,11 +32,11 @@ import {
   type Verifier,
 } from "../schema/protocol/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
-import { ExecStreams } from "./exec.ts";
-import type { ExecPolicy } from "./exec-policy.ts";
+import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
 import type { Outgoing } from "./outgoing.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { AgentState } from "./state.ts";
+import { StreamTable } from "./stream-table.ts";
 import { type HostNetwork, TcpStreams } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 
@@ -77,7 +77,8 @@ export class Session {
   readonly #ws: WebSocket;
   readonly #verifier: Verifier;
   readonly #options: SessionOptions;
-  readonly #exec: ExecStreams;
+  /** Every stream of this connection, and which kind each open frame goes to. */
+  readonly #streams = new StreamTable();
   readonly #tcp: TcpStreams;
   /** Takes the mesh listeners back from this connection once it ends. */
   #unserve: (() => void) | undefined;
@@ -89,6 +90,8 @@ export class Session {
   #exchange: { kx: KeyExchange; nonce: Uint8Array } | undefined;
   #sendKey: DataKey | undefined;
   #receiveKey: DataKey | undefined;
+  /** The data keys' bytes, until the faster MAC replaced the keys made from them. */
+  #rawKeys: Record<"agent>cp" | "cp>agent", Uint8Array> | undefined;
   #inbound: Promise<void> = Promise.resolve();
   #outbound: Promise<void> = Promise.resolve();
   #deadline: ReturnType<typeof setTimeout> | undefined;
@@ -107,16 +110,23 @@ export class Session {
     this.ended = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    this.#exec = new ExecStreams({
-      runtime: options.runtime,
-      send: (frame) => this.#send(frame),
-      ...(options.execPolicy ? { policy: options.execPolicy } : {}),
-    });
+    const send = (frame: Outgoing) => this.#send(frame);
     this.#tcp = new TcpStreams({
       runtime: options.runtime,
-      send: (frame) => this.#send(frame),
+      send,
+      table: this.#streams,
       targets: options.network,
       log: options.log,
+    });
+    // The stream kinds: one entry per open frame.
+    this.#streams.register({
+      "exec.open": new ExecStreams({
+        runtime: options.runtime,
+        send,
+        table: this.#streams,
+        ...(options.execPolicy ? { policy: options.execPolicy } : {}),
+      }),
+      "tcp.open": this.#tcp,
     });
     this.#ws = options.runtime.openWebSocket(url);
     this.#ws.binaryType = "arraybuffer";
@@ -181,8 +191,7 @@ export class Session {
   #endStreams(): void {
     this.#unserve?.();
     this.#unserve = undefined;
-    this.#exec.closeAll();
-    this.#tcp.closeAll();
+    this.#streams.abortAll();
   }
 
   // ## Receiving
@@ -319,10 +328,11 @@ export class Session {
         agentKx: exchange.kx.publicKey,
         cpKx: kx,
       });
-      // Set before the phase turns ready: no stream (and no data frame) exists before that.
-      const hmac = this.#options.runtime.hmacSha256;
-      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"], { hmac });
-      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"], { hmac });
+      // Set before the phase turns ready: no stream (and no data frame) exists before that. WebCrypto's
+      // HMAC until the first stream loads the runtime's synchronous one (#loadFastMac).
+      this.#rawKeys = keys;
+      this.#sendKey = await DataKey.fromBytes(keys["agent>cp"]);
+      this.#receiveKey = await DataKey.fromBytes(keys["cp>agent"]);
       if (this.#closing()) return;
     }
     const { log, state } = this.#options;
@@ -340,52 +350,47 @@ export class Session {
       this.#send({ t: "ping", time: Date.now() });
     }, heartbeat);
     this.#unserve = this.#options.network.listeners.serve({
-      open: (route, listen, conn) => this.#tcp.openMesh(route, listen, conn),
+      open: (route, listen, conn) => {
+        this.#loadFastMac();
+        this.#tcp.openMesh(route, listen, conn);
+      },
       cut: (route, reason) => this.#tcp.closeRoute(route, reason),
     });
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
   }
 
+  /**
+   * The first stream swaps the data keys for ones with the runtime's synchronous HMAC (node:crypto, 5
+   * MiB an idle agent does without). Both compute the same tags, so frames sealed or opened meanwhile,
+   * with WebCrypto's, are as valid.
+   */
+  #loadFastMac(): void {
+    const keys = this.#rawKeys;
+    if (keys === undefined) return;
+    this.#rawKeys = undefined;
+    void (async () => {
+      const hmac = await this.#options.runtime.loadHmacSha256();
+      const send = await DataKey.fromBytes(keys["agent>cp"], { hmac });
+      const receive = await DataKey.fromBytes(keys["cp>agent"], { hmac });
+      if (this.#closing()) return;
+      this.#sendKey = send;
+      this.#receiveKey = receive;
+    })().catch((error) => this.#crash(error));
+  }
+
   #onStreamFrame(frame: ControlPlaneFrame): void {
-    switch (frame.t) {
-      case "exec.open":
-        if (this.#tcp.has(frame.sid)) {
-          throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
-        }
-        this.#exec.handle(frame);
-        return;
-      case "stdin":
-      case "signal":
-        this.#exec.handle(frame);
-        return;
-      case "credit":
-      case "close":
-        // A stream id is one kind of stream or the other; unknown ids are ignored by both.
-        if (this.#tcp.has(frame.sid)) this.#tcp.handle(frame);
-        else this.#exec.handle(frame);
-        return;
-      case "tcp.open":
-        if (this.#exec.has(frame.sid)) {
-          throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
-        }
-        this.#tcp.handle(frame);
-        return;
-      case "tcp.opened":
-      case "data":
-      case "fin":
-        this.#tcp.handle(frame);
-        return;
-      case "config":
-        try {
-          this.#options.network.applyConfig(frame.config);
-        } catch (error) {
-          // A bug in reading the config must not cost the connection (it would come back with it).
-          const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          this.#options.log(`internal error applying the config: ${oneLine(why).slice(0, 300)}`);
-        }
-        return;
-      default:
-        return;
+    if (StreamTable.takes(frame)) {
+      this.#loadFastMac();
+      this.#streams.receive(frame);
+      return;
+    }
+    if (frame.t !== "config") return;
+    try {
+      this.#options.network.applyConfig(frame.config);
+    } catch (error) {
+      // A bug in reading the config must not cost the connection (it would come back with it).
+      const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.#options.log(`internal error applying the config: ${oneLine(why).slice(0, 300)}`);
     }
   }
 

@@ -1,5 +1,5 @@
 // TCP streams through the bundled agent, under Bun and under Deno: a fake control plane (a test peer,
-// agent/testing/fake-control-plane.ts) opens streams to real TCP servers on 127.0.0.1 and checks bytes,
+// test/agent-harness/fake-control-plane.ts) opens streams to real TCP servers on 127.0.0.1 and checks bytes,
 // half closes, flow control and every refusal; config-driven mesh listeners open streams the other
 // way. The real control plane's end of the same streams is tested in test/.
 import { connect, type Socket } from "node:net";
@@ -12,9 +12,9 @@ import {
   type HostConfig,
   MAX_CHUNK_BYTES,
 } from "../schema/protocol/index.ts";
-import { FakeControlPlane, type FakeLink } from "./testing/fake-control-plane.ts";
-import { PeerStream } from "./testing/peer-stream.ts";
-import { buildTestBundle, type Proc, RUNTIMES, start } from "./testing/processes.ts";
+import { FakeControlPlane, type FakeLink } from "../test/agent-harness/fake-control-plane.ts";
+import { PeerStream } from "../test/agent-harness/peer-stream.ts";
+import { buildTestBundle, type Proc, RUNTIMES, start } from "../test/agent-harness/processes.ts";
 import {
   closedPort,
   echoServer,
@@ -23,7 +23,7 @@ import {
   sourceServer,
   startServer,
   type TestServer,
-} from "./testing/tcp-servers.ts";
+} from "../test/agent-harness/tcp-servers.ts";
 
 /** The agent's receive window (agent/tcp/tcp-stream.ts TCP_WINDOW_BYTES). */
 const AGENT_WINDOW = 4 * 1024 * 1024;

@@ -19,7 +19,9 @@ const range = (text: string, kind: IpKind, name: string): SpecialRange => ({
   name,
 });
 
-const RANGES: readonly SpecialRange[] = [
+// Built on first use, not at load: parsing these 40 CIDRs is the first hot loop of an agent that starts,
+// and it made the JIT compile the parsers for an agent that may never check a target.
+const _table = (): readonly SpecialRange[] => [
   // ## IPv4
   range("0.0.0.0/8", "reserved", "'this network', RFC 791"),
   // Linux connects 0.0.0.0 to the host itself: a classic way around a loopback filter.
@@ -63,13 +65,16 @@ const RANGES: readonly SpecialRange[] = [
   range("ff00::/8", "multicast", "multicast, RFC 4291 §2.7"),
 ];
 
+let ranges: readonly SpecialRange[] | undefined;
+
 /** Global unicast (RFC 4291 §2.4): IPv6 outside it and outside the table is unassigned space. */
-const GLOBAL_UNICAST = parseCidr("2000::/3");
+let globalUnicast: Cidr | undefined;
 
 /** The most specific special range holding `ip` (4 or 16 bytes), if any. */
 export function _specialRange(ip: Uint8Array): SpecialRange | undefined {
   let best: SpecialRange | undefined;
-  for (const r of RANGES) {
+  ranges ??= _table();
+  for (const r of ranges) {
     if (cidrContains(r.cidr, ip) && (best === undefined || r.cidr.prefix > best.cidr.prefix)) best = r;
   }
   return best;
@@ -77,5 +82,6 @@ export function _specialRange(ip: Uint8Array): SpecialRange | undefined {
 
 /** Whether IPv6 `ip` is in global unicast space (2000::/3). */
 export function _isGlobalUnicast(ip: Uint8Array): boolean {
-  return cidrContains(GLOBAL_UNICAST, ip);
+  globalUnicast ??= parseCidr("2000::/3");
+  return cidrContains(globalUnicast, ip);
 }

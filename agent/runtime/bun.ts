@@ -6,7 +6,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { _joinBytes } from "../../schema/protocol/_bytes.ts";
 import { bunConnect, bunListen } from "./bun-tcp.ts";
-import { hmacSha256 } from "./hmac.ts";
+import { loadHmacSha256 } from "./hmac.ts";
 import {
   type ChildProcess,
   type ExitStatus,
@@ -216,7 +216,7 @@ export const bun: Runtime = {
     await mkdir(path, { recursive: true, mode: options.mode ?? 0o700 });
   },
   remove: (path) => rm(path, { force: true }),
-  hmacSha256,
+  loadHmacSha256,
   connect: bunConnect,
   listen: bunListen,
   // Bun's client offers permessage-deflate unless told not to (workerd accepts it): zlib both ways on

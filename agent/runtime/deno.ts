@@ -2,7 +2,7 @@
 // listeners, and Deno.connect / Deno.listen (deno-tcp.ts). Deno's child pipes are already pull-based web streams, so they pass through as-is.
 
 import { denoConnect, denoListen } from "./deno-tcp.ts";
-import { hmacSha256 } from "./hmac.ts";
+import { loadHmacSha256 } from "./hmac.ts";
 import {
   type ChildProcess,
   type ExitStatus,
@@ -153,7 +153,7 @@ export const deno: Runtime = {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   },
-  hmacSha256,
+  loadHmacSha256,
   connect: denoConnect,
   // Deno's client never offers permessage-deflate.
   openWebSocket: (url) => new WebSocket(url),

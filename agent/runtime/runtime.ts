@@ -3,6 +3,8 @@
 // shape; bun.ts and deno.ts fill it in, and index.ts picks one once at start. Keep it small: anything
 // fetch, WebSocket, crypto.subtle, streams or node:os can do stays out of here.
 
+import type { HmacSha256 } from "../../schema/protocol/index.ts";
+
 export type RuntimeName = "bun" | "deno";
 
 /** The signals the agent itself handles (shutdown). */
@@ -123,9 +125,10 @@ export interface Runtime {
   listen(host: string, port: number, onConnection: (conn: TcpConn) => void): TcpListener;
   /**
    * HMAC-SHA256 of the concatenation of `parts`, synchronous: the data keys' MAC (schema/protocol/
-   * data-key.ts, which says why not WebCrypto's here). Both runtimes use node:crypto (hmac.ts).
+   * data-key.ts, which says why not WebCrypto's here). Both runtimes use node:crypto (hmac.ts), loaded
+   * on the first call: an idle agent does without it.
    */
-  hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
+  loadHmacSha256(): Promise<HmacSha256>;
   /** A WebSocket to the control plane (binary frames; no per-message compression, see each runtime). */
   openWebSocket(url: string): WebSocket;
   onSignal(signal: ShutdownSignal, handler: () => void): void;

@@ -10,7 +10,6 @@ export { TCP_WINDOW_BYTES, TcpStream } from "./tcp-stream.ts";
 export {
   MESH_OPEN_TIMEOUT_MS,
   type StreamTargets,
-  type TcpFrame,
   TcpStreams,
   type TcpStreamsOptions,
 } from "./tcp-streams.ts";

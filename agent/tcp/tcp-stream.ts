@@ -11,7 +11,7 @@
 // plane tears the socket down (once both fins are through, it only stops anything more being sent); a socket error, or a peer breaking the credit rules, is answered with
 // `close {reason}`. Memory per stream is bounded: at most the window of unwritten bytes, and what the
 // runtime reads ahead of the stream (at most 256 KiB and one read on Bun, bun-tcp.ts) waiting for credit.
-import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
+import { ProtocolError, ReceiveWindow, SendWindow } from "../../schema/protocol/index.ts";
 import { oneLine } from "../errors.ts";
 import type { Send } from "../outgoing.ts";
 import type { TcpConn } from "../runtime/index.ts";
@@ -43,13 +43,10 @@ export class TcpStream {
   #conn: TcpConn | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  /** Bytes this side may still send. */
-  #credit = 0;
-  #creditWaiters: (() => void)[] = [];
-  /** Bytes the control plane may still send: granted and not yet received. */
-  #allowed = 0;
-  /** Bytes written to the socket and not yet granted again. */
-  #written = 0;
+  /** What this side may still send. */
+  readonly #sendWindow = new SendWindow();
+  /** What the control plane may still send, granted again a quarter window at a time as written. */
+  readonly #receiveWindow: ReceiveWindow;
   /** The socket's writes, in order; starts once a socket is attached. */
   #writes: Promise<void>;
   #attached!: () => void;
@@ -64,6 +61,7 @@ export class TcpStream {
   constructor(options: TcpStreamOptions) {
     this.sid = options.sid;
     this.#options = options;
+    this.#receiveWindow = new ReceiveWindow({ batch: Math.max(1, Math.floor(options.window / 4)) });
     this.#writes = new Promise((resolve) => {
       this.#attached = resolve;
     });
@@ -83,7 +81,7 @@ export class TcpStream {
     this.#conn = conn;
     this.#label = label;
     this.#writer = conn.writable.getWriter();
-    this.#allowed += window;
+    this.#receiveWindow.grant(window);
     this.#attached();
   }
 
@@ -97,8 +95,7 @@ export class TcpStream {
   // ## Frames from the control plane
 
   credit(bytes: number): void {
-    this.#credit += bytes;
-    this.#wake();
+    this.#sendWindow.grant(bytes);
   }
 
   data(data: Uint8Array): void {
@@ -108,23 +105,21 @@ export class TcpStream {
       return;
     }
     const size = data.length;
-    if (size > this.#allowed) {
-      this.fail(`data of ${size} bytes exceeds the ${this.#allowed} bytes of credit granted`);
+    try {
+      this.#receiveWindow.receive(size, "data");
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.fail(error.message); // this stream broke the rules, not the link: only it ends
       return;
     }
-    this.#allowed -= size;
     if (size === 0) return;
     this.#writes = this.#writes
       .then(async () => {
         if (this.#over) return;
         await this.#writer!.write(data);
-        this.#written += size;
-        if (this.#written >= this.#options.window / 4 && !this.#finIn) {
-          const bytes = this.#written;
-          this.#written = 0;
-          this.#allowed += bytes;
-          this.#send({ t: "credit", sid: this.sid, bytes });
-        }
+        if (this.#finIn) return; // nothing more may come: no credit for it
+        const bytes = this.#receiveWindow.consumed(size);
+        if (bytes > 0) this.#send({ t: "credit", sid: this.sid, bytes });
       })
       .catch((error) => this.#broken(error));
   }
@@ -161,7 +156,7 @@ export class TcpStream {
     this.#over = true;
     this.#reader?.cancel().catch(() => {});
     this.#conn?.close();
-    this.#wake();
+    this.#sendWindow.close();
     this.#options.onEnd();
   }
 
@@ -196,29 +191,22 @@ export class TcpStream {
 
   /** Sends `bytes` as `data` frames within the credit, waiting for more as needed; false once over. */
   async #sendBytes(bytes: Uint8Array): Promise<boolean> {
-    let rest = bytes;
-    while (rest.length > 0) {
-      if (!(await this.#hasCredit())) return false;
-      const n = Math.min(rest.length, this.#credit, MAX_CHUNK_BYTES);
-      this.#credit -= n;
-      this.#send({ t: "data", sid: this.sid, data: rest.subarray(0, n) });
-      rest = rest.subarray(n);
+    try {
+      await this.#sendWindow.send(bytes, (data) => this.#send({ t: "data", sid: this.sid, data }));
+    } catch {
+      return false; // over: the window was closed
     }
     return !this.#over;
   }
 
   /** Waits until some credit is granted; false when the stream ended instead. */
   async #hasCredit(): Promise<boolean> {
-    while (!this.#over && this.#credit <= 0) {
-      await new Promise<void>((resolve) => this.#creditWaiters.push(resolve));
+    try {
+      await this.#sendWindow.ready();
+    } catch {
+      return false;
     }
     return !this.#over;
-  }
-
-  #wake(): void {
-    const waiters = this.#creditWaiters;
-    this.#creditWaiters = [];
-    for (const wake of waiters) wake();
   }
 
   // ## Ending

@@ -8,27 +8,17 @@
 //                                          close {reason} (logged, the connection is closed)
 //
 // From there on both are the same spliced stream (tcp-stream.ts).
-import {
-  type CloseFrame,
-  type CreditFrame,
-  type DataFrame,
-  type FinFrame,
-  ProtocolError,
-  type TcpOpenedFrame,
-  type TcpOpenFrame,
-} from "../../schema/protocol/index.ts";
+import type { TcpOpenFrame } from "../../schema/protocol/index.ts";
 import { oneLine } from "../errors.ts";
 import type { Send } from "../outgoing.ts";
 import { type PolicyConfig, type Resolver, resolveStreamTarget, type Service } from "../policy/index.ts";
 import type { Runtime, TcpConn } from "../runtime/index.ts";
+import type { StreamFrame, StreamKind, StreamTable } from "../stream-table.ts";
 import { CONNECT_TIMEOUT_MS, connectFailure, connectWithin, hostPort } from "./connect.ts";
 import { TCP_WINDOW_BYTES, TcpStream } from "./tcp-stream.ts";
 
 /** How long a mesh stream waits for the control plane's tcp.opened before giving up. */
 export const MESH_OPEN_TIMEOUT_MS = 30_000;
-
-/** The frames that belong to tcp streams. */
-export type TcpFrame = TcpOpenFrame | TcpOpenedFrame | DataFrame | FinFrame | CreditFrame | CloseFrame;
 
 /** Where streams may go: the target policy's inputs (host-network.ts). */
 export interface StreamTargets {
@@ -40,6 +30,8 @@ export interface StreamTargets {
 export interface TcpStreamsOptions {
   runtime: Pick<Runtime, "connect">;
   send: Send;
+  /** The connection's streams, where each tcp stream lives until it ends. */
+  table: StreamTable;
   targets: StreamTargets;
   log: (line: string) => void;
   window?: number;
@@ -48,6 +40,7 @@ export interface TcpStreamsOptions {
 }
 
 interface _Mesh {
+  stream: TcpStream;
   route: string;
   opened: boolean;
   timer: ReturnType<typeof setTimeout>;
@@ -55,9 +48,9 @@ interface _Mesh {
 
 const LAST_EVEN_SID = 0xfffffffe;
 
-export class TcpStreams {
+/** The tcp kind of one connection: its streams to this host's services, and its mesh streams. */
+export class TcpStreams implements StreamKind<TcpOpenFrame> {
   readonly #options: Required<TcpStreamsOptions>;
-  readonly #streams = new Map<number, TcpStream>();
   readonly #meshes = new Map<number, _Mesh>();
   /** Even ids are the agent's (frames.ts), never reused on a connection. */
   #nextSid = 2;
@@ -71,29 +64,67 @@ export class TcpStreams {
     };
   }
 
-  /** Streams not ended yet. */
-  get size(): number {
-    return this.#streams.size;
+  /** Connects to `frame`'s target, if the target policy allows it. */
+  open(frame: TcpOpenFrame): void {
+    this.#open(frame);
   }
 
-  has(sid: number): boolean {
-    return this.#streams.has(sid);
-  }
-
-  /**
-   * Acts on one frame. Frames for a stream that already ended are ignored (they crossed its end on the
-   * wire). Throws ProtocolError for a tcp.open on a stream id in use.
-   */
-  handle(frame: TcpFrame): void {
-    if (frame.t === "tcp.open") {
-      if (this.#streams.has(frame.sid)) {
-        throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
-      }
-      this.#open(frame);
+  /** A mesh listener accepted `conn` for `route` (listening on `listen`): open a stream for it. */
+  openMesh(route: string, listen: string, conn: TcpConn): void {
+    const { log, send, window } = this.#options;
+    if (this.#nextSid > LAST_EVEN_SID) {
+      log(`mesh route ${route}: out of stream ids on this connection; closed a connection on ${listen}`);
+      conn.close();
       return;
     }
-    const stream = this.#streams.get(frame.sid);
-    if (stream === undefined) return;
+    const sid = this.#nextSid;
+    this.#nextSid += 2;
+    const stream = this.#add(sid);
+    const timer = setTimeout(() => {
+      if (this.#meshes.get(sid)?.opened !== false) return;
+      const ms = this.#options.meshOpenTimeoutMs;
+      log(`mesh route ${route}: no answer from the control plane within ${ms} ms`);
+      stream.fail(`no tcp.opened within ${ms} ms`);
+    }, this.#options.meshOpenTimeoutMs);
+    this.#meshes.set(sid, { stream, route, opened: false, timer });
+    send({ t: "tcp.open", sid, target: route, credit: window });
+    stream.attach(conn, `the client on ${listen}`, window);
+  }
+
+  /** Ends the mesh streams opened for `route`, telling the control plane `reason`; how many there were. */
+  closeRoute(route: string, reason: string): number {
+    let closed = 0;
+    for (const mesh of this.#meshes.values()) {
+      if (mesh.route !== route) continue;
+      mesh.stream.fail(reason);
+      closed += 1;
+    }
+    return closed;
+  }
+
+  #add(sid: number): TcpStream {
+    const { table } = this.#options;
+    const stream: TcpStream = new TcpStream({
+      sid,
+      send: this.#options.send,
+      window: this.#options.window,
+      onEnd: () => {
+        table.delete(sid, entry);
+        const mesh = this.#meshes.get(sid);
+        if (mesh !== undefined) clearTimeout(mesh.timer);
+        this.#meshes.delete(sid);
+      },
+    });
+    const entry = {
+      receive: (frame: StreamFrame) => this.#receive(stream, frame),
+      abort: () => stream.abort(),
+    };
+    table.add(sid, entry);
+    return stream;
+  }
+
+  /** A frame on one of this kind's streams; the types of other kinds are ignored. */
+  #receive(stream: TcpStream, frame: StreamFrame): void {
     switch (frame.t) {
       case "tcp.opened":
         this.#opened(stream, frame.credit);
@@ -118,61 +149,6 @@ export class TcpStreams {
         return;
       }
     }
-  }
-
-  /** A mesh listener accepted `conn` for `route` (listening on `listen`): open a stream for it. */
-  openMesh(route: string, listen: string, conn: TcpConn): void {
-    const { log, send, window } = this.#options;
-    if (this.#nextSid > LAST_EVEN_SID) {
-      log(`mesh route ${route}: out of stream ids on this connection; closed a connection on ${listen}`);
-      conn.close();
-      return;
-    }
-    const sid = this.#nextSid;
-    this.#nextSid += 2;
-    const stream = this.#add(sid);
-    const timer = setTimeout(() => {
-      if (this.#meshes.get(sid)?.opened !== false) return;
-      const ms = this.#options.meshOpenTimeoutMs;
-      log(`mesh route ${route}: no answer from the control plane within ${ms} ms`);
-      stream.fail(`no tcp.opened within ${ms} ms`);
-    }, this.#options.meshOpenTimeoutMs);
-    this.#meshes.set(sid, { route, opened: false, timer });
-    send({ t: "tcp.open", sid, target: route, credit: window });
-    stream.attach(conn, `the client on ${listen}`, window);
-  }
-
-  /** Ends the mesh streams opened for `route`, telling the control plane `reason`; how many there were. */
-  closeRoute(route: string, reason: string): number {
-    let closed = 0;
-    for (const [sid, mesh] of this.#meshes) {
-      if (mesh.route !== route) continue;
-      this.#streams.get(sid)?.fail(reason);
-      closed += 1;
-    }
-    return closed;
-  }
-
-  /** Tears every stream down, sending nothing more (the link is gone). */
-  closeAll(): void {
-    for (const stream of [...this.#streams.values()]) stream.abort();
-    this.#streams.clear();
-  }
-
-  #add(sid: number): TcpStream {
-    const stream = new TcpStream({
-      sid,
-      send: this.#options.send,
-      window: this.#options.window,
-      onEnd: () => {
-        if (this.#streams.get(sid) === stream) this.#streams.delete(sid);
-        const mesh = this.#meshes.get(sid);
-        if (mesh !== undefined) clearTimeout(mesh.timer);
-        this.#meshes.delete(sid);
-      },
-    });
-    this.#streams.set(sid, stream);
-    return stream;
   }
 
   #opened(stream: TcpStream, credit: number): void {

@@ -9,6 +9,7 @@ import {
   isHostId,
   keyIdBytes,
   keyIdOf,
+  keyIdOfAsync,
   newConnectionId,
   newHostId,
   parseControlPlaneKey,
@@ -19,6 +20,7 @@ import {
   publicKeyBytes,
   secretKeyBytes,
 } from "./keys.ts";
+import { Verifier } from "./verify.ts";
 
 // RFC 8032 §7.1 TEST 1 public key.
 const PUBLIC = _fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
@@ -50,6 +52,14 @@ describe("keys and ids", () => {
     );
     expect(keyIdOf(formatHostKey(PUBLIC))).toBe(kid);
     expect(parseKeyId(kid)).toBe(kid);
+  });
+
+  it("derives the same key id through WebCrypto (keyIdOfAsync, Verifier.create)", async () => {
+    expect(await keyIdOfAsync(PUBLIC)).toBe(keyIdOf(PUBLIC));
+    const other = _fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+    expect(await keyIdOfAsync(other)).toBe(keyIdOf(other));
+    expect((await Verifier.create(PUBLIC)).keyId).toBe(new Verifier(PUBLIC).keyId);
+    await expect(Verifier.create(new Uint8Array(32))).rejects.toThrow(RangeError);
   });
 
   it("prints public keys with their role", () => {

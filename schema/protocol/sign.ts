@@ -2,9 +2,9 @@
 // A Signer imports its key once and keeps it: WebCrypto's CryptoKey, or the seed for noble.
 
 import * as ed from "@noble/ed25519";
-import { _abytes, _bufferSource } from "./_bytes.ts";
+import { _abytes, _bufferSource, _fromBase64Url } from "./_bytes.ts";
 import { _ED25519, _pkcs8, type Ed25519Backend, ed25519Backend } from "./_ed25519.ts";
-import { type KeyId, keyIdOf, SEED_BYTES } from "./keys.ts";
+import { type KeyId, keyIdOf, keyIdOfAsync, PUBLIC_KEY_BYTES, SEED_BYTES } from "./keys.ts";
 
 export interface KeyPair {
   /** The raw 32-byte secret seed. Store it mode 0600 (see formatSecretKey); it never leaves the host. */
@@ -31,9 +31,15 @@ export class Signer {
   readonly #seed: Uint8Array | undefined;
   readonly #key: CryptoKey | undefined;
 
-  private constructor(publicKey: Uint8Array, backend: Ed25519Backend, seed?: Uint8Array, key?: CryptoKey) {
+  private constructor(
+    publicKey: Uint8Array,
+    backend: Ed25519Backend,
+    seed?: Uint8Array,
+    key?: CryptoKey,
+    keyId: KeyId = keyIdOf(publicKey),
+  ) {
     this.publicKey = publicKey;
-    this.keyId = keyIdOf(publicKey);
+    this.keyId = keyId;
     this.backend = backend;
     this.#seed = seed;
     this.#key = key;
@@ -43,14 +49,19 @@ export class Signer {
   static async fromSeed(seed: Uint8Array, options: SignerOptions = {}): Promise<Signer> {
     _abytes(seed, SEED_BYTES, "seed");
     const backend = options.backend ?? (await ed25519Backend());
-    // The public key comes from noble on both paths: one derivation, and the CryptoKey can stay
-    // non-extractable instead of being exported as JWK just to read `x`.
-    const publicKey = await ed.getPublicKeyAsync(seed);
-    if (backend === "noble") return new Signer(publicKey, backend, seed.slice());
-    const key = await crypto.subtle.importKey("pkcs8", _bufferSource(_pkcs8(seed)), _ED25519, false, [
-      "sign",
-    ]);
-    return new Signer(publicKey, backend, undefined, key);
+    if (backend === "noble") return new Signer(await ed.getPublicKeyAsync(seed), backend, seed.slice());
+    const pkcs8 = _bufferSource(_pkcs8(seed));
+    const key = await crypto.subtle.importKey("pkcs8", pkcs8, _ED25519, false, ["sign"]);
+    // The public key from WebCrypto too (JWK `x`, RFC 8037 §2), through a second, throwaway key so that
+    // the one kept stays non-extractable: noble's first base-point multiplication precomputes a table
+    // of about 17k BigInts that an agent would otherwise carry, idle, for its whole life.
+    const exportable = await crypto.subtle.importKey("pkcs8", pkcs8, _ED25519, true, ["sign"]);
+    const jwk = await crypto.subtle.exportKey("jwk", exportable);
+    const publicKey = jwk.x === undefined ? undefined : _fromBase64Url(jwk.x);
+    if (publicKey?.length !== PUBLIC_KEY_BYTES) {
+      throw new TypeError("Cannot import seed: WebCrypto exported no 32-byte Ed25519 public key");
+    }
+    return new Signer(publicKey, backend, undefined, key, await keyIdOfAsync(publicKey));
   }
 
   /** The 64-byte signature of `message`. */

@@ -7,11 +7,15 @@ import { _ED25519, type Ed25519Backend, ed25519Backend } from "./_ed25519.ts";
 import {
   type KeyId,
   keyIdOf,
+  keyIdOfAsync,
   PUBLIC_KEY_BYTES,
   type PublicKey,
   publicKeyBytes,
   SIGNATURE_BYTES,
 } from "./keys.ts";
+
+/** Verifier.create's key id, computed before the constructor runs; not for callers to set. */
+const KEY_ID = Symbol("keyId");
 
 export interface VerifierOptions {
   /** Force a backend (tests cross-check them); by default the fastest one that works here. */
@@ -24,7 +28,14 @@ export class Verifier {
   readonly #backend: Ed25519Backend | undefined;
   #key: Promise<CryptoKey | undefined> | undefined;
 
-  constructor(publicKey: Uint8Array | PublicKey, options: VerifierOptions = {}) {
+  /** The same Verifier, its key id computed by WebCrypto (keyIdOfAsync says why). */
+  static async create(publicKey: Uint8Array | PublicKey, options: VerifierOptions = {}): Promise<Verifier> {
+    const raw = typeof publicKey === "string" ? publicKeyBytes(publicKey) : publicKey;
+    const keyId = await keyIdOfAsync(raw);
+    return new Verifier(raw, { ...options, [KEY_ID]: keyId });
+  }
+
+  constructor(publicKey: Uint8Array | PublicKey, options: VerifierOptions & { [KEY_ID]?: KeyId } = {}) {
     const raw =
       typeof publicKey === "string"
         ? publicKeyBytes(publicKey)
@@ -38,7 +49,7 @@ export class Verifier {
     } catch {}
     if (!valid) throw new RangeError("Cannot use publicKey: not a valid ed25519 public key");
     this.publicKey = raw;
-    this.keyId = keyIdOf(raw);
+    this.keyId = options[KEY_ID] ?? keyIdOf(raw);
     this.#backend = options.backend;
   }
 

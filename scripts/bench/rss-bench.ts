@@ -1,12 +1,16 @@
 // The agent's idle memory under Bun and Deno against a bare WebSocket client in the same runtime: a
-// script that only holds one open WebSocket to a loopback server.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+// script that only holds one open WebSocket to a loopback server. Run alone, it prints only these rows
+// against a stack of its own: `node --import tsx scripts/bench/rss-bench.ts [rounds]`.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { WebSocketServer } from "ws";
 import type { Outpost } from "../../sdk/index.ts";
 import { type AgentRuntime, agentCommand, startAgent } from "../../test/harness/agent.ts";
 import { start } from "../../test/harness/process.ts";
+import { startStack } from "../../test/harness/stack.ts";
+import { buildWorker } from "../build.ts";
 import { mib, type Row } from "./table.ts";
 
 const SETTLE_MS = 3000;
@@ -67,4 +71,25 @@ export async function rssBench(client: Outpost, url: string): Promise<Row[]> {
     wss.close();
   }
   return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const runDir = mkdtempSync(join(tmpdir(), "outpost-rss-"));
+  process.env.TMPDIR = runDir;
+  await buildWorker();
+  const stack = await startStack();
+  try {
+    for (let i = 0; i < Number(process.argv[2] ?? 1); i++) {
+      const { client } = await stack.tenant(`rss${i}`);
+      await client.clusters.create("bench");
+      await client.sites.create("bench", "local");
+      for (const row of await rssBench(client, stack.url)) {
+        console.log(`${row.what}: ${row.value} (${row.baseline}) ${row.ratio}`);
+      }
+    }
+  } finally {
+    await stack.close();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  process.exit(0);
 }

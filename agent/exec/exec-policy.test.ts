@@ -1,7 +1,7 @@
 // How --no-exec and --exec-allow are read and matched (agent/exec-policy.ts); end to end with real
 // agents in test/exec-policy.test.ts.
 import { describe, expect, it } from "vitest";
-import { AgentError } from "./errors.ts";
+import { AgentError } from "../errors.ts";
 import { execFacts, execRefusal, parseExecPolicy } from "./exec-policy.ts";
 
 function usage(noExec: boolean, allow: string[]): string {

@@ -4,7 +4,7 @@
 // agent must fit in the credit this peer granted, or the peer records a violation.
 import { createHash } from "node:crypto";
 import type { AgentFrame } from "../../schema/protocol/index.ts";
-import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
+import { MAX_CHUNK_BYTES, SendWindow } from "../../schema/protocol/index.ts";
 import type { FakeLink } from "./fake-control-plane.ts";
 
 export interface PeerStreamOptions {
@@ -32,9 +32,8 @@ export class PeerStream {
   received = 0;
   /** Bytes the agent may send: what this peer granted. */
   granted: number;
-  /** Bytes this peer may send: the agent's credit, minus what was sent. */
-  #credit = 0;
-  #creditWaiters: (() => void)[] = [];
+  /** What this peer may send: the agent's credit, minus what was sent. */
+  readonly #window = new SendWindow();
   #unsubscribe: () => void;
   #dataWaiters: (() => void)[] = [];
 
@@ -115,13 +114,10 @@ export class PeerStream {
 
   /** Sends `bytes` as data frames, never beyond the agent's credit. */
   async write(bytes: Uint8Array, chunk = 64 * 1024): Promise<void> {
-    let rest = bytes;
-    while (rest.length > 0) {
-      while (this.#credit <= 0) await new Promise<void>((resolve) => this.#creditWaiters.push(resolve));
-      const n = Math.min(rest.length, this.#credit, chunk);
-      this.#credit -= n;
-      await this.link.send({ t: "data", sid: this.sid, data: rest.subarray(0, n) });
-      rest = rest.subarray(n);
+    for (let at = 0; at < bytes.length; at += chunk) {
+      await this.#window.send(bytes.subarray(at, at + chunk), (data) =>
+        this.link.send({ t: "data", sid: this.sid, data }),
+      );
     }
   }
 
@@ -158,8 +154,7 @@ export class PeerStream {
   }
 
   #addCredit(bytes: number): void {
-    this.#credit += bytes;
-    for (const wake of this.#creditWaiters.splice(0)) wake();
+    this.#window.grant(bytes);
   }
 }
 

@@ -1,11 +1,12 @@
-// Drives agent/exec.ts with real child processes on whichever runtime runs this file, playing the
+// Drives agent/exec/ (through the stream table, as a session does) with real child processes on whichever runtime runs this file, playing the
 // control plane's side of the exec frames, and prints one JSON report; agent/exec.test.ts runs it
 // under Bun and Deno and checks the report. Each scenario catches its own failure.
 import { existsSync } from "node:fs";
+import { ExecStreams } from "../../agent/exec/index.ts";
+import type { Outgoing } from "../../agent/outgoing.ts";
+import { detectRuntime } from "../../agent/runtime/index.ts";
+import { type OpenFrame, type StreamFrame, StreamTable } from "../../agent/stream-table.ts";
 import { MAX_CHUNK_BYTES } from "../../schema/protocol/index.ts";
-import { type ExecFrame, ExecStreams } from "../exec.ts";
-import type { Outgoing } from "../outgoing.ts";
-import { detectRuntime } from "../runtime/index.ts";
 
 const runtime = detectRuntime();
 const report: Record<string, unknown> = {};
@@ -15,14 +16,17 @@ const decoder = new TextDecoder();
 
 const sent: Outgoing[] = [];
 let listeners: (() => void)[] = [];
+const table = new StreamTable();
 const streams = new ExecStreams({
   runtime,
   send: (frame) => {
     sent.push(frame);
     for (const l of listeners) l();
   },
+  table,
   drainGraceMs: 300,
 });
+table.register({ "exec.open": streams });
 let nextSid = 1;
 let seq = 1;
 
@@ -30,10 +34,14 @@ function framesOf(sid: number) {
   return sent.filter((f) => "sid" in f && f.sid === sid);
 }
 
+type ExecFrame = Extract<
+  OpenFrame | StreamFrame,
+  { t: "exec.open" | "stdin" | "signal" | "credit" | "close" }
+>;
 type Unnumbered = ExecFrame extends infer F ? (F extends ExecFrame ? Omit<F, "seq"> : never) : never;
 
 function deliver(frame: Unnumbered): void {
-  streams.handle({ ...frame, seq: seq++ } as ExecFrame);
+  table.receive({ ...frame, seq: seq++ } as ExecFrame);
 }
 
 function open(
@@ -267,6 +275,6 @@ const scenarios: Record<string, () => Promise<unknown>> = {
 const only = runtime.argv.length > 0 ? runtime.argv : Object.keys(scenarios);
 await Promise.all(only.map((name) => scenario(name, scenarios[name] ?? (async () => "no such scenario"))));
 await streams.idle();
-report.leftOpen = streams.size;
+report.leftOpen = table.size;
 console.log(JSON.stringify(report));
 runtime.exit(0);

@@ -1,5 +1,5 @@
-// Exercises the runtime seam for real on whichever runtime runs this file (`bun agent/testing/seam-check.ts`
-// or `deno run -A agent/testing/seam-check.ts`) and prints one JSON report; agent/seam.test.ts runs it
+// Exercises the runtime seam for real on whichever runtime runs this file (`bun test/agent-harness/seam-check.ts`
+// or `deno run -A test/agent-harness/seam-check.ts`) and prints one JSON report; agent/seam.test.ts runs it
 // under both and checks the report. Every check catches its own failure, so one report always comes out.
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import {
   detectRuntime,
   SpawnError,
   type TcpConn,
-} from "../runtime/index.ts";
+} from "../../agent/runtime/index.ts";
 
 const runtime = detectRuntime();
 const report: Record<string, unknown> = {};
@@ -61,7 +61,8 @@ await check("identity", async () => ({
 // against WebCrypto's of the whole.
 await check("hmac", async () => {
   const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  const rfc = runtime.hmacSha256(new TextEncoder().encode("Jefe"), [
+  const hmacSha256 = await runtime.loadHmacSha256();
+  const rfc = hmacSha256(new TextEncoder().encode("Jefe"), [
     new TextEncoder().encode("what do ya want for nothing?"),
   ]);
   const key = new Uint8Array(32).fill(7);
@@ -72,8 +73,7 @@ await check("hmac", async () => {
   const expected = new Uint8Array(await crypto.subtle.sign("HMAC", subtleKey, big));
   return {
     rfc4231: hex(rfc),
-    matchesWebCrypto:
-      hex(runtime.hmacSha256(key, [big.subarray(0, 1000), big.subarray(1000)])) === hex(expected),
+    matchesWebCrypto: hex(hmacSha256(key, [big.subarray(0, 1000), big.subarray(1000)])) === hex(expected),
   };
 });
 

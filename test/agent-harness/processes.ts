@@ -125,14 +125,14 @@ export async function run(
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
-/** Runs a check script (agent/testing/*-check.ts) and parses the one JSON report it prints. */
+/** Runs a check script (test/agent-harness/*-check.ts) and parses the one JSON report it prints. */
 export async function report<T = Record<string, unknown>>(
   runtime: AgentRuntime,
   script: string,
   args: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<T> {
-  const r = await run(runtime, join(ROOT, "agent/testing", script), args, env);
+  const r = await run(runtime, join(ROOT, "test/agent-harness", script), args, env);
   const line = r.stdout.trim().split("\n").at(-1) ?? "";
   try {
     return JSON.parse(line) as T;

@@ -21,9 +21,9 @@ import {
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
-} from "../schema/protocol/index.ts";
-import { usageError } from "./errors.ts";
-import { _quote } from "./policy/_quote.ts";
+} from "../../schema/protocol/index.ts";
+import { usageError } from "../errors.ts";
+import { _quote } from "../policy/_quote.ts";
 
 export type ExecPolicy = { mode: "any" } | { mode: "off" } | { mode: "allowlist"; allow: string[][] };
 

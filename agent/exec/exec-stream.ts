@@ -1,134 +1,36 @@
-// Exec streams (frames.ts, "Exec streams"): the control plane opens one with exec.open, the agent runs
-// argv directly (no shell), relays stdin in and stdout / stderr out under credit-based flow control,
-// and ends the stream with exit once all output is sent.
+// One exec stream (frames.ts, "Exec streams"): argv run directly (no shell), stdin relayed in
+// (exec-stdin.ts) and stdout / stderr out under credit-based flow control, and exit once all output is
+// sent.
 //
-// Memory stays bounded per stream: output is read from the child's pipe only while the control plane
-// has granted credit, so a slow reader stalls the child (it blocks on a full pipe), not the agent; and
-// stdin credit is granted only as bytes reach the child's pipe.
+// Memory stays bounded: output is read from the child's pipe only while the control plane has granted
+// credit, so a slow reader stalls the child (it blocks on a full pipe), not the agent.
 
-import {
-  type CloseFrame,
-  type CreditFrame,
-  type ExecOpenFrame,
-  MAX_CHUNK_BYTES,
-  ProtocolError,
-  type SignalFrame,
-  type StdinFrame,
-} from "../schema/protocol/index.ts";
-import { type ExecPolicy, execRefusal } from "./exec-policy.ts";
-import { ExecStdin, STDIN_WINDOW_BYTES } from "./exec-stdin.ts";
-import type { Send } from "./outgoing.ts";
-import { type ChildProcess, type Runtime, SpawnError } from "./runtime/index.ts";
+import { type ExecOpenFrame, SendWindow, type StdinFrame } from "../../schema/protocol/index.ts";
+import type { Send } from "../outgoing.ts";
+import { type ChildProcess, type Runtime, SpawnError } from "../runtime/index.ts";
+import type { Stream, StreamFrame } from "../stream-table.ts";
+import { ExecStdin } from "./exec-stdin.ts";
 
-export { STDIN_WINDOW_BYTES } from "./exec-stdin.ts";
-
-/**
- * After the process exits, how long a read from its pipe may wait before the stream ends anyway: a
- * background grandchild (`sh -c 'daemon &'`) can hold the pipe open for ever.
- */
-export const DRAIN_GRACE_MS = 1000;
-
-/** The frames that belong to exec streams. */
-export type ExecFrame = ExecOpenFrame | StdinFrame | SignalFrame | CreditFrame | CloseFrame;
-
-export interface ExecStreamsOptions {
+export interface ExecStreamOptions {
   runtime: Pick<Runtime, "spawn" | "envAll">;
   send: Send;
-  /** What the host's owner allows (exec-policy.ts); every argv by default. */
-  policy?: ExecPolicy;
-  stdinWindow?: number;
-  drainGraceMs?: number;
+  stdinWindow: number;
+  drainGraceMs: number;
+  /** The control plane closed the stream: forget it now (its id may be opened again at once). */
+  onClose: () => void;
 }
-
-/** All exec streams of one connection. */
-export class ExecStreams {
-  readonly #options: Required<ExecStreamsOptions>;
-  readonly #streams = new Map<number, _Exec>();
-
-  constructor(options: ExecStreamsOptions) {
-    this.#options = {
-      stdinWindow: STDIN_WINDOW_BYTES,
-      drainGraceMs: DRAIN_GRACE_MS,
-      policy: { mode: "any" },
-      ...options,
-    };
-  }
-
-  /** Streams not ended yet. */
-  get size(): number {
-    return this.#streams.size;
-  }
-
-  has(sid: number): boolean {
-    return this.#streams.has(sid);
-  }
-
-  /**
-   * Acts on one frame. Frames for a stream that already ended are ignored (they crossed its exit on
-   * the wire). Throws ProtocolError for an exec.open on a stream id in use.
-   */
-  handle(frame: ExecFrame): void {
-    if (frame.t === "exec.open") {
-      if (this.#streams.has(frame.sid)) {
-        throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
-      }
-      const refusal = execRefusal(this.#options.policy, frame);
-      if (refusal !== undefined) {
-        // One close and no error frame before it: the client would hang up on the error, and its
-        // session could then end as "client disconnected" instead of with the refusal.
-        this.#options.send({ t: "close", sid: frame.sid, reason: refusal });
-        return;
-      }
-      const exec = new _Exec(frame, this.#options);
-      this.#streams.set(frame.sid, exec);
-      void exec.done.then(() => {
-        if (this.#streams.get(frame.sid) === exec) this.#streams.delete(frame.sid);
-      });
-      return;
-    }
-    const exec = this.#streams.get(frame.sid);
-    if (exec === undefined) return;
-    switch (frame.t) {
-      case "credit":
-        exec.credit(frame.bytes);
-        break;
-      case "stdin":
-        exec.stdin(frame);
-        break;
-      case "signal":
-        exec.signal(frame.name);
-        break;
-      case "close":
-        this.#streams.delete(frame.sid);
-        exec.abort();
-        break;
-    }
-  }
-
-  /** Kills every running process and forgets its stream, sending nothing more (the link is gone). */
-  closeAll(): void {
-    for (const exec of this.#streams.values()) exec.abort();
-    this.#streams.clear();
-  }
-
-  /** Resolves once every stream open now has ended. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.#streams.values()].map((exec) => exec.done));
-  }
-}
-
-// ## One stream
 
 const ENCODER = new TextEncoder();
 const GAVE_UP = Symbol("gave up");
 
-class _Exec {
+/** One exec stream: the process, its pipes, and their credit. */
+export class ExecStream implements Stream {
   readonly sid: number;
   readonly done: Promise<void>;
-  readonly #options: Required<ExecStreamsOptions>;
+  readonly #options: ExecStreamOptions;
   readonly #readers = new Set<ReadableStreamDefaultReader<Uint8Array>>();
-  #credit: number;
-  #waiters: (() => void)[] = [];
+  /** Credit for stdout and stderr together, as the control plane grants it. */
+  readonly #window: SendWindow;
   #aborted = false;
   #child: ChildProcess | undefined;
   #exited = false;
@@ -136,10 +38,10 @@ class _Exec {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stdin: ExecStdin | undefined;
 
-  constructor(open: ExecOpenFrame, options: Required<ExecStreamsOptions>) {
+  constructor(open: ExecOpenFrame, options: ExecStreamOptions) {
     this.sid = open.sid;
     this.#options = options;
-    this.#credit = open.credit;
+    this.#window = new SendWindow({ credit: open.credit });
     this.done = this.#run(open).catch((error) => {
       // A bug here must not leave the control plane waiting for an exit that never comes.
       const why = error instanceof Error ? error.message : String(error);
@@ -147,9 +49,26 @@ class _Exec {
     });
   }
 
+  receive(frame: StreamFrame): void {
+    switch (frame.t) {
+      case "credit":
+        this.credit(frame.bytes);
+        return;
+      case "stdin":
+        this.stdin(frame);
+        return;
+      case "signal":
+        this.signal(frame.name);
+        return;
+      case "close":
+        this.#options.onClose();
+        this.abort();
+        return;
+    }
+  }
+
   credit(bytes: number): void {
-    this.#credit += bytes;
-    this.#wake();
+    this.#window.grant(bytes);
   }
 
   stdin(frame: StdinFrame): void {
@@ -174,7 +93,7 @@ class _Exec {
     this.#kill("SIGKILL");
     this.#stdin?.close();
     for (const reader of this.#readers) reader.cancel().catch(() => {});
-    this.#wake();
+    this.#window.close();
   }
 
   async #run(open: ExecOpenFrame): Promise<void> {
@@ -268,29 +187,22 @@ class _Exec {
 
   /** Sends `bytes` as frames of `kind` within the credit, waiting for more as needed; false if aborted. */
   async #sendBytes(kind: "stdout" | "stderr", bytes: Uint8Array): Promise<boolean> {
-    let rest = bytes;
-    while (rest.length > 0) {
-      if (!(await this.#hasCredit())) return false;
-      const n = Math.min(rest.length, this.#credit, MAX_CHUNK_BYTES);
-      this.#credit -= n;
-      this.#send({ t: kind, sid: this.sid, data: rest.subarray(0, n) });
-      rest = rest.subarray(n);
+    try {
+      await this.#window.send(bytes, (data) => this.#send({ t: kind, sid: this.sid, data }));
+    } catch {
+      return false; // aborted: the window was closed
     }
     return !this.#aborted;
   }
 
   /** Waits until some credit is granted; false when the stream was aborted instead. */
   async #hasCredit(): Promise<boolean> {
-    while (!this.#aborted && this.#credit <= 0) {
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    try {
+      await this.#window.ready();
+    } catch {
+      return false;
     }
     return !this.#aborted;
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 
   #send: Send = (frame) => {

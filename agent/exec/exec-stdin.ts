@@ -1,8 +1,8 @@
 // The stdin half of an exec stream (exec.ts): bytes from the control plane are written to the child in
 // order, and credit for more is granted only as the pipe takes them, so a child that does not read
 // stalls its sender instead of filling the agent's memory. eof closes the child's stdin.
-import type { StdinFrame } from "../schema/protocol/index.ts";
-import type { Send } from "./outgoing.ts";
+import { ProtocolError, ReceiveWindow, type StdinFrame } from "../../schema/protocol/index.ts";
+import type { Send } from "../outgoing.ts";
 
 /** Stdin bytes granted right after spawning, and kept in flight at most. */
 export const STDIN_WINDOW_BYTES = 256 * 1024;
@@ -13,8 +13,8 @@ export class ExecStdin {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #send: Send;
   readonly #fail: (reason: string) => void;
-  /** Bytes the control plane may still send: granted and not yet received. */
-  #allowed = 0;
+  /** What the control plane may still send: granted and not yet received; granted back as written. */
+  readonly #window = new ReceiveWindow();
   #queue: Promise<void> = Promise.resolve();
   /** No more bytes are taken: eof came, or the pipe is gone. */
   #closed = false;
@@ -31,24 +31,26 @@ export class ExecStdin {
     this.#writer = stream.getWriter();
     this.#send = send;
     this.#fail = fail;
-    this.#grant(window);
+    this.#grant(this.#window.grant(window));
   }
 
   receive(frame: StdinFrame): void {
     if (this.#closed) return; // after eof, or the child closed its stdin: nothing to do with the bytes
     const size = frame.data.length;
-    if (size > this.#allowed) {
-      this.#fail(`stdin of ${size} bytes exceeds the ${this.#allowed} bytes of credit granted`);
+    try {
+      this.#window.receive(size, "stdin");
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#fail(error.message); // this stream broke the rules, not the link: only it ends
       return;
     }
-    this.#allowed -= size;
     const { data, eof } = frame;
     if (eof) this.#closed = true;
     this.#queue = this.#queue
       .then(async () => {
         if (size > 0) {
           await this.#writer.write(data);
-          if (!this.#closed) this.#grant(size);
+          if (!this.#closed) this.#grant(this.#window.consumed(size));
         }
         if (eof) await this.#writer.close();
       })
@@ -64,7 +66,6 @@ export class ExecStdin {
   }
 
   #grant(bytes: number): void {
-    this.#allowed += bytes;
-    this.#send({ t: "credit", sid: this.#sid, bytes });
+    if (bytes > 0) this.#send({ t: "credit", sid: this.#sid, bytes });
   }
 }
