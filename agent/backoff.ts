@@ -3,7 +3,7 @@
 // over the whole window instead of in synchronised waves.
 
 /** First window: 500 ms. */
-export const BACKOFF_BASE_MS = 500;
+const BACKOFF_BASE_MS = 500;
 /** Windows stop doubling here: 30 s. */
 export const BACKOFF_CAP_MS = 30_000;
 

@@ -27,7 +27,7 @@ export interface ConnectionOptions extends SessionOptions {
 }
 
 /** The WebSocket URL of the agent endpoint for `state`. */
-export function connectUrl(state: Pick<AgentState, "url" | "hostId">): string {
+function connectUrl(state: Pick<AgentState, "url" | "hostId">): string {
   const url = new URL(`${state.url.replace(/\/+$/, "")}${AGENT_CONNECT_PATH}`);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("host", state.hostId);

@@ -98,7 +98,7 @@ export async function enroll(runtime: Runtime, options: EnrollOptions): Promise<
 }
 
 /** The control plane's refusal as one line: what failed; what to do. */
-export function refusal(
+function refusal(
   status: number,
   body: string,
   options: Pick<EnrollOptions, "name" | "url">,

@@ -17,8 +17,8 @@ import {
 import { AgentError } from "./errors.ts";
 import type { Runtime } from "./runtime/index.ts";
 
-export const KEY_FILE = "host.key";
-export const STATE_FILE = "state.json";
+const KEY_FILE = "host.key";
+const STATE_FILE = "state.json";
 
 export interface AgentState {
   hostId: HostId;
@@ -37,7 +37,7 @@ export function defaultStateDir(runtime: Pick<Runtime, "env">, home: string): st
   return runtime.env("OUTPOST_STATE_DIR") || `${runtime.env("HOME") || home}/.outpost-agent`;
 }
 
-export function statePath(dir: string, file: string): string {
+function statePath(dir: string, file: string): string {
   return `${dir.replace(/\/+$/, "") || "/"}/${file}`.replace(/^\/\//, "/");
 }
 

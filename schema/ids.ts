@@ -7,7 +7,7 @@ import { isHostId, newHostId } from "./protocol/keys.ts";
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
-export const ID_PREFIXES = {
+const ID_PREFIXES = {
   tenant: "ten",
   apiKey: "key",
   cluster: "cl",

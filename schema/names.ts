@@ -1,12 +1,9 @@
-// Cluster, site and host names are DNS labels (RFC 1123 §2.1, lowercase only), so that
-// `web01.prod` reads like a hostname and can become one.
+// Cluster, site, host and exposure names are DNS labels (RFC 1123 §2.1, lowercase only), so that
+// `web01.prod` reads like a hostname and can become one, and an exposure's name can be the first label
+// of its own origin, `<name>.<exposure domain>`.
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const NAME_RULE =
   "a DNS label: 1-63 lowercase letters, digits or '-', not starting or ending with '-'";
-
-export function isName(value: string): boolean {
-  return NAME_PATTERN.test(value);
-}
 
 /**
  * Service names (a host's named TCP targets: `ssh`, `postgres`, `web.v2`) and mesh route ids: 1-63
@@ -20,12 +17,6 @@ export const SERVICE_NAME_RULE =
 export function isServiceName(value: string): boolean {
   return SERVICE_NAME_PATTERN.test(value);
 }
-
-/**
- * Exposure names are DNS labels too: each is served on an origin of its own, `<name>.<exposure
- * domain>`, so the name must be a valid first label of a hostname.
- */
-export const EXPOSURE_NAME_PATTERN = NAME_PATTERN;
 
 /** A TCP target as a client names it: a service name, or a port (1-99999 as text; ports are checked later). */
 export const TARGET_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,62}|[1-9][0-9]{0,4})$/;

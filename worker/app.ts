@@ -27,7 +27,7 @@ import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 
 /** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 const database = createMiddleware<AppEnv>(async (c, next) => {
   c.set("db", openDatabase(c.env));

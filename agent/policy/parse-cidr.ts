@@ -16,7 +16,7 @@ export interface Cidr {
 const PREFIX = /^(?:0|[1-9][0-9]{0,2})$/;
 
 /** `bytes` with every bit after the first `prefix` cleared. */
-export function _mask(bytes: Uint8Array, prefix: number): Uint8Array {
+function _mask(bytes: Uint8Array, prefix: number): Uint8Array {
   const out = new Uint8Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) {
     const bits = Math.max(0, Math.min(8, prefix - 8 * i));

@@ -46,7 +46,7 @@ function _groups(pieces: readonly string[], last: boolean): number[] | undefined
 }
 
 /** The 16 bytes of RFC 4291 §2.2 text, or undefined. */
-export function _parseIp6(text: string): Uint8Array | undefined {
+function _parseIp6(text: string): Uint8Array | undefined {
   if (!/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
   const halves = text.split("::");
   if (halves.length > 2) return undefined;

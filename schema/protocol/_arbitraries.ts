@@ -21,11 +21,11 @@ const seq = uint(Number.MAX_SAFE_INTEGER, 1);
 const sid = uint(0xffffffff, 1);
 const chunk = bytes(0, 64);
 
-export const connectionIdArb: fc.Arbitrary<ConnectionId> = bytes(16, 16).map(
+const connectionIdArb: fc.Arbitrary<ConnectionId> = bytes(16, 16).map(
   (b) => `conn_${_toBase64Url(b)}` as ConnectionId,
 );
-export const hostIdArb: fc.Arbitrary<HostId> = bytes(16, 16).map((b) => `host_${_toBase64Url(b)}` as HostId);
-export const keyIdArb: fc.Arbitrary<KeyId> = bytes(16, 16).map(keyIdFromBytes);
+const hostIdArb: fc.Arbitrary<HostId> = bytes(16, 16).map((b) => `host_${_toBase64Url(b)}` as HostId);
+const keyIdArb: fc.Arbitrary<KeyId> = bytes(16, 16).map(keyIdFromBytes);
 
 const execFactsArb: fc.Arbitrary<ExecFacts> = fc.oneof(
   fc.record({ mode: fc.constantFrom("any" as const, "off" as const) }),

@@ -265,7 +265,7 @@ export function _readFields(
   return out;
 }
 
-export function _writeFields(
+function _writeFields(
   object: Readonly<Record<string, unknown>>,
   fields: Readonly<Record<string, _Field<unknown>>>,
   into: Map<CborKey, CborValue>,

@@ -50,7 +50,7 @@ export const DATA_FRAME_TYPES: ReadonlySet<string> = new Set(["data", "stdin", "
 
 /** Bytes of an X25519 public key (`kx`), of a data key, and of its MAC tag. */
 export const KX_BYTES = 32;
-export const DATA_KEY_BYTES = 32;
+const DATA_KEY_BYTES = 32;
 export const MAC_BYTES = 32;
 
 /**

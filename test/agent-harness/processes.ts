@@ -23,7 +23,7 @@ export async function buildTestBundle(): Promise<string> {
 }
 
 /** The command line that runs `file` (TypeScript or the bundle) under `runtime`. */
-export function command(
+function command(
   runtime: AgentRuntime,
   file: string,
   args: readonly string[] = [],

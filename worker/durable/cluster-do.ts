@@ -29,7 +29,7 @@ export interface Registry {
 }
 
 /** What one host's agent is told (the `config` frame's, frames.ts). */
-export function configFor(registry: Registry | undefined, hostId: string): HostConfig {
+function configFor(registry: Registry | undefined, hostId: string): HostConfig {
   return {
     services: (registry?.services ?? [])
       .filter((s) => s.hostId === hostId)

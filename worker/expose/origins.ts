@@ -12,11 +12,11 @@
 // the database) can take the API's hostname; and a custom hostname is looked up only when it is
 // none of those, nor a parent or child of one.
 import { z } from "zod";
-import { EXPOSURE_NAME_PATTERN } from "../../schema/names.ts";
+import { NAME_PATTERN } from "../../schema/names.ts";
 import type { Bindings } from "../env.ts";
 
 /** An exposure's name: one DNS label, so that `<name>.<EXPOSURE_DOMAIN>` is one origin per exposure. */
-export const EXPOSURE_NAME = EXPOSURE_NAME_PATTERN;
+export const EXPOSURE_NAME = NAME_PATTERN;
 /** A DNS name with at least two labels; never an IP literal (its last label starts with a letter). */
 const HOSTNAME =
   /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

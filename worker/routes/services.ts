@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { services } from "../../schema/db/tables.ts";
 import { newId } from "../../schema/ids.ts";
-import { SERVICE_NAME_PATTERN } from "../../schema/names.ts";
+import { SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES, MAX_TARGET_TEXT } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
@@ -22,9 +22,7 @@ const TARGET =
   /^(?:\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?):([1-9][0-9]{0,4})$/;
 
 const addService = z.object({
-  name: z
-    .string()
-    .regex(SERVICE_NAME_PATTERN, { error: "must be 1-63 of a-z 0-9 . _ - starting with a letter or digit" }),
+  name: z.string().regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` }),
   target: z
     .string()
     .max(MAX_TARGET_TEXT) // the longest an agent is told in its config (frames.ts)

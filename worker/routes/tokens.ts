@@ -14,8 +14,8 @@ import type { AppEnv } from "../env.ts";
 import { duration, labels, ref } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 
-export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
-export const MAX_TOKEN_TTL_MS = 24 * 3_600_000;
+const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+const MAX_TOKEN_TTL_MS = 24 * 3_600_000;
 
 const createToken = z.object({
   cluster: ref,

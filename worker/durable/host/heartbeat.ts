@@ -4,7 +4,7 @@ import type { Bindings } from "../../env.ts";
 // offline after HEARTBEAT_MISSES silent intervals (schema/protocol/limits.ts).
 
 /** Default interval between agent pings. */
-export const DEFAULT_HEARTBEAT_MS = 15_000;
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /** HEARTBEAT_MS (a Worker var) lets local runs and tests notice a dead host sooner. */
 export function heartbeatMs(env: Bindings): number {
