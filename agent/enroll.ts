@@ -98,11 +98,7 @@ export async function enroll(runtime: Runtime, options: EnrollOptions): Promise<
 }
 
 /** The control plane's refusal as one line: what failed; what to do. */
-function refusal(
-  status: number,
-  body: string,
-  options: Pick<EnrollOptions, "name" | "url">,
-): AgentError {
+function refusal(status: number, body: string, options: Pick<EnrollOptions, "name" | "url">): AgentError {
   let code = "";
   let message = "";
   try {

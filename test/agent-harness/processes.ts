@@ -23,11 +23,7 @@ export async function buildTestBundle(): Promise<string> {
 }
 
 /** The command line that runs `file` (TypeScript or the bundle) under `runtime`. */
-function command(
-  runtime: AgentRuntime,
-  file: string,
-  args: readonly string[] = [],
-): [string, string[]] {
+function command(runtime: AgentRuntime, file: string, args: readonly string[] = []): [string, string[]] {
   const bin = join(ROOT, "node_modules/.bin", runtime);
   return runtime === "bun" ? [bin, [file, ...args]] : [bin, ["run", "-A", "--no-lock", file, ...args]];
 }
