@@ -3,6 +3,7 @@
 // its link salt and the expiry, so a link opens only its own exposure, only until it expires, and only
 // until the exposure's links are revoked (a new salt). Nothing secret is stored: the salt is public.
 
+import { fromBase64Url, toBase64Url } from "../../schema/protocol/index.ts";
 import { seedBytes } from "../auth/control-plane-key.ts";
 import type { Bindings } from "../env.ts";
 
@@ -42,17 +43,14 @@ function message(exposureId: string, salt: string, expires: number): Uint8Array<
   return new TextEncoder().encode(`outpost-link/v1\n${exposureId}\n${salt}\n${expires}`);
 }
 
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-
-function fromB64url(text: string): Uint8Array<ArrayBuffer> | null {
+/** A link's MAC (32 bytes, 43 characters) from its text, or null; one spelling per MAC (strict decoder). */
+function macOf(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null;
-  const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  // One spelling per MAC: the last character's two unused bits must be zero.
-  return b64url(bytes) === text ? bytes : null;
+  try {
+    return Uint8Array.from(fromBase64Url(text));
+  } catch {
+    return null; // the last character's two unused bits were not zero
+  }
 }
 
 export interface Exposed {
@@ -67,7 +65,7 @@ export async function signLink(env: Bindings, exposure: Exposed, expires: number
     await linkKey(env),
     message(exposure.id, exposure.linkSalt, expires),
   );
-  return `${expires}.${b64url(new Uint8Array(mac))}`;
+  return `${expires}.${toBase64Url(new Uint8Array(mac))}`;
 }
 
 /** Seconds until the token expires when it is a valid link to `exposure` now; null otherwise. */
@@ -76,7 +74,7 @@ export async function verifyLink(env: Bindings, exposure: Exposed, token: string
   if (!m) return null;
   const expires = Number(m[1]);
   const left = expires - Math.floor(Date.now() / 1000);
-  const mac = fromB64url(m[2]!);
+  const mac = macOf(m[2]!);
   if (!mac || left <= 0 || left > MAX_LINK_TTL_S) return null;
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify(

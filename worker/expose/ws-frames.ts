@@ -12,6 +12,7 @@
 //
 // Pure and runtime-neutral: Uint8Array, TextEncoder/TextDecoder and crypto only.
 import { _joinBytes } from "../../schema/protocol/_bytes.ts";
+import { toBase64 } from "../../schema/protocol/index.ts";
 
 export const OPCODE = {
   continuation: 0x0,
@@ -215,12 +216,12 @@ const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** The Sec-WebSocket-Accept value a server must answer to `key` (§4.2.2). */
 export async function acceptKey(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + HANDSHAKE_GUID));
-  return base64(new Uint8Array(digest));
+  return toBase64(new Uint8Array(digest));
 }
 
 /** A fresh Sec-WebSocket-Key: 16 random bytes, base64 (§4.1). */
 export function newWebSocketKey(): string {
-  return base64(crypto.getRandomValues(new Uint8Array(16)));
+  return toBase64(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 // ## Helpers
@@ -258,8 +259,4 @@ function decodeText(bytes: Uint8Array, what: string): string {
   } catch {
     fail(CLOSE_INVALID_DATA, `${what} is not valid UTF-8`);
   }
-}
-
-function base64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
 }
