@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrollmentMessage } from "../schema/protocol/enroll.ts";
-import { formatControlPlaneKey, generateKeyPair, newHostId, Verifier } from "../schema/protocol/index.ts";
+import {
+  formatControlPlaneKey,
+  generateKeyPair,
+  newHostId,
+  parseHostKey,
+  Verifier,
+} from "../schema/protocol/index.ts";
 import { buildTestBundle, ROOT, RUNTIMES, run } from "../test/agent-harness/processes.ts";
 import { AGENT_VERSION } from "./version.ts";
 
@@ -35,7 +41,7 @@ beforeAll(async () => {
       };
       let [status, json] = answer ?? [201, undefined];
       if (answer === null) {
-        const ok = await new Verifier(r.publicKey as `hostkey:${string}` & never).verify(
+        const ok = await new Verifier(parseHostKey(r.publicKey)).verify(
           Buffer.from(r.signature, "base64url"),
           enrollmentMessage(r),
         );

@@ -2,10 +2,10 @@
 // and every id says what it is when it shows up in a log line or a row (tailscale's `nodekey:` idea).
 // Names (DNS labels) never contain `_`, so `cl_…` can't collide with a cluster named by the user.
 
-import { isHostId, newHostId } from "./protocol/keys.ts";
+import { type HostId, isHostId, newHostId } from "./protocol/keys.ts";
 
 declare const brand: unique symbol;
-export type Brand<T, B extends string> = T & { readonly [brand]: B };
+type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 const ID_PREFIXES = {
   tenant: "ten",
@@ -21,15 +21,37 @@ const ID_PREFIXES = {
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
-export type TenantId = Brand<string, "TenantId">;
-export type ApiKeyId = Brand<string, "ApiKeyId">;
-export type ClusterId = Brand<string, "ClusterId">;
-export type SiteId = Brand<string, "SiteId">;
-export type TokenId = Brand<string, "TokenId">;
+export type TenantId = Brand<`ten_${string}`, "TenantId">;
+export type ApiKeyId = Brand<`key_${string}`, "ApiKeyId">;
+export type ClusterId = Brand<`cl_${string}`, "ClusterId">;
+export type SiteId = Brand<`site_${string}`, "SiteId">;
+export type TokenId = Brand<`tok_${string}`, "TokenId">;
+export type SessionId = Brand<`ses_${string}`, "SessionId">;
+export type ServiceId = Brand<`svc_${string}`, "ServiceId">;
+export type MeshRouteId = Brand<`mesh_${string}`, "MeshRouteId">;
+export type ExposureId = Brand<`exp_${string}`, "ExposureId">;
+
+/** The id type of each kind: `newId("cluster")` is a ClusterId. */
+export interface IdOf {
+  tenant: TenantId;
+  apiKey: ApiKeyId;
+  cluster: ClusterId;
+  site: SiteId;
+  host: HostId;
+  token: TokenId;
+  session: SessionId;
+  service: ServiceId;
+  meshRoute: MeshRouteId;
+  exposure: ExposureId;
+}
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */
-export type ApiKeySecret = Brand<string, "ApiKeySecret">;
-export type EnrollmentSecret = Brand<string, "EnrollmentSecret">;
+export type ApiKeySecret = Brand<`opk_${string}`, "ApiKeySecret">;
+export type EnrollmentSecret = Brand<`oet_${string}`, "EnrollmentSecret">;
+interface SecretOf {
+  apiKey: ApiKeySecret;
+  enrollment: EnrollmentSecret;
+}
 
 // Crockford-ish lowercase base32 without ambiguous letters: ids stay readable and URL-safe.
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -42,15 +64,23 @@ export function randomBase32(n: number): string {
   return out;
 }
 
-export function newId<K extends IdKind>(kind: K): string {
+export function newId<K extends IdKind>(kind: K): IdOf[K] {
   // Host ids travel in signed frames, so their format is the wire protocol's (protocol/keys.ts).
-  if (kind === "host") return newHostId();
-  return `${ID_PREFIXES[kind]}_${randomBase32(16)}`;
+  if (kind === "host") return newHostId() as IdOf[K];
+  return `${ID_PREFIXES[kind]}_${randomBase32(16)}` as IdOf[K];
 }
 
-export function isId(kind: IdKind, value: string): boolean {
+export function isId<K extends IdKind>(kind: K, value: unknown): value is IdOf[K] {
   if (kind === "host") return isHostId(value);
-  return new RegExp(`^${ID_PREFIXES[kind]}_[${ALPHABET}]{16}$`).test(value);
+  return typeof value === "string" && new RegExp(`^${ID_PREFIXES[kind]}_[${ALPHABET}]{16}$`).test(value);
+}
+
+/** `text` as an id of `kind`, for values that arrive as plain strings (route params, request bodies). */
+export function parseId<K extends IdKind>(kind: K, text: string): IdOf[K] {
+  if (isId(kind, text)) return text;
+  throw new TypeError(
+    `Cannot parse ${kind} id: "${text.slice(0, 60)}" is not "${ID_PREFIXES[kind]}_" and 16 base32 characters`,
+  );
 }
 
 export const SECRET_PREFIXES = { apiKey: "opk", enrollment: "oet" } as const;
@@ -59,9 +89,11 @@ export const SECRET_PREFIXES = { apiKey: "opk", enrollment: "oet" } as const;
  * A secret is `<kind>_<lookup prefix, 12 chars>_<secret, 40 chars = 200 bits>`. The lookup prefix is
  * stored in clear to find the row; only a hash of the whole string is stored.
  */
-export function newSecret(kind: keyof typeof SECRET_PREFIXES): { secret: string; prefix: string } {
+export function newSecret<K extends keyof typeof SECRET_PREFIXES>(
+  kind: K,
+): { secret: SecretOf[K]; prefix: string } {
   const prefix = randomBase32(12);
-  return { prefix, secret: `${SECRET_PREFIXES[kind]}_${prefix}_${randomBase32(40)}` };
+  return { prefix, secret: `${SECRET_PREFIXES[kind]}_${prefix}_${randomBase32(40)}` as SecretOf[K] };
 }
 
 /** The lookup prefix of a well-formed secret, or null when it is not one of ours. */

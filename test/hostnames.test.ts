@@ -10,7 +10,7 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exposures, tenantDomains } from "../schema/db/tables.ts";
-import { newId } from "../schema/ids.ts";
+import { newId, parseId } from "../schema/ids.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
@@ -81,12 +81,13 @@ async function insertRows(rows: { domain?: string; exposure?: { name: string; ho
   const client = createClient({ url: stack.dbUrl });
   try {
     const db = drizzle(client);
-    if (rows.domain) await db.insert(tenantDomains).values({ domain: rows.domain, tenantId: acme.id });
+    if (rows.domain)
+      await db.insert(tenantDomains).values({ domain: rows.domain, tenantId: parseId("tenant", acme.id) });
     if (rows.exposure) {
       const [host] = (await acme.client.hosts.list()).hosts;
       await db.insert(exposures).values({
         id: newId("exposure"),
-        tenantId: acme.id,
+        tenantId: parseId("tenant", acme.id),
         hostId: host!.id,
         service: "web",
         name: rows.exposure.name,

@@ -1,5 +1,6 @@
 // What the Worker is given by the platform: bindings from wrangler.toml, secrets from `wrangler secret`.
 import type { Role } from "../schema/db/tables.ts";
+import type { ApiKeyId, TenantId } from "../schema/ids.ts";
 import type { Database } from "./db/database.ts";
 import type { ClusterDO } from "./durable/cluster-do.ts";
 import type { HostDO } from "./durable/host-do.ts";
@@ -39,8 +40,8 @@ export interface Bindings {
 
 /** Who is calling, once the bearer credential has been checked. */
 export interface Caller {
-  tenantId: string;
-  keyId: string;
+  tenantId: TenantId;
+  keyId: ApiKeyId;
   role: Role;
   /** How the caller appears in audit events: `key:<id>`. */
   actor: string;

@@ -4,6 +4,17 @@
 // plus a SHA-256 hash (they are 160+ bits of randomness, so a slow KDF buys nothing).
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type {
+  ApiKeyId,
+  ClusterId,
+  ExposureId,
+  MeshRouteId,
+  ServiceId,
+  SessionId,
+  SiteId,
+  TenantId,
+  TokenId,
+} from "../ids.ts";
 import type { HostId, HostPublicKey } from "../protocol/keys.ts";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -16,7 +27,7 @@ const createdAt = () =>
   integer("created_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
 export const tenants = sqliteTable("tenants", {
-  id: text("id").primaryKey(),
+  id: text("id").$type<TenantId>().primaryKey(),
   name: text("name").notNull().unique(),
   createdAt: createdAt(),
 });
@@ -24,8 +35,9 @@ export const tenants = sqliteTable("tenants", {
 export const apiKeys = sqliteTable(
   "api_keys",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<ApiKeyId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
@@ -45,8 +57,9 @@ export const apiKeys = sqliteTable(
 export const clusters = sqliteTable(
   "clusters",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<ClusterId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
@@ -58,11 +71,13 @@ export const clusters = sqliteTable(
 export const sites = sqliteTable(
   "sites",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<SiteId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     clusterId: text("cluster_id")
+      .$type<ClusterId>()
       .notNull()
       .references(() => clusters.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
@@ -76,12 +91,15 @@ export const hosts = sqliteTable(
   {
     id: text("id").$type<HostId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     clusterId: text("cluster_id")
+      .$type<ClusterId>()
       .notNull()
       .references(() => clusters.id),
     siteId: text("site_id")
+      .$type<SiteId>()
       .notNull()
       .references(() => sites.id),
     name: text("name").notNull(),
@@ -107,14 +125,17 @@ export const hosts = sqliteTable(
 export const enrollmentTokens = sqliteTable(
   "enrollment_tokens",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<TokenId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     clusterId: text("cluster_id")
+      .$type<ClusterId>()
       .notNull()
       .references(() => clusters.id, { onDelete: "cascade" }),
     siteId: text("site_id")
+      .$type<SiteId>()
       .notNull()
       .references(() => sites.id, { onDelete: "cascade" }),
     prefix: text("prefix").notNull().unique(),
@@ -137,8 +158,9 @@ export const enrollmentTokens = sqliteTable(
 export const services = sqliteTable(
   "services",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<ServiceId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     hostId: text("host_id").$type<HostId>().notNull(),
@@ -157,11 +179,12 @@ export const services = sqliteTable(
 export const meshRoutes = sqliteTable(
   "mesh_routes",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<MeshRouteId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
-    clusterId: text("cluster_id").notNull(),
+    clusterId: text("cluster_id").$type<ClusterId>().notNull(),
     fromHostId: text("from_host_id").$type<HostId>().notNull(),
     listen: text("listen").notNull(),
     toHostId: text("to_host_id").$type<HostId>().notNull(),
@@ -187,6 +210,7 @@ export const tenantDomains = sqliteTable(
   {
     domain: text("domain").primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     createdAt: createdAt(),
@@ -204,8 +228,9 @@ export const tenantDomains = sqliteTable(
 export const exposures = sqliteTable(
   "exposures",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<ExposureId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     hostId: text("host_id").$type<HostId>().notNull(),
@@ -227,8 +252,9 @@ export const SESSION_KINDS = ["exec", "tcp"] as const;
 export const sessions = sqliteTable(
   "sessions",
   {
-    id: text("id").primaryKey(),
+    id: text("id").$type<SessionId>().primaryKey(),
     tenantId: text("tenant_id")
+      .$type<TenantId>()
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
     hostId: text("host_id").$type<HostId>().notNull(),
@@ -256,7 +282,7 @@ export const auditEvents = sqliteTable(
     /** Monotonic, so "newest first" and cursors are a plain ORDER BY. */
     id: integer("id").primaryKey({ autoIncrement: true }),
     /** Null for platform-level events (tenant creation, unknown credentials). */
-    tenantId: text("tenant_id"),
+    tenantId: text("tenant_id").$type<TenantId>(),
     actor: text("actor").notNull(),
     action: text("action").notNull(),
     target: text("target"),

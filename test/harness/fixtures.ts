@@ -3,6 +3,7 @@
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { hosts } from "../../schema/db/tables.ts";
+import { parseId } from "../../schema/ids.ts";
 import { newHostId, parseHostKey } from "../../schema/protocol/keys.ts";
 
 export async function insertHost(
@@ -22,11 +23,14 @@ export async function insertHost(
     await drizzle(client)
       .insert(hosts)
       .values({
+        ...row,
         id,
+        tenantId: parseId("tenant", row.tenantId),
+        clusterId: parseId("cluster", row.clusterId),
+        siteId: parseId("site", row.siteId),
         publicKey: parseHostKey(`hostkey:${"A".repeat(43)}`),
         labels: row.labels ?? {},
         status: row.status ?? "pending",
-        ...row,
       });
     return id;
   } finally {

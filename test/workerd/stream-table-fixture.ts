@@ -5,6 +5,7 @@
 // what the table would have told the agent. The database behind the session log is absent (its end
 // writes fail in the background and are logged, as when libSQL is down).
 import { DurableObject } from "cloudflare:workers";
+import { newId } from "../../schema/ids.ts";
 import type { Database } from "../../worker/db/database.ts";
 import type { Outgoing } from "../../worker/durable/host/agent-link.ts";
 import {
@@ -70,8 +71,8 @@ export class StreamTableFixture extends DurableObject {
         kind: "tcp",
         sid: this.#table.nextSid(agent),
         conn,
-        session: `ses_${conn}`,
-        tenantId: "ten_fixture",
+        session: newId("session"),
+        tenantId: newId("tenant"),
         actor: url.searchParams.get("actor") ?? "key:fixture",
         in: 0,
         out: 0,

@@ -1,12 +1,12 @@
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { apiKeys, type Role } from "../../schema/db/tables.ts";
-import { newId, newSecret } from "../../schema/ids.ts";
+import { newId, newSecret, type TenantId } from "../../schema/ids.ts";
 import { sha256Hex } from "./secrets.ts";
 
 /** Creates an API key; the secret is returned once and only its hash is stored. */
 export async function mintApiKey(
   db: LibSQLDatabase,
-  opts: { tenantId: string; name: string; role: Role; createdBy: string; expiresAt?: Date | null },
+  opts: { tenantId: TenantId; name: string; role: Role; createdBy: string; expiresAt?: Date | null },
 ) {
   const { secret, prefix } = newSecret("apiKey");
   const id = newId("apiKey");

@@ -13,6 +13,8 @@
 //   that does not make guessing feasible, and it means no guesser can lock a key's holder out.
 // Only prefixes of keys and tokens that exist are counted, so made-up prefixes cannot open windows (and
 // audit events) without end; an unknown one counts against the address alone.
+
+import type { TenantId } from "../../schema/ids.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { clientAddress } from "./client-address.ts";
@@ -27,7 +29,7 @@ export interface Attacked {
   scope: "apiKey" | "enrollment" | "link";
   /** The key's or token's lookup prefix, or the exposure's id. */
   id: string;
-  tenantId: string;
+  tenantId: TenantId;
   /** The audit event's target: `key:<id>`, `token:<id>`, `exposure:<name>`. */
   target: string;
   /** How the 429 names it: `API key opk_<prefix>_…`. */

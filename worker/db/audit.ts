@@ -2,9 +2,10 @@
 // waitUntil) so that a call that answered has its record.
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { auditEvents } from "../../schema/db/tables.ts";
+import type { TenantId } from "../../schema/ids.ts";
 
 export interface AuditEntry {
-  tenantId: string | null;
+  tenantId: TenantId | null;
   actor: string;
   action: string;
   target?: string | null;

@@ -3,11 +3,11 @@
 import { and, eq, inArray, type SQL } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { apiKeys, clusters, hosts, sites } from "../../schema/db/tables.ts";
-import { isId } from "../../schema/ids.ts";
+import { isId, type TenantId } from "../../schema/ids.ts";
 import { isHostId } from "../../schema/protocol/keys.ts";
 import { ApiError } from "../http/api-error.ts";
 
-export async function resolveCluster(db: LibSQLDatabase, tenantId: string, ref: string) {
+export async function resolveCluster(db: LibSQLDatabase, tenantId: TenantId, ref: string) {
   const by = isId("cluster", ref) ? eq(clusters.id, ref) : eq(clusters.name, ref);
   const [row] = await db
     .select()
@@ -18,7 +18,12 @@ export async function resolveCluster(db: LibSQLDatabase, tenantId: string, ref: 
   return row;
 }
 
-export async function resolveSite(db: LibSQLDatabase, tenantId: string, clusterRef: string, siteRef: string) {
+export async function resolveSite(
+  db: LibSQLDatabase,
+  tenantId: TenantId,
+  clusterRef: string,
+  siteRef: string,
+) {
   const cluster = await resolveCluster(db, tenantId, clusterRef);
   const by = isId("site", siteRef) ? eq(sites.id, siteRef) : eq(sites.name, siteRef);
   const [site] = await db
@@ -31,7 +36,7 @@ export async function resolveSite(db: LibSQLDatabase, tenantId: string, clusterR
 }
 
 /** A host is named by its id (`host_…`) or as `<host>.<cluster>`. */
-export async function resolveHost(db: LibSQLDatabase, tenantId: string, ref: string) {
+export async function resolveHost(db: LibSQLDatabase, tenantId: TenantId, ref: string) {
   // One round trip: exec and streams resolve a host on every call.
   const [found] = await _hostQuery(db, eq(hosts.tenantId, tenantId), ref);
   const row = found?.host;

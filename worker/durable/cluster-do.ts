@@ -5,26 +5,28 @@
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
+import type { ClusterId, MeshRouteId, TenantId } from "../../schema/ids.ts";
 import type { HostConfig } from "../../schema/protocol/index.ts";
+import type { HostId } from "../../schema/protocol/keys.ts";
 import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
 export interface RouteEntry {
-  id: string;
-  tenantId: string;
-  fromHostId: string;
+  id: MeshRouteId;
+  tenantId: TenantId;
+  fromHostId: HostId;
   listen: string;
-  toHostId: string;
+  toHostId: HostId;
   /** `<host>.<cluster>`, for logs and for the agent's listing. */
   toName: string;
   toService: string;
 }
 
 export interface Registry {
-  clusterId: string;
-  services: Array<{ hostId: string; name: string; target: string }>;
+  clusterId: ClusterId;
+  services: Array<{ hostId: HostId; name: string; target: string }>;
   routes: RouteEntry[];
 }
 
@@ -44,17 +46,17 @@ export class ClusterDO extends DurableObject<Bindings> {
   // ## RPC (typed calls from the Worker and the HostDOs; no fetch routes)
 
   /** Reloads the registry and pushes the new config to every host whose config changed. */
-  async sync(clusterId: string): Promise<{ pushed: string[] }> {
+  async sync(clusterId: ClusterId): Promise<{ pushed: string[] }> {
     return this.#sync(clusterId);
   }
 
   /** What `hostId`'s agent is told, from the cluster's current registry. */
-  async config(clusterId: string, hostId: string): Promise<HostConfig> {
+  async config(clusterId: ClusterId, hostId: HostId): Promise<HostConfig> {
     return configFor(await this.#registry(clusterId), hostId);
   }
 
   /** The mesh route `id`, or ApiError 404 (as an RpcResult: rpc-result.ts). */
-  async route(clusterId: string, id: string): Promise<RpcResult<RouteEntry>> {
+  async route(clusterId: ClusterId, id: string): Promise<RpcResult<RouteEntry>> {
     return rpcResult(async () => {
       const route = (await this.#registry(clusterId)).routes.find((r) => r.id === id);
       if (!route) throw ApiError.notFound(`mesh route '${id}'`);
@@ -62,11 +64,11 @@ export class ClusterDO extends DurableObject<Bindings> {
     });
   }
 
-  async #registry(clusterId: string): Promise<Registry> {
+  async #registry(clusterId: ClusterId): Promise<Registry> {
     return (await this.ctx.storage.get<Registry>("registry")) ?? (await this.#load(clusterId));
   }
 
-  async #load(clusterId: string): Promise<Registry> {
+  async #load(clusterId: ClusterId): Promise<Registry> {
     const db = openDatabase(this.env);
     const [svc, routes, names, cluster] = await Promise.all([
       db
@@ -97,7 +99,7 @@ export class ClusterDO extends DurableObject<Bindings> {
   }
 
   /** Reloads the registry and pushes the new config to every host whose config changed. */
-  async #sync(clusterId: string): Promise<{ pushed: string[] }> {
+  async #sync(clusterId: ClusterId): Promise<{ pushed: string[] }> {
     const before = await this.ctx.storage.get<Registry>("registry");
     const after = await this.#load(clusterId);
     const touched = new Set<string>();

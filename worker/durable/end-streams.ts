@@ -3,6 +3,7 @@
 // rather than when its last stream ends by itself.
 import { and, eq, isNull } from "drizzle-orm";
 import { sessions } from "../../schema/db/tables.ts";
+import type { TenantId } from "../../schema/ids.ts";
 import type { Database } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { hostObject } from "./stubs.ts";
@@ -15,7 +16,7 @@ import { hostObject } from "./stubs.ts";
 export async function endStreamsOf(
   env: Bindings,
   db: Database,
-  tenantId: string,
+  tenantId: TenantId,
   actor: string,
   reason: string,
 ): Promise<void> {

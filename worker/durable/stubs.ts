@@ -1,6 +1,8 @@
 // The Worker's calls into its Durable Objects, in one place: route files reach the objects through
 // these (never through each other), and every call is a typed RPC method except the WebSocket upgrades,
 // which go through the one stream-request codec (host/stream-request.ts).
+
+import type { ClusterId } from "../../schema/ids.ts";
 import type { Bindings } from "../env.ts";
 import { encodeStreamRequest, type StreamRequest } from "./host/stream-request.ts";
 
@@ -20,7 +22,7 @@ export function openOnHost(env: Bindings, hostId: string, req: StreamRequest): P
 }
 
 /** Has the cluster's registry reload and push the change to the running agents it concerns. */
-export async function syncCluster(env: Bindings, clusterId: string): Promise<void> {
+export async function syncCluster(env: Bindings, clusterId: ClusterId): Promise<void> {
   await clusterObject(env, clusterId).sync(clusterId);
 }
 

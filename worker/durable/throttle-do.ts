@@ -11,6 +11,7 @@
 // spread over many locations gets the allowance once per location. One object per subject is exact and
 // global; its cost is one object call per authenticated request (run beside the database lookup).
 import { DurableObject } from "cloudflare:workers";
+import type { TenantId } from "../../schema/ids.ts";
 import { audit } from "../db/audit.ts";
 import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
@@ -29,7 +30,7 @@ export interface ThrottleFailure {
   action: string;
   /** The client address it came from (client-address.ts). */
   address: string;
-  tenantId: string | null;
+  tenantId: TenantId | null;
   actor: string;
   target: string | null;
 }

@@ -3,6 +3,7 @@
 // policy decides what it may reach and the stream is a recorded session. Flow control is credit based
 // both ways: `read()` hands back credit as the caller consumes, `write()` waits for the host's credit.
 
+import type { TenantId } from "../../schema/ids.ts";
 import {
   decodeServerFrame,
   encodeStreamFrame,
@@ -20,7 +21,7 @@ export interface StreamRequest {
   hostId: string;
   hostName: string;
   target: string;
-  tenantId: string;
+  tenantId: TenantId;
   /** Who the session is recorded for: `key:<id>`, `link:<exposure>`, `public:<exposure>`. */
   actor: string;
 }

@@ -7,14 +7,15 @@
 // one the proxy sets, in any spelling its server understands, and no credential of the control plane
 // may reach a service that could replay it.
 
+import type { ApiKeyId, ExposureId, TenantId } from "../../schema/ids.ts";
 import { withoutCookie } from "./cookies.ts";
 import { carriesOutpostCredential } from "./credentials.ts";
 import { LINK_COOKIE, LINK_PARAM } from "./links.ts";
 
 /** Who is calling, as the upstream is told. */
 export type Identity =
-  | { kind: "key"; keyId: string; tenantId: string; role: string }
-  | { kind: "link"; exposureId: string }
+  | { kind: "key"; keyId: ApiKeyId; tenantId: TenantId; role: string }
+  | { kind: "link"; exposureId: ExposureId }
   | { kind: "public" };
 
 const IDENTITY_HEADERS = {

@@ -7,7 +7,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
-import { newId, randomBase32 } from "../../schema/ids.ts";
+import { newId, randomBase32, type TenantId } from "../../schema/ids.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
 import { RANK, requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
@@ -62,7 +62,7 @@ function urls(c: Context<AppEnv>, e: Exposure) {
 async function hostnameRefusal(
   c: Context<AppEnv>,
   db: Database,
-  tenantId: string,
+  tenantId: TenantId,
   hostname: string,
 ): Promise<string | undefined> {
   const reserved = reservedReason(c.env, hostname);

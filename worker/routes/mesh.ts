@@ -5,7 +5,7 @@ import { and, asc, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { meshRoutes } from "../../schema/db/tables.ts";
-import { newId } from "../../schema/ids.ts";
+import { isId, newId } from "../../schema/ids.ts";
 import { isServiceName } from "../../schema/names.ts";
 import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
@@ -100,11 +100,15 @@ export const meshRoutesApi = new Hono<AppEnv>()
   })
   .delete("/:id", requireRole("operator"), async (c) => {
     const caller = c.var.caller;
-    const [row] = await c.var.db
-      .delete(meshRoutes)
-      .where(and(eq(meshRoutes.tenantId, caller.tenantId), eq(meshRoutes.id, c.req.param("id"))))
-      .returning();
-    if (!row) throw ApiError.notFound(`mesh route '${c.req.param("id")}'`);
+    const id = c.req.param("id");
+    // A param that is no mesh route id names no row: 404 like an unknown id, without a query.
+    const [row] = isId("meshRoute", id)
+      ? await c.var.db
+          .delete(meshRoutes)
+          .where(and(eq(meshRoutes.tenantId, caller.tenantId), eq(meshRoutes.id, id)))
+          .returning()
+      : [];
+    if (!row) throw ApiError.notFound(`mesh route '${id}'`);
     await audit(c.var.db, {
       tenantId: caller.tenantId,
       actor: caller.actor,

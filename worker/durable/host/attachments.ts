@@ -1,5 +1,7 @@
 // What each WebSocket of a HostDO remembers across hibernation (serializeAttachment, ≤ 2 KiB). Memory
 // of the object may be dropped at any time between events; these records and DO storage may not.
+
+import type { ClusterId, SessionId, TenantId } from "../../../schema/ids.ts";
 import type { ConnectionId, HostId, HostPublicKey } from "../../../schema/protocol/index.ts";
 import type { ClientKind } from "./stream-request.ts";
 
@@ -38,8 +40,8 @@ export interface ClientAttachment {
   /** The agent stream id this client drives, and the agent connection it runs on. */
   sid: number;
   conn: ConnectionId;
-  session: string;
-  tenantId: string;
+  session: SessionId;
+  tenantId: TenantId;
   actor: string;
   /** Bytes client → host (stdin) and host → client (stdout + stderr). */
   in: number;
@@ -123,8 +125,8 @@ const FLUSH_MS = 50;
 /** What the object keeps in its own storage about its host. */
 export interface HostRecord {
   id: HostId;
-  tenantId: string;
-  clusterId: string;
+  tenantId: TenantId;
+  clusterId: ClusterId;
   name: string;
   publicKey: HostPublicKey;
   /**

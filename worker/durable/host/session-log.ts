@@ -4,6 +4,7 @@
 // frame queue, stalled every other stream of the host behind it (100 uploads ending together: seconds).
 import { and, eq } from "drizzle-orm";
 import { sessions } from "../../../schema/db/tables.ts";
+import type { TenantId } from "../../../schema/ids.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
 import { audit, auditInsert } from "../../db/audit.ts";
 import type { Database } from "../../db/database.ts";
@@ -93,7 +94,7 @@ export class SessionLog {
 
   /** An `outcome: denied` event in the host's name; a failed write is logged, never thrown. */
   async denied(
-    tenantId: string | null,
+    tenantId: TenantId | null,
     hostId: string,
     action: string,
     reason: string,

@@ -1,11 +1,12 @@
 // The stream-request codec: what the Worker encodes is exactly what the HostDO decodes, a caller's
 // headers cannot ride along, and anything the Worker did not build is refused before any stream opens.
 import { describe, expect, it } from "vitest";
+import { newId } from "../../../schema/ids.ts";
 import { newHostId } from "../../../schema/protocol/keys.ts";
 import { ApiError } from "../../http/api-error.ts";
 import { decodeStreamRequest, encodeStreamRequest, type StreamRequest } from "./stream-request.ts";
 
-const opener = { tenantId: "ten_x", actor: "key:key_x", hostName: "web01" };
+const opener = { tenantId: newId("tenant"), actor: "key:key_x", hostName: "web01" };
 const refusal = (request: Request) => {
   try {
     decodeStreamRequest(request);

@@ -5,6 +5,7 @@
 // (the security issue's credit fix, by construction). The object decodes and validates it again,
 // since anything with the namespace binding can call it.
 import { z } from "zod";
+import { isId, type TenantId } from "../../../schema/ids.ts";
 import { TARGET_PATTERN } from "../../../schema/names.ts";
 import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
 import { isHostId } from "../../../schema/protocol/index.ts";
@@ -40,7 +41,7 @@ export const execSpec = z.object({
 
 /** Who opens a client stream, on whose behalf, and how its host is named in refusals. */
 interface Opener {
-  tenantId: string;
+  tenantId: TenantId;
   /** How the session is recorded: `key:<id>`, `host:<id>` (mesh), `link:<exposure>`, … */
   actor: string;
   hostName: string;
@@ -52,7 +53,11 @@ export type StreamRequest =
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
   | (Opener & { kind: "tcp"; target: string; credit?: number });
 
-const opener = { tenantId: z.string().min(1), actor: z.string().min(1), hostName: z.string().min(1) };
+const opener = {
+  tenantId: z.custom<TenantId>((v) => isId("tenant", v), { error: "must be a tenant id" }),
+  actor: z.string().min(1),
+  hostName: z.string().min(1),
+};
 const schema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("agent"), hostId: z.custom<HostId>(isHostId, { error: "must be a host id" }) }),
   z.object({ ...opener, kind: z.literal("exec"), spec: execSpec }),
