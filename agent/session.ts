@@ -379,7 +379,7 @@ export class Session {
   }
 
   #onStreamFrame(frame: ControlPlaneFrame): void {
-    if (StreamTable.takes(frame)) {
+    if (this.#streams.takes(frame)) {
       this.#loadFastMac();
       this.#streams.receive(frame);
       return;

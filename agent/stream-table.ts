@@ -3,32 +3,38 @@
 // the stream under its id; every later frame with that id goes to that stream, whatever its type, and
 // the stream ignores types that are not its kind's. Mesh streams, which the agent opens itself, are
 // added by their kind (tcp/tcp-streams.ts) the same way. A new kind is one folder and one entry here.
-import {
-  type CloseFrame,
-  type ControlPlaneFrame,
-  type CreditFrame,
-  type DataFrame,
-  type ExecOpenFrame,
-  type FinFrame,
-  ProtocolError,
-  type SignalFrame,
-  type StdinFrame,
-  type TcpOpenedFrame,
-  type TcpOpenFrame,
-} from "../schema/protocol/index.ts";
+import { type ControlPlaneFrame, type FrameOf, ProtocolError } from "../schema/protocol/index.ts";
+
+// ## Kinds
+
+/** The frames that open a stream, one per kind: a new kind is one entry here (and its folder). */
+type OpenType = "exec.open" | "tcp.open";
+
+/** Each open frame type's frame, as the protocol defines it. */
+type OpenFrames = { [T in OpenType]: FrameOf<T> };
 
 /** The frames that open a stream. */
-export type OpenFrame = ExecOpenFrame | TcpOpenFrame;
+export type OpenFrame = OpenFrames[OpenType];
+
+/**
+ * Which kind each open frame goes to, typed from the protocol's own frames. Every kind has an entry;
+ * `undefined` is a kind this table does not take (its opens are refused, as a test harness may want).
+ */
+export type StreamKinds = { readonly [T in OpenType]: StreamKind<OpenFrames[T]> | undefined };
+
+/** A stream kind: opens a stream for its open frame, and adds it to the table (or refuses it). */
+export interface StreamKind<F extends OpenFrame> {
+  open: (frame: F) => void;
+}
+
+// ## Streams
+
+/** The frame types on a stream once it is open, whatever its kind. */
+const STREAM_TYPES = ["stdin", "signal", "credit", "close", "tcp.opened", "data", "fin"] as const;
+const STREAM_TYPE_SET: ReadonlySet<string> = new Set(STREAM_TYPES);
 
 /** The frames on a stream once it is open. */
-export type StreamFrame =
-  | StdinFrame
-  | SignalFrame
-  | CreditFrame
-  | CloseFrame
-  | TcpOpenedFrame
-  | DataFrame
-  | FinFrame;
+export type StreamFrame = FrameOf<(typeof STREAM_TYPES)[number]>;
 
 /** One live stream, of whatever kind. */
 export interface Stream {
@@ -38,35 +44,22 @@ export interface Stream {
   abort(): void;
 }
 
-/** A stream kind: opens a stream for its open frame, and adds it to the table (or refuses it). */
-export interface StreamKind<F extends OpenFrame> {
-  open(frame: F): void;
+function _isStreamFrame(frame: OpenFrame | StreamFrame): frame is StreamFrame {
+  return STREAM_TYPE_SET.has(frame.t);
 }
 
-/** Which kind each open frame goes to. */
-export interface StreamKinds {
-  "exec.open"?: StreamKind<ExecOpenFrame>;
-  "tcp.open"?: StreamKind<TcpOpenFrame>;
-}
-
-const OPEN_TYPES: ReadonlySet<string> = new Set<OpenFrame["t"]>(["exec.open", "tcp.open"]);
-const STREAM_TYPES: ReadonlySet<string> = new Set<StreamFrame["t"]>([
-  "stdin",
-  "signal",
-  "credit",
-  "close",
-  "tcp.opened",
-  "data",
-  "fin",
-]);
+// ## The table
 
 export class StreamTable {
   readonly #streams = new Map<number, Stream>();
-  #kinds: StreamKinds = {};
+  #kinds: StreamKinds | undefined;
+  /** The open frame types, from the registered table's keys. */
+  #openTypes: ReadonlySet<string> = new Set();
 
   /** The kind table, set once by the session that owns this table. */
   register(kinds: StreamKinds): void {
     this.#kinds = kinds;
+    this.#openTypes = new Set(Object.keys(kinds));
   }
 
   /** Streams not ended yet. */
@@ -92,8 +85,8 @@ export class StreamTable {
   }
 
   /** Whether `frame` is one this table takes: an open, or a frame on a stream. */
-  static takes(frame: ControlPlaneFrame): frame is OpenFrame | StreamFrame {
-    return OPEN_TYPES.has(frame.t) || STREAM_TYPES.has(frame.t);
+  takes(frame: ControlPlaneFrame): frame is OpenFrame | StreamFrame {
+    return this.#openTypes.has(frame.t) || STREAM_TYPE_SET.has(frame.t);
   }
 
   /**
@@ -101,16 +94,8 @@ export class StreamTable {
    * wire). Throws ProtocolError for an open on a stream id in use, or of a kind this agent lacks.
    */
   receive(frame: OpenFrame | StreamFrame): void {
-    switch (frame.t) {
-      case "exec.open":
-        this.#open(frame, this.#kinds["exec.open"]);
-        return;
-      case "tcp.open":
-        this.#open(frame, this.#kinds["tcp.open"]);
-        return;
-      default:
-        this.#streams.get(frame.sid)?.receive(frame);
-    }
+    if (_isStreamFrame(frame)) this.#streams.get(frame.sid)?.receive(frame);
+    else this.#open(frame.t, frame);
   }
 
   /** Ends every stream, sending nothing more (the link is gone). */
@@ -120,15 +105,14 @@ export class StreamTable {
     for (const stream of streams) stream.abort();
   }
 
-  #open<F extends OpenFrame>(frame: F, kind: StreamKind<F> | undefined): void {
+  /** Opens `frame`'s stream with the kind registered for its type `t` (passed apart so the two correlate). */
+  #open<T extends OpenType>(t: T, frame: OpenFrames[T]): void {
     if (this.#streams.has(frame.sid)) {
       throw new ProtocolError("unexpected_frame", `Cannot open stream ${frame.sid}: it is already open`);
     }
+    const kind: StreamKind<OpenFrames[T]> | undefined = this.#kinds?.[t];
     if (kind === undefined) {
-      throw new ProtocolError(
-        "unexpected_frame",
-        `Cannot accept ${frame.t}: this agent has no such stream kind`,
-      );
+      throw new ProtocolError("unexpected_frame", `Cannot accept ${t}: this agent has no such stream kind`);
     }
     kind.open(frame);
   }

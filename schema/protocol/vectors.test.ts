@@ -1,5 +1,7 @@
 // The known-answer vectors in test/vectors/: current with the generator, and passing in every runtime
 // the protocol runs in: Node (here), workerd (the Worker, via miniflare), Bun and Deno (the agent).
+// frames.json is the agent's signed frames; client-frames.json the client stream frames (checked with
+// them in every runtime: check-worker.ts, check-vectors.ts).
 
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -8,10 +10,15 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { describe, expect, it } from "vitest";
 import { checkVectors } from "../../test/vectors/check.ts";
+import { checkClientVectors } from "../../test/vectors/client-check.ts";
+import clientFrames from "../../test/vectors/client-frames.json" with { type: "json" };
+import { type ClientVectorFile, generateClientVectors } from "../../test/vectors/client-generate.ts";
 import frames from "../../test/vectors/frames.json" with { type: "json" };
 import { generateVectors, type VectorFile } from "../../test/vectors/generate.ts";
+import { STREAM_FRAME_TYPES } from "./client-frames.ts";
 
 const file = frames as unknown as VectorFile;
+const clientFile = clientFrames as unknown as ClientVectorFile;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 
@@ -55,7 +62,12 @@ describe("known-answer vectors (test/vectors/frames.json)", () => {
     });
     try {
       const result = await (await mf.dispatchFetch("http://vectors/")).json();
-      expect(result).toEqual({ runtime: "Cloudflare-Workers", backend: "webcrypto", failures: [] });
+      expect(result).toEqual({
+        runtime: "Cloudflare-Workers",
+        backend: "webcrypto",
+        failures: [],
+        client: [],
+      });
     } finally {
       await mf.dispose();
     }
@@ -69,9 +81,46 @@ describe("known-answer vectors (test/vectors/frames.json)", () => {
       const { stdout } = await run(`${root}node_modules/.bin/${runtime}`, args, { cwd: root });
       expect(stdout).toMatch(
         new RegExp(
-          `^ok: ${file.valid.length} valid and ${file.invalid.length} invalid vectors on ${runtime}`,
+          `^ok: ${file.valid.length} valid and ${file.invalid.length} invalid vectors, ` +
+            `${clientFile.valid.length + clientFile.normalized.length} valid and ${clientFile.invalid.length} ` +
+            `invalid client frame vectors on ${runtime}`,
         ),
       );
     });
   }
+});
+
+describe("client stream frame vectors (test/vectors/client-frames.json)", () => {
+  it("are what scripts/gen-vectors.ts writes (run it after changing the client frames)", () => {
+    expect(JSON.parse(JSON.stringify(generateClientVectors()))).toEqual(clientFile);
+  });
+
+  it("cover every frame type, and each from both sides where both may send it", () => {
+    const sent = (sender: string) =>
+      new Set(clientFile.valid.filter((v) => v.sender === sender).map((v) => (v.frame as { t: string }).t));
+    expect(new Set([...sent("client"), ...sent("server")])).toEqual(new Set(STREAM_FRAME_TYPES));
+    for (const t of ["credit", "data", "fin"]) {
+      expect(sent("client").has(t) && sent("server").has(t), t).toBe(true);
+    }
+    expect(new Set(clientFile.invalid.map((v) => v.error))).toEqual(new Set(["malformed", "unknown_frame"]));
+  });
+
+  it("pass in Node", () => {
+    expect(checkClientVectors(clientFile)).toEqual([]);
+  });
+
+  it("catch a changed vector", () => {
+    const broken = structuredClone(clientFile);
+    broken.valid[0]!.hex = broken.valid[0]!.hex.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+    broken.normalized[0]!.frame = { t: "stdin", data: { $hex: "78" }, eof: false };
+    broken.invalid[0]!.error = "unknown_frame";
+    broken.invalid[1]!.message = "Cannot decode stream frame: some other reason";
+    const failures = checkClientVectors(broken);
+    expect(failures.some((f) => f.includes(`"${broken.valid[0]!.name}": encoding differs`))).toBe(true);
+    expect(failures.some((f) => f.includes(`"${broken.normalized[0]!.name}": decoded frame differs`))).toBe(
+      true,
+    );
+    expect(failures.some((f) => f.includes("expected unknown_frame"))).toBe(true);
+    expect(failures.some((f) => f.includes("some other reason"))).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@
 // itself. stableStringify sorts object keys, so two descriptions of the same frame print the same.
 
 import { _fromHex, _toHex } from "../../schema/protocol/_bytes.ts";
-import type { Frame } from "../../schema/protocol/index.ts";
+import type { Frame, StreamFrame } from "../../schema/protocol/index.ts";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -35,4 +35,8 @@ export function stableStringify(json: Json): string {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(json[k]!)}`).join(",")}}`;
   }
   return JSON.stringify(json);
+}
+
+export function streamFrameFromJson(json: Json): StreamFrame {
+  return fromJson(json) as StreamFrame;
 }
