@@ -96,8 +96,14 @@ export function newSecret<K extends keyof typeof SECRET_PREFIXES>(
   return { prefix, secret: `${SECRET_PREFIXES[kind]}_${prefix}_${randomBase32(40)}` as SecretOf[K] };
 }
 
-/** The lookup prefix of a well-formed secret, or null when it is not one of ours. */
-export function secretPrefix(kind: keyof typeof SECRET_PREFIXES, secret: string): string | null {
-  const m = new RegExp(`^${SECRET_PREFIXES[kind]}_([${ALPHABET}]{12})_[${ALPHABET}]{40}$`).exec(secret);
-  return m ? m[1]! : null;
+/**
+ * A well-formed secret of `kind` as its branded type, with its lookup prefix, or null when `text` is
+ * not one of ours: the boundary where a bearer string becomes a secret.
+ */
+export function parseSecret<K extends keyof typeof SECRET_PREFIXES>(
+  kind: K,
+  text: string,
+): { secret: SecretOf[K]; prefix: string } | null {
+  const m = new RegExp(`^${SECRET_PREFIXES[kind]}_([${ALPHABET}]{12})_[${ALPHABET}]{40}$`).exec(text);
+  return m ? { secret: text as SecretOf[K], prefix: m[1]! } : null;
 }

@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { apiKeys } from "../../schema/db/tables.ts";
-import { secretPrefix } from "../../schema/ids.ts";
+import { type ApiKeySecret, parseSecret } from "../../schema/ids.ts";
 import { audit } from "../db/audit.ts";
 import type { Database } from "../db/database.ts";
 import type { AppEnv, Caller } from "../env.ts";
@@ -32,18 +32,18 @@ export async function authenticate(
   token: string | null,
   action: string,
 ): Promise<Caller> {
-  const prefix = keyPrefix(token);
+  const { secret, prefix } = parseApiKey(token);
   const throttle = new AuthThrottle(c.env, c.req.raw.headers);
   const [key] = await keyQuery(c.var.db, prefix);
-  return checkKey(c.var.db, token!, key, action, throttle);
+  return checkKey(c.var.db, secret, key, action, throttle);
 }
 
-/** The lookup prefix of a bearer API key, or ApiError 401 when there is none. */
-export function keyPrefix(token: string | null): string {
+/** A bearer API key and its lookup prefix, or ApiError 401 when there is none. */
+export function parseApiKey(token: string | null): { secret: ApiKeySecret; prefix: string } {
   if (!token) throw ApiError.unauthorized("missing API key: send 'Authorization: Bearer opk_…'");
-  const prefix = secretPrefix("apiKey", token);
-  if (!prefix) throw ApiError.unauthorized("malformed API key: expected 'opk_…'");
-  return prefix;
+  const parsed = parseSecret("apiKey", token);
+  if (!parsed) throw ApiError.unauthorized("malformed API key: expected 'opk_…'");
+  return parsed;
 }
 
 /** The key row a prefix names (at most one): a query, to run alone or in a batch with others. */
@@ -58,7 +58,7 @@ export function keyQuery(db: Database, prefix: string) {
  */
 export async function checkKey(
   db: Database,
-  token: string,
+  token: ApiKeySecret,
   key: typeof apiKeys.$inferSelect | undefined,
   action: string,
   throttle: AuthThrottle,

@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { clusters, enrollmentTokens, sites } from "../../schema/db/tables.ts";
-import { newId, secretPrefix } from "../../schema/ids.ts";
+import { newId, parseSecret } from "../../schema/ids.ts";
 import { fromBase64Url } from "../../schema/protocol/base64.ts";
 import { ENROLL_MAX_SKEW_MS, type EnrollResponse, enrollmentMessage } from "../../schema/protocol/enroll.ts";
 import { type HostPublicKey, parseHostKey, Verifier } from "../../schema/protocol/index.ts";
@@ -77,8 +77,8 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
     );
   }
 
-  const prefix = secretPrefix("enrollment", req.token);
-  if (!prefix)
+  const presented = parseSecret("enrollment", req.token);
+  if (!presented)
     throw tokenError(
       "token_invalid",
       "not an enrollment token: expected 'oet_…' from 'outpost token create'",
@@ -87,11 +87,11 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
   const [token] = await db
     .select()
     .from(enrollmentTokens)
-    .where(eq(enrollmentTokens.prefix, prefix))
+    .where(eq(enrollmentTokens.prefix, presented.prefix))
     .limit(1);
   // Before the comparison: an address over its allowance learns nothing about the token it sent.
   await throttle.gate();
-  if (!token || !(await secretMatches(req.token, token.hash))) {
+  if (!token || !(await secretMatches(presented.secret, token.hash))) {
     const attacked = token && {
       scope: "enrollment" as const,
       id: token.prefix,

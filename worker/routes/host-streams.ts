@@ -10,7 +10,7 @@ import { type hosts, sessions } from "../../schema/db/tables.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
 import { decodeExecSpec, type ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
-import { bearer, checkKey, keyPrefix, keyQuery } from "../auth/api-key.ts";
+import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
 import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
@@ -33,7 +33,7 @@ type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
 const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const db = c.var.db;
   const token = bearer(c.req.header("authorization"));
-  const prefix = keyPrefix(token);
+  const { secret, prefix } = parseApiKey(token);
   const throttle = new AuthThrottle(c.env, c.req.raw.headers);
   const ref = c.req.param("host") ?? "";
   let lookup: ReturnType<typeof hostOfKeyQuery> | undefined;
@@ -46,7 +46,7 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const [keys, found] = lookup
     ? await db.batch([keyQuery(db, prefix), lookup])
     : [await keyQuery(db, prefix)];
-  const caller = await checkKey(db, token!, keys[0], `${c.req.method} ${c.req.path}`, throttle);
+  const caller = await checkKey(db, secret, keys[0], `${c.req.method} ${c.req.path}`, throttle);
   c.set("caller", caller);
   c.set("host", () => {
     if (badRef !== undefined) throw badRef;
