@@ -60,9 +60,7 @@ async function serve(handler: Parameters<typeof createServer>[1]): Promise<numbe
 
 /** A tenant with one host whose agent serves `port` as `web`, exposed as `name`. */
 async function tenantExposing(tenant: string, port: number, name: string, opts: { public?: boolean }) {
-  const { client } = await stack.tenant(tenant);
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
+  const { client } = await stack.tenantInProd(tenant);
   agents.push(
     await startAgent(client, {
       runtime: "bun",

@@ -15,11 +15,9 @@ const agents: TestAgent[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await stack.tenant("policy");
+  const t = await stack.tenantInProd("policy");
   client = t.client;
   token = t.token;
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
 });
 afterAll(async () => {
   for (const a of agents) await a.stop();

@@ -70,11 +70,9 @@ let linked: ExposureAddress;
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await stack.tenant("hostile");
+  const t = await stack.tenantInProd("hostile");
   client = t.client;
   token = t.token;
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
   const port = await startUpstream();
   agent = await startAgent(client, {
     runtime: "bun",

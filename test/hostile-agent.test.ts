@@ -21,11 +21,9 @@ const CHUNK = 256 * 1024;
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await stack.tenant("hostile-agent");
+  const t = await stack.tenantInProd("hostile-agent");
   client = t.client;
   token = t.token;
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
   flooder = await enrollIdentity(stack.url, client, "flooder");
   agent = await RawAgent.connect(stack.url, flooder);
   await agent.handshake();

@@ -32,10 +32,8 @@ let acmeEnv: Record<string, string>;
 
 beforeAll(async () => {
   stack = await startStack({ publicHostname: CP_HOST });
-  acme = await stack.tenant("acme");
+  acme = await stack.tenantInProd("acme");
   other = await stack.tenant("other");
-  await acme.client.clusters.create("prod");
-  await acme.client.sites.create("prod", "fra1");
   upstream = createServer((req, res) => {
     seen.push({ url: req.url ?? "", headers: req.headers });
     res.setHeader("content-type", "text/plain");

@@ -18,11 +18,9 @@ let agent: RawAgent;
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await stack.tenant("stream-requests");
+  const t = await stack.tenantInProd("stream-requests");
   client = t.client;
   token = t.token;
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
   agent = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, client, "target"));
   await agent.handshake();
   agent.keepAlive();

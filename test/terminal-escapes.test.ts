@@ -23,12 +23,10 @@ let tenantId: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  const t = await stack.tenant("escapes");
+  const t = await stack.tenantInProd("escapes");
   client = t.client;
   token = t.token;
   tenantId = t.id;
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
 });
 afterAll(async () => {
   await stack?.close();

@@ -23,9 +23,7 @@ let tenantId: string;
 
 beforeAll(async () => {
   stack = await startStack({ authThrottleWindowMs: WINDOW_MS });
-  ({ client, token, id: tenantId } = await stack.tenant("throttle"));
-  await client.clusters.create("prod");
-  await client.sites.create("prod", "fra1");
+  ({ client, token, id: tenantId } = await stack.tenantInProd("throttle"));
 });
 afterAll(() => stack?.close());
 

@@ -30,6 +30,8 @@ export interface Stack {
   admin: Outpost;
   /** Creates a tenant and returns a client holding its admin key. */
   tenant(name: string): Promise<{ id: string; token: string; client: Outpost }>;
+  /** The same, with the cluster `prod` and its site `prod/fra1` made, where most tests put their hosts. */
+  tenantInProd(name: string): Promise<{ id: string; token: string; client: Outpost }>;
   /** Stops the Worker (all Durable Objects) and starts it again on the same port. */
   restartControlPlane(): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +77,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   let cp = await startControlPlane(options);
   const admin = new Outpost({ url: cp.url, token: adminToken });
+  const tenant = async (name: string) => {
+    const res = await admin.tenants.create(name);
+    return { id: res.tenant.id, token: res.token, client: new Outpost({ url: cp.url, token: res.token }) };
+  };
   return {
     url: cp.url,
     dbUrl: `${db.url}?authToken=${encodeURIComponent(dbAuthToken)}`,
@@ -89,9 +95,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await cp.close();
       cp = await startControlPlane(options);
     },
-    async tenant(name) {
-      const res = await admin.tenants.create(name);
-      return { id: res.tenant.id, token: res.token, client: new Outpost({ url: cp.url, token: res.token }) };
+    tenant,
+    async tenantInProd(name) {
+      const t = await tenant(name);
+      await t.client.clusters.create("prod");
+      await t.client.sites.create("prod", "fra1");
+      return t;
     },
     async close() {
       await cp.close();
