@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       publicUrl: `http://${host}:${cpPort}`,
       exposureDomain: "localhost",
       persistDir: join(home, "durable-objects"),
+      r2PersistDir: join(home, "r2"),
     });
     stops.push(() => cp.close());
 

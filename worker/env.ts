@@ -36,6 +36,8 @@ export interface Bindings {
   CLUSTER: DurableObjectNamespace<ClusterDO>;
   /** Counts failed authentication per address and per key, token or exposure (durable/throttle-do.ts). */
   THROTTLE: DurableObjectNamespace<ThrottleDO>;
+  /** Content-addressed blobs (keys are sha256 digests): app artifacts, VM images, recordings. */
+  ARTIFACTS: R2Bucket;
 }
 
 /** Who is calling, once the bearer credential has been checked. */

@@ -14,6 +14,8 @@ export interface ControlPlaneOptions {
   port?: number;
   /** Directory for Durable Object storage; in memory when absent. */
   persistDir?: string;
+  /** Directory for the R2 bucket (artifacts, images, recordings); in memory when absent. */
+  r2PersistDir?: string;
   /** Use an already built bundle instead of building one. */
   scriptPath?: string;
   /** Agent ping interval; a host is offline after two silent intervals (default 15 s). */
@@ -46,6 +48,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ? { inspectorPort: Number(process.env.OUTPOST_INSPECTOR_PORT) }
       : {}),
     ...(opts.persistDir ? { durableObjectsPersist: opts.persistDir } : {}),
+    r2Buckets: { ARTIFACTS: "outpost-artifacts" },
+    ...(opts.r2PersistDir ? { r2Persist: opts.r2PersistDir } : {}),
     bindings: {
       DATABASE_URL: opts.databaseUrl,
       ...(opts.databaseAuthToken ? { DATABASE_AUTH_TOKEN: opts.databaseAuthToken } : {}),

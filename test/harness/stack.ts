@@ -73,6 +73,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     scriptPath: workerBundle,
     heartbeatMs: TEST_HEARTBEAT_MS,
     persistDir: join(dir, "durable-objects"),
+    r2PersistDir: join(dir, "r2"),
     ...opts,
   };
   let cp = await startControlPlane(options);
