@@ -1,0 +1,34 @@
+#!/bin/sh
+# The example VM's init (PID 1, busybox): network up, an HTTP server on :8080, a counter that a
+# snapshot must carry over, a marker on the console, then a shell on the serial console.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+# Twice: a module whose dependency comes later in the list loads on the second pass.
+for pass in 1 2; do
+  for m in virtio_ring virtio failover net_failover virtio_pci_legacy_dev virtio_pci_modern_dev \
+    virtio_pci virtio_mmio virtio_net virtio_blk button evdev; do
+    grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" 2>/dev/null
+  done
+done
+name=$(sed -n 's/.*outpost\.name=\([A-Za-z0-9-]*\).*/\1/p' /proc/cmdline)
+hostname "${name:-outpost-vm}"
+ip link set lo up
+ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+mkdir -p /www /data
+mount /dev/vda /data 2>/dev/null
+echo "hello from ${name:-outpost-vm}" > /www/index.html
+# NoCloud seed (what cloud images read): a disk labelled cidata with user-data.
+seed=$(findfs LABEL=cidata 2>/dev/null)
+if [ -n "$seed" ]; then mkdir -p /seed && mount -o ro "$seed" /seed && cp /seed/user-data /www/user-data; fi
+httpd -p 8080 -h /www
+(i=0; while :; do i=$((i + 1)); echo "$i" > /www/counter; sleep 1; done) &
+# The ACPI power button (a graceful stop) powers off.
+# (busybox acpid maps the power key to the handler PWRF/00000080 in its conf dir.)
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho OUTPOST-VM-POWEROFF\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
+chmod 755 /etc/acpi/PWRF/00000080
+acpid -c /etc/acpi 2>/dev/null
+echo "OUTPOST-VM-READY ${name:-outpost-vm}"
+while :; do setsid cttyhack sh; done
