@@ -7,13 +7,14 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
-import { CLI_BIN } from "./harness/cli.ts";
+import { CLI_BIN, runCli } from "./harness/cli.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
 const DRIVER = fileURLToPath(new URL("./harness/pty-driver.py", import.meta.url));
 
 let stack: Stack;
 let token: string;
+let viewerToken: string;
 const agents: TestAgent[] = [];
 
 interface Driven {
@@ -65,6 +66,7 @@ beforeAll(async () => {
   stack = await startStack();
   const t = await stack.tenantInProd("pty-cli");
   token = t.token;
+  viewerToken = (await t.client.keys.create({ role: "viewer", name: "cli-viewer" })).token;
   for (const runtime of RUNTIMES) {
     agents.push(
       await startAgent(t.client, {
@@ -118,5 +120,49 @@ describe.each(RUNTIMES)("outpost shell on a terminal, agent on %s", (runtime) =>
     expect(r.output).toMatch(/\/dev\/pts\/\d+/);
     expect(r.exit).toBe(9);
     expect(r.restored).toBe(true);
+  });
+});
+
+describe("the terminal commands' usage, and the recording switch", () => {
+  const env = () => ({ OUTPOST_URL: stack.url, OUTPOST_TOKEN: token, XDG_CONFIG_HOME: stack.dir });
+
+  it("has --help, and exits 2 on usage errors", async () => {
+    for (const args of [
+      ["shell", "--help"],
+      ["recording", "--help"],
+      ["sessions", "play", "--help"],
+    ]) {
+      const r = await runCli(args, env());
+      expect(r.code, args.join(" ")).toBe(0);
+      expect(r.stdout, args.join(" ")).toMatch(/^usage: outpost /);
+    }
+    for (const args of [
+      ["shell"],
+      ["shell", "tty-bun.prod", "extra"],
+      ["exec", "-t", "tty-bun.prod"],
+      ["sessions", "play"],
+      ["sessions", "play", "ses_x", "--speed", "0"],
+      ["recording", "sideways"],
+    ]) {
+      expect((await runCli(args, env())).code, args.join(" ")).toBe(2);
+    }
+  });
+
+  it("switches recording off and on (admin), refuses a viewer (exit 1), and prints --json", async () => {
+    const off = await runCli(["recording", "off"], env());
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain("session recording is off");
+    const status = await runCli(["recording", "--json"], env());
+    expect(JSON.parse(status.stdout)).toEqual({ recording: false });
+    const on = await runCli(["recording", "on", "--json"], env());
+    expect(JSON.parse(on.stdout)).toEqual({ recording: true });
+    const refused = await runCli(["recording", "off"], { ...env(), OUTPOST_TOKEN: viewerToken });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/admin/);
+    const shell = await runCli(["exec", "-t", "tty-bun.prod", "--", "true"], {
+      ...env(),
+      OUTPOST_TOKEN: viewerToken,
+    });
+    expect(shell.code).toBe(1);
   });
 });
