@@ -35,9 +35,11 @@ export default defineConfig({
             main: "./test/workerd/main.ts",
             miniflare: {
               ...wranglerCompat(),
+              r2Buckets: ["ARTIFACTS"],
               durableObjects: {
                 ATTACHMENTS: "AttachmentsFixture",
                 RPC_ERRORS: "RpcErrorsFixture",
+                RECORDER: "RecorderFixture",
                 STREAM_TABLE: "StreamTableFixture",
               },
             },

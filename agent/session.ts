@@ -34,6 +34,7 @@ import {
 import { AgentError, oneLine } from "./errors.ts";
 import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
 import type { Outgoing } from "./outgoing.ts";
+import { PtyStreams } from "./pty/index.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { AgentState } from "./state.ts";
 import { StreamTable } from "./stream-table.ts";
@@ -121,6 +122,12 @@ export class Session {
     // The stream kinds: one entry per open frame.
     this.#streams.register({
       "exec.open": new ExecStreams({
+        runtime: options.runtime,
+        send,
+        table: this.#streams,
+        ...(options.execPolicy ? { policy: options.execPolicy } : {}),
+      }),
+      "pty.open": new PtyStreams({
         runtime: options.runtime,
         send,
         table: this.#streams,

@@ -8,7 +8,7 @@ import { type ControlPlaneFrame, type FrameOf, ProtocolError } from "../schema/p
 // ## Kinds
 
 /** The frames that open a stream, one per kind: a new kind is one entry here (and its folder). */
-type OpenType = "exec.open" | "tcp.open";
+type OpenType = "exec.open" | "pty.open" | "tcp.open";
 
 /** Each open frame type's frame, as the protocol defines it. */
 type OpenFrames = { [T in OpenType]: FrameOf<T> };
@@ -30,7 +30,7 @@ export interface StreamKind<F extends OpenFrame> {
 // ## Streams
 
 /** The frame types on a stream once it is open, whatever its kind. */
-const STREAM_TYPES = ["stdin", "signal", "credit", "close", "tcp.opened", "data", "fin"] as const;
+const STREAM_TYPES = ["stdin", "signal", "resize", "credit", "close", "tcp.opened", "data", "fin"] as const;
 const STREAM_TYPE_SET: ReadonlySet<string> = new Set(STREAM_TYPES);
 
 /** The frames on a stream once it is open. */

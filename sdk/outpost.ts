@@ -2,8 +2,10 @@
 import type { ClientResponse, InferRequestType } from "hono/client";
 import type { ExecSpec } from "../schema/protocol/exec-spec.ts";
 import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
+import type { PtySpec } from "../schema/protocol/pty-spec.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
+import { openPty, type PtyStream } from "./streams/pty.ts";
 import { collect } from "./streams/socket.ts";
 import { openTcp, type TcpStream } from "./streams/tcp.ts";
 
@@ -30,6 +32,29 @@ export class Outpost {
     const wsUrl = this.api.v1.hosts[":host"].exec.$url({ param: { host } }).toString().replace(/^http/, "ws");
     return openExec({ wsUrl, token: this.#token, spec: { ...opts, argv } });
   }
+
+  /**
+   * A terminal on a host: its login shell, or `spec.argv`, on a pseudo-terminal of `cols` × `rows`.
+   * Needs the operator role; the host's exec policy applies to what it runs.
+   */
+  ptyStream(host: string, spec: PtySpec): PtyStream {
+    const wsUrl = this.api.v1.hosts[":host"].pty.$url({ param: { host } }).toString().replace(/^http/, "ws");
+    return openPty({ wsUrl, token: this.#token, spec });
+  }
+
+  /** A pty session's recording, asciicast v2 text (operator role); ApiError 404 when there is none. */
+  async recording(session: string): Promise<string> {
+    const res = await this.api.v1.sessions[":id"].recording.$get({ param: { id: session } });
+    if (!res.ok) await unwrap(this.url, Promise.resolve(res));
+    return res.text();
+  }
+
+  readonly settings = {
+    recording: () => this.#call(this.api.v1.settings.recording.$get()),
+    /** Turns the tenant's session recording on or off (admin role). */
+    setRecording: (enabled: boolean) =>
+      this.#call(this.api.v1.settings.recording.$put({ json: { enabled } })),
+  };
 
   /**
    * A TCP stream to `target` on a host: a service name the host knows, or a port on its loopback when

@@ -2,6 +2,7 @@
 // data — and changes nothing of A's.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { encodeExecSpec } from "../schema/protocol/exec-spec.ts";
+import { encodePtySpec } from "../schema/protocol/pty-spec.ts";
 import { exposureAddress, exposureFetch } from "./harness/exposure.ts";
 import { insertHost } from "./harness/fixtures.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
@@ -57,6 +58,7 @@ it("hides every one of tenant A's resources from tenant B", async () => {
     ["DELETE", `/v1/hosts/${hostId}/services/web`],
     ["GET", `/v1/hosts/${hostId}/tcp?target=web`],
     ["GET", `/v1/hosts/${hostId}/exec?spec=${encodeExecSpec({ argv: ["id"] })}`],
+    ["GET", `/v1/hosts/${hostId}/pty?spec=${encodePtySpec({ cols: 80, rows: 24 })}`],
     ["GET", `/v1/sessions?host=${hostId}`],
     ["GET", `/v1/mesh?cluster=${cluster.id}`],
     ["POST", "/v1/mesh", { from: hostId, listen: "127.0.0.1:15000", to: `${otherHostId}:web` }],

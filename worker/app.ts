@@ -21,6 +21,7 @@ import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
+import { recordingRoutes, settingsRoutes } from "./routes/recordings.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -55,6 +56,8 @@ const v1 = new Hono<AppEnv>()
   .route("/hosts", hostRoutes)
   .route("/hosts", serviceRoutes)
   .route("/sessions", sessionRoutes)
+  .route("/sessions", recordingRoutes)
+  .route("/settings", settingsRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
   .route("/audit", auditRoutes);

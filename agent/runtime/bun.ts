@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { _joinBytes } from "../../schema/protocol/_bytes.ts";
+import { bunSpawnPty } from "./bun-pty.ts";
 import { bunConnect, bunListen } from "./bun-tcp.ts";
 import { loadHmacSha256 } from "./hmac.ts";
 import {
@@ -210,6 +211,7 @@ export const bun: Runtime = {
   exit: (code) => process.exit(code),
   hostname: () => hostname(),
   spawn,
+  spawnPty: bunSpawnPty,
   readTextFile,
   writeFile,
   mkdir: async (path, options = {}) => {

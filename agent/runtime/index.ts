@@ -10,6 +10,8 @@ export {
   ConnectError,
   type ConnectFailure,
   type ExitStatus,
+  type PtyOptions,
+  type PtyProcess,
   type Runtime,
   type RuntimeName,
   type ShutdownSignal,

@@ -36,6 +36,28 @@ export interface ChildProcess {
   kill(signal?: string): void;
 }
 
+/** A process on a new pseudo-terminal (agent/pty/): the terminal's one output, its input, its size. */
+export interface PtyOptions {
+  cwd?: string;
+  /** The child's whole environment (the caller merges), TERM included. */
+  env?: Record<string, string>;
+  cols: number;
+  rows: number;
+}
+
+export interface PtyProcess {
+  readonly pid: number;
+  /** The terminal's input; write() resolves once the terminal took the bytes. */
+  readonly input: WritableStream<Uint8Array>;
+  /** The terminal's output; ends when the terminal closes. */
+  readonly output: ReadableStream<Uint8Array>;
+  readonly exited: Promise<ExitStatus>;
+  resize(cols: number, rows: number): void;
+  kill(signal?: string): void;
+  /** Closes the terminal (its session gets SIGHUP). Idempotent. */
+  close(): void;
+}
+
 /** Why a process could not be started; exec turns it into exit 127 (126 for "permission"). */
 export type SpawnFailure = "not_found" | "permission" | "bad_cwd" | "failed";
 
@@ -109,6 +131,9 @@ export interface Runtime {
   hostname(): string;
   /** Starts argv[0] (looked up on PATH, no shell) with piped stdio. Throws SpawnError. */
   spawn(argv: readonly string[], options?: SpawnOptions): ChildProcess;
+  /** Starts argv on a new pseudo-terminal, where the runtime has one of its own (Bun); agent/pty/
+   *  drives util-linux's `script` through spawn where it has not (Deno). Throws SpawnError. */
+  spawnPty?(argv: readonly string[], options: PtyOptions): PtyProcess;
   /** The file's text, or undefined when it does not exist. */
   readTextFile(path: string): Promise<string | undefined>;
   /** Atomic: writes a temporary file created with `mode`, then renames it over `path`. */

@@ -30,6 +30,8 @@ export const tenants = sqliteTable("tenants", {
   id: text("id").$type<TenantId>().primaryKey(),
   name: text("name").notNull().unique(),
   createdAt: createdAt(),
+  /** Whether its terminal (pty) sessions are recorded to R2 (worker/recordings/); on unless turned off. */
+  recording: integer("recording", { mode: "boolean" }).notNull().default(true),
 });
 
 export const apiKeys = sqliteTable(
@@ -246,7 +248,7 @@ export const exposures = sqliteTable(
   (t) => [index("exposures_tenant").on(t.tenantId), index("exposures_host").on(t.hostId)],
 );
 
-export const SESSION_KINDS = ["exec", "tcp"] as const;
+export const SESSION_KINDS = ["exec", "tcp", "pty"] as const;
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
 export const sessions = sqliteTable(

@@ -148,6 +148,22 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     },
     { requiredKeys: ["t", "seq", "sid", "argv", "credit"] },
   ),
+  "pty.open": fc.record(
+    {
+      t: fc.constant("pty.open"),
+      seq,
+      sid: fc.integer({ min: 0, max: 0x7fffffff }).map((n) => n * 2 + 1),
+      argv: fc.array(text(32), { minLength: 1, maxLength: 8 }),
+      cwd: text(64, 1),
+      env: fc.dictionary(fc.stringMatching(/^[^=\0]{1,16}$/), text(32), { maxKeys: 4 }),
+      cols: uint(1000, 1),
+      rows: uint(1000, 1),
+      term: fc.stringMatching(/^[A-Za-z0-9._+-]{1,64}$/),
+      credit: uint(0xffffffff),
+    },
+    { requiredKeys: ["t", "seq", "sid", "cols", "rows", "credit"] },
+  ),
+  resize: fc.record({ t: fc.constant("resize"), seq, sid, cols: uint(1000, 1), rows: uint(1000, 1) }),
   stdin: fc.record(
     { t: fc.constant("stdin"), seq, sid, data: chunk, eof: fc.boolean() },
     { requiredKeys: ["t", "seq", "sid", "data"] },
@@ -182,7 +198,16 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
   ),
 };
 
-const CP_ONLY: FrameType[] = ["challenge", "ready", "config", "exec.open", "stdin", "signal"];
+const CP_ONLY: FrameType[] = [
+  "challenge",
+  "ready",
+  "config",
+  "exec.open",
+  "pty.open",
+  "resize",
+  "stdin",
+  "signal",
+];
 const AGENT_ONLY: FrameType[] = ["hello", "stdout", "stderr", "exit"];
 
 /** Any valid frame that may travel in `direction`, with a stream-opening sid of the right parity. */

@@ -40,6 +40,8 @@ import {
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
+  MAX_PTY_COLS,
+  MAX_PTY_ROWS,
   MAX_TARGET_TEXT,
 } from "./limits.ts";
 
@@ -79,6 +81,23 @@ export const _SIGNAL = _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name
 const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
 /** What tcp.open may name: a service, or (from the agent) a mesh route's id (names.ts). */
 const SERVICE_NAME = SERVICE_NAME_PATTERN;
+
+const ARGV = _array(OS_TEXT, 1, 4096);
+const CWD = _optional(_text({ min: 1, max: 4096, noNul: true }));
+const ENV = _optional(
+  _textRecord(
+    _text({ pattern: [/^[^=\0]+$/, "a variable name without = or U+0000"], max: 4096 }),
+    OS_TEXT,
+    4096,
+  ),
+);
+/** A terminal's size (pty.open, resize), for the client stream frames too. */
+export const _COLS = _uint(1, MAX_PTY_COLS);
+export const _ROWS = _uint(1, MAX_PTY_ROWS);
+const COLS = _COLS;
+const ROWS = _ROWS;
+/** TERM, as terminfo names it: no shell or escape characters can travel in it. */
+const TERM = _text({ pattern: [/^[A-Za-z0-9._+-]{1,64}$/, "a terminal type like xterm-256color"], max: 64 });
 
 const KID: _Field<KeyId> = {
   optional: false,
@@ -185,19 +204,28 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
     opens: true,
     fields: {
       sid: SID,
-      argv: _array(OS_TEXT, 1, 4096),
-      cwd: _optional(_text({ min: 1, max: 4096, noNul: true })),
-      env: _optional(
-        _textRecord(
-          _text({ pattern: [/^[^=\0]+$/, "a variable name without = or U+0000"], max: 4096 }),
-          OS_TEXT,
-          4096,
-        ),
-      ),
+      argv: ARGV,
+      cwd: CWD,
+      env: ENV,
       timeout: _optional(_uint(1, MAX_TIMER_MS)),
       credit: CREDIT,
     },
   },
+  "pty.open": {
+    from: "cp",
+    opens: true,
+    fields: {
+      sid: SID,
+      argv: _optional(ARGV),
+      cwd: CWD,
+      env: ENV,
+      cols: COLS,
+      rows: ROWS,
+      term: _optional(TERM),
+      credit: CREDIT,
+    },
+  },
+  resize: { from: "cp", fields: { sid: SID, cols: COLS, rows: ROWS } },
   stdin: { from: "cp", fields: { sid: SID, data: CHUNK, eof: _optional(_bool) } },
   stdout: { from: "agent", fields: { sid: SID, data: CHUNK } },
   stderr: { from: "agent", fields: { sid: SID, data: CHUNK } },

@@ -17,6 +17,12 @@
 //   ◀─ exit {code, signal?}                        then the server closes with 1000
 //   ◀─ error {code, message}                       then the server closes (host gone, …)
 //
+//   GET /v1/hosts/:host/pty?spec=<base64url JSON PtySpec>   (WebSocket upgrade, operator role; pty-spec.ts)
+//     the exec stream's frames, on a pseudo-terminal: stdout is the terminal's output (no stderr),
+//     stdin its input (Ctrl-C is the byte 0x03, which the remote terminal turns into SIGINT), and
+//   ── resize {cols, rows} ──▶                      the client's terminal changed size
+//   ◀─ exit {code, signal?}                        then the server closes with 1000
+//
 //   GET /v1/hosts/:host/tcp?target=<service|port>   (WebSocket upgrade, operator role)
 //   ◀─ started {session}                           the host is dialling the target
 //   ◀─ opened {credit}                             connected; credit = bytes the client may send
@@ -39,7 +45,7 @@ import {
   _text,
   _uint,
 } from "./_fields.ts";
-import { _CHUNK, _SIGNAL } from "./_frame-specs.ts";
+import { _CHUNK, _COLS, _ROWS, _SIGNAL } from "./_frame-specs.ts";
 import type { CborKey, CborValue } from "./cbor-value.ts";
 import { decodeCbor } from "./decode.ts";
 import { encodeCbor } from "./encode.ts";
@@ -55,14 +61,16 @@ import { MAX_CREDIT } from "./limits.ts";
  *                   ignored; exit's `signal` and the client's `signal` follow the agent frames' rule
  *                   (SIG + 2..16 of A-Z 0-9 + -) instead of being dropped or refused when they differ;
  *                   an error's message is cut to 1024 characters by the sender, never refused.
+ *   3 (2026-12-02): pty streams (GET /v1/hosts/:host/pty) and the client's `resize {cols, rows}`.
  */
-export const CLIENT_STREAM_CAPABILITY = 2;
+export const CLIENT_STREAM_CAPABILITY = 3;
 
 // ## Frames
 
 export type ClientToServer =
   | { t: "stdin"; data: Uint8Array; eof?: boolean }
   | { t: "signal"; name: string }
+  | { t: "resize"; cols: number; rows: number }
   | { t: "credit"; bytes: number }
   | { t: "data"; data: Uint8Array }
   | { t: "fin" };
@@ -90,6 +98,7 @@ const _SPECS: { [T in StreamFrameType]: _Spec<Extract<StreamFrame, { t: T }>> } 
   started: { from: "server", fields: { session: _text({ min: 1, max: 1024 }) } },
   stdin: { from: "client", fields: { data: _CHUNK, eof: _optional(_bool) } },
   signal: { from: "client", fields: { name: _SIGNAL } },
+  resize: { from: "client", fields: { cols: _COLS, rows: _ROWS } },
   stdout: { from: "server", fields: { data: _CHUNK } },
   stderr: { from: "server", fields: { data: _CHUNK } },
   exit: { from: "server", fields: { code: _nullable(_uint(0, 255)), signal: _optional(_SIGNAL) } },

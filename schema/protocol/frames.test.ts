@@ -36,6 +36,8 @@ describe("frames", () => {
       "error",
       "config",
       "exec.open",
+      "pty.open",
+      "resize",
       "stdin",
       "stdout",
       "stderr",

@@ -41,6 +41,11 @@
 //     ◀─ credit {sid, bytes} ────────────────────────────  as the cp's reader drains
 //     ── exit {sid, code, signal?} ──────────────────────▶  ends the stream
 //
+//     ◀─ pty.open {sid, argv?, cwd?, env?, cols, rows, term?, credit} ─  cap 8: a process on a
+//                                                         pseudo-terminal; no argv: the login shell
+//     ◀─ stdin · signal · credit · resize {sid, cols, rows} ─  stdin is the terminal's input
+//     ── stdout {sid, data} · credit · exit ─────────────▶  stdout is the terminal's output
+//
 //     ◀─ tcp.open {sid, target, credit} ─────────────────  to a local port or named service (the agent
 //     ── tcp.opened {sid, credit} ───────────────────────▶  opens them too, for mesh routes, even sid)
 //     ◀─ data · credit · fin ─▶                            both ways; fin half-closes one direction
@@ -75,8 +80,11 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *                   unknown field). Tightened: the facts' text, error messages and close reasons
  *                   refuse control characters (control-characters.ts; 4400), so that a hostile agent
  *                   cannot reach an operator's terminal through them. Older peers are still served.
+ *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
+ *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
+ *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
  */
-export const PROTOCOL_CAPABILITY = 4;
+export const PROTOCOL_CAPABILITY = 8;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -331,6 +339,44 @@ export interface SignalFrame {
   name: string;
 }
 
+// ## PTY streams
+
+/**
+ * pty.open — cp → agent (cap 8), run a process on a new pseudo-terminal (odd sid). Without argv the
+ * agent runs its user's login shell; the owner's exec policy applies to the argv it runs either way.
+ * The terminal's output is stdout (there is no stderr), its input stdin; it ends with exit.
+ *
+ *   { t: "pty.open", seq: uint, sid: uint, ? argv: [+ tstr], ? cwd: tstr, ? env: { * tstr => tstr },
+ *     cols: uint, rows: uint,   ; 1..MAX_PTY_COLS, 1..MAX_PTY_ROWS
+ *     ? term: tstr,             ; TERM, [A-Za-z0-9._+-]{1,64}; "xterm-256color" when absent
+ *     credit: uint }            ; output bytes the agent may send
+ */
+export interface PtyOpenFrame {
+  t: "pty.open";
+  seq: number;
+  sid: number;
+  argv?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  cols: number;
+  rows: number;
+  term?: string;
+  credit: number;
+}
+
+/**
+ * resize — cp → agent (cap 8), the client's terminal changed size: the pty takes it (SIGWINCH).
+ *
+ *   { t: "resize", seq: uint, sid: uint, cols: uint, rows: uint }
+ */
+export interface ResizeFrame {
+  t: "resize";
+  seq: number;
+  sid: number;
+  cols: number;
+  rows: number;
+}
+
 // ## Flow control and byte streams
 
 /**
@@ -431,6 +477,8 @@ export type ControlPlaneFrame =
   | ReadyFrame
   | ConfigFrame
   | ExecOpenFrame
+  | PtyOpenFrame
+  | ResizeFrame
   | StdinFrame
   | SignalFrame
   | SharedFrame;

@@ -54,3 +54,7 @@ export const HEARTBEAT_MISSES = 3;
 export const MAX_EXEC_ALLOW_ENTRIES = 64;
 export const MAX_EXEC_PREFIX_ITEMS = 16;
 export const MAX_EXEC_ARG_TEXT = 256;
+
+/** A terminal's size, as pty.open and resize carry it (TIOCSWINSZ takes 16-bit counts). */
+export const MAX_PTY_COLS = 1000;
+export const MAX_PTY_ROWS = 1000;

@@ -10,9 +10,20 @@ import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
 import { execBench } from "./exec-bench.ts";
+import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
+
+/**
+ * `npm run bench -- --only <group>[,<group>…]` runs some of the rows: crypto, exec, rss, streams, pty.
+ * Without it, all of them.
+ */
+function selected(group: string): boolean {
+  const at = process.argv.indexOf("--only");
+  if (at === -1) return true;
+  return (process.argv[at + 1] ?? "").split(",").includes(group);
+}
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
 function workerdPid(): number | undefined {
@@ -35,7 +46,7 @@ async function main(): Promise<void> {
 async function benchmark(): Promise<void> {
   await buildWorker();
   const rows: Row[] = [];
-  rows.push(...(await cryptoBench()));
+  if (selected("crypto")) rows.push(...(await cryptoBench()));
 
   const stack = await startStack();
   try {
@@ -50,11 +61,12 @@ async function benchmark(): Promise<void> {
       url: stack.url,
     });
     try {
-      rows.push(...(await execBench(client, agent, () => rssKb(agent.process.child.pid!))));
+      if (selected("exec"))
+        rows.push(...(await execBench(client, agent, () => rssKb(agent.process.child.pid!))));
     } finally {
       await agent.stop();
     }
-    rows.push(...(await rssBench(client, stack.url)));
+    if (selected("rss")) rows.push(...(await rssBench(client, stack.url)));
 
     const sshd = await startSshd();
     const streamAgent = await startAgent(client, {
@@ -66,15 +78,18 @@ async function benchmark(): Promise<void> {
       runArgs: ["--service", `ssh=127.0.0.1:${sshd.port}`],
     });
     try {
-      rows.push(
-        ...(await streamBench({
-          client,
-          agent: streamAgent,
-          sshd,
-          env: { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token },
-          workerdPid: () => workerdPid(),
-        })),
-      );
+      const env = { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
+      if (selected("pty")) rows.push(...(await ptyBench({ agent: streamAgent, sshd, env })));
+      if (selected("streams"))
+        rows.push(
+          ...(await streamBench({
+            client,
+            agent: streamAgent,
+            sshd,
+            env: { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token },
+            workerdPid: () => workerdPid(),
+          })),
+        );
     } finally {
       await streamAgent.stop();
       await sshd.stop();

@@ -13,8 +13,10 @@ import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
+import { recording } from "./commands/recording.ts";
 import { service } from "./commands/service.ts";
 import { sessions } from "./commands/sessions.ts";
+import { shell } from "./commands/shell.ts";
 import { site } from "./commands/site.ts";
 import { ssh, sshConfig } from "./commands/ssh.ts";
 import { tenant } from "./commands/tenant.ts";
@@ -31,7 +33,9 @@ export const COMMANDS: Command[] = [
   token,
   hosts,
   exec,
+  shell,
   sessions,
+  recording,
   service,
   proxy,
   forward,

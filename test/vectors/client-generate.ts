@@ -79,6 +79,7 @@ export function generateClientVectors(): ClientVectorFile {
   add("stdin eof", "client", { t: "stdin", data: new Uint8Array(0), eof: true });
   add("signal", "client", { t: "signal", name: "SIGTERM" });
   add("signal real-time", "client", { t: "signal", name: "SIGRTMIN+3" });
+  add("resize", "client", { t: "resize", cols: 132, rows: 43 });
   add("credit client>server, the most", "client", { t: "credit", bytes: MAX_CREDIT });
   add("stdout", "server", { t: "stdout", data: text.encode("Linux web01 6.8.0\n") });
   add("stderr", "server", { t: "stderr", data: Uint8Array.of(0, 1, 2, 0xfe, 0xff) });

@@ -232,6 +232,13 @@ export async function generateVectors(): Promise<VectorFile> {
   await add("stdout", { t: "stdout", seq: 5, sid: 1, data: new TextEncoder().encode("Linux web01 6.8.0\n") }, up());
   await add("stderr", { t: "stderr", seq: 6, sid: 1, data: Uint8Array.of(0, 1, 2, 0xfe, 0xff) }, up());
   await add("signal", { t: "signal", seq: 10, sid: 1, name: "SIGTERM" }, down());
+  await add(
+    "pty.open",
+    { t: "pty.open", seq: 11, sid: 5, cwd: "/srv", env: { LANG: "C.UTF-8" }, cols: 132, rows: 43, term: "xterm-256color", credit: 65536 },
+    down(),
+  );
+  await add("pty.open minimal", { t: "pty.open", seq: 12, sid: 7, cols: 80, rows: 24, credit: 0 }, down());
+  await add("resize", { t: "resize", seq: 13, sid: 5, cols: 100, rows: 30 }, down());
   await add("exit", { t: "exit", seq: 7, sid: 1, code: 0 }, up());
   await add("exit by signal", { t: "exit", seq: 8, sid: 3, code: null, signal: "SIGKILL" }, up());
   await add("credit cp>agent", { t: "credit", seq: 11, sid: 1, bytes: 4_294_967_295 }, down());

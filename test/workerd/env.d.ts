@@ -1,6 +1,7 @@
 // The bindings the workerd unit tests' fixture Worker gets from vitest.config.ts: `env` from
 // "cloudflare:workers" is typed by Cloudflare.Env (the Worker itself types its env as Bindings).
 import type { AttachmentsFixture } from "./attachments-fixture.ts";
+import type { RecorderFixture } from "./recorder-fixture.ts";
 import type { RpcErrorsFixture } from "./rpc-errors-fixture.ts";
 import type { StreamTableFixture } from "./stream-table-fixture.ts";
 
@@ -9,6 +10,8 @@ declare global {
     interface Env {
       ATTACHMENTS: DurableObjectNamespace<AttachmentsFixture>;
       RPC_ERRORS: DurableObjectNamespace<RpcErrorsFixture>;
+      RECORDER: DurableObjectNamespace<RecorderFixture>;
+      ARTIFACTS: R2Bucket;
       STREAM_TABLE: DurableObjectNamespace<StreamTableFixture>;
     }
   }

@@ -70,12 +70,16 @@ export class HostDO extends DurableObject<Bindings> {
       gone: (ws, a, why, markOffline) => this.#agentGone(ws, a, why, markOffline),
     },
   );
-  readonly #streams = new StreamTable(this.ctx, this.#att, this.#log, this.#hosts, this.#link);
+  readonly #streams = new StreamTable(this.ctx, this.#att, this.#log, this.#hosts, this.#link, (c) => {
+    const kind: { ended?(c: ClientAttachment): void } = this.#kinds.client[c.kind];
+    kind.ended?.(c);
+  });
   readonly #kinds: StreamKinds = streamKinds({
     env: this.env,
     link: this.#link,
     streams: this.#streams,
     att: this.#att,
+    background: (what, work) => this.#log.background(what, work),
   });
 
   // ## Entry points
@@ -242,6 +246,7 @@ export class HostDO extends DurableObject<Bindings> {
         credit,
         peerCredit: 0,
         done: false,
+        ...(opened.rec ? { rec: opened.rec } : {}),
       },
       { hostId: host.id, ...opened.session },
     );

@@ -1,20 +1,22 @@
 // Streams to a host, relayed by its Durable Object (client side of the protocol: schema/protocol/client-frames.ts):
 //   GET /v1/hosts/:host/exec?spec=…      run a process
+//   GET /v1/hosts/:host/pty?spec=…       a terminal (the login shell, or argv) on a pseudo-terminal
 //   GET /v1/hosts/:host/tcp?target=…     a TCP stream to a service (or loopback port) the host allows
 // and GET /v1/sessions, who ran or opened what, where.
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { type hosts, sessions } from "../../schema/db/tables.ts";
+import { type hosts, sessions, tenants } from "../../schema/db/tables.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
 import { decodeExecSpec, type ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
+import { decodePtySpec, type PtySpec } from "../../schema/protocol/pty-spec.ts";
 import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
 import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
-import { execSpec } from "../durable/host/stream-request.ts";
+import { execSpec, ptySpec } from "../durable/host/stream-request.ts";
 import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
@@ -61,7 +63,10 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
 /** Hands a checked stream request to the host's Durable Object, with who is asking. */
 async function toHost(
   c: Context<StreamEnv>,
-  open: { kind: "exec"; spec: ExecSpec } | { kind: "tcp"; target: string; credit?: number },
+  open:
+    | { kind: "exec"; spec: ExecSpec }
+    | { kind: "pty"; spec: PtySpec; record: boolean }
+    | { kind: "tcp"; target: string; credit?: number },
 ): Promise<Response> {
   const caller = c.var.caller;
   const host = c.var.host();
@@ -105,6 +110,25 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
       throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
     }
     return toHost(c, { kind: "exec", spec: parsed.data });
+  })
+  .get("/:host/pty", streamAuth, requireRole("operator"), async (c) => {
+    let raw: unknown;
+    try {
+      raw = decodePtySpec(c.req.query("spec") ?? "");
+    } catch {
+      throw ApiError.badRequest("spec: must be base64url JSON {cols, rows, argv?, cwd?, env?, term?}");
+    }
+    const parsed = ptySpec.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      throw ApiError.badRequest(`spec.${i.path.join(".") || "cols"}: ${i.message}`);
+    }
+    c.var.host(); // an unknown host is refused (404) before anything else is read
+    const [tenant] = await c.var.db
+      .select({ recording: tenants.recording })
+      .from(tenants)
+      .where(eq(tenants.id, c.var.caller.tenantId));
+    return toHost(c, { kind: "pty", spec: parsed.data, record: tenant?.recording ?? true });
   });
 
 const sessionQuery = pageQuery.extend({ host: z.string().max(200).optional() });

@@ -3,8 +3,10 @@ import { constants } from "node:os";
 import { parseDuration } from "../../../schema/names.ts";
 import { type Command, parse } from "../command.ts";
 import { UsageError } from "../usage-error.ts";
+import { runPty } from "./shell.ts";
 
 const help = `usage: outpost exec <host>.<cluster> [--cwd DIR] [--env K=V]… [--timeout 30s] -- <argv…>
+       outpost exec -t <host>.<cluster> [--cwd DIR] [--env K=V]… -- <argv…>   (on a terminal: see 'outpost shell --help')
        outpost <host>.<cluster> <argv…>
 
 Runs argv on the host — no shell unless you run one ('-- sh -c "…"'). stdin is streamed to it, its
@@ -15,6 +17,7 @@ const options = {
   cwd: { type: "string" },
   env: { type: "string", multiple: true },
   timeout: { type: "string" },
+  tty: { type: "boolean", short: "t", default: false },
 } as const;
 
 async function pipe(stream: ReadableStream<Uint8Array>, to: NodeJS.WriteStream): Promise<void> {
@@ -92,6 +95,12 @@ export const exec: Command = {
     const [host, ...rest] = positionals;
     if (!host) throw new UsageError("missing <host>.<cluster>", help);
     const argv = dash === -1 ? rest : [...rest, ...args.slice(dash + 1)];
-    return runExec(ctx, host, argv, values);
+    const { tty, ...flags } = values;
+    if (tty) {
+      if (argv.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
+      if (flags.timeout) throw new UsageError("--timeout does not apply to -t", help);
+      return runPty(ctx, host, argv, flags);
+    }
+    return runExec(ctx, host, argv, flags);
   },
 };

@@ -3,6 +3,7 @@
 
 import type { ClusterId, SessionId, TenantId } from "../../../schema/ids.ts";
 import type { ConnectionId, HostId, HostPublicKey } from "../../../schema/protocol/index.ts";
+import type { RecordingState } from "../../recordings/recording-state.ts";
 import type { ClientKind } from "./stream-request.ts";
 
 export interface AgentAttachment {
@@ -31,6 +32,8 @@ export interface AgentAttachment {
    * agent's data frames, `out` MACs ours. Kept with the socket (never in storage), as long as it lives.
    */
   dk?: { in: string; out: string };
+  /** The capability its hello said (frames.ts); what a kind may send it depends on it. */
+  cap?: number;
 }
 
 export interface ClientAttachment {
@@ -57,6 +60,8 @@ export interface ClientAttachment {
   /** TCP half closes seen from each side; the stream ends when both have sent fin. */
   finClient?: boolean;
   finHost?: boolean;
+  /** A recorded pty stream's recording so far (worker/recordings/), kept here across hibernation. */
+  rec?: RecordingState;
 }
 
 export type Attachment = AgentAttachment | ClientAttachment;

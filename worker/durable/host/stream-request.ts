@@ -10,7 +10,13 @@ import { TARGET_PATTERN } from "../../../schema/names.ts";
 import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
 import { isHostId } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
-import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../../schema/protocol/limits.ts";
+import {
+  MAX_PTY_COLS,
+  MAX_PTY_ROWS,
+  MAX_STREAM_CREDIT,
+  MIN_STREAM_CREDIT,
+} from "../../../schema/protocol/limits.ts";
+import type { PtySpec } from "../../../schema/protocol/pty-spec.ts";
 import { ApiError } from "../../http/api-error.ts";
 
 const noNul = (what: string) =>
@@ -39,6 +45,20 @@ export const execSpec = z.object({
   credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
 });
 
+/** What a pty spec may hold: an exec's fields (argv optional: the login shell), and the terminal. */
+export const ptySpec = z.object({
+  argv: execSpec.shape.argv.optional(),
+  cwd: execSpec.shape.cwd,
+  env: execSpec.shape.env,
+  cols: z.number().int().min(1).max(MAX_PTY_COLS),
+  rows: z.number().int().min(1).max(MAX_PTY_ROWS),
+  term: z
+    .string()
+    .regex(/^[A-Za-z0-9._+-]{1,64}$/, { error: "must be a terminal type like xterm-256color" })
+    .optional(),
+  credit: execSpec.shape.credit,
+});
+
 /** Who opens a client stream, on whose behalf, and how its host is named in refusals. */
 interface Opener {
   tenantId: TenantId;
@@ -50,6 +70,8 @@ interface Opener {
 export type StreamRequest =
   | { kind: "agent"; hostId: HostId }
   | (Opener & { kind: "exec"; spec: ExecSpec })
+  /** `record`: the tenant records its terminal sessions (routes/host-streams.ts read the switch). */
+  | (Opener & { kind: "pty"; spec: PtySpec; record: boolean })
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
   | (Opener & { kind: "tcp"; target: string; credit?: number });
 
@@ -61,6 +83,7 @@ const opener = {
 const schema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("agent"), hostId: z.custom<HostId>(isHostId, { error: "must be a host id" }) }),
   z.object({ ...opener, kind: z.literal("exec"), spec: execSpec }),
+  z.object({ ...opener, kind: z.literal("pty"), spec: ptySpec, record: z.boolean() }),
   z.object({
     ...opener,
     kind: z.literal("tcp"),

@@ -25,6 +25,8 @@ export class StreamTable {
     private readonly hosts: HostRecords,
     /** Only the ready agent and sending to it: what ending a stream tells the host. */
     private readonly link: Pick<AgentLink, "ready" | "send">,
+    /** Told of every stream that ends (the object hands it to the stream's kind). */
+    private readonly onEnd: (c: ClientAttachment) => void = () => {},
   ) {}
 
   /**
@@ -79,6 +81,7 @@ export class StreamTable {
     });
     this.#seen.delete(c.sid);
     this.log.end(c, end);
+    this.onEnd(c);
   }
 
   /** Ends a stream that completed: both sides are done with it. */

@@ -1,9 +1,10 @@
-// The HostDO's stream kinds, in one table. A client opens exec and tcp streams (odd stream ids, the
+// The HostDO's stream kinds, in one table. A client opens exec, pty and tcp streams (odd stream ids, the
 // control plane's); the agent opens mesh streams (even ids, its own: frames.ts). Nothing else in the
 // object switches on a kind: a new kind is a module here and an entry below.
 import { ExecKind } from "./exec.ts";
 import type { ClientKind, ClientOpen, Opened, Relay, StreamKind } from "./kind.ts";
 import { MeshKind } from "./mesh.ts";
+import { PtyKind } from "./pty.ts";
 import { TcpKind } from "./tcp.ts";
 
 export type {
@@ -23,7 +24,7 @@ type ClientKinds = { [K in ClientKind]: StreamKind<ClientOpen<K>, Opened> };
 /** One object's kinds (a kind may hold per-object state, as mesh does its peer sockets). */
 export function streamKinds(relay: Relay): { client: ClientKinds; mesh: MeshKind } {
   return {
-    client: { exec: new ExecKind(relay), tcp: new TcpKind(relay) },
+    client: { exec: new ExecKind(relay), pty: new PtyKind(relay), tcp: new TcpKind(relay) },
     mesh: new MeshKind(relay),
   };
 }

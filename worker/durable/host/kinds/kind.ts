@@ -12,6 +12,7 @@ import type {
   TcpOpenFrame,
 } from "../../../../schema/protocol/index.ts";
 import type { Bindings } from "../../../env.ts";
+import type { RecordingState } from "../../../recordings/index.ts";
 import type { AgentLink, Outgoing } from "../agent-link.ts";
 import type { Attachments, ClientAttachment } from "../attachments.ts";
 import type { SessionStart } from "../session-log.ts";
@@ -27,6 +28,8 @@ export interface Relay {
   readonly link: AgentLink;
   readonly streams: StreamTable;
   readonly att: Attachments;
+  /** Runs `work` past the current event (waitUntil), logging a failure instead of throwing it. */
+  readonly background: (what: string, work: Promise<unknown>) => void;
 }
 
 /** The agent's frames that belong to a stream (everything but the handshake, pings and opens). */
@@ -50,6 +53,8 @@ export interface ClientOpen<K extends ClientKind> {
 export interface Opened {
   frame: Outgoing;
   session: Omit<SessionStart, "hostId">;
+  /** A recorded stream's recording, as it starts (kept in the stream's attachment). */
+  rec?: RecordingState;
 }
 
 export interface StreamKind<Open, Result = void> {
@@ -59,6 +64,8 @@ export interface StreamKind<Open, Result = void> {
   fromAgent(frame: AgentStreamFrame, stream: ClientStream | undefined): void;
   /** A frame from a client of one of this kind's streams, relayed while the agent is ready. */
   fromClient(stream: ClientStream, agent: WebSocket, frame: ClientToServer): void;
+  /** The stream ended, however it did (its attachment is marked done): what it holds goes. */
+  ended?(c: ClientAttachment): void;
   /** The agent connection is gone: whatever the kind holds beyond the stream table goes too. */
   end(): void;
 }

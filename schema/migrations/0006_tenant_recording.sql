@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `recording` integer DEFAULT true NOT NULL;

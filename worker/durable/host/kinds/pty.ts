@@ -1,0 +1,158 @@
+// pty: a process on a pseudo-terminal on the host (frames.ts pty.open, capability 8). Like exec, but
+// the terminal's output is stdout alone and the client may resize it; when the tenant records its
+// sessions (tenants.recording), the output is recorded to R2 as it is relayed (worker/recordings/).
+
+import type { SessionId } from "../../../../schema/ids.ts";
+import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
+import { ApiError } from "../../../http/api-error.ts";
+import { Recorder } from "../../../recordings/index.ts";
+import type { AgentAttachment, ClientAttachment } from "../attachments.ts";
+import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
+import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
+
+/** The agent capability that has pty.open and resize (frames.ts). */
+const PTY_CAPABILITY = 8;
+const DEFAULT_TERM = "xterm-256color";
+
+export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
+  /** Recorders of this object's live recorded streams, by session; rebuilt from the attachment after an eviction. */
+  readonly #recorders = new Map<SessionId, Recorder>();
+
+  constructor(private readonly relay: Relay) {}
+
+  open({ req: { spec, record }, sid, credit }: ClientOpen<"pty">): Opened {
+    const agent = this.relay.link.ready();
+    const cap = agent ? (this.relay.att.get(agent) as AgentAttachment).cap : undefined;
+    if (cap === undefined || cap < PTY_CAPABILITY) {
+      throw new ApiError(
+        409,
+        "agent_too_old",
+        `this host's agent speaks capability ${cap ?? "?"}, and terminals need ${PTY_CAPABILITY}: upgrade the agent`,
+      );
+    }
+    const term = spec.term ?? DEFAULT_TERM;
+    const argv = spec.argv ?? [];
+    return {
+      frame: {
+        t: "pty.open",
+        sid,
+        ...(spec.argv ? { argv: spec.argv } : {}),
+        ...(spec.cwd ? { cwd: spec.cwd } : {}),
+        ...(spec.env ? { env: spec.env } : {}),
+        cols: spec.cols,
+        rows: spec.rows,
+        ...(spec.term ? { term: spec.term } : {}),
+        credit,
+      },
+      session: {
+        argv,
+        action: "host.pty",
+        details: { argv, cols: spec.cols, rows: spec.rows, recorded: record },
+      },
+      ...(record
+        ? { rec: { at: Date.now(), cols: spec.cols, rows: spec.rows, term, parts: 0, bytes: 0 } }
+        : {}),
+    };
+  }
+
+  fromAgent(frame: AgentStreamFrame, stream: ClientStream | undefined): void {
+    if (!stream) return;
+    const { streams } = this.relay;
+    switch (frame.t) {
+      case "stdout": {
+        const before = stream.c.out;
+        dataToClient(this.relay, stream, frame);
+        // Recorded only when relayed: a breach of the client's credit ends the stream instead.
+        if ((this.relay.att.get(stream.ws) as ClientAttachment).out > before) {
+          this.#recorder(stream)?.output(frame.data);
+        }
+        return;
+      }
+      case "credit":
+        creditToClient(this.relay, stream, frame.bytes);
+        streams.send(stream.ws, { t: "credit", bytes: frame.bytes });
+        return;
+      case "exit":
+        streams.send(stream.ws, {
+          t: "exit",
+          code: frame.code,
+          ...(frame.signal ? { signal: frame.signal } : {}),
+        });
+        streams.finish(
+          stream.ws,
+          { exitCode: frame.code, signal: frame.signal ?? null, reason: null },
+          "exited",
+        );
+        return;
+      case "error":
+      case "close":
+        endFromAgent(this.relay, stream, frame);
+        return;
+      default:
+        // stderr (a terminal has none), tcp's frames: nothing on a pty stream.
+        return;
+    }
+  }
+
+  fromClient(stream: ClientStream, agent: WebSocket, frame: ClientToServer): void {
+    const { c } = stream;
+    switch (frame.t) {
+      case "stdin":
+        if (!countToAgent(this.relay, stream, "stdin", frame.data.length)) return;
+        this.relay.link.send(agent, {
+          t: "stdin",
+          sid: c.sid,
+          data: frame.data,
+          ...(frame.eof ? { eof: true } : {}),
+        });
+        return;
+      case "resize":
+        this.relay.link.send(agent, { t: "resize", sid: c.sid, cols: frame.cols, rows: frame.rows });
+        this.#recorder(stream)?.resize(frame.cols, frame.rows);
+        return;
+      case "signal":
+        this.relay.link.send(agent, { t: "signal", sid: c.sid, name: frame.name });
+        return;
+      case "credit":
+        creditToAgent(this.relay, stream, agent, frame.bytes);
+        return;
+      default:
+        this.relay.streams.refuse(stream.ws, c, `${frame.t} is not valid on this pty stream`);
+        return;
+    }
+  }
+
+  /** The stream ended, however it did: its recording is finished and written whole. */
+  ended(c: ClientAttachment): void {
+    const recorder = this.#recorders.get(c.session) ?? (c.rec ? this.#make(c) : undefined);
+    this.#recorders.delete(c.session);
+    recorder?.finish();
+  }
+
+  end(): void {}
+
+  #recorder({ ws, c }: ClientStream): Recorder | undefined {
+    if (!c.rec || c.done) return undefined;
+    let recorder = this.#recorders.get(c.session);
+    if (!recorder) {
+      recorder = this.#make(c, ws);
+      this.#recorders.set(c.session, recorder);
+    }
+    return recorder;
+  }
+
+  #make(c: ClientAttachment, ws?: WebSocket): Recorder {
+    return new Recorder(c.rec!, {
+      bucket: this.relay.env.ARTIFACTS,
+      tenantId: c.tenantId,
+      session: c.session,
+      save: (state) => {
+        if (!ws) return;
+        this.relay.att.update<ClientAttachment>(ws, (x) => {
+          x.rec = state;
+        });
+      },
+      background: this.relay.background,
+    });
+  }
+}
