@@ -24,8 +24,8 @@ const BINARY = "qemu-system-x86_64";
 /** Block node of the VM's disk: snapshots (memory and disk) live inside this qcow2. */
 const DISK_NODE = "disk0";
 
-/** The command line that starts the VM in `dir` (exported for the bench, which runs it by hand). */
-export function qemuArgv(dir: string, config: VmConfig, accel: "kvm" | "tcg", binary = BINARY): string[] {
+/** The command line that starts the VM in `dir`. */
+function qemuArgv(dir: string, config: VmConfig, accel: "kvm" | "tcg", binary = BINARY): string[] {
   const hostfwd = config.ports.map((p) => `,hostfwd=tcp:127.0.0.1:${p.host}-:${p.guest}`).join("");
   // biome-ignore format: one QEMU option per line
   const argv = [

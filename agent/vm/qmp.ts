@@ -10,7 +10,7 @@
 import { createConnection, type Socket } from "node:net";
 
 /** What QEMU answered with `{"error": {"class", "desc"}}`. */
-export class QmpError extends Error {
+class QmpError extends Error {
   override name = "QmpError";
   readonly qmpClass: string;
 
