@@ -55,9 +55,14 @@ export interface VmInstance {
   shutdown(): Promise<void>;
   /** Ends the hypervisor at once. */
   kill(): Promise<void>;
-  /** Saves the running VM (memory and disk) as `tag`, and loads it back. */
+  /** Saves the running VM (memory and disk) as `tag`; it goes on running. */
   snapshot(tag: string): Promise<void>;
-  restore(tag: string): Promise<void>;
+  /**
+   * Puts the VM back where snapshot `tag` was, running. Resolves with the instance to use from now
+   * on: the same one, or, where the monitor must be replaced to load a snapshot (Firecracker), the
+   * new process's.
+   */
+  restore(tag: string): Promise<VmInstance>;
   /** Resolves when the hypervisor process is gone. */
   readonly exited: Promise<void>;
   /** Lets go of the control socket; the VM keeps running. */

@@ -13,10 +13,11 @@
 // probed by starting a stopped VM with -accel kvm: /dev/kvm existing is not enough (nested
 // virtualisation off aborts QEMU with "failed to set MSR").
 
-import { readFileSync } from "node:fs";
 import type { Runtime } from "../runtime/index.ts";
 import type { DriverProbe, VmConfig, VmDriver, VmInstance, VmRunState } from "./driver.ts";
 import { VmError } from "./driver.ts";
+import { kvmUsable } from "./kvm.ts";
+import { alive, isOurs, readPid, readText, snapshotName, tail, whenGone } from "./process.ts";
 import { QmpClient } from "./qmp.ts";
 
 const BINARY = "qemu-system-x86_64";
@@ -85,18 +86,20 @@ export class QemuDriver implements VmDriver {
     // With -daemonize the first process exits once the VM runs, or with the reason it could not start.
     if (code !== 0) {
       // Its errors go to stderr, or to the -D log once it parsed that option.
-      const why = _tail(stderr) || _tail(_read(`${dir}/qemu.log`)) || `exit ${code}`;
+      const why = tail(stderr) || tail(readText(`${dir}/qemu.log`)) || `exit ${code}`;
       throw new VmError(`QEMU could not start ${config.name}: ${why}`);
     }
     const instance = await this.attach(dir);
     if (!instance)
-      throw new VmError(`QEMU started ${config.name} but exited at once: ${_tail(_read(`${dir}/qemu.log`))}`);
+      throw new VmError(
+        `QEMU started ${config.name} but exited at once: ${tail(readText(`${dir}/qemu.log`))}`,
+      );
     return instance;
   }
 
   async attach(dir: string): Promise<VmInstance | undefined> {
-    const pid = Number.parseInt(_read(`${dir}/qemu.pid`).trim(), 10);
-    if (!(pid > 0) || !_isOurs(pid, dir)) return undefined;
+    const pid = readPid(`${dir}/qemu.pid`);
+    if (!isOurs(pid, `${dir}/qmp.sock`)) return undefined;
     const qmp = await QmpClient.connect(`${dir}/qmp.sock`).catch(() => undefined);
     return qmp ? new QemuInstance(pid, dir, qmp) : undefined;
   }
@@ -111,17 +114,11 @@ export class QemuDriver implements VmDriver {
       };
     }
     const v = /version (\d+\.\d+\.\d+)/.exec(version.stdout)?.[1];
-    // A stopped machine with one vCPU: KVM's failure, when there is one, comes at vCPU setup.
-    // biome-ignore format: one QEMU option per line
-    const kvm = await this.#run(
-      [this.#binary, "-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "64", "-S",
-       "-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio"],
-      '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
-    ).catch(() => undefined);
+    const kvm = await kvmUsable(this.#runtime, this.#binary);
     return {
       name: "qemu",
       available: true,
-      accel: kvm?.code === 0 ? "kvm" : "tcg",
+      accel: kvm ? "kvm" : "tcg",
       ...(v ? { version: v } : {}),
     };
   }
@@ -149,28 +146,22 @@ class QemuInstance implements VmInstance {
   readonly consoleLog: string;
   readonly exited: Promise<void>;
   readonly #qmp: QmpClient;
-  #poll: ReturnType<typeof setInterval> | undefined;
+  readonly #watch: { gone: Promise<void>; stop(): void };
 
   constructor(pid: number, dir: string, qmp: QmpClient) {
     this.pid = pid;
     this.consoleSocket = `${dir}/console.sock`;
     this.consoleLog = `${dir}/console.log`;
     this.#qmp = qmp;
-    // Not our child: its exit is seen as the QMP socket closing, or the pid going away.
-    this.exited = new Promise((resolve) => {
-      const gone = () => {
-        clearInterval(this.#poll);
-        resolve();
-      };
-      qmp.closed.then(() => (_alive(pid) ? undefined : gone()));
-      this.#poll = setInterval(() => (_alive(pid) ? undefined : gone()), 250);
-    });
+    // Not our child: its exit is seen as the pid going away.
+    this.#watch = whenGone(pid);
+    this.exited = this.#watch.gone;
   }
 
   async state(): Promise<VmRunState> {
-    if (!_alive(this.pid)) return "stopped";
+    if (!alive(this.pid)) return "stopped";
     const status = await this.#qmp.execute<{ status: string }>("query-status").catch(() => undefined);
-    if (!status) return _alive(this.pid) ? "running" : "stopped";
+    if (!status) return alive(this.pid) ? "running" : "stopped";
     return status.status === "running" ? "running" : status.status === "shutdown" ? "stopped" : "paused";
   }
 
@@ -193,20 +184,21 @@ class QemuInstance implements VmInstance {
   async kill(): Promise<void> {
     await this.#qmp.execute("quit").catch(() => {});
     await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2_000))]);
-    if (_alive(this.pid)) process.kill(this.pid, "SIGKILL");
+    if (alive(this.pid)) process.kill(this.pid, "SIGKILL");
     await this.exited;
   }
 
-  snapshot(tag: string): Promise<void> {
-    return this.#job("snapshot-save", { tag: _tag(tag), vmstate: DISK_NODE, devices: [DISK_NODE] });
+  async snapshot(tag: string): Promise<void> {
+    return this.#job("snapshot-save", { tag: snapshotName(tag), vmstate: DISK_NODE, devices: [DISK_NODE] });
   }
 
-  restore(tag: string): Promise<void> {
-    return this.#job("snapshot-load", { tag: _tag(tag), vmstate: DISK_NODE, devices: [DISK_NODE] });
+  async restore(tag: string): Promise<VmInstance> {
+    await this.#job("snapshot-load", { tag: snapshotName(tag), vmstate: DISK_NODE, devices: [DISK_NODE] });
+    return this;
   }
 
   detach(): void {
-    clearInterval(this.#poll);
+    this.#watch.stop();
     this.#qmp.close();
   }
 
@@ -229,41 +221,4 @@ class QemuInstance implements VmInstance {
     if (error)
       throw new VmError(`QEMU could not ${command.replace("snapshot-", "")} snapshot ${args.tag}: ${error}`);
   }
-}
-
-/** Snapshot tags are names: nothing QEMU could read as an option or a path. */
-function _tag(tag: string): string {
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tag))
-    throw new VmError(
-      `Cannot use snapshot name ${JSON.stringify(tag)}: use 1-63 lowercase letters, digits or hyphens`,
-    );
-  return tag;
-}
-
-function _alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The pid is alive and is the QEMU of this directory (not a recycled pid). */
-function _isOurs(pid: number, dir: string): boolean {
-  if (!_alive(pid)) return false;
-  const cmdline = _read(`/proc/${pid}/cmdline`);
-  return cmdline === "" || cmdline.includes(`${dir}/qmp.sock`);
-}
-
-function _read(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function _tail(text: string): string {
-  return text.trim().split("\n").slice(-5).join(" | ").slice(-500);
 }
