@@ -27,6 +27,16 @@ export interface VmImage {
   cmdline: string;
 }
 
+// busybox init: the boot script, a shell on the serial console, and an orderly poweroff for
+// Ctrl-Alt-Del and SIGUSR2 (the power button's handler sends it) that says so on the console.
+const INITTAB = [
+  "::sysinit:/etc/rc",
+  "ttyS0::respawn:/bin/cttyhack /bin/sh",
+  "::ctrlaltdel:/bin/poweroff",
+  "::shutdown:/bin/echo OUTPOST-VM-POWEROFF",
+  "",
+].join("\n");
+
 /** The marker init prints on the console once the VM serves HTTP. */
 export const READY_MARKER = "OUTPOST-VM-READY";
 
@@ -77,12 +87,14 @@ export function buildVmImage(outDir: string): VmImage {
   }));
   entries.push({ path: "bin/busybox", type: "file", mode: 0o755, data: readFileSync(busybox) });
   entries.push({ path: "bin/sh", type: "symlink", mode: 0o777, data: "busybox" });
+  entries.push({ path: "init", type: "symlink", mode: 0o777, data: "bin/busybox" });
   entries.push({
-    path: "init",
+    path: "etc/rc",
     type: "file",
     mode: 0o755,
     data: readFileSync(new URL("init.sh", import.meta.url)),
   });
+  entries.push({ path: "etc/inittab", type: "file", mode: 0o644, data: INITTAB });
   for (const m of MODULES) {
     const path = join(modules, m);
     if (!existsSync(path)) continue; // built into this kernel rather than a module

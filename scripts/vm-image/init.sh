@@ -1,6 +1,8 @@
 #!/bin/sh
-# The example VM's init (PID 1, busybox): network up, an HTTP server on :8080, a counter that a
-# snapshot must carry over, a marker on the console, then a shell on the serial console.
+# The example VM's boot script, run by busybox init (/etc/inittab, written by build.ts): network up,
+# an HTTP server on :8080, a counter that a snapshot must carry over, then a marker on the console.
+# busybox init gives the console its shell and turns Ctrl-Alt-Del (QEMU's graceful stop, through
+# QMP send-key) and the ACPI power button into an orderly poweroff.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -24,11 +26,8 @@ seed=$(findfs LABEL=cidata 2>/dev/null)
 if [ -n "$seed" ]; then mkdir -p /seed && mount -o ro "$seed" /seed && cp /seed/user-data /www/user-data; fi
 httpd -p 8080 -h /www
 (i=0; while :; do i=$((i + 1)); echo "$i" > /www/counter; sleep 1; done) &
-# The ACPI power button (a graceful stop) powers off.
-# (busybox acpid maps the power key to the handler PWRF/00000080 in its conf dir.)
 mkdir -p /etc/acpi/PWRF
-printf '#!/bin/sh\necho OUTPOST-VM-POWEROFF\nsync\npoweroff -f\n' > /etc/acpi/PWRF/00000080
+printf '#!/bin/sh\nkill -USR2 1\n' > /etc/acpi/PWRF/00000080
 chmod 755 /etc/acpi/PWRF/00000080
 acpid -c /etc/acpi 2>/dev/null
 echo "OUTPOST-VM-READY ${name:-outpost-vm}"
-while :; do setsid cttyhack sh; done

@@ -1,0 +1,31 @@
+// Does KVM work here? /dev/kvm existing is not enough: with nested virtualisation off it exists and
+// QEMU aborts at vCPU setup ("failed to set MSR 0x10a"). Where QEMU is installed, a stopped machine
+// with one vCPU under -accel kvm answers the question for real (about 0.3 s, once per agent);
+// otherwise all that can be checked is that the device opens read-write.
+
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import type { Runtime } from "../runtime/index.ts";
+
+export async function kvmUsable(runtime: Runtime, qemu = "qemu-system-x86_64"): Promise<boolean> {
+  try {
+    await access("/dev/kvm", constants.R_OK | constants.W_OK);
+  } catch {
+    return false;
+  }
+  try {
+    // biome-ignore format: one QEMU option per line
+    const child = runtime.spawn([qemu, "-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "64", "-S",
+      "-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio"]);
+    const writer = child.stdin.getWriter();
+    await writer
+      .write(new TextEncoder().encode('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'))
+      .catch(() => {});
+    await writer.close().catch(() => {});
+    void child.stdout.pipeTo(new WritableStream()).catch(() => {});
+    void child.stderr.pipeTo(new WritableStream()).catch(() => {});
+    return (await child.exited).code === 0;
+  } catch {
+    return true; // no QEMU to ask: the device opens, which is all we can know
+  }
+}
