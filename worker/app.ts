@@ -9,6 +9,7 @@ import { openDatabase } from "./db/database.ts";
 import type { AppEnv } from "./env.ts";
 import { requestOrigin } from "./expose/origins.ts";
 import { ApiError } from "./http/api-error.ts";
+import { auditRefusals } from "./http/audit-refusals.ts";
 import { renderError } from "./http/on-error.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -42,6 +43,7 @@ const limitBody = bodyLimit({
 });
 
 const v1 = new Hono<AppEnv>()
+  .use(auditRefusals) // after the handler: a refusal to an authenticated caller becomes an audit event
   .route("/tenants", tenantRoutes)
   .route("/tenant-domains", tenantDomainRoutes)
   .route("/enroll", enrollRoutes)
