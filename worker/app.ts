@@ -22,6 +22,7 @@ import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
+import { rootRoutes } from "./routes/root.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -87,6 +88,7 @@ export const app = new Hono<AppEnv>()
       return c.json({ ok: false, database: `unreachable: ${err instanceof Error ? err.message : err}` }, 503);
     }
   })
+  .route("/", rootRoutes)
   .route("/", installRoutes)
   .route("/v1", v1);
 
