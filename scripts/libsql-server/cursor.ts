@@ -13,7 +13,7 @@ import type { HranaErrorBody } from "./errors.ts";
 import type { Col, CursorReqBody, StmtResult, Value } from "./protocol.ts";
 import type { StreamRegistry } from "./stream-registry.ts";
 
-export type CursorEntry =
+type CursorEntry =
   | { type: "step_begin"; step: number; cols: Col[] }
   | { type: "step_end"; affected_row_count: number; last_insert_rowid: string | null }
   | { type: "step_error"; step: number; error: HranaErrorBody }
