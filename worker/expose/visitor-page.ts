@@ -7,11 +7,14 @@
 import { ApiError } from "../http/api-error.ts";
 import { escapeHtml, htmlPage, wantsHtml } from "../http/html-page.ts";
 
-/** A 502 for callers who are not the tenant's: what failed, not which services or hosts exist. */
+/**
+ * A 502 for callers who are not the tenant's: its code says what kind of failure it was
+ * (`host_offline`, `host_revoked`, `refused`), the message nothing about which hosts or services exist.
+ */
 export function visitorBadGateway(err: ApiError): ApiError {
   return new ApiError(
     502,
-    "bad_gateway",
+    err.code,
     "the service behind this exposure is not reachable right now; its owner can see why in 'outpost sessions'",
     err.headers,
   );
