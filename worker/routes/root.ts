@@ -4,6 +4,7 @@
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
 import type { AppEnv } from "../env.ts";
+import { requestOrigin } from "../expose/origins.ts";
 import { escapeHtml, htmlPage, wantsHtml } from "../http/html-page.ts";
 
 const LINKS = {
@@ -14,6 +15,9 @@ const LINKS = {
 };
 
 export const rootRoutes = new Hono<AppEnv>().get("/", (c) => {
+  // Only on the control plane's own hostnames: a custom hostname that is nobody's falls through to the
+  // API, which then serves nothing there (not even this description).
+  if (requestOrigin(c.env, c.req.header("host")).kind !== "api") return c.notFound();
   const info = {
     name: "outpost" as const,
     version: packageJson.version,
