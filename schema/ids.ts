@@ -4,8 +4,9 @@
 
 import { type HostId, isHostId, newHostId } from "./protocol/keys.ts";
 
-declare const brand: unique symbol;
-type Brand<T, B extends string> = T & { readonly [brand]: B };
+// A phantom property (never present at run time) rather than a unique symbol: declaration files (the
+// SDK package's .d.ts) must be able to name every branded type, and a module-private symbol cannot be.
+type Brand<T, B extends string> = T & { readonly __brand: B };
 
 const ID_PREFIXES = {
   tenant: "ten",

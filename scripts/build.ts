@@ -1,8 +1,10 @@
-// Bundles the Worker (for Miniflare locally and in tests), the agent (one file for Bun and Deno) and the
-// CLI (so that it starts without compiling TypeScript).
+// Bundles the Worker (for Miniflare locally and in tests), the agent (one file for Bun and Deno), the
+// CLI (so that it starts without compiling TypeScript) and, on request (`sdk`, not part of `all`: its
+// declarations take a minute), the publishable SDK package in sdk/dist/.
 // `wrangler deploy` bundles the Worker itself from wrangler.toml; this build mirrors its settings.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -107,9 +109,46 @@ export async function buildCli(outfile = `${root}dist/cli.js`): Promise<string> 
   return outfile;
 }
 
+/**
+ * The SDK package (sdk/package.json, `@outpost/sdk`): sdk/dist/index.js, one ESM file with every
+ * source of this repository inside it (its npm dependencies stay imports), and its declarations in
+ * sdk/dist/types/ from tsc, with the relative `.ts` specifiers our sources use rewritten to `.js`, so
+ * that a consumer's TypeScript finds the `.d.ts` beside each. The declarations include the Worker's
+ * route types, which the client is typed from (hc<AppType>).
+ */
+export async function buildSdk(outdir = `${root}sdk/dist`): Promise<string> {
+  rmSync(outdir, { recursive: true, force: true });
+  await _build({
+    entryPoints: [`${root}sdk/index.ts`],
+    outfile: `${outdir}/index.js`,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning",
+  });
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  execFileSync(
+    process.execPath,
+    [tsc, "-p", `${root}sdk/tsconfig.build.json`, "--outDir", `${outdir}/types`],
+    {
+      stdio: "inherit",
+    },
+  );
+  for (const entry of readdirSync(`${outdir}/types`, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".d.ts")) continue;
+    const path = join(entry.parentPath, entry.name);
+    const text = readFileSync(path, "utf8");
+    writeFileSync(path, text.replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']*)\.ts\2/g, "$1$2$3.js$2"));
+  }
+  return outdir;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const what = process.argv[2] ?? "all";
   if (what === "worker" || what === "all") console.log(await buildWorker());
   if (what === "agent" || what === "all") console.log(await buildAgent());
   if (what === "cli" || what === "all") console.log(await buildCli());
+  if (what === "sdk") console.log(await buildSdk());
 }

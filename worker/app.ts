@@ -9,6 +9,7 @@ import { openDatabase } from "./db/database.ts";
 import type { AppEnv } from "./env.ts";
 import { requestOrigin } from "./expose/origins.ts";
 import { ApiError } from "./http/api-error.ts";
+import { auditRefusals } from "./http/audit-refusals.ts";
 import { renderError } from "./http/on-error.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -22,6 +23,7 @@ import { installRoutes } from "./routes/install.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
 import { recordingRoutes, settingsRoutes } from "./routes/recordings.ts";
+import { rootRoutes } from "./routes/root.ts";
 import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
@@ -43,6 +45,7 @@ const limitBody = bodyLimit({
 });
 
 const v1 = new Hono<AppEnv>()
+  .use(auditRefusals) // after the handler: a refusal to an authenticated caller becomes an audit event
   .route("/tenants", tenantRoutes)
   .route("/tenant-domains", tenantDomainRoutes)
   .route("/enroll", enrollRoutes)
@@ -88,6 +91,7 @@ export const app = new Hono<AppEnv>()
       return c.json({ ok: false, database: `unreachable: ${err instanceof Error ? err.message : err}` }, 503);
     }
   })
+  .route("/", rootRoutes)
   .route("/", installRoutes)
   .route("/v1", v1);
 

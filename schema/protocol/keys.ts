@@ -13,8 +13,9 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { _abytes, _bufferSource, _fromBase64Url, _toBase64Url } from "./_bytes.ts";
 
-declare const BRAND: unique symbol;
-type Brand<T, B extends string> = T & { readonly [BRAND]: B };
+// A phantom property (never present at run time) rather than a unique symbol: declaration files (the
+// SDK package's .d.ts) must be able to name every branded type, and a module-private symbol cannot be.
+type Brand<T, B extends string> = T & { readonly __brand: B };
 
 export type HostId = Brand<`host_${string}`, "HostId">;
 export type ConnectionId = Brand<`conn_${string}`, "ConnectionId">;

@@ -3,6 +3,8 @@
 //
 //   GET  /  /v2  /v3                  200, version checks; open (clients probe them without credentials)
 //   POST /v2/pipeline  /v3/pipeline   JSON pipelines; need the bearer token when one is set
+//   POST /v3/cursor                   a batch through a JSON cursor (cursor.ts; Hrana 3 only), the same
+//                                     token
 //   anything else                     404 JSON error. That includes GET /v3-protobuf: on a 404
 //                                     @libsql/hrana-client falls back to JSON over v2 (http/client.js,
 //                                     findEndpoint); @libsql/client 0.18 does not even probe.
@@ -11,9 +13,10 @@
 // @libsql/hrana-client only parses error bodies whose content type is that string.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerChecker } from "./auth.ts";
+import { runCursor } from "./cursor.ts";
 import { HranaHttpError, protocolError } from "./errors.ts";
 import { runPipeline } from "./pipeline.ts";
-import { type HranaVersion, parsePipelineReqBody } from "./protocol.ts";
+import { type HranaVersion, parseCursorReqBody, parsePipelineReqBody } from "./protocol.ts";
 import { readBody } from "./read-body.ts";
 import type { StreamRegistry } from "./stream-registry.ts";
 
@@ -27,6 +30,7 @@ export interface HandlerOptions {
 }
 
 const PIPELINES: Record<string, HranaVersion> = { "/v2/pipeline": 2, "/v3/pipeline": 3 };
+const CURSOR = "/v3/cursor";
 const VERSION_CHECKS = new Set(["/", "/v2", "/v3"]);
 
 function _send(res: ServerResponse, status: number, contentType: string, text: string): void {
@@ -72,7 +76,7 @@ async function _route(
 ): Promise<void> {
   const path = (req.url ?? "/").split("?")[0] as string;
   const version = PIPELINES[path];
-  if (version !== undefined) {
+  if (version !== undefined || path === CURSOR) {
     if (req.method !== "POST") {
       throw new HranaHttpError(405, "METHOD_NOT_ALLOWED", `${path} only accepts POST`);
     }
@@ -83,8 +87,13 @@ async function _route(
         "Missing or wrong `Authorization: Bearer <token>` header",
       );
     }
-    const body = parsePipelineReqBody(_parseJson(await readBody(req, options.maxBodyBytes)));
-    const response = await runPipeline(options.registry, body, version);
+    const json = _parseJson(await readBody(req, options.maxBodyBytes));
+    if (version === undefined) {
+      const lines = await runCursor(options.registry, parseCursorReqBody(json));
+      _send(res, 200, "text/plain; charset=utf-8", lines);
+      return;
+    }
+    const response = await runPipeline(options.registry, parsePipelineReqBody(json), version);
     _send(res, 200, "application/json", JSON.stringify(response));
     return;
   }

@@ -9,8 +9,8 @@
 // stream, or null once the stream is closed.
 //
 // Requests are validated here (unknown fields are ignored, as the spec requires for forward
-// compatibility); responses are plain TypeScript types. Protobuf (`v3-protobuf`) and cursors
-// (`v3/cursor`) are not served.
+// compatibility); responses are plain TypeScript types. Protobuf (`v3-protobuf`) is not served; the
+// JSON cursor (`v3/cursor`, cursor.ts) is.
 import { z } from "zod";
 import { type HranaErrorBody, protocolError } from "./errors.ts";
 
@@ -123,6 +123,21 @@ export function parsePipelineReqBody(json: unknown): PipelineReqBody {
   throw protocolError(
     "PROTOCOL_ERROR",
     `Invalid pipeline request body: ${where}${issue?.message ?? "invalid"}`,
+  );
+}
+
+const CursorReqBodySchema = z.object({ baton: z.string().nullish(), batch: BatchSchema });
+export type CursorReqBody = z.infer<typeof CursorReqBodySchema>;
+
+/** Validates a parsed cursor request (`{ baton, batch }`), as parsePipelineReqBody does pipelines. */
+export function parseCursorReqBody(json: unknown): CursorReqBody {
+  const parsed = CursorReqBodySchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  throw protocolError(
+    "PROTOCOL_ERROR",
+    `Invalid cursor request body: ${where}${issue?.message ?? "invalid"}`,
   );
 }
 

@@ -11,6 +11,7 @@ import { type ApiKeySecret, parseSecret } from "../../schema/ids.ts";
 import { audit } from "../db/audit.ts";
 import type { Database } from "../db/database.ts";
 import type { AppEnv, Caller } from "../env.ts";
+import { requestAction } from "../http/action-names.ts";
 import { ApiError } from "../http/api-error.ts";
 import { secretMatches } from "./secrets.ts";
 import { AuthThrottle } from "./throttle.ts";
@@ -101,6 +102,6 @@ export async function checkKey(
 
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearer(c.req.header("authorization"));
-  c.set("caller", await authenticate(c, token, `${c.req.method} ${c.req.path}`));
+  c.set("caller", await authenticate(c, token, requestAction(c)));
   await next();
 });

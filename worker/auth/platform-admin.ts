@@ -3,6 +3,7 @@
 // are throttled per address (throttle.ts) and audited once per address and window, not per attempt.
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
+import { requestAction } from "../http/action-names.ts";
 import { ApiError } from "../http/api-error.ts";
 import { bearer } from "./api-key.ts";
 import { constantTimeEqual, sha256Hex } from "./secrets.ts";
@@ -19,7 +20,7 @@ export const platformAdminAuth = createMiddleware<AppEnv>(async (c, next) => {
     throw await throttle.failed(
       ApiError.unauthorized("invalid platform admin token"),
       "wrong platform admin token",
-      `${c.req.method} ${c.req.path}`,
+      requestAction(c),
     );
   }
   await next();

@@ -21,6 +21,7 @@ import {
   reservedReason,
 } from "../expose/origins.ts";
 import { type Identity, proxy } from "../expose/proxy.ts";
+import { visitorBadGateway, visitorPage } from "../expose/visitor-page.ts";
 import { ApiError } from "../http/api-error.ts";
 
 type Found = { exposure: Exposure; hostName: string; hostRevoked: boolean };
@@ -78,8 +79,15 @@ async function find(env: Bindings, db: Database, origin: ExposureOrigin): Promis
  */
 export async function serveOrigin(c: Context<AppEnv>, origin: ExposureOrigin): Promise<Response | undefined> {
   const result = await find(c.env, c.var.db, origin);
-  if (result) return serve(c, result);
-  if (origin.kind === "named") throw ApiError.notFound(`exposure '${origin.name}'`);
+  try {
+    if (result) return await serve(c, result);
+    if (origin.kind === "named") throw ApiError.notFound(`exposure '${origin.name}'`);
+  } catch (err) {
+    // A browser gets a page saying what is needed (expose/visitor-page.ts); programs the JSON error.
+    const page = err instanceof ApiError && visitorPage(c.req.raw, err, result?.exposure.name);
+    if (page) return page;
+    throw err;
+  }
   return undefined;
 }
 
@@ -105,7 +113,20 @@ export function notOnApiOrigin(c: Context<AppEnv>): never {
 async function serve(c: Context<AppEnv>, found: Found): Promise<Response> {
   const { exposure } = found;
   const { identity, cookie } = await admit(c, exposure);
-  if (found.hostRevoked) throw new ApiError(502, "host_revoked", `host '${found.hostName}' is revoked`);
+  try {
+    if (found.hostRevoked) throw new ApiError(502, "host_revoked", `host '${found.hostName}' is revoked`);
+    return await _proxy(c, found, identity, cookie);
+  } catch (err) {
+    // Only the tenant's key holders hear which host or service failed and why (the agent's refusal
+    // lists the host's service names); link and public visitors get a generic 502.
+    if (err instanceof ApiError && err.status === 502 && identity.kind !== "key")
+      throw visitorBadGateway(err);
+    throw err;
+  }
+}
+
+function _proxy(c: Context<AppEnv>, found: Found, identity: Identity, cookie: string | undefined) {
+  const { exposure } = found;
   const actor = identity.kind === "key" ? `key:${identity.keyId}` : `${identity.kind}:${exposure.name}`;
   return proxy(c.req.raw, {
     env: c.env,
