@@ -36,6 +36,7 @@ export default defineConfig({
             miniflare: {
               ...wranglerCompat(),
               durableObjects: {
+                AGENT_REPORTS: "AgentReportsFixture",
                 ATTACHMENTS: "AttachmentsFixture",
                 RPC_ERRORS: "RpcErrorsFixture",
                 STREAM_TABLE: "StreamTableFixture",

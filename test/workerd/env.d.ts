@@ -1,5 +1,6 @@
 // The bindings the workerd unit tests' fixture Worker gets from vitest.config.ts: `env` from
 // "cloudflare:workers" is typed by Cloudflare.Env (the Worker itself types its env as Bindings).
+import type { AgentReportsFixture } from "./agent-reports-fixture.ts";
 import type { AttachmentsFixture } from "./attachments-fixture.ts";
 import type { RpcErrorsFixture } from "./rpc-errors-fixture.ts";
 import type { StreamTableFixture } from "./stream-table-fixture.ts";
@@ -7,6 +8,7 @@ import type { StreamTableFixture } from "./stream-table-fixture.ts";
 declare global {
   namespace Cloudflare {
     interface Env {
+      AGENT_REPORTS: DurableObjectNamespace<AgentReportsFixture>;
       ATTACHMENTS: DurableObjectNamespace<AttachmentsFixture>;
       RPC_ERRORS: DurableObjectNamespace<RpcErrorsFixture>;
       STREAM_TABLE: DurableObjectNamespace<StreamTableFixture>;
