@@ -37,6 +37,7 @@ export default defineConfig({
               ...wranglerCompat(),
               r2Buckets: ["ARTIFACTS"],
               durableObjects: {
+                AGENT_REPORTS: "AgentReportsFixture",
                 ATTACHMENTS: "AttachmentsFixture",
                 RPC_ERRORS: "RpcErrorsFixture",
                 RECORDER: "RecorderFixture",

@@ -1,6 +1,7 @@
 // The bundled agent's command line under Bun and under Deno: help, version, usage errors (exit 2), and
 // enrollment's refusals. Enrollment against the real control plane is in test/enroll.test.ts; here a
 // fake enrollment endpoint (node:http) answers what the real one would, so each refusal can be forced.
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -64,6 +65,18 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => (fake ? fake.close(() => resolve()) : resolve())));
 
+/** `command` through sh in `cwd`, as a user pasting it would run it. */
+function runShell(
+  command: string,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("sh", ["-c", command], { cwd }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), "outpost-agent-cli-"));
 
 it("keeps AGENT_VERSION equal to package.json's version", () => {
@@ -119,6 +132,58 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
     expect(r.stderr).toContain(words);
   });
 
+  it("reads agent.toml from the state dir, flags over file, and refuses an unknown key naming it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "agent.toml");
+    writeFileSync(
+      file,
+      [
+        "allow-loopback = true",
+        'allow-net = ["10.1.0.0/16"]',
+        'exec-allow = ["systemctl status"]',
+        "[services]",
+        'ssh = "127.0.0.1:22"',
+        'web = "127.0.0.1:8080"',
+        "",
+      ].join("\n"),
+    );
+    const fromFile = await agent(["config", "--state-dir", dir]);
+    expect(fromFile.stderr).toBe("");
+    expect(fromFile.stdout).toContain("services        ssh=127.0.0.1:22, web=127.0.0.1:8080");
+    expect(fromFile.stdout).toContain("allow-net       10.1.0.0/16");
+    expect(fromFile.stdout).toContain("allow-loopback  true");
+    expect(fromFile.stdout).toContain('exec            allowlist: ["systemctl","status"]');
+    // A flag replaces that setting; a service of the same name is the flag's.
+    const flags = await agent([
+      "config",
+      "--state-dir",
+      dir,
+      "--service",
+      "web=127.0.0.1:9090",
+      "--allow-net",
+      "10.2.0.0/16",
+      "--no-exec",
+    ]);
+    expect(flags.stdout).toContain("services        ssh=127.0.0.1:22, web=127.0.0.1:9090");
+    expect(flags.stdout).toContain("allow-net       10.2.0.0/16");
+    expect(flags.stdout).toContain("exec            off");
+
+    writeFileSync(file, 'allow-nets = ["10.0.0.0/8"]\n');
+    const unknown = await agent(["run", "--state-dir", dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`${file}: unknown key 'allow-nets'`);
+    writeFileSync(file, 'allow-loopback = "yes"\n');
+    expect((await agent(["config", "--state-dir", dir])).stderr).toContain(
+      'allow-loopback must be true or false, not the string "yes"',
+    );
+    writeFileSync(file, '[services]\nssh = "169.254.169.254:80x"\n');
+    const bad = await agent(["config", "--state-dir", dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${file}: --service ssh:`);
+    writeFileSync(file, "[services\n");
+    expect((await agent(["config", "--state-dir", dir])).stderr).toContain("is not valid TOML");
+  });
+
   it("refuses to run before enrollment, and says how to enroll", async () => {
     const dir = tempDir();
     const r = await agent(["run", "--state-dir", dir]);
@@ -146,12 +211,30 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
       "--state-dir",
       dir,
     ]);
+    const firstRequest = lastRequest;
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
       /^enrolled web01\.prod \(host_[\w-]{22}, site fra1\) with http:\/\/127\.0\.0\.1:\d+;/,
     );
-    expect(lastRequest).toMatchObject({ token: "oet_test", name: "web01", labels: { role: "web" } });
+    // The start command it prints is the one that works for how it ran: this runtime and this file,
+    // by absolute path (no `outpost-agent` on PATH), so it runs from any directory.
+    const start = /start it with: (.+)\n$/.exec(r.stdout)?.[1] ?? "";
+    expect(start).toMatch(runtime === "bun" ? / run --state-dir / : / run -A .+ run --state-dir /);
+    expect(start).toContain(bundle);
+    expect(start).not.toMatch(/^outpost-agent /);
+    const help = await runShell(`${start} --help`, "/");
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain("usage: outpost-agent <command>");
+    // Under install.sh's launcher it names the launcher instead.
+    const viaLauncher = await agent(
+      ["enroll", "--url", fakeUrl, "--token", "t", "--name", "web01", "--state-dir", join(tempDir(), "s")],
+      { OUTPOST_AGENT_LAUNCHER: "/opt/outpost/outpost-agent" },
+    );
+    expect(viaLauncher.stdout).toMatch(/start it with: \/opt\/outpost\/outpost-agent\n$/);
+    expect(lastRequest).toMatchObject({ token: "t", name: "web01" });
+    answer = null;
+    expect(firstRequest).toMatchObject({ token: "oet_test", name: "web01", labels: { role: "web" } });
     expect(readdirSync(dir).sort()).toEqual(["host.key", "state.json"]);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, "host.key")).mode & 0o777).toBe(0o600);

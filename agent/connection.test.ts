@@ -12,6 +12,7 @@ import {
 } from "../schema/protocol/index.ts";
 import { FakeControlPlane, type FakeLink } from "../test/agent-harness/fake-control-plane.ts";
 import { buildTestBundle, type Proc, RUNTIMES, start } from "../test/agent-harness/processes.ts";
+import { freePort } from "../test/harness/process.ts";
 import { backoffWindow } from "./backoff.ts";
 import { AGENT_VERSION } from "./version.ts";
 
@@ -56,6 +57,49 @@ describe.each(RUNTIMES)("connection on %s", (runtime) => {
     await link.send({ t: "config", config: { services: [], listeners: [] } });
     await link.send({ t: "error", code: "just_saying", message: "hello from the fake" });
     await agent.waitFor(/the control plane reported just_saying: hello from the fake/);
+    expect(link.errors).toEqual([]);
+  });
+
+  it("reports its effective view after each config, and only to a control plane of capability 5", async () => {
+    const cp = await FakeControlPlane.start();
+    cleanups.push(() => cp.close());
+    const args = ["run", "--state-dir", cp.stateDir(), "--service", "ssh=127.0.0.1:22"];
+    const agent = start(runtime, bundle, args);
+    cleanups.push(() => agent.stop("SIGKILL"));
+    const port = await freePort();
+    const config = {
+      services: [
+        { name: "ssh", target: "127.0.0.1:2222" },
+        { name: "lan", target: "192.168.1.5:80" },
+      ],
+      listeners: [{ route: "mesh_a", listen: `127.0.0.1:${port}`, to: "db.prod:pg" }],
+    };
+    // An older control plane (cap 4) would refuse the unknown frame: none is sent.
+    const old = await cp.nextLink();
+    await old.handshake({ cap: 4 });
+    await old.send({ t: "config", config });
+    await old.send({ t: "ping", time: 7 });
+    await old.next("pong");
+    expect(old.received.map((f) => f.t)).not.toContain("report");
+    old.close(1012, "restart");
+    // A current one gets the report after the config.
+    const link = await cp.nextLink();
+    await link.handshake();
+    await link.send({ t: "config", config });
+    const { report } = await link.next("report");
+    expect(report.services).toEqual([
+      { name: "ssh", source: "agent", target: "127.0.0.1:22", wins: true, allowed: true },
+      {
+        name: "ssh",
+        source: "cp",
+        target: "127.0.0.1:2222",
+        wins: false,
+        allowed: false,
+        reason: "overridden by this host's own service",
+      },
+      expect.objectContaining({ name: "lan", source: "cp", wins: true, allowed: false }),
+    ]);
+    expect(report.listeners).toEqual([{ route: "mesh_a", listen: `127.0.0.1:${port}`, state: "listening" }]);
     expect(link.errors).toEqual([]);
   });
 

@@ -19,6 +19,7 @@ import {
   parseServices,
   required,
 } from "./args.ts";
+import { type AgentConfig, CONFIG_FILE, mergeRunSettings, parseAgentConfig } from "./config/index.ts";
 import { Connection } from "./connection.ts";
 import { enroll } from "./enroll.ts";
 import { AgentError, oneLine, usageError } from "./errors.ts";
@@ -42,6 +43,8 @@ commands:
       [--no-exec | --exec-allow PREFIX…]
       connect to the control plane and serve it until SIGINT or SIGTERM: run commands, carry TCP
       streams to this host's services, and listen for the mesh routes that start here
+  config [--state-dir DIR] [run options]
+      check <state dir>/agent.toml and print the settings 'run' would use with these options
   version
       print the agent's version
   help
@@ -68,6 +71,16 @@ reaches everything that user can, the network included, whatever the options abo
                                 more arguments may follow; such an exec may not set environment
                                 variables
 
+config file: <state dir>/agent.toml holds the run options under their own names, e.g.
+  allow-loopback = true
+  allow-net = ["10.1.0.0/16"]
+  exec-allow = ["systemctl status"]      # or no-exec = true
+  [services]
+  ssh = "127.0.0.1:22"
+An unknown key or a wrong type is refused, naming it. A flag given replaces that setting from the file
+(--allow-net the whole list, --no-exec/--exec-allow the exec settings); services merge by name, the
+flag's definition winning; --allow-loopback turns loopback on whatever the file says.
+
 exit codes: 0 ok, 1 failure, 2 usage error`;
 
 const log = (line: string) => console.error(`outpost-agent: ${line}`);
@@ -91,6 +104,8 @@ export async function main(runtime: Runtime): Promise<number> {
         return await _enroll(runtime, rest);
       case "run":
         return await _run(runtime, rest);
+      case "config":
+        return await _config(runtime, rest);
       default:
         throw usageError(`unknown command '${command}'`);
     }
@@ -134,36 +149,87 @@ async function _enroll(runtime: Runtime, argv: readonly string[]): Promise<numbe
   });
   console.log(
     `enrolled ${state.name}.${state.cluster} (${state.hostId}, site ${state.site}) with ${state.url}; ` +
-      `start it with: outpost-agent run --state-dir ${stateDir}`,
+      `start it with: ${startCommand(runtime, stateDir, flags["state-dir"] !== undefined)}`,
+  );
+  return 0;
+}
+
+/**
+ * The command that starts this agent, for how it was started: install.sh's launcher when it runs us
+ * (OUTPOST_AGENT_LAUNCHER, which already names the state dir), else this runtime and this script, by
+ * absolute path (`/usr/bin/bun /opt/x/agent.js run`, `deno run -A …`), so it works from anywhere.
+ */
+function startCommand(runtime: Runtime, stateDir: string, explicitStateDir: boolean): string {
+  const launcher = runtime.env("OUTPOST_AGENT_LAUNCHER");
+  if (launcher) return _shellWord(launcher);
+  const words = [...runtime.invocation, "run", ...(explicitStateDir ? ["--state-dir", stateDir] : [])];
+  return words.map(_shellWord).join(" ");
+}
+
+/** `word` as a POSIX shell reads it back: bare when safe, else in single quotes. */
+function _shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+const RUN_FLAGS = {
+  "state-dir": "string",
+  service: "list",
+  "allow-net": "list",
+  "allow-loopback": "boolean",
+  "no-exec": "boolean",
+  "exec-allow": "list",
+  help: "boolean",
+} as const;
+
+/** The run settings of these flags over the state dir's agent.toml, each parsed (usage errors). */
+async function _settings(runtime: Runtime, command: string, argv: readonly string[]) {
+  const flags = parseFlags(command, argv, RUN_FLAGS);
+  const stateDir = _stateDir(runtime, flags["state-dir"]);
+  if (flags.help) return { help: true as const, stateDir };
+  const settings = mergeRunSettings(await _readConfig(runtime, stateDir), flags);
+  return {
+    help: false as const,
+    stateDir,
+    allowLoopback: settings["allow-loopback"],
+    allowNets: parseAllowNets(settings["allow-net"]),
+    allowNetText: settings["allow-net"],
+    services: parseServices(settings.service),
+    execPolicy: parseExecPolicy(settings["no-exec"], settings["exec-allow"]),
+  };
+}
+
+async function _config(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const settings = await _settings(runtime, "config", argv);
+  if (settings.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { execPolicy } = settings;
+  console.log(
+    [
+      `config file     ${_statePath(settings.stateDir, CONFIG_FILE)}`,
+      `services        ${settings.services.map((s) => `${s.name}=${s.target}`).join(", ") || "(none)"}`,
+      `allow-net       ${settings.allowNetText.join(", ") || "(none)"}`,
+      `allow-loopback  ${settings.allowLoopback}`,
+      `exec            ${execPolicy.mode === "allowlist" ? `allowlist: ${execPolicy.allow.map((p) => JSON.stringify(p)).join(", ")}` : execPolicy.mode}`,
+    ].join("\n"),
   );
   return 0;
 }
 
 async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> {
-  const flags = parseFlags("run", argv, {
-    "state-dir": "string",
-    service: "list",
-    "allow-net": "list",
-    "allow-loopback": "boolean",
-    "no-exec": "boolean",
-    "exec-allow": "list",
-    help: "boolean",
-  });
-  if (flags.help) {
+  const settings = await _settings(runtime, "run", argv);
+  if (settings.help) {
     console.log(USAGE);
     return 0;
   }
+  const { stateDir, execPolicy } = settings;
   const network = new HostNetwork({
     runtime,
-    policy: {
-      allowLoopback: flags["allow-loopback"] === true,
-      allowNets: parseAllowNets(flags["allow-net"] ?? []),
-    },
-    localServices: parseServices(flags.service ?? []),
+    policy: { allowLoopback: settings.allowLoopback, allowNets: settings.allowNets },
+    localServices: settings.services,
     log,
   });
-  const execPolicy = parseExecPolicy(flags["no-exec"] === true, flags["exec-allow"] ?? []);
-  const stateDir = _stateDir(runtime, flags["state-dir"]);
   const { state, seed } = await loadIdentity(runtime, stateDir);
   const signer = await Signer.fromSeed(seed);
   const connection = new Connection({
@@ -197,6 +263,25 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
   network.close();
   if (fatal) throw fatal;
   return 0;
+}
+
+/** `<state dir>/agent.toml`, or no settings when there is none. */
+async function _readConfig(runtime: Runtime, stateDir: string): Promise<AgentConfig> {
+  const path = _statePath(stateDir, CONFIG_FILE);
+  let text: string | undefined;
+  try {
+    text = await runtime.readTextFile(path);
+  } catch (error) {
+    throw new AgentError(
+      `cannot read ${path} (${oneLine(String(error)).slice(0, 200)})`,
+      "check its permissions",
+    );
+  }
+  return text === undefined ? { services: {} } : parseAgentConfig(text, path);
+}
+
+function _statePath(dir: string, file: string): string {
+  return `${dir.replace(/\/+$/, "")}/${file}`;
 }
 
 function _stateDir(runtime: Runtime, flag: string | undefined): string {

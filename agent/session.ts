@@ -87,6 +87,8 @@ export class Session {
   readonly #window = new SequenceWindow();
   #phase: Phase = "connecting";
   #connectionId: ConnectionId | undefined;
+  /** The control plane's capability, from its challenge: what it may be sent. */
+  #peerCap = 0;
   /** Capability 2: our half of the data key exchange (until ready), then each direction's key. */
   #exchange: { kx: KeyExchange; nonce: Uint8Array } | undefined;
   #sendKey: DataKey | undefined;
@@ -303,6 +305,7 @@ export class Session {
       );
     }
     const { state } = this.#options;
+    this.#peerCap = cap;
     this.#phase = "hello";
     this.#setDeadline("no ready from the control plane after hello");
     // Capability 4 added facts.exec; an older control plane would refuse the unknown field.
@@ -394,6 +397,8 @@ export class Session {
     if (frame.t !== "config") return;
     try {
       this.#options.network.applyConfig(frame.config);
+      // Capability 5: say what is in force now; an older control plane would refuse the frame.
+      if (this.#peerCap >= 5) this.#send({ t: "report", report: this.#options.network.report() });
     } catch (error) {
       // A bug in reading the config must not cost the connection (it would come back with it).
       const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

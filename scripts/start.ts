@@ -1,11 +1,12 @@
 // `npm start`: the whole of Outpost on this machine. A libSQL server on OUTPOST_HOME/outpost.db, the
 // migrations, the Worker in Miniflare (real workerd) on 127.0.0.1:OUTPOST_PORT, first-run data, and an
 // env file with the credentials. Ctrl-C stops everything; the next start keeps all data.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCli } from "./build.ts";
 import { startLibsqlServer } from "./libsql-server/server.ts";
+import { parseAgentFlags } from "./local/agent-flags.ts";
 import { bootstrapLocal } from "./local/bootstrap.ts";
 import { startControlPlane } from "./local/control-plane.ts";
 import { startLocalAgent } from "./local/local-agent.ts";
@@ -28,6 +29,7 @@ function port(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const cpPort = port("OUTPOST_PORT", 8787);
   const dbPort = port("OUTPOST_DB_PORT", 8080);
+  const agentFlags = parseAgentFlags(process.env.OUTPOST_AGENT_FLAGS);
   await assertPortFree(host, dbPort, "libSQL server", "OUTPOST_DB_PORT");
   await assertPortFree(host, cpPort, "control plane", "OUTPOST_PORT");
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     const tenantKey = await bootstrapLocal(cp.url, secrets.adminToken, secrets.tenantKey);
     if (tenantKey !== secrets.tenantKey) saveSecrets(home, { ...secrets, tenantKey });
 
-    const agent = await startLocalAgent({ url: cp.url, token: tenantKey, home });
+    const agent = await startLocalAgent({ url: cp.url, token: tenantKey, home, flags: agentFlags });
     stops.push(async () => {
       agent.kill("SIGTERM");
     });
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
   libSQL         ${db.url}  (${join(home, "outpost.db")}; its token is dbAuthToken in secrets.json)
   tenant         local, cluster dev, site dev/local
   agent          local.dev (pid ${agent.pid}, Bun)
+                 ${_agentSummary(agentFlags, join(home, "agent", "agent.toml"))}
 
 In another shell:
   source ${envFile}
@@ -113,6 +116,26 @@ Ctrl-C stops everything; data stays in ${home}.`);
     await stopAll();
     throw err;
   }
+}
+
+/** What the local agent runs with, and how to change it: it has no services unless given some. */
+function _agentSummary(flags: readonly string[], configFile: string): string {
+  const services = flags.flatMap((f, i) => (f === "--service" && flags[i + 1] ? [flags[i + 1]] : []));
+  const given = flags.length > 0 ? ` ${flags.join(" ")}` : "";
+  const lines = [
+    `runs with --allow-loopback${given}`,
+    services.length > 0
+      ? `services: ${services.join(", ")}${existsSync(configFile) ? ` (and those in ${configFile})` : ""}`
+      : existsSync(configFile)
+        ? `services: those in ${configFile}`
+        : "services: none, so 'outpost ssh local.dev' has no ssh to reach; give it some:",
+  ];
+  if (services.length === 0 && !existsSync(configFile)) {
+    lines.push(
+      `  OUTPOST_AGENT_FLAGS="--service ssh=127.0.0.1:22" npm start   (or a [services] table in ${configFile})`,
+    );
+  }
+  return lines.join("\n                 ");
 }
 
 main().catch((err: unknown) => {

@@ -57,9 +57,15 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
   const older = { adminToken: `opa_${"o".repeat(43)}`, signingKey: "A".repeat(43) };
   writeFileSync(join(home, "secrets.json"), JSON.stringify(older), { mode: 0o600 });
   const ports = { OUTPOST_PORT: String(await freePort()), OUTPOST_DB_PORT: String(await freePort()) };
-  const first = startLocal({ OUTPOST_HOME: home, ...ports });
+  // The local agent gets its services from OUTPOST_AGENT_FLAGS (argv words, no shell), so that
+  // `outpost ssh local.dev` reaches this machine's sshd as the README says.
+  const sshd = await startSshd();
+  const agentFlags = `--service 'ssh=127.0.0.1:${sshd.port}'`;
+  const first = startLocal({ OUTPOST_HOME: home, ...ports, OUTPOST_AGENT_FLAGS: agentFlags });
   await first.waitFor(/Outpost is running/, 90_000);
   expect(first.output()).toContain(`source ${join(home, "env")}`);
+  expect(first.output()).toContain(`runs with --allow-loopback --service ssh=127.0.0.1:${sshd.port}`);
+  expect(first.output()).toContain(`services: ssh=127.0.0.1:${sshd.port}`);
 
   const secrets = JSON.parse(readFileSync(join(home, "secrets.json"), "utf8"));
   expect(secrets).toMatchObject(older);
@@ -104,8 +110,12 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
     expect(uname).toMatchObject({ code: 0, stdout: "Linux\n" });
   });
   // …and ssh through `outpost proxy` to a bare loopback port works, as the README shows.
-  const sshd = await startSshd();
   try {
+    const viaService = await runCli(
+      ["ssh", "local.dev", "-l", sshd.user, ...sshd.clientOptions, "echo", "ssh-service-ok"],
+      cli,
+    );
+    expect(viaService, viaService.stderr).toMatchObject({ code: 0, stdout: "ssh-service-ok\n" });
     const proxy = `ProxyCommand=${process.execPath} ${CLI_BIN} proxy %h ${sshd.port}`;
     const ssh = await run(
       "ssh",
@@ -130,6 +140,9 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
 
   const second = startLocal({ OUTPOST_HOME: home, ...ports });
   await second.waitFor(/Outpost is running/, 90_000);
+  // Without flags or a config file the banner says the agent has no services, and how to give some.
+  expect(second.output()).toContain("services: none");
+  expect(second.output()).toContain('OUTPOST_AGENT_FLAGS="--service ssh=127.0.0.1:22" npm start');
   expect(readEnv(home).OUTPOST_TOKEN).toBe(env.OUTPOST_TOKEN);
   // Same host identity after a restart: one `local` host, online again.
   await eventually(async () => {
@@ -163,4 +176,16 @@ it("fails with a clear message when a port is in use", async () => {
   } finally {
     blocker.close();
   }
+});
+
+it("refuses OUTPOST_AGENT_FLAGS that only a shell would understand, before starting anything", async () => {
+  const home = mkdtempSync(join(tmpdir(), "outpost-home-"));
+  const r = startLocal({
+    OUTPOST_HOME: home,
+    OUTPOST_PORT: String(await freePort()),
+    OUTPOST_DB_PORT: String(await freePort()),
+    OUTPOST_AGENT_FLAGS: "--service ssh=127.0.0.1:22; touch /tmp/outpost-pwned",
+  });
+  expect(await r.exited).toBe(1);
+  expect(r.output()).toContain("OUTPOST_AGENT_FLAGS: ';' is not allowed");
 });

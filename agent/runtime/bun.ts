@@ -202,6 +202,9 @@ export const bun: Runtime = {
   get argv() {
     return Bun.argv.slice(2);
   },
+  get invocation() {
+    return [process.execPath, Bun.argv[1] ?? "agent.js"]; // Bun makes the script's path absolute
+  },
   env: (name) => process.env[name],
   envAll: () => {
     const all: Record<string, string> = {};

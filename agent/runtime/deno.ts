@@ -25,6 +25,8 @@ interface DenoChildProcess {
 
 interface DenoApi {
   readonly args: string[];
+  readonly mainModule: string;
+  execPath(): string;
   readonly version: { deno: string };
   readonly env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   readonly errors: { NotFound: ErrorConstructor; PermissionDenied: ErrorConstructor };
@@ -137,6 +139,11 @@ export const deno: Runtime = {
   },
   get argv() {
     return Deno.args;
+  },
+  get invocation() {
+    const url = new URL(Deno.mainModule);
+    const main = url.protocol === "file:" ? decodeURIComponent(url.pathname) : Deno.mainModule;
+    return [Deno.execPath(), "run", "-A", main];
   },
   env: (name) => Deno.env.get(name),
   envAll: () => Deno.env.toObject(),

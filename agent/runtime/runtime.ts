@@ -125,6 +125,9 @@ export interface Runtime {
   readonly version: string;
   /** Command-line arguments after the script. */
   readonly argv: readonly string[];
+  /** How this agent was started, up to the script: `[<bun>, <agent.js>]` or `[<deno>, "run", "-A",
+   *  <agent.js>]`, absolute paths, so that a printed start command works from any directory. */
+  readonly invocation: readonly string[];
   env(name: string): string | undefined;
   envAll(): Record<string, string>;
   exit(code: number): never;

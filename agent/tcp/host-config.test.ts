@@ -39,7 +39,12 @@ describe("parseHostConfig", () => {
   });
 
   it("takes an empty config as nothing", () => {
-    expect(parse({ services: [], listeners: [] })).toEqual({ services: [], listeners: [], lines: [] });
+    expect(parse({ services: [], listeners: [] })).toEqual({
+      services: [],
+      listeners: [],
+      refused: [],
+      lines: [],
+    });
   });
 
   it("leaves out, with a line each, the listeners this host's policy refuses; the rest apply", () => {
@@ -54,6 +59,12 @@ describe("parseHostConfig", () => {
       ],
     });
     expect(r.listeners.map((l) => l.route)).toEqual(["mesh_ok"]);
+    // …and keeps why, for the agent's report (the route's state in `mesh ls`).
+    expect(r.refused.map((x) => `${x.route} ${x.listen}`)).toEqual([
+      "mesh_octet 127.0.0.256:2000",
+      "mesh_zero 127.0.0.01:2000",
+      "mesh_port 127.0.0.1:70000",
+    ]);
     expect(r.lines).toEqual([
       "mesh route mesh_octet: refused to listen on '127.0.0.256:2000': '127.0.0.256' is not a valid address (only dotted-quad IPv4 and standard IPv6 are accepted)",
       "mesh route mesh_zero: refused to listen on '127.0.0.01:2000': '127.0.0.01' is not a valid address (only dotted-quad IPv4 and standard IPv6 are accepted)",

@@ -19,6 +19,8 @@ export interface ListenerSpec {
 export interface AppliedConfig {
   services: Service[];
   listeners: ListenerSpec[];
+  /** Listeners this host's policy refused, and why. */
+  refused: { route: string; listen: string; why: string }[];
 }
 
 /** The listen address of a route, or why it is refused: mesh listeners bind loopback only. */
@@ -43,15 +45,17 @@ function _readListen(text: string): { host: string; port: number } | { why: stri
 export function parseHostConfig(config: HostConfig, log: (line: string) => void): AppliedConfig {
   const services = config.services.map(({ name, target }): Service => ({ name, target, source: "api" }));
   const listeners: ListenerSpec[] = [];
+  const refused: AppliedConfig["refused"] = [];
   for (const { route, listen: text, to } of config.listeners) {
     const listen = _readListen(text);
     if ("why" in listen) {
       log(`mesh route ${route}: refused to listen on '${text}': ${listen.why}`);
+      refused.push({ route, listen: text, why: listen.why });
       continue;
     }
     // The only spelling of its address that both frames.ts and the policy admit: the frame's rule
     // that no two listeners share a `listen` already keeps two routes off one address.
     listeners.push({ route, host: listen.host, port: listen.port, listen: text, to });
   }
-  return { services, listeners };
+  return { services, listeners, refused };
 }

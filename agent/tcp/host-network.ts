@@ -3,10 +3,15 @@
 // the services and mesh listeners the control plane's latest `config` names, and DNS.
 //
 // A local service wins over an API service of the same name: the owner's word is final on the host.
-import type { HostConfig } from "../../schema/protocol/index.ts";
+import {
+  type HostConfig,
+  type HostReport,
+  MAX_REPORT_ENTRIES,
+  type ReportedService,
+} from "../../schema/protocol/index.ts";
 import { checkApiServiceTarget, type PolicyConfig, type Resolver, type Service } from "../policy/index.ts";
 import type { Runtime } from "../runtime/index.ts";
-import { parseHostConfig } from "./host-config.ts";
+import { type AppliedConfig, parseHostConfig } from "./host-config.ts";
 import { MeshListeners } from "./mesh-listeners.ts";
 import { dnsResolver } from "./resolver.ts";
 import type { StreamTargets } from "./tcp-streams.ts";
@@ -28,6 +33,7 @@ export class HostNetwork implements StreamTargets {
   readonly #local: ReadonlyMap<string, Service>;
   #api = new Map<string, Service>();
   #merged: ReadonlyMap<string, Service>;
+  #refused: AppliedConfig["refused"] = [];
 
   constructor(options: HostNetworkOptions) {
     this.policy = options.policy;
@@ -45,7 +51,8 @@ export class HostNetwork implements StreamTargets {
 
   /** Takes the control plane's latest `config`: API services, and the listeners brought in step. */
   applyConfig(config: HostConfig): void {
-    const { services, listeners } = parseHostConfig(config, this.#log);
+    const { services, listeners, refused } = parseHostConfig(config, this.#log);
+    this.#refused = refused;
     const api = new Map(services.map((s) => [s.name, s]));
     for (const service of api.values()) {
       const before = this.#api.get(service.name);
@@ -65,6 +72,52 @@ export class HostNetwork implements StreamTargets {
     }
     const check = checkApiServiceTarget(target, this.policy);
     if (!check.ok) this.#log(`service '${name}' from the control plane is refused here: ${check.reason}`);
+  }
+
+  /**
+   * What this host actually uses, for the control plane (frames.ts `report`): every service definition
+   * with its source, which one a stream of that name gets, and whether the policy lets it reach its
+   * target; each mesh listener's state. The owner's own services are allowed wherever they point.
+   */
+  report(): HostReport {
+    const services: ReportedService[] = [];
+    for (const s of this.#local.values()) {
+      services.push({ name: s.name, source: "agent", target: s.target, wins: true, allowed: true });
+    }
+    for (const s of this.#api.values()) {
+      const entry = { name: s.name, source: "cp" as const, target: s.target };
+      if (this.#local.has(s.name)) {
+        services.push({
+          ...entry,
+          wins: false,
+          allowed: false,
+          reason: "overridden by this host's own service",
+        });
+        continue;
+      }
+      const check = checkApiServiceTarget(s.target, this.policy);
+      if (!check.ok) services.push({ ...entry, wins: true, allowed: false, reason: check.reason });
+      else if ("deferred" in check) {
+        services.push({
+          ...entry,
+          wins: true,
+          allowed: true,
+          reason: "a name: its addresses are checked at each connect",
+        });
+      } else services.push({ ...entry, wins: true, allowed: true });
+    }
+    const listeners = this.listeners
+      .states(this.#refused)
+      .map(({ route, listen, error }) =>
+        error === undefined
+          ? { route, listen, state: "listening" as const }
+          : { route, listen, state: "failed" as const, error },
+      );
+    // Bounded as the frame is (the owner's own flags are not): the first ones, in order.
+    return {
+      services: services.slice(0, MAX_REPORT_ENTRIES),
+      listeners: listeners.slice(0, MAX_REPORT_ENTRIES),
+    };
   }
 
   /** Stops the listeners (the agent is shutting down). */

@@ -28,10 +28,23 @@ export interface MeshListenersOptions {
 export class MeshListeners {
   readonly #options: MeshListenersOptions;
   readonly #active = new Map<string, _Active>();
+  /** Routes of the latest sync that are not listening, and why (reported to the control plane). */
+  readonly #failed = new Map<string, { listen: string; error: string }>();
   #server: MeshServer | undefined;
 
   constructor(options: MeshListenersOptions) {
     this.#options = options;
+  }
+
+  /** Every route of the latest sync: listening, or why not (`refused` from the config's checks). */
+  states(
+    refused: readonly { route: string; listen: string; why: string }[] = [],
+  ): { route: string; listen: string; error?: string }[] {
+    return [
+      ...[...this.#active].map(([route, a]) => ({ route, listen: a.spec.listen })),
+      ...[...this.#failed].map(([route, f]) => ({ route, listen: f.listen, error: f.error })),
+      ...refused.map((r) => ({ route: r.route, listen: r.listen, error: `refused: ${r.why}` })),
+    ];
   }
 
   /** Route id → `host:port` of every listener up now. */
@@ -57,6 +70,7 @@ export class MeshListeners {
   sync(specs: readonly ListenerSpec[]): void {
     const { log } = this.#options;
     const wanted = new Map(specs.map((spec) => [spec.route, spec]));
+    this.#failed.clear();
     for (const [route, active] of this.#active) {
       const spec = wanted.get(route);
       const sameSocket = spec?.listen === active.spec.listen;
@@ -80,6 +94,7 @@ export class MeshListeners {
   closeAll(): void {
     for (const active of this.#active.values()) active.listener.close();
     this.#active.clear();
+    this.#failed.clear();
   }
 
   #start(spec: ListenerSpec): void {
@@ -89,11 +104,10 @@ export class MeshListeners {
       this.#active.set(spec.route, { spec, listener });
       log(`mesh route ${spec.route}: listening on ${spec.listen} for ${spec.to}`);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = _listenError(error);
       // Not kept: the next config (every reconnect, every change) tries again.
-      log(
-        `mesh route ${spec.route}: cannot listen on ${spec.listen} (${why.replace(/\s+/g, " ").slice(0, 200)})`,
-      );
+      this.#failed.set(spec.route, { listen: spec.listen, error: `cannot listen: ${why}` });
+      log(`mesh route ${spec.route}: cannot listen on ${spec.listen} (${why})`);
     }
   }
 
@@ -121,4 +135,14 @@ export class MeshListeners {
       this.#options.log(`mesh route ${route}: cannot open a stream (${why.slice(0, 200)})`);
     }
   }
+}
+
+/** Why a bind failed, one line: Bun says only "Failed to listen at <host>", its code says why. */
+function _listenError(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").slice(0, 160);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "EADDRINUSE" || /AddrInUse|address already in use/i.test(message)) {
+    return `address already in use (${message})`;
+  }
+  return typeof code === "string" && !message.includes(code) ? `${message} (${code.slice(0, 32)})` : message;
 }

@@ -6,7 +6,7 @@ import { SERVICE_NAME_PATTERN } from "../names.ts";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
 import { findControlCharacter } from "./control-characters.ts";
-import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts } from "./frames.ts";
+import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts, HostReport } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 
@@ -65,6 +65,35 @@ const configArb: fc.Arbitrary<HostConfig> = fc.record({
       to: fc.stringMatching(/^[\x21-\x7e]{1,264}$/),
     }),
     { maxLength: 4, comparator: (a, b) => a.route === b.route || a.listen === b.listen },
+  ),
+});
+
+const reportArb: fc.Arbitrary<HostReport> = fc.record({
+  services: fc.uniqueArray(
+    fc.record(
+      {
+        name: nameArb,
+        source: fc.constantFrom("agent" as const, "cp" as const),
+        target: shown(261, 1),
+        wins: fc.boolean(),
+        allowed: fc.boolean(),
+        reason: shown(160, 1),
+      },
+      { requiredKeys: ["name", "source", "target", "wins", "allowed"] },
+    ),
+    { maxLength: 4, comparator: (a, b) => a.name === b.name && a.source === b.source },
+  ),
+  listeners: fc.uniqueArray(
+    fc.record(
+      {
+        route: nameArb,
+        listen: shown(64, 1),
+        state: fc.constantFrom("listening" as const, "failed" as const),
+        error: shown(160, 1),
+      },
+      { requiredKeys: ["route", "listen", "state"] },
+    ),
+    { maxLength: 4, selector: (l) => l.route },
   ),
 });
 
@@ -135,6 +164,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     seq,
     config: configArb,
   }),
+  report: fc.record({ t: fc.constant("report"), seq, report: reportArb }),
   "exec.open": fc.record(
     {
       t: fc.constant("exec.open"),
@@ -208,7 +238,7 @@ const CP_ONLY: FrameType[] = [
   "stdin",
   "signal",
 ];
-const AGENT_ONLY: FrameType[] = ["hello", "stdout", "stderr", "exit"];
+const AGENT_ONLY: FrameType[] = ["hello", "report", "stdout", "stderr", "exit"];
 
 /** Any valid frame that may travel in `direction`, with a stream-opening sid of the right parity. */
 export function frameArb(direction: Direction): fc.Arbitrary<Frame> {

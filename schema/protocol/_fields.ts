@@ -234,6 +234,29 @@ export function _uniqueBy<T extends Record<K, string>, K extends string>(
   };
 }
 
+/** An array of `list` in which no two items have the same texts in all of `keys` together. */
+export function _uniqueTogether<T extends Record<K, string>, K extends string>(
+  list: _Field<T[]>,
+  keys: readonly K[],
+): _Field<T[]> {
+  return {
+    optional: false,
+    read(value, at) {
+      const items = list.read(value, at);
+      const seen = new Set<string>();
+      for (const [i, item] of items.entries()) {
+        const key = JSON.stringify(keys.map((k) => item[k]));
+        if (seen.has(key)) {
+          throw new _FieldError(`field ${at}[${i}] repeats an earlier item's ${keys.join(" and ")}`);
+        }
+        seen.add(key);
+      }
+      return items;
+    },
+    write: list.write,
+  };
+}
+
 export type _Fields<T> = { [K in keyof T]-?: _Field<T[K]> };
 
 /**

@@ -19,6 +19,7 @@ import {
   _textRecord,
   _uint,
   _uniqueBy,
+  _uniqueTogether,
 } from "./_fields.ts";
 import type {
   AgentFrame,
@@ -31,6 +32,9 @@ import type {
   FrameType,
   HostConfig,
   HostFacts,
+  HostReport,
+  ReportedListener,
+  ReportedService,
 } from "./frames.ts";
 import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
 import {
@@ -42,6 +46,8 @@ import {
   MAX_EXEC_PREFIX_ITEMS,
   MAX_PTY_COLS,
   MAX_PTY_ROWS,
+  MAX_REPORT_ENTRIES,
+  MAX_REPORT_TEXT,
   MAX_TARGET_TEXT,
 } from "./limits.ts";
 
@@ -163,6 +169,39 @@ const CONFIG = _struct<HostConfig>({
   ),
 });
 
+/** Capability 5: the agent's effective view. Its strings are the agent's word: bounded, one line each. */
+const REPORT_TEXT = _text({ min: 1, max: MAX_REPORT_TEXT, noNul: true, display: true, cut: true });
+const REPORT = _struct<HostReport>({
+  services: _uniqueTogether(
+    _array(
+      _struct<ReportedService>({
+        name: _text({ pattern: [SERVICE_NAME, "a service name like ssh"], max: 63 }),
+        source: _oneOf(["agent", "cp"]),
+        target: shown(1, MAX_TARGET_TEXT),
+        wins: _bool,
+        allowed: _bool,
+        reason: _optional(REPORT_TEXT),
+      }),
+      0,
+      MAX_REPORT_ENTRIES,
+    ),
+    ["name", "source"],
+  ),
+  listeners: _uniqueBy(
+    _array(
+      _struct<ReportedListener>({
+        route: _text({ pattern: [SERVICE_NAME, "a route id like mesh_…"], max: 63 }),
+        listen: shown(1, 64),
+        state: _oneOf(["listening", "failed"]),
+        error: _optional(REPORT_TEXT),
+      }),
+      0,
+      MAX_REPORT_ENTRIES,
+    ),
+    ["route"],
+  ),
+});
+
 // ## The table, in the order of frames.ts
 
 export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
@@ -199,6 +238,7 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
     },
   },
   config: { from: "cp", fields: { config: CONFIG } },
+  report: { from: "agent", fields: { report: REPORT } },
   "exec.open": {
     from: "cp",
     opens: true,

@@ -35,6 +35,7 @@ describe("frames", () => {
       "pong",
       "error",
       "config",
+      "report",
       "exec.open",
       "pty.open",
       "resize",

@@ -30,6 +30,8 @@
 //     ◀─ ping {time} ─▶ pong {time}                        either side, every `heartbeat` ms; after
 //                                                         HEARTBEAT_MISSES silent intervals, close 4408
 //     ◀─ config {config} ────────────────────────────────  after ready, and whenever it changes
+//     ── report {report} ────────────────────────────────▶  cap 5: the agent's effective view, after
+//                                                         each config it applied (to a cp cap ≥ 5)
 //
 //   Streams, any number at once, only after ready. Stream ids are never reused on a connection: the
 //   control plane opens odd ids, the agent even ones, so both may open streams without colliding.
@@ -80,6 +82,11 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *                   unknown field). Tightened: the facts' text, error messages and close reasons
  *                   refuse control characters (control-characters.ts; 4400), so that a hostile agent
  *                   cannot reach an operator's terminal through them. Older peers are still served.
+ *   5 (2026-12-02): `report`, agent → cp: the agent's effective view (every service definition with its
+ *                   source, which one wins and whether the policy allows its target; each mesh
+ *                   listener's state), after each config it applied, sent only to a control plane
+ *                   whose challenge said cap ≥ 5. Decoded strictly and bounded; its text refuses
+ *                   control characters. A control plane of cap < 5 never receives one.
  *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
  *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
  *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
@@ -257,6 +264,51 @@ export interface ConfigListener {
   route: string;
   listen: string;
   to: string;
+}
+
+/**
+ * report — agent → cp (cap 5), what the agent actually uses, after each config it applied. It replaces
+ * the last one whole.
+ *
+ *   { t: "report", seq: uint, report: {
+ *       services: [* { name: tstr,            ; a service name
+ *                      source: "agent" / "cp", ; the agent's own flags or config file / the API
+ *                      target: tstr,          ; as defined, 1..MAX_TARGET_TEXT
+ *                      wins: bool,            ; the definition a tcp.open of this name uses
+ *                      allowed: bool,         ; whether the agent's policy lets it reach the target
+ *                      ? reason: tstr }],     ; why not, or what decides later; ≤ MAX_REPORT_TEXT
+ *       listeners: [* { route: tstr, listen: tstr,
+ *                       state: "listening" / "failed",
+ *                       ? error: tstr }] } }  ; why it is not listening; ≤ MAX_REPORT_TEXT
+ *
+ * No two services share name and source, no two listeners a route; each list holds at most
+ * MAX_REPORT_ENTRIES. Every text is one line without control characters: it is shown to operators.
+ */
+export interface ReportFrame {
+  t: "report";
+  seq: number;
+  report: HostReport;
+}
+
+export interface HostReport {
+  services: ReportedService[];
+  listeners: ReportedListener[];
+}
+
+export interface ReportedService {
+  name: string;
+  source: "agent" | "cp";
+  target: string;
+  wins: boolean;
+  allowed: boolean;
+  reason?: string;
+}
+
+export interface ReportedListener {
+  route: string;
+  listen: string;
+  state: "listening" | "failed";
+  error?: string;
 }
 
 // ## Exec streams
@@ -484,7 +536,7 @@ export type ControlPlaneFrame =
   | SharedFrame;
 
 /** Frames the agent sends (direction "agent>cp"). */
-export type AgentFrame = HelloFrame | StdoutFrame | StderrFrame | ExitFrame | SharedFrame;
+export type AgentFrame = HelloFrame | ReportFrame | StdoutFrame | StderrFrame | ExitFrame | SharedFrame;
 
 /** The frames that may travel in `direction`. */
 export type FrameFrom<D extends Direction> = D extends "cp>agent" ? ControlPlaneFrame : AgentFrame;

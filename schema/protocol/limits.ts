@@ -40,6 +40,13 @@ export const MAX_CONFIG_ENTRIES = 1024;
 /** Longest service target in a `config`: a 253-character DNS name, a colon and a port, or less. */
 export const MAX_TARGET_TEXT = 261;
 
+/** Most services, and most listeners, one `report` lists (cap 5): with MAX_REPORT_TEXT, well under a
+ *  message (1024 × (63 + 261 + 160) bytes ≈ 500 KiB each list). */
+export const MAX_REPORT_ENTRIES = 1024;
+
+/** Longest reason or error text in a `report` entry. */
+export const MAX_REPORT_TEXT = 160;
+
 /** How long the control plane waits for hello after sending challenge before closing with 4408. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 

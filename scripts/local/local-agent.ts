@@ -1,5 +1,6 @@
 // The agent `npm start` runs on this machine: host `local` in cluster `dev`, enrolled on first start
-// (state in OUTPOST_HOME/agent), run under Bun from the freshly built dist/agent.js.
+// (state in OUTPOST_HOME/agent), run under Bun from the freshly built dist/agent.js, with
+// --allow-loopback and whatever OUTPOST_AGENT_FLAGS and OUTPOST_HOME/agent/agent.toml add.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
@@ -15,6 +16,8 @@ export async function startLocalAgent(opts: {
   url: string;
   token: string;
   home: string;
+  /** More `run` flags (OUTPOST_AGENT_FLAGS, already split into words). */
+  flags?: readonly string[];
 }): Promise<ChildProcess> {
   const stateDir = join(opts.home, "agent");
   const client = new Outpost({ url: opts.url, token: opts.token });
@@ -53,8 +56,13 @@ export async function startLocalAgent(opts: {
     if (code !== 0) throw new Error(`the local agent could not enroll: ${output.trim()}`);
   }
   // --allow-loopback: on your own machine, `outpost proxy local.dev 22` may reach any local port.
-  const child = spawn(bun, [agentJs, "run", "--state-dir", stateDir, "--allow-loopback"], {
-    stdio: ["ignore", "inherit", "inherit"],
+  // The user's flags come after, as argv words (never a shell), and the agent checks them.
+  const argv = [agentJs, "run", "--state-dir", stateDir, "--allow-loopback", ...(opts.flags ?? [])];
+  const child = spawn(bun, argv, { stdio: ["ignore", "inherit", "inherit"] });
+  child.on("exit", (code, signal) => {
+    if (code !== null && code !== 0) console.error(`outpost: the local agent exited with code ${code}`);
+    else if (signal !== null && signal !== "SIGTERM")
+      console.error(`outpost: the local agent died (${signal})`);
   });
   // Synchronous on purpose: Miniflare's exit hook may end the process before async cleanup runs.
   process.on("exit", () => child.kill("SIGTERM"));

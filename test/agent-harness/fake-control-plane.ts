@@ -60,7 +60,8 @@ export interface FakeLink {
   /** Calls `listener` with every frame verified from now on; returns the unsubscribe function. */
   onFrame(listener: (frame: AgentFrame) => void): () => void;
   /** challenge → hello → ready; returns the hello. */
-  handshake(opts?: { heartbeat?: number }): Promise<HelloFrame>;
+  /** `cap`: the capability the challenge claims (default PROTOCOL_CAPABILITY), to play an older one. */
+  handshake(opts?: { heartbeat?: number; cap?: number }): Promise<HelloFrame>;
   close(code: number, reason?: string): void;
 }
 
@@ -218,7 +219,7 @@ export class FakeControlPlane {
           time: Date.now(),
           conn,
           kid: signer.keyId,
-          cap: PROTOCOL_CAPABILITY,
+          cap: opts.cap ?? PROTOCOL_CAPABILITY,
         });
         const hello = await link.next("hello");
         let kx: Uint8Array | undefined;

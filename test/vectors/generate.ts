@@ -212,6 +212,23 @@ export async function generateVectors(): Promise<VectorFile> {
     down(),
   );
   await add(
+    "report",
+    {
+      t: "report",
+      seq: 4,
+      report: {
+        services: [
+          { name: "ssh", source: "agent", target: "127.0.0.1:22", wins: true, allowed: true },
+          { name: "ssh", source: "cp", target: "127.0.0.1:2222", wins: false, allowed: false, reason: "overridden by this host's own service" },
+        ],
+        listeners: [
+          { route: "mesh_0123456789abcdef", listen: "127.0.0.1:15432", state: "failed", error: "cannot listen: address already in use" },
+        ],
+      },
+    },
+    up(),
+  );
+  await add(
     "exec.open",
     {
       t: "exec.open",

@@ -1,5 +1,6 @@
 // The bindings the workerd unit tests' fixture Worker gets from vitest.config.ts: `env` from
 // "cloudflare:workers" is typed by Cloudflare.Env (the Worker itself types its env as Bindings).
+import type { AgentReportsFixture } from "./agent-reports-fixture.ts";
 import type { AttachmentsFixture } from "./attachments-fixture.ts";
 import type { RecorderFixture } from "./recorder-fixture.ts";
 import type { RpcErrorsFixture } from "./rpc-errors-fixture.ts";
@@ -8,6 +9,7 @@ import type { StreamTableFixture } from "./stream-table-fixture.ts";
 declare global {
   namespace Cloudflare {
     interface Env {
+      AGENT_REPORTS: DurableObjectNamespace<AgentReportsFixture>;
       ATTACHMENTS: DurableObjectNamespace<AttachmentsFixture>;
       RPC_ERRORS: DurableObjectNamespace<RpcErrorsFixture>;
       RECORDER: DurableObjectNamespace<RecorderFixture>;

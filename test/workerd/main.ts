@@ -1,5 +1,6 @@
 // The Worker that the workerd unit tests (vitest-pool-workers) run beside: one small fixture object per
 // behaviour under test, the partyserver way, each exporting what its test drives over Durable Object RPC.
+export { AgentReportsFixture } from "./agent-reports-fixture.ts";
 export { AttachmentsFixture } from "./attachments-fixture.ts";
 export { RecorderFixture } from "./recorder-fixture.ts";
 export { RpcErrorsFixture } from "./rpc-errors-fixture.ts";

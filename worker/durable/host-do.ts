@@ -18,6 +18,7 @@ import { type Database, openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { AgentLink } from "./host/agent-link.ts";
+import { AgentReports, type StoredReport } from "./host/agent-reports.ts";
 import {
   type AgentAttachment,
   type Attachment,
@@ -70,6 +71,7 @@ export class HostDO extends DurableObject<Bindings> {
       gone: (ws, a, why, markOffline) => this.#agentGone(ws, a, why, markOffline),
     },
   );
+  readonly #reports = new AgentReports(this.ctx.storage);
   readonly #streams = new StreamTable(this.ctx, this.#att, this.#log, this.#hosts, this.#link, (c) => {
     const kind: { ended?(c: ClientAttachment): void } = this.#kinds.client[c.kind];
     kind.ended?.(c);
@@ -136,6 +138,15 @@ export class HostDO extends DurableObject<Bindings> {
     return { pushed: agent !== undefined };
   }
 
+  /**
+   * The agent's latest report of its effective view (frames.ts `report`), kept in storage so it
+   * survives eviction; with `after` (a report's `n`, 0 for none), waits up to `waitMs` (at most 5 s)
+   * for a newer one.
+   */
+  async report(opts: { after?: number; waitMs?: number } = {}): Promise<StoredReport | null> {
+    return (await this.#reports.latest(opts.after, Math.min(opts.waitMs ?? 0, 5000))) ?? null;
+  }
+
   /** Drops the agent's connection; a revoked or deleted host is refused from then on. */
   async disconnect(reason: "revoked" | "deleted"): Promise<void> {
     await this.#hosts.markGone(reason);
@@ -176,6 +187,8 @@ export class HostDO extends DurableObject<Bindings> {
         throw new ProtocolError("unexpected_frame", "Cannot accept hello: the handshake is already done");
       case "tcp.open":
         return this.#kinds.mesh.open({ host, frame }); // not awaited: see MeshKind.open
+      case "report":
+        return this.#reports.save(frame.report);
     }
     if (frame.sid === undefined) return;
     if (openedByAgent(frame.sid)) return this.#kinds.mesh.fromAgent(frame);

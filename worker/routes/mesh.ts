@@ -12,7 +12,8 @@ import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { insertCapped, isUniqueViolation } from "../db/database.ts";
 import { resolveCluster, resolveHost } from "../db/resolve.ts";
-import { syncCluster } from "../durable/stubs.ts";
+import type { StoredReport } from "../durable/host/agent-reports.ts";
+import { hostObject, syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { ref } from "../http/fields.ts";
@@ -35,6 +36,20 @@ const addRoute = z.object({
     .regex(/^[^:]+:[a-z0-9][a-z0-9._-]{0,62}$/, { error: "must be <host>.<cluster>:<service>" }),
 });
 
+/** The most from-hosts whose reports one listing asks for; routes of further hosts say "unknown". */
+const MAX_STATE_HOSTS = 100;
+
+/**
+ * "listening", "failed: <the agent's error>", "pending" (the agent's last report predates the route),
+ * or "unknown" (no report: offline since before capability 5, or an older agent).
+ */
+function _routeState(route: string, stored: StoredReport | null | undefined): string {
+  if (!stored) return "unknown";
+  const listener = stored.report.listeners.find((l) => l.route === route);
+  if (!listener) return "pending";
+  return listener.state === "listening" ? "listening" : `failed: ${listener.error ?? "not listening"}`;
+}
+
 export const meshRoutesApi = new Hono<AppEnv>()
   .get("/", valid("query", z.object({ cluster: ref.optional() })), async (c) => {
     const tenantId = c.var.caller.tenantId;
@@ -46,7 +61,14 @@ export const meshRoutesApi = new Hono<AppEnv>()
       .from(meshRoutes)
       .where(and(...where))
       .orderBy(asc(meshRoutes.createdAt));
-    return c.json({ routes: rows });
+    // Each route's state as its from-host's agent last reported it (capability 5).
+    const fromHosts = [...new Set(rows.map((r) => r.fromHostId))].slice(0, MAX_STATE_HOSTS);
+    const reports = new Map(
+      await Promise.all(fromHosts.map(async (id) => [id, await hostObject(c.env, id).report()] as const)),
+    );
+    return c.json({
+      routes: rows.map((r) => ({ ...r, state: _routeState(r.id, reports.get(r.fromHostId)) })),
+    });
   })
   .post("/", requireRole("operator"), valid("json", addRoute), async (c) => {
     const caller = c.var.caller;

@@ -12,7 +12,8 @@ import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { insertCapped, isUniqueViolation } from "../db/database.ts";
 import { resolveHost } from "../db/resolve.ts";
-import { syncCluster } from "../durable/stubs.ts";
+import type { StoredReport } from "../durable/host/agent-reports.ts";
+import { hostObject, syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
@@ -30,20 +31,31 @@ const addService = z.object({
     .refine((t) => Number(t.slice(t.lastIndexOf(":") + 1)) <= 65535, { error: "port must be 1-65535" }),
 });
 
+/** How long `service add` waits for the online agent's report on the new service. */
+const REPORT_WAIT_MS = 2000;
+
+/** The agent's report as the API serves it: its word (capability 5), with an ISO time; null if none. */
+function _agentView(stored: StoredReport | null) {
+  if (!stored) return null;
+  return { ...stored.report, receivedAt: new Date(stored.receivedAt).toISOString() };
+}
+
 export const serviceRoutes = new Hono<AppEnv>()
   .get("/:host/services", async (c) => {
     const host = await resolveHost(c.var.db, c.var.caller.tenantId, c.req.param("host"));
-    const rows = await c.var.db
-      .select()
-      .from(services)
-      .where(eq(services.hostId, host.id))
-      .orderBy(asc(services.name));
-    return c.json({ services: rows });
+    const [rows, stored] = await Promise.all([
+      c.var.db.select().from(services).where(eq(services.hostId, host.id)).orderBy(asc(services.name)),
+      hostObject(c.env, host.id).report(),
+    ]);
+    // `agent`: what the agent last said it uses (its own services too), or null before any report.
+    return c.json({ services: rows, hostStatus: host.status, agent: _agentView(stored) });
   })
   .post("/:host/services", requireRole("operator"), valid("json", addService), async (c) => {
     const caller = c.var.caller;
     const body = c.req.valid("json");
     const host = await resolveHost(c.var.db, caller.tenantId, c.req.param("host"));
+    const relay = hostObject(c.env, host.id);
+    const before = host.status === "online" ? ((await relay.report())?.n ?? 0) : undefined;
     const row = {
       id: newId("service"),
       tenantId: caller.tenantId,
@@ -74,7 +86,16 @@ export const serviceRoutes = new Hono<AppEnv>()
       details: body,
     });
     await syncCluster(c.env, host.clusterId);
-    return c.json({ service: row }, 201);
+    // The online agent's word on it, from its report after this config (briefly awaited): whether it
+    // will use it and let it reach its target. null when offline, too old to report, or too slow.
+    let agent = null;
+    if (before !== undefined) {
+      const after = await relay.report({ after: before, waitMs: REPORT_WAIT_MS });
+      if (after && after.n > before) {
+        agent = after.report.services.find((s) => s.name === body.name && s.source === "cp") ?? null;
+      }
+    }
+    return c.json({ service: row, agent }, 201);
   })
   .delete("/:host/services/:name", requireRole("operator"), async (c) => {
     const caller = c.var.caller;

@@ -8,7 +8,8 @@ const help = `usage: outpost mesh add <from-host>.<cluster> --listen 127.0.0.1:P
 
 The agent on <from-host> listens on --listen (its loopback) and carries each connection to the other
 host's service through the relay. Routes stay within a cluster, reach running agents at once, and
-survive agent and control plane restarts.`;
+survive agent and control plane restarts. STATE is the route's listener as the agent on <from-host>
+last reported it: listening, failed: <why> (e.g. address in use), pending or unknown.`;
 
 export const mesh: Command = {
   name: "mesh",
@@ -35,8 +36,8 @@ export const mesh: Command = {
       if (values.json) return json(ctx.io, res.routes);
       table(
         ctx.io,
-        ["ID", "FROM", "LISTEN", "TO", "SERVICE"],
-        res.routes.map((r) => [r.id, r.fromHostId, r.listen, r.toHostId, r.toService]),
+        ["ID", "FROM", "LISTEN", "TO", "SERVICE", "STATE"],
+        res.routes.map((r) => [r.id, r.fromHostId, r.listen, r.toHostId, r.toService, r.state]),
       );
       return 0;
     },
