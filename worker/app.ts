@@ -14,11 +14,13 @@ import { agentRoutes } from "./routes/agent.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
+import { envRoutes } from "./routes/env.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
 import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
+import { keeperRoutes } from "./routes/keepers.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
 import { serviceRoutes } from "./routes/services.ts";
@@ -57,6 +59,8 @@ const v1 = new Hono<AppEnv>()
   .route("/sessions", sessionRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
+  .route("/apps", envRoutes)
+  .route("/keepers", keeperRoutes)
   .route("/audit", auditRoutes);
 
 /**

@@ -16,6 +16,7 @@ import type {
   TokenId,
 } from "../ids.ts";
 import type { HostId, HostPublicKey } from "../protocol/keys.ts";
+import type { KeeperPublicKey, RecipientId } from "../secrets/recipient-key.ts";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -305,3 +306,78 @@ export type Service = typeof services.$inferSelect;
 export type MeshRoute = typeof meshRoutes.$inferSelect;
 export type Exposure = typeof exposures.$inferSelect;
 export type TenantDomain = typeof tenantDomains.$inferSelect;
+
+// ## Env secrets (schema/secrets/): the control plane holds only ciphertext and sealed keys.
+
+/**
+ * A tenant's secret keepers: X25519 public keys (`keeperkey:…`) whose owners (a CLI's config dir) can
+ * open every env value, so they can re-seal it for a host that is not yet a recipient.
+ */
+export const secretKeepers = sqliteTable(
+  "secret_keepers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    publicKey: text("public_key").$type<KeeperPublicKey>().notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("secret_keepers_tenant_name").on(t.tenantId, t.name),
+    uniqueIndex("secret_keepers_tenant_key").on(t.tenantId, t.publicKey),
+  ],
+);
+
+/**
+ * One env variable of an app at its current version: XChaCha20-Poly1305 ciphertext (base64url) and
+ * nonce, encrypted by the client under a data key the control plane never sees; the associated data
+ * binds tenant, app, name and version (schema/secrets/associated-data.ts). `app` is the app's name.
+ */
+export const appEnv = sqliteTable(
+  "app_env",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    app: text("app").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    ciphertext: text("ciphertext").notNull(),
+    nonce: text("nonce").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("app_env_tenant_app_name").on(t.tenantId, t.app, t.name)],
+);
+
+/** An env value's data key sealed to one recipient (`host_…` or `keeperkey:…`), base64url. */
+export const envSeals = sqliteTable(
+  "env_seals",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    entryId: integer("entry_id")
+      .notNull()
+      .references(() => appEnv.id, { onDelete: "cascade" }),
+    recipient: text("recipient").$type<RecipientId>().notNull(),
+    sealedKey: text("sealed_key").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("env_seals_entry_recipient").on(t.entryId, t.recipient),
+    index("env_seals_tenant_recipient").on(t.tenantId, t.recipient),
+  ],
+);
+
+export type SecretKeeper = typeof secretKeepers.$inferSelect;
+export type AppEnvEntry = typeof appEnv.$inferSelect;
