@@ -5,10 +5,12 @@ import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../
 import { type Command, makeContext } from "./command.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
+import { env as envCommand } from "./commands/env.ts";
 import { exec, runExec } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
+import { keeper } from "./commands/keeper.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { mesh } from "./commands/mesh.ts";
@@ -37,6 +39,8 @@ export const COMMANDS: Command[] = [
   forward,
   mesh,
   expose,
+  envCommand,
+  keeper,
   ssh,
   sshConfig,
   audit,

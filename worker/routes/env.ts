@@ -8,7 +8,8 @@ import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { Hono } from "hono";
 import { z } from "zod";
-import { appEnv, envSeals, hosts, secretKeepers } from "../../schema/db/tables.ts";
+import { apiKeys, appEnv, envSeals, hosts, secretKeepers } from "../../schema/db/tables.ts";
+import type { ApiKeyId } from "../../schema/ids.ts";
 import { NAME_PATTERN, NAME_RULE } from "../../schema/names.ts";
 import { fromBase64Url } from "../../schema/protocol/base64.ts";
 import { isHostId } from "../../schema/protocol/keys.ts";
@@ -192,8 +193,18 @@ export const envRoutes = new Hono<AppEnv>()
           )
           .orderBy(asc(envSeals.recipient))
       : [];
+    // Who set each value, by key name (`createdBy` is `key:<id>`), within the caller's tenant only.
+    const keyIds = [...new Set(entries.map((e) => e.createdBy.replace(/^key:/, "")))];
+    const keyNames = keyIds.length
+      ? await c.var.db
+          .select({ id: apiKeys.id, name: apiKeys.name })
+          .from(apiKeys)
+          .where(and(eq(apiKeys.tenantId, tenantId), inArray(apiKeys.id, keyIds as ApiKeyId[])))
+      : [];
+    const nameOf = new Map(keyNames.map((k) => [`key:${k.id}`, k.name]));
     const items = entries.map(({ id, ...e }) => ({
       ...e,
+      setBy: nameOf.get(e.createdBy) ?? null,
       recipients: seals
         .filter((s) => s.entryId === id)
         .map((s) => ({
