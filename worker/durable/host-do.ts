@@ -172,6 +172,8 @@ export class HostDO extends DurableObject<Bindings> {
         throw new ProtocolError("unexpected_frame", "Cannot accept hello: the handshake is already done");
       case "tcp.open":
         return this.#kinds.mesh.open({ host, frame }); // not awaited: see MeshKind.open
+      case "workload.status":
+        return; // recorded by worker/durable/host/workloads.ts (next commit)
     }
     if (frame.sid === undefined) return;
     if (openedByAgent(frame.sid)) return this.#kinds.mesh.fromAgent(frame);
