@@ -116,6 +116,7 @@ const appSpecArb: fc.Arbitrary<AppRunSpec> = fc.record(
 );
 const workloadArb: fc.Arbitrary<Workload> = fc.record({
   id: b32(16).map((s) => `wl_${s}`),
+  tenant: b32(16).map((s) => `ten_${s}`),
   kind: fc.constant("app" as const),
   name: nameArb,
   generation: uint(Number.MAX_SAFE_INTEGER, 1),

@@ -6,6 +6,7 @@ import type { Workload } from "./workloads.ts";
 
 const shop: Workload = {
   id: "wl_0123456789abcdef",
+  tenant: "ten_0123456789abcdef",
   kind: "app",
   name: "shop",
   generation: 1,

@@ -8,6 +8,7 @@
 //
 //   Workload = {
 //     id: tstr,                  ; "wl_…", stable for the life of (tenant, host, kind, name)
+//     tenant: tstr,              ; "ten_…", the owner: sealed env is bound to it (schema/secrets)
 //     kind: "app" / "vm",
 //     name: tstr,                ; SERVICE_NAME_PATTERN: an app is also the host service of that name
 //     generation: uint,          ; goes up on every change of this workload's desired state
@@ -119,6 +120,7 @@ export interface WorkloadAction {
 
 export interface Workload {
   id: string;
+  tenant: string;
   kind: WorkloadKind;
   name: string;
   generation: number;
@@ -243,6 +245,7 @@ const ACTION = _struct<WorkloadAction>({
 
 const WORKLOAD_FIELDS = {
   id: ID,
+  tenant: _text({ pattern: [/^ten_[0-9a-z]{16}$/, "a tenant id (ten_…)"], max: 20 }),
   kind: _oneOf<WorkloadKind>(["app", "vm"]),
   name: NAME,
   generation: _uint(1, Number.MAX_SAFE_INTEGER),

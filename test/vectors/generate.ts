@@ -271,6 +271,7 @@ export async function generateVectors(): Promise<VectorFile> {
       workloads: [
         {
           id: "wl_0123456789abcdef",
+          tenant: "ten_0123456789abcdef",
           kind: "app",
           name: "shop",
           generation: 7,
@@ -396,7 +397,7 @@ export async function generateVectors(): Promise<VectorFile> {
   );
   const workload = (spec: Map<string, CborValue>) =>
     new Map<string, CborValue>([["t", "workloads"], ["seq", 1], ["workloads", [new Map<string, CborValue>([
-      ["id", "wl_0123456789abcdef"], ["kind", "app"], ["name", "shop"], ["generation", 1], ["desired", "running"], ["spec", spec],
+      ["id", "wl_0123456789abcdef"], ["tenant", "ten_0123456789abcdef"], ["kind", "app"], ["name", "shop"], ["generation", 1], ["desired", "running"], ["spec", spec],
       ["artifact", new Map<string, CborValue>([["sha256", new Uint8Array(32)], ["size", 1]])], ["env", []], ["actions", []],
     ])]]]);
   await refuse(
