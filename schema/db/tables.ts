@@ -3,9 +3,10 @@
 // maps only. Secrets never appear here: API keys and enrollment tokens are stored as a lookup prefix
 // plus a SHA-256 hash (they are 160+ bits of randomness, so a slow KDF buys nothing).
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type {
   ApiKeyId,
+  ArtifactUploadId,
   ClusterId,
   ExposureId,
   MeshRouteId,
@@ -305,3 +306,88 @@ export type Service = typeof services.$inferSelect;
 export type MeshRoute = typeof meshRoutes.$inferSelect;
 export type Exposure = typeof exposures.$inferSelect;
 export type TenantDomain = typeof tenantDomains.$inferSelect;
+
+// ## Artifacts (worker/artifacts/): content-addressed blobs in R2 at `artifacts/<sha256>`, stored once
+// for everyone, but referenced per tenant: a tenant sees and grants only the artifacts it uploaded.
+
+/** An artifact a tenant uploaded (and the server verified): the tenant's reference to the shared blob. */
+export const artifacts = sqliteTable(
+  "artifacts",
+  {
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Lowercase hex SHA-256 of the whole blob, as the server computed it on completion. */
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sha256] })],
+);
+
+/** An upload in progress: an R2 multipart upload under `uploads/<id>`, resumable until it completes. */
+export const artifactUploads = sqliteTable(
+  "artifact_uploads",
+  {
+    id: text("id").$type<ArtifactUploadId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** What the client claims; checked against the bytes on completion. */
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    partSize: integer("part_size").notNull(),
+    /** R2's multipart upload id (for resumeMultipartUpload). */
+    r2UploadId: text("r2_upload_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("artifact_uploads_tenant_sha").on(t.tenantId, t.sha256)],
+);
+
+/** The parts R2 has received for an upload: what a resuming client skips, and what completion lists. */
+export const artifactUploadParts = sqliteTable(
+  "artifact_upload_parts",
+  {
+    uploadId: text("upload_id")
+      .$type<ArtifactUploadId>()
+      .notNull()
+      .references(() => artifactUploads.id, { onDelete: "cascade" }),
+    /** 1-based, as R2 numbers parts. */
+    part: integer("part").notNull(),
+    etag: text("etag").notNull(),
+    size: integer("size").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.part] })],
+);
+
+/**
+ * A host may fetch an artifact: written when a deployment targets it (grantArtifact). `lastFetchAt`
+ * is the time of the newest signed fetch request accepted, which the next one must exceed (replay).
+ */
+export const artifactGrants = sqliteTable(
+  "artifact_grants",
+  {
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .$type<HostId>()
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    sha256: text("sha256").notNull(),
+    lastFetchAt: integer("last_fetch_at").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.hostId, t.sha256] }),
+    index("artifact_grants_tenant_sha").on(t.tenantId, t.sha256),
+  ],
+);
+
+export type Artifact = typeof artifacts.$inferSelect;
+export type ArtifactUpload = typeof artifactUploads.$inferSelect;
