@@ -172,7 +172,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     stateDir,
     log,
     setService: (name, port) => network.setAppService(name, port),
-    prepareRelease: prepareRelease(state),
+    prepareRelease: prepareRelease(state, signer),
     openEnv: openAppEnv(state, seed),
   });
   const connection = new Connection({

@@ -11,6 +11,7 @@ import { requestOrigin } from "./expose/origins.ts";
 import { ApiError } from "./http/api-error.ts";
 import { renderError } from "./http/on-error.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { appRoutes, deployRoutes } from "./routes/apps.ts";
 import { agentArtifactRoutes, artifactRoutes } from "./routes/artifacts.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
@@ -67,7 +68,9 @@ const v1 = new Hono<AppEnv>()
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
   .route("/audit", auditRoutes)
-  .route("/artifacts", artifactRoutes);
+  .route("/artifacts", artifactRoutes)
+  .route("/apps", appRoutes)
+  .route("/deploys", deployRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

@@ -2,9 +2,10 @@
 // artifact (fetched and unpacked by artifact-fetch.ts, contract 3) and its env (opened by
 // secrets.ts, contract 4). Each sealed entry travels in the workload frame as its own CBOR bytes and
 // is decoded strictly here, before anything opens it.
-import { decodeCbor, type Workload } from "../../schema/protocol/index.ts";
+import { decodeCbor, type Signer, type Workload } from "../../schema/protocol/index.ts";
 import { decodeSealedEnvEntry } from "../../schema/secrets/index.ts";
 import type { AgentState } from "../state.ts";
+import { fetchArtifact } from "./artifact-fetch.ts";
 import { openEnv } from "./secrets.ts";
 
 /** Opens a workload's sealed env with this host's key; throws naming the variable that does not open. */
@@ -19,14 +20,18 @@ export function openAppEnv(
   };
 }
 
-/**
- * Fetches and unpacks a workload's artifact into `dir`. Until artifact-fetch.ts (contract 3) is in
- * this build, a release must already be on disk; this says so instead of pretending.
- */
-export function prepareRelease(_state: AgentState): (w: Workload, dir: string) => Promise<void> {
-  return async (w) => {
-    throw new Error(
-      `artifact ${[...w.artifact.sha256.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}… cannot be fetched: this agent build has no artifact fetch`,
+/** Fetches and unpacks a workload's artifact into `dir`, signed as this host (artifact-fetch.ts). */
+export function prepareRelease(
+  state: AgentState,
+  signer: Signer,
+): (w: Workload, dir: string) => Promise<void> {
+  return (w, dir) =>
+    fetchArtifact(
+      { url: state.url, hostId: state.hostId, signer },
+      { sha256: _hex(w.artifact.sha256), size: w.artifact.size, destDir: dir },
     );
-  };
+}
+
+function _hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
