@@ -1,3 +1,12 @@
+export {
+  listArtifacts,
+  type PackedArtifact,
+  type PackOptions,
+  packArtifact,
+  type UploadOptions,
+  type UploadResult,
+  uploadArtifact,
+} from "./artifacts/index.ts";
 export { type Api, type ClientOptions, createApi, unwrap } from "./client.ts";
 export { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "./errors.ts";
 export { Outpost } from "./outpost.ts";

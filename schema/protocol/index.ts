@@ -85,6 +85,7 @@ export {
   type HelloFrame,
   type HostConfig,
   type HostFacts,
+  type LogsOpenFrame,
   MIN_PEER_CAPABILITY,
   type PingFrame,
   type PongFrame,
@@ -99,6 +100,9 @@ export {
   type TcpOpenedFrame,
   type TcpOpenFrame,
   type Unsequenced,
+  WORKLOADS_CAPABILITY,
+  type WorkloadStatusFrame,
+  type WorkloadsFrame,
 } from "./frames.ts";
 export {
   type ConnectionId,
@@ -152,3 +156,20 @@ export { SendWindow, type SendWindowOptions } from "./send-window.ts";
 export { SequenceCounter, SequenceWindow } from "./sequence.ts";
 export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";
 export { Verifier, type VerifierOptions } from "./verify.ts";
+export {
+  type ActionResult,
+  type AppRunSpec,
+  type ArtifactRef,
+  type DesiredState,
+  type HealthCheck,
+  INSTANCE_STATES,
+  type InstanceState,
+  type InstanceStatus,
+  MAX_ENV_ENTRIES,
+  MAX_HEALTH_OUTPUT,
+  MAX_WORKLOADS,
+  type Workload,
+  type WorkloadAction,
+  type WorkloadKind,
+  type WorkloadSpec,
+} from "./workloads.ts";

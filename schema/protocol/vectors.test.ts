@@ -29,7 +29,7 @@ describe("known-answer vectors (test/vectors/frames.json)", () => {
 
   it("cover every frame type and both directions", () => {
     const types = new Set(file.valid.map((v) => (v.frame as { t: string }).t));
-    expect(types.size).toBe(19);
+    expect(types.size).toBe(22);
     expect(new Set(file.valid.map((v) => v.direction))).toEqual(new Set(["cp>agent", "agent>cp"]));
   });
 

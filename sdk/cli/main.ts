@@ -3,8 +3,12 @@
 import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
+import { app } from "./commands/app.ts";
+import { apps } from "./commands/apps.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
+import { deploy } from "./commands/deploy.ts";
+import { deploys } from "./commands/deploys.ts";
 import { env as envCommand } from "./commands/env.ts";
 import { exec, runExec } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
@@ -15,6 +19,8 @@ import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
+import { releases } from "./commands/releases.ts";
+import { rollback } from "./commands/rollback.ts";
 import { service } from "./commands/service.ts";
 import { sessions } from "./commands/sessions.ts";
 import { site } from "./commands/site.ts";
@@ -43,6 +49,12 @@ export const COMMANDS: Command[] = [
   keeper,
   ssh,
   sshConfig,
+  deploy,
+  apps,
+  app,
+  releases,
+  rollback,
+  deploys,
   audit,
 ];
 

@@ -195,6 +195,7 @@ export class AgentLink {
     // audited one by one, and a newer connection that gets this far replaces this one.
     this.att.update<AgentAttachment>(ws, (x) => {
       x.verified = true;
+      x.cap = hello.cap;
     });
     if (hello.cap < MIN_PEER_CAPABILITY) {
       throw new ProtocolError(

@@ -31,6 +31,8 @@ export interface AgentAttachment {
    * agent's data frames, `out` MACs ours. Kept with the socket (never in storage), as long as it lives.
    */
   dk?: { in: string; out: string };
+  /** The agent's capability, from its hello: what we may send it (workloads from 6). */
+  cap?: number;
 }
 
 export interface ClientAttachment {
