@@ -16,14 +16,17 @@ import type { TenantId } from "../schema/ids.ts";
 import { encodeCbor, type HostId } from "../schema/protocol/index.ts";
 import { encodeSealedEnvEntry } from "../schema/secrets/index.ts";
 import { sealedEnvFor } from "../worker/secrets/sealed-env.ts";
-import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
-import { runCli } from "./harness/cli.ts";
+import { eventually, RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
+import { CLI_BIN as CLI, runCli } from "./harness/cli.ts";
+import { start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const run = promisify(execFile);
 const DATABASE_URL = `postgres://shop:pt-${crypto.randomUUID()}@db/shop`;
 const API_KEY = `k-${crypto.randomUUID()}`;
+const GREETING = `g-${crypto.randomUUID()}`;
+const SHOP = fileURLToPath(new URL("../examples/shop", import.meta.url));
 
 let stack: Stack;
 let tenant: Awaited<ReturnType<Stack["tenantInProd"]>>;
@@ -48,7 +51,16 @@ beforeAll(async () => {
   cliEnv = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: tenant.token, XDG_CONFIG_HOME: join(scratch, "config") };
 });
 afterAll(async () => {
-  for (const agent of agents) await agent.stop();
+  for (const agent of agents) {
+    await agent.stop();
+    // Deployed apps outlive their agent on purpose: take them down by their recorded pids.
+    try {
+      const state = JSON.parse(
+        readFileSync(join(agent.stateDir, `apps/vault-${agent.runtime}/state.json`), "utf8"),
+      );
+      if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
+    } catch {}
+  }
   await stack?.close();
 });
 
@@ -171,11 +183,38 @@ describe("env secrets, CLI to agent", () => {
     });
   }
 
+  for (const runtime of RUNTIMES) {
+    it(`after env set and a deploy, the app on the ${runtime} agent sees the secret in its environment`, {
+      timeout: 120_000,
+    }, async () => {
+      const app = `vault-${runtime}`;
+      const host = `web-${runtime}.prod`;
+      const set = await runCli(["env", "set", app, `SHOP_GREETING=${GREETING}`, "--host", host], cliEnv);
+      expect(set.code, set.stderr).toBe(0);
+      const deploy = await runCli(["deploy", app, SHOP, "--to", host], cliEnv);
+      expect(deploy.code, `${deploy.stdout}\n${deploy.stderr}`).toBe(0);
+      const fwd = start(process.execPath, [CLI, "forward", `${host}:${app}`, "--listen", "127.0.0.1:0"], {
+        env: { ...process.env, ...cliEnv },
+      });
+      try {
+        const port = await eventually(async () => {
+          const m = /127\.0\.0\.1:(\d+)/.exec(fwd.output());
+          if (!m || Number(m[1]) === 0) throw new Error(`forward did not start: ${fwd.output()}`);
+          return Number(m[1]);
+        }, 20_000);
+        const body = await eventually(async () => (await fetch(`http://127.0.0.1:${port}/`)).text(), 20_000);
+        expect(body).toContain(`says ${GREETING}`);
+      } finally {
+        await fwd.stop("SIGTERM");
+      }
+    });
+  }
+
   it("the plaintext is nowhere in libSQL, Durable Object or R2 storage, agent state or workerd's output", () => {
     const files = [...filesUnder(stack.dir), ...agents.flatMap((a) => filesUnder(a.stateDir))];
     expect(files.some((f) => f.endsWith("outpost.db"))).toBe(true);
     expect(files.some((f) => f.includes("durable-objects"))).toBe(true);
-    for (const secret of [DATABASE_URL, API_KEY]) {
+    for (const secret of [DATABASE_URL, API_KEY, GREETING]) {
       const needle = Buffer.from(secret);
       for (const file of files) expect(readFileSync(file).includes(needle), file).toBe(false);
       expect(workerdOutput.join("")).not.toContain(secret);

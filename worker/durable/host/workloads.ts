@@ -9,9 +9,11 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppSpec } from "../../../schema/apps/spec.ts";
 import { apps, deploymentHosts, deployments, instances, releases } from "../../../schema/db/tables.ts";
-import type { Workload, WorkloadStatusFrame } from "../../../schema/protocol/index.ts";
+import { encodeCbor, type Workload, type WorkloadStatusFrame } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
+import { encodeSealedEnvEntry } from "../../../schema/secrets/index.ts";
 import type { Database } from "../../db/database.ts";
+import { sealedEnvFor } from "../../secrets/sealed-env.ts";
 
 function _bytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
@@ -42,8 +44,11 @@ export async function desiredWorkloads(db: Database, hostId: HostId): Promise<Wo
       )
       .orderBy(sql`${releases.healthyAt} desc`)
       .limit(1);
-    // Sealed env (contract 4, worker/secrets/sealed-env.ts sealedEnvFor) joins here once that branch
-    // is merged: each entry as its own CBOR bytes.
+    // Sealed env (contract 4): each entry sealed to this host, as its own CBOR bytes. A variable not yet
+    // sealed to this host is left out, and the agent is never told a value it cannot open; the deploy
+    // (outpost deploy, with a keeper key) re-seals for new hosts first (`outpost env reseal` by hand).
+    const sealed = await sealedEnvFor(db, { tenantId: inst.tenantId, app: app.name, hostId });
+    const env = Array.isArray(sealed) ? sealed.map((e) => encodeCbor(encodeSealedEnvEntry(e))) : [];
     const { name: _name, ...run } = spec;
     out.push({
       id: inst.id,
@@ -54,7 +59,7 @@ export async function desiredWorkloads(db: Database, hostId: HostId): Promise<Wo
       desired: inst.desired,
       spec: { kind: "app", release: release.n, ...run, ...(back ? { revertTo: back.n } : {}) },
       artifact: { sha256: _bytes(release.sha256), size: release.size },
-      env: [],
+      env,
       actions: inst.actions,
     });
   }
