@@ -210,6 +210,33 @@ describe("env secrets, CLI to agent", () => {
     });
   }
 
+  it("a deploy to a host that is not yet a recipient re-seals with the keeper key here, or is refused saying what to run", {
+    timeout: 120_000,
+  }, async () => {
+    const refused = await runCli(["deploy", "vault-bun", SHOP, "--to", "web-deno.prod"], {
+      ...cliEnv,
+      XDG_CONFIG_HOME: join(scratch, "empty"),
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "Cannot deploy vault-bun to web-deno.prod: its env is not sealed to it and no keeper key of this tenant is on this machine; run 'outpost env reseal vault-bun --host web-deno.prod'",
+    );
+    const deploy = await runCli(["deploy", "vault-bun", SHOP, "--to", "web-deno.prod"], cliEnv);
+    expect(deploy.code, `${deploy.stdout}\n${deploy.stderr}`).toBe(0);
+    expect(deploy.stdout).toContain("vault-bun: env sealed to web-deno.prod with this machine's keeper key");
+    const deno = agents.find((a) => a.runtime === "deno")!;
+    const db = drizzle(createClient({ url: stack.dbUrl }));
+    expect(
+      Array.isArray(
+        await sealedEnvFor(db, {
+          tenantId: tenant.id as TenantId,
+          app: "vault-bun",
+          hostId: deno.hostId as HostId,
+        }),
+      ),
+    ).toBe(true);
+  });
+
   it("the plaintext is nowhere in libSQL, Durable Object or R2 storage, agent state or workerd's output", () => {
     const files = [...filesUnder(stack.dir), ...agents.flatMap((a) => filesUnder(a.stateDir))];
     expect(files.some((f) => f.endsWith("outpost.db"))).toBe(true);

@@ -2,8 +2,11 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseAppSpec, SpecError } from "../../../schema/apps/spec.ts";
 import { uploadArtifact } from "../../artifacts/index.ts";
+import { OutpostApiError, OutpostConnectionError } from "../../errors.ts";
 import type { Outpost } from "../../outpost.ts";
+import { sealEnvForDeploy } from "../../secrets/index.ts";
 import { type Command, JSON_OPTION, parse } from "../command.ts";
+import { configDir } from "../config.ts";
 import { json } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -72,6 +75,19 @@ export const deploy: Command = {
       throw error;
     }
     const client = ctx.client();
+    try {
+      const sealed = await sealEnvForDeploy(client, {
+        app,
+        hosts: [values.to],
+        configDir: configDir(ctx.env),
+      });
+      if (sealed.resealed.length && !values.json)
+        ctx.io.out(`${app}: env sealed to ${sealed.resealed.join(", ")} with this machine's keeper key`);
+    } catch (error) {
+      if (error instanceof OutpostApiError || error instanceof OutpostConnectionError) throw error;
+      ctx.io.err(`outpost: ${(error as Error).message}`);
+      return 1;
+    }
     const uploaded = await uploadArtifact(client, source);
     const { deployment } = await client.apps.deploy(app, {
       spec: text,
