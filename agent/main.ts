@@ -10,6 +10,7 @@
 
 import { homedir } from "node:os";
 import { Signer } from "../schema/protocol/index.ts";
+import { Apps, openAppEnv, prepareRelease } from "./apps/index.ts";
 import {
   parseAllowNets,
   parseControlPlaneUrl,
@@ -232,6 +233,14 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
   });
   const { state, seed } = await loadIdentity(runtime, stateDir);
   const signer = await Signer.fromSeed(seed);
+  const apps = await Apps.open({
+    runtime,
+    stateDir,
+    log,
+    setService: (name, port) => network.setAppService(name, port),
+    prepareRelease: prepareRelease(state, signer),
+    openEnv: openAppEnv(state, seed),
+  });
   const connection = new Connection({
     runtime,
     state,
@@ -239,6 +248,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     facts: () => collectFacts(runtime, stateDir, execPolicy),
     execPolicy,
     network,
+    apps,
     log,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
   });
@@ -261,6 +271,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
   );
   const fatal = await connection.run();
   network.close();
+  apps.close();
   if (fatal) throw fatal;
   return 0;
 }

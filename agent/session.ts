@@ -30,7 +30,9 @@ import {
   type Signer,
   sealFrame,
   type Verifier,
+  WORKLOADS_CAPABILITY,
 } from "../schema/protocol/index.ts";
+import type { Apps } from "./apps/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
 import type { Outgoing } from "./outgoing.ts";
@@ -50,6 +52,8 @@ export interface SessionOptions {
   execPolicy?: ExecPolicy;
   /** Services, policy and mesh listeners: the agent's, outliving this connection. */
   network: HostNetwork;
+  /** The host's apps (cap 6 workloads), outliving this connection. */
+  apps?: Apps;
   log: (line: string) => void;
   /** Also log every frame's type and stream id, both ways (OUTPOST_AGENT_DEBUG=1). */
   debug?: boolean;
@@ -198,6 +202,7 @@ export class Session {
 
   /** The link is gone: every stream ends without another frame, and mesh listeners stop using it. */
   #endStreams(): void {
+    this.#options.apps?.disconnected();
     this.#unserve?.();
     this.#unserve = undefined;
     this.#streams.abortAll();
@@ -367,6 +372,8 @@ export class Session {
       cut: (route, reason) => this.#tcp.closeRoute(route, reason),
     });
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
+    // Capability 6: workload.status only to a control plane that knows it.
+    if (this.#peerCap >= WORKLOADS_CAPABILITY) this.#options.apps?.connected((frame) => this.#send(frame));
   }
 
   /**
@@ -392,6 +399,10 @@ export class Session {
     if (this.#streams.takes(frame)) {
       this.#loadFastMac();
       this.#streams.receive(frame);
+      return;
+    }
+    if (frame.t === "workloads") {
+      this.#options.apps?.apply(frame.workloads);
       return;
     }
     if (frame.t !== "config") return;

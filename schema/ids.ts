@@ -19,6 +19,11 @@ const ID_PREFIXES = {
   service: "svc",
   meshRoute: "mesh",
   exposure: "exp",
+  artifactUpload: "upl",
+  app: "app",
+  deployment: "dep",
+  workload: "wl",
+  action: "act",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
@@ -31,6 +36,12 @@ export type SessionId = Brand<`ses_${string}`, "SessionId">;
 export type ServiceId = Brand<`svc_${string}`, "ServiceId">;
 export type MeshRouteId = Brand<`mesh_${string}`, "MeshRouteId">;
 export type ExposureId = Brand<`exp_${string}`, "ExposureId">;
+export type AppId = Brand<`app_${string}`, "AppId">;
+export type DeploymentId = Brand<`dep_${string}`, "DeploymentId">;
+/** A workload's id, as workloads.ts carries it on the wire. */
+export type WorkloadId = Brand<`wl_${string}`, "WorkloadId">;
+export type ActionId = Brand<`act_${string}`, "ActionId">;
+export type ArtifactUploadId = Brand<`upl_${string}`, "ArtifactUploadId">;
 
 /** The id type of each kind: `newId("cluster")` is a ClusterId. */
 export interface IdOf {
@@ -44,6 +55,11 @@ export interface IdOf {
   service: ServiceId;
   meshRoute: MeshRouteId;
   exposure: ExposureId;
+  artifactUpload: ArtifactUploadId;
+  app: AppId;
+  deployment: DeploymentId;
+  workload: WorkloadId;
+  action: ActionId;
 }
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */

@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { generateClientVectors } from "../test/vectors/client-generate.ts";
 import { generateVectors } from "../test/vectors/generate.ts";
+import { generateSecretVectors } from "../test/vectors/secrets-generate.ts";
 
 const write = (name: string, value: unknown) =>
   writeFileSync(new URL(`../test/vectors/${name}`, import.meta.url), `${JSON.stringify(value, null, 2)}\n`);
@@ -19,4 +20,9 @@ const client = generateClientVectors();
 write("client-frames.json", client);
 console.log(
   `wrote ${client.valid.length} valid, ${client.normalized.length} normalized and ${client.invalid.length} invalid vectors to test/vectors/client-frames.json`,
+);
+const secrets = await generateSecretVectors();
+write("secrets.json", secrets);
+console.log(
+  `wrote ${secrets.valid.length} valid and ${secrets.invalid.length} invalid vectors to test/vectors/secrets.json`,
 );

@@ -1,5 +1,24 @@
+export {
+  listArtifacts,
+  type PackedArtifact,
+  type PackOptions,
+  packArtifact,
+  type UploadOptions,
+  type UploadResult,
+  uploadArtifact,
+} from "./artifacts/index.ts";
 export { type Api, type ClientOptions, createApi, unwrap } from "./client.ts";
 export { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "./errors.ts";
 export { Outpost } from "./outpost.ts";
+export {
+  createLocalKeeper,
+  envApi,
+  keeperApi,
+  type LocalKeeper,
+  localKeepers,
+  resealForHosts,
+  type SetEnvResult,
+  setEnv,
+} from "./secrets/index.ts";
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
 export type { TcpStream } from "./streams/tcp.ts";

@@ -209,6 +209,28 @@ export class Outpost {
       this.#call(this.api.v1.exposures[":name"].links.$delete({ param: { name } })),
   };
 
+  readonly apps = {
+    /** Every app instance of the tenant (one row per app and host), optionally of one cluster. */
+    list: (cluster?: string) => this.#call(this.api.v1.apps.$get({ query: cluster ? { cluster } : {} })),
+    /** A new release of `app` from an uploaded artifact, deployed to `to` (`<host>.<cluster>`). */
+    deploy: (app: string, json: { spec: string; sha256: string; size: number; to: string }) =>
+      this.#call(this.api.v1.apps[":app"].deploys.$post({ param: { app }, json })),
+    /** Back to release `to` (default: the last healthy one before the live one), no upload. */
+    rollback: (app: string, to?: number) =>
+      this.#call(this.api.v1.apps[":app"].rollback.$post({ param: { app }, json: to ? { to } : {} })),
+    action: (app: string, op: "start" | "stop" | "restart" | "rm", host?: string) =>
+      this.#call(
+        this.api.v1.apps[":app"].actions.$post({ param: { app }, json: { op, ...(host ? { host } : {}) } }),
+      ),
+    releases: (app: string) => this.#call(this.api.v1.apps[":app"].releases.$get({ param: { app } })),
+    deploys: (app: string) => this.#call(this.api.v1.apps[":app"].deploys.$get({ param: { app } })),
+  };
+
+  readonly deploys = {
+    list: () => this.#call(this.api.v1.deploys.$get()),
+    get: (id: string) => this.#call(this.api.v1.deploys[":id"].$get({ param: { id } })),
+  };
+
   audit(query: { limit?: number; cursor?: number } = {}) {
     return this.#call(
       this.api.v1.audit.$get({

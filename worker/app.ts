@@ -12,14 +12,18 @@ import { ApiError } from "./http/api-error.ts";
 import { auditRefusals } from "./http/audit-refusals.ts";
 import { renderError } from "./http/on-error.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { appRoutes, deployRoutes } from "./routes/apps.ts";
+import { agentArtifactRoutes, artifactRoutes } from "./routes/artifacts.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
+import { envRoutes } from "./routes/env.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
 import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
+import { keeperRoutes } from "./routes/keepers.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
 import { recordingRoutes, settingsRoutes } from "./routes/recordings.ts";
@@ -37,12 +41,19 @@ const database = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const limitBody = bodyLimit({
+const smallBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
     throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
   },
 });
+
+/** An artifact part is the one large body; its route checks its length against the upload's. */
+const ARTIFACT_PART = /^\/v1\/artifacts\/uploads\/[^/]+\/parts\/[^/]+$/;
+
+const limitBody = createMiddleware<AppEnv>(async (c, next) =>
+  c.req.method === "PUT" && ARTIFACT_PART.test(c.req.path) ? next() : smallBody(c, next),
+);
 
 const v1 = new Hono<AppEnv>()
   .use(auditRefusals) // after the handler: a refusal to an authenticated caller becomes an audit event
@@ -50,6 +61,7 @@ const v1 = new Hono<AppEnv>()
   .route("/tenant-domains", tenantDomainRoutes)
   .route("/enroll", enrollRoutes)
   .route("/agent", agentRoutes)
+  .route("/agent/artifacts", agentArtifactRoutes) // signed by the host (schema/protocol/artifact-fetch.ts)
   .route("/hosts", hostStreamRoutes) // authenticates itself, with its host lookup in the same round trip
   .use(apiKeyAuth)
   .route("/keys", keyRoutes)
@@ -63,7 +75,12 @@ const v1 = new Hono<AppEnv>()
   .route("/settings", settingsRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
-  .route("/audit", auditRoutes);
+  .route("/audit", auditRoutes)
+  .route("/artifacts", artifactRoutes)
+  .route("/apps", envRoutes)
+  .route("/apps", appRoutes)
+  .route("/keepers", keeperRoutes)
+  .route("/deploys", deployRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

@@ -38,6 +38,12 @@ export interface Bindings {
   THROTTLE: DurableObjectNamespace<ThrottleDO>;
   /** Content-addressed blobs (keys are sha256 digests): app artifacts, VM images, recordings. */
   ARTIFACTS: R2Bucket;
+  /** Artifact upload part size in bytes (default 16 MiB; 5 MiB at least); artifacts/limits.ts. */
+  ARTIFACT_PART_BYTES?: string;
+  /** The largest artifact in bytes (default 4 GiB). */
+  ARTIFACT_MAX_BYTES?: string;
+  /** What one tenant's artifacts may add up to, in bytes (default 20 GiB). */
+  ARTIFACT_QUOTA_BYTES?: string;
 }
 
 /** Who is calling, once the bearer credential has been checked. */

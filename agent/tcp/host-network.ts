@@ -32,6 +32,8 @@ export class HostNetwork implements StreamTargets {
   readonly #log: (line: string) => void;
   readonly #local: ReadonlyMap<string, Service>;
   #api = new Map<string, Service>();
+  /** The host's apps (agent/apps): each is the service of its name, at its live release's port. */
+  #apps = new Map<string, Service>();
   #merged: ReadonlyMap<string, Service>;
   #refused: AppliedConfig["refused"] = [];
 
@@ -59,8 +61,22 @@ export class HostNetwork implements StreamTargets {
       if (before?.target !== service.target) this.#describe(service);
     }
     this.#api = api;
-    this.#merged = new Map([...api, ...this.#local]);
+    this.#merge();
     this.listeners.sync(listeners);
+  }
+
+  /**
+   * App `name` now serves on 127.0.0.1:`port` (undefined: it does not serve). The agent started it
+   * itself, so it counts as the owner's ("local"); an owner's --service of the same name still wins.
+   */
+  setAppService(name: string, port: number | undefined): void {
+    if (port === undefined) this.#apps.delete(name);
+    else this.#apps.set(name, { name, target: `127.0.0.1:${port}`, source: "local" });
+    this.#merge();
+  }
+
+  #merge(): void {
+    this.#merged = new Map([...this.#api, ...this.#apps, ...this.#local]);
   }
 
   /** One log line for a new or changed API service that will not work as the control plane thinks. */

@@ -3,10 +3,14 @@
 // maps only. Secrets never appear here: API keys and enrollment tokens are stored as a lookup prefix
 // plus a SHA-256 hash (they are 160+ bits of randomness, so a slow KDF buys nothing).
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type {
+  ActionId,
   ApiKeyId,
+  AppId,
+  ArtifactUploadId,
   ClusterId,
+  DeploymentId,
   ExposureId,
   MeshRouteId,
   ServiceId,
@@ -14,8 +18,10 @@ import type {
   SiteId,
   TenantId,
   TokenId,
+  WorkloadId,
 } from "../ids.ts";
 import type { HostId, HostPublicKey } from "../protocol/keys.ts";
+import type { KeeperPublicKey, RecipientId } from "../secrets/recipient-key.ts";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -307,3 +313,293 @@ export type Service = typeof services.$inferSelect;
 export type MeshRoute = typeof meshRoutes.$inferSelect;
 export type Exposure = typeof exposures.$inferSelect;
 export type TenantDomain = typeof tenantDomains.$inferSelect;
+
+// ## Artifacts (worker/artifacts/): content-addressed blobs in R2 at `artifacts/<sha256>`, stored once
+// for everyone, but referenced per tenant: a tenant sees and grants only the artifacts it uploaded.
+
+/** An artifact a tenant uploaded (and the server verified): the tenant's reference to the shared blob. */
+export const artifacts = sqliteTable(
+  "artifacts",
+  {
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Lowercase hex SHA-256 of the whole blob, as the server computed it on completion. */
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.sha256] })],
+);
+
+/** An upload in progress: an R2 multipart upload under `uploads/<id>`, resumable until it completes. */
+export const artifactUploads = sqliteTable(
+  "artifact_uploads",
+  {
+    id: text("id").$type<ArtifactUploadId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** What the client claims; checked against the bytes on completion. */
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    partSize: integer("part_size").notNull(),
+    /** R2's multipart upload id (for resumeMultipartUpload). */
+    r2UploadId: text("r2_upload_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("artifact_uploads_tenant_sha").on(t.tenantId, t.sha256)],
+);
+
+/** The parts R2 has received for an upload: what a resuming client skips, and what completion lists. */
+export const artifactUploadParts = sqliteTable(
+  "artifact_upload_parts",
+  {
+    uploadId: text("upload_id")
+      .$type<ArtifactUploadId>()
+      .notNull()
+      .references(() => artifactUploads.id, { onDelete: "cascade" }),
+    /** 1-based, as R2 numbers parts. */
+    part: integer("part").notNull(),
+    etag: text("etag").notNull(),
+    size: integer("size").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.part] })],
+);
+
+/**
+ * A host may fetch an artifact: written when a deployment targets it (grantArtifact). `lastFetchAt`
+ * is the time of the newest signed fetch request accepted, which the next one must exceed (replay).
+ */
+export const artifactGrants = sqliteTable(
+  "artifact_grants",
+  {
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .$type<HostId>()
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    sha256: text("sha256").notNull(),
+    lastFetchAt: integer("last_fetch_at").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.hostId, t.sha256] }),
+    index("artifact_grants_tenant_sha").on(t.tenantId, t.sha256),
+  ],
+);
+
+export type Artifact = typeof artifacts.$inferSelect;
+export type ArtifactUpload = typeof artifactUploads.$inferSelect;
+
+// ## Apps (issue 13): desired state here, observed state reported by the agents
+
+/** An app of a tenant: a name its releases and workloads share. */
+export const apps = sqliteTable(
+  "apps",
+  {
+    id: text("id").$type<AppId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("apps_tenant_name").on(t.tenantId, t.name)],
+);
+
+/** A release: an artifact and the spec it runs with, numbered 1, 2, … per app. */
+export const releases = sqliteTable(
+  "releases",
+  {
+    appId: text("app_id")
+      .$type<AppId>()
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    n: integer("n").notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    /** The checked spec (schema/apps/spec.ts AppSpec). */
+    spec: text("spec", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    /** Set once it passed its health gate on a host: what a revert or a rollback goes back to. */
+    healthyAt: integer("healthy_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.n] })],
+);
+
+export const DEPLOYMENT_KINDS = ["deploy", "rollback", "start", "stop", "restart", "rm"] as const;
+export const DEPLOYMENT_STATUSES = ["running", "succeeded", "failed"] as const;
+
+/** One change of an app's desired state (a deploy, a rollback, a start/stop/restart/rm). */
+export const deployments = sqliteTable(
+  "deployments",
+  {
+    id: text("id").$type<DeploymentId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    appId: text("app_id")
+      .$type<AppId>()
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: DEPLOYMENT_KINDS }).notNull(),
+    release: integer("release"),
+    status: text("status", { enum: DEPLOYMENT_STATUSES }).notNull().default("running"),
+    message: text("message"),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("deployments_app").on(t.appId, t.createdAt)],
+);
+
+export const DEPLOYMENT_HOST_STATUSES = ["pending", "running", "succeeded", "failed"] as const;
+
+/** A deployment on one host: the generation that host must reach, and how it went. */
+export const deploymentHosts = sqliteTable(
+  "deployment_hosts",
+  {
+    deploymentId: text("deployment_id")
+      .$type<DeploymentId>()
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .$type<HostId>()
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    generation: integer("generation").notNull(),
+    /** For a restart: the one-shot action whose result settles it. */
+    actionId: text("action_id").$type<ActionId>(),
+    status: text("status", { enum: DEPLOYMENT_HOST_STATUSES }).notNull().default("pending"),
+    message: text("message"),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.hostId] })],
+);
+
+export const DESIRED_STATES = ["running", "stopped", "absent"] as const;
+
+/**
+ * An app on one host: the workload the HostDO pushes (desired: generation, release, pending actions)
+ * and what the agent last reported (observed: live release, instances).
+ */
+export const instances = sqliteTable(
+  "instances",
+  {
+    id: text("id").$type<WorkloadId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    appId: text("app_id")
+      .$type<AppId>()
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .$type<HostId>()
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    generation: integer("generation").notNull(),
+    desired: text("desired", { enum: DESIRED_STATES }).notNull(),
+    release: integer("release").notNull(),
+    /** One-shot actions not yet reported done: [{ id, op }]. */
+    actions: text("actions", { mode: "json" }).$type<{ id: ActionId; op: string }[]>().notNull().default([]),
+    observedGeneration: integer("observed_generation").notNull().default(0),
+    liveRelease: integer("live_release"),
+    /** The agent's last workload.status instances, as reported (strings already checked on the wire). */
+    observed: text("observed", { mode: "json" }).$type<Record<string, unknown>[]>().notNull().default([]),
+    message: text("message"),
+    observedAt: integer("observed_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("instances_app_host").on(t.appId, t.hostId), index("instances_host").on(t.hostId)],
+);
+
+export type AppRow = typeof apps.$inferSelect;
+export type InstanceRow = typeof instances.$inferSelect;
+
+// ## Env secrets (schema/secrets/): the control plane holds only ciphertext and sealed keys.
+
+/**
+ * A tenant's secret keepers: X25519 public keys (`keeperkey:…`) whose owners (a CLI's config dir) can
+ * open every env value, so they can re-seal it for a host that is not yet a recipient.
+ */
+export const secretKeepers = sqliteTable(
+  "secret_keepers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    publicKey: text("public_key").$type<KeeperPublicKey>().notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("secret_keepers_tenant_name").on(t.tenantId, t.name),
+    uniqueIndex("secret_keepers_tenant_key").on(t.tenantId, t.publicKey),
+  ],
+);
+
+/**
+ * One env variable of an app at its current version: XChaCha20-Poly1305 ciphertext (base64url) and
+ * nonce, encrypted by the client under a data key the control plane never sees; the associated data
+ * binds tenant, app, name and version (schema/secrets/associated-data.ts). `app` is the app's name.
+ */
+export const appEnv = sqliteTable(
+  "app_env",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    app: text("app").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    ciphertext: text("ciphertext").notNull(),
+    nonce: text("nonce").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("app_env_tenant_app_name").on(t.tenantId, t.app, t.name)],
+);
+
+/** An env value's data key sealed to one recipient (`host_…` or `keeperkey:…`), base64url. */
+export const envSeals = sqliteTable(
+  "env_seals",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    entryId: integer("entry_id")
+      .notNull()
+      .references(() => appEnv.id, { onDelete: "cascade" }),
+    recipient: text("recipient").$type<RecipientId>().notNull(),
+    sealedKey: text("sealed_key").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("env_seals_entry_recipient").on(t.entryId, t.recipient),
+    index("env_seals_tenant_recipient").on(t.tenantId, t.recipient),
+  ],
+);
+
+export type SecretKeeper = typeof secretKeepers.$inferSelect;
+export type AppEnvEntry = typeof appEnv.$inferSelect;

@@ -9,6 +9,7 @@ import { findControlCharacter } from "./control-characters.ts";
 import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts, HostReport } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
+import type { AppRunSpec, InstanceStatus, Workload } from "./workloads.ts";
 
 const text = (maxLength: number, minLength = 0) =>
   fc.string({ unit: "binary", minLength, maxLength }).filter((s) => !s.includes("\0"));
@@ -96,6 +97,92 @@ const reportArb: fc.Arbitrary<HostReport> = fc.record({
     { maxLength: 4, selector: (l) => l.route },
   ),
 });
+const b32 = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-z]{${n}}$`));
+const argvArb = fc.array(text(16, 1), { minLength: 1, maxLength: 3 });
+const signalArb = fc.stringMatching(/^SIG[A-Z0-9+-]{2,16}$/);
+const appSpecArb: fc.Arbitrary<AppRunSpec> = fc.record(
+  {
+    kind: fc.constant("app" as const),
+    release: uint(0x7fffffff, 1),
+    cmd: argvArb,
+    env: fc.dictionary(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,15}$/), text(16), { maxKeys: 3 }),
+    health: fc.record(
+      {
+        http: fc.stringMatching(/^\/[\x21-\x7e]{0,16}$/),
+        tcp: fc.boolean(),
+        cmd: argvArb,
+        interval: uint(3_600_000, 100),
+        timeout: uint(3_600_000, 100),
+        grace: uint(3_600_000),
+      },
+      { requiredKeys: ["interval", "timeout", "grace"] },
+    ),
+    restart: fc.constantFrom("always" as const, "on-failure" as const, "never" as const),
+    stopSignal: signalArb,
+    stopTimeout: uint(0x7fffffff),
+    hook: argvArb,
+    listen: fc.constantFrom("127.0.0.1:8080", "[::1]:9000"),
+    keep: uint(100, 1),
+    user: fc.stringMatching(/^[a-z_][a-z0-9_-]{0,8}$/),
+    image: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
+    revertWindow: uint(0x7fffffff),
+    revertTo: uint(0x7fffffff, 1),
+  },
+  {
+    requiredKeys: [
+      "kind",
+      "release",
+      "cmd",
+      "env",
+      "restart",
+      "stopSignal",
+      "stopTimeout",
+      "keep",
+      "revertWindow",
+    ],
+  },
+);
+const workloadArb: fc.Arbitrary<Workload> = fc.record({
+  id: b32(16).map((s) => `wl_${s}`),
+  tenant: b32(16).map((s) => `ten_${s}`),
+  kind: fc.constant("app" as const),
+  name: nameArb,
+  generation: uint(Number.MAX_SAFE_INTEGER, 1),
+  desired: fc.constantFrom("running" as const, "stopped" as const, "absent" as const),
+  spec: appSpecArb,
+  artifact: fc.record(
+    { sha256: bytes(32, 32), size: uint(), token: fc.stringMatching(/^[\x21-\x7e]{1,32}$/) },
+    { requiredKeys: ["sha256", "size"] },
+  ),
+  env: fc.array(bytes(1, 32), { maxLength: 3 }),
+  actions: fc.uniqueArray(
+    fc.record({ id: b32(16).map((s) => `act_${s}`), op: fc.stringMatching(/^[a-z][a-z0-9_.]{0,31}$/) }),
+    { maxLength: 3, selector: (a) => a.id },
+  ),
+});
+const instanceArb: fc.Arbitrary<InstanceStatus> = fc.record(
+  {
+    release: uint(0x7fffffff, 1),
+    state: fc.constantFrom(
+      "starting" as const,
+      "healthy" as const,
+      "unhealthy" as const,
+      "stopping" as const,
+      "stopped" as const,
+      "failed" as const,
+    ),
+    pid: uint(0x7fffffff, 1),
+    port: uint(65535, 1),
+    restarts: uint(0x7fffffff),
+    exit: fc.record(
+      { code: fc.option(uint(255), { nil: null }), signal: signalArb },
+      { requiredKeys: ["code"] },
+    ),
+    health: shown(64),
+    since: uint(),
+  },
+  { requiredKeys: ["release", "state", "restarts", "since"] },
+);
 
 /** Any CBOR value in the protocol's data model, nested at most `depth` deep. */
 export function cborValueArb(depth = 4): fc.Arbitrary<CborValue> {
@@ -165,6 +252,46 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     config: configArb,
   }),
   report: fc.record({ t: fc.constant("report"), seq, report: reportArb }),
+  workloads: fc.record({
+    t: fc.constant("workloads"),
+    seq,
+    workloads: fc.uniqueArray(workloadArb, {
+      maxLength: 3,
+      comparator: (a, b) => a.id === b.id || a.name === b.name,
+    }),
+  }),
+  "workload.status": fc.record(
+    {
+      t: fc.constant("workload.status"),
+      seq,
+      id: b32(16).map((s) => `wl_${s}`),
+      generation: uint(),
+      live: uint(0x7fffffff, 1),
+      instances: fc.array(instanceArb, { maxLength: 3 }),
+      message: shown(64),
+      actions: fc.array(
+        fc.record(
+          { id: b32(16).map((s) => `act_${s}`), ok: fc.boolean(), message: shown(32) },
+          { requiredKeys: ["id", "ok"] },
+        ),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ["t", "seq", "id", "generation", "instances", "actions"] },
+  ),
+  "logs.open": fc.record(
+    {
+      t: fc.constant("logs.open"),
+      seq,
+      sid: fc.integer({ min: 0, max: 0x7fffffff }).map((n) => n * 2 + 1),
+      name: nameArb,
+      lines: uint(100_000),
+      follow: fc.boolean(),
+      since: uint(),
+      credit: uint(0xffffffff),
+    },
+    { requiredKeys: ["t", "seq", "sid", "name", "lines", "follow", "credit"] },
+  ),
   "exec.open": fc.record(
     {
       t: fc.constant("exec.open"),
@@ -232,13 +359,15 @@ const CP_ONLY: FrameType[] = [
   "challenge",
   "ready",
   "config",
+  "workloads",
+  "logs.open",
   "exec.open",
   "pty.open",
   "resize",
   "stdin",
   "signal",
 ];
-const AGENT_ONLY: FrameType[] = ["hello", "report", "stdout", "stderr", "exit"];
+const AGENT_ONLY: FrameType[] = ["hello", "report", "stdout", "stderr", "exit", "workload.status"];
 
 /** Any valid frame that may travel in `direction`, with a stream-opening sid of the right parity. */
 export function frameArb(direction: Direction): fc.Arbitrary<Frame> {

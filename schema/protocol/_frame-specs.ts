@@ -50,6 +50,7 @@ import {
   MAX_REPORT_TEXT,
   MAX_TARGET_TEXT,
 } from "./limits.ts";
+import { _LOGS_OPEN_FIELDS, _STATUS_FIELDS, _WORKLOADS } from "./workloads.ts";
 
 type _Sender = "cp" | "agent" | "either";
 
@@ -239,6 +240,9 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
   },
   config: { from: "cp", fields: { config: CONFIG } },
   report: { from: "agent", fields: { report: REPORT } },
+  workloads: { from: "cp", fields: { workloads: _WORKLOADS } },
+  "workload.status": { from: "agent", fields: _STATUS_FIELDS },
+  "logs.open": { from: "cp", opens: true, fields: { sid: SID, ..._LOGS_OPEN_FIELDS, credit: CREDIT } },
   "exec.open": {
     from: "cp",
     opens: true,

@@ -32,6 +32,8 @@
 //     ◀─ config {config} ────────────────────────────────  after ready, and whenever it changes
 //     ── report {report} ────────────────────────────────▶  cap 5: the agent's effective view, after
 //                                                         each config it applied (to a cp cap ≥ 5)
+//     ◀─ workloads {workloads} ──────────────────────────  cap 6: after ready, and whenever they change
+//     ── workload.status {id, generation, instances, …} ▶  cap 6: whenever what the agent sees changes
 //
 //   Streams, any number at once, only after ready. Stream ids are never reused on a connection: the
 //   control plane opens odd ids, the agent even ones, so both may open streams without colliding.
@@ -54,6 +56,11 @@
 //     ◀─ close {sid, reason?} ─▶                           either side, ends the stream at once; also
 //                                                         the answer to an open that failed
 //
+//     ◀─ logs.open {sid, name, lines, follow, since?, credit} ─  cap 6: an app's captured output
+//     ── stdout · stderr ─────────────────────────────────▶  its lines, within the credit granted
+//     ◀─ credit ─────────────────────────────────────────
+//     ── exit {sid, code: 0} ─────────────────────────────▶  the end (never, while following)
+//
 // Flow control: a sender may have at most the credit granted for a stream in flight, counting `data`,
 // `stdin`, `stdout` and `stderr` chunk bytes; the receiver grants more with `credit` as its reader
 // consumes. A slow reader stalls only its own stream, and memory per stream stays bounded.
@@ -65,6 +72,7 @@
 // challenge / hello) admits. PROTOCOL_MAGIC changes only for a redesign no older peer can speak.
 
 import type { ConnectionId, HostId, KeyId } from "./keys.ts";
+import type { ActionResult, InstanceStatus, Workload } from "./workloads.ts";
 
 // ## Version
 
@@ -87,11 +95,18 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *                   listener's state), after each config it applied, sent only to a control plane
  *                   whose challenge said cap ≥ 5. Decoded strictly and bounded; its text refuses
  *                   control characters. A control plane of cap < 5 never receives one.
+ *   6 (2026-12-02): workloads (workloads.ts): `workloads` cp → agent carries the host's whole desired
+ *                   set of apps (VMs later), `workload.status` agent → cp what the agent observes per
+ *                   instance, and the `logs.open` stream reads an app's captured output. Each side
+ *                   sends them only to a peer whose cap is ≥ 6.
  *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
  *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
  *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
  */
 export const PROTOCOL_CAPABILITY = 8;
+
+/** The first capability that speaks workloads (workloads.ts). */
+export const WORKLOADS_CAPABILITY = 6;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -311,6 +326,60 @@ export interface ReportedListener {
   error?: string;
 }
 
+// ## Workloads (cap 6)
+
+/**
+ * workloads — cp → agent, every workload the host should hold (workloads.ts has the layout), after
+ * ready and whenever one changes. It replaces the last one whole: a workload not listed is one the
+ * agent has no orders for (it keeps running what it runs; `desired: "absent"` removes).
+ *
+ *   { t: "workloads", seq: uint, workloads: [* Workload] }   ; at most MAX_WORKLOADS
+ */
+export interface WorkloadsFrame {
+  t: "workloads";
+  seq: number;
+  workloads: Workload[];
+}
+
+/**
+ * workload.status — agent → cp, what the agent observes of one workload, whenever it changes.
+ *
+ *   { t: "workload.status", seq: uint, id: tstr,   ; the workload's id
+ *     generation: uint,                            ; the desired generation the agent has acted on
+ *     ? live: uint,                                ; the release that serves (the host service)
+ *     instances: [* Instance],                     ; workloads.ts
+ *     ? message: tstr,                             ; one line: what went wrong, or what happens now
+ *     actions: [* { id: tstr, ok: bool, ? message: tstr }] }   ; actions applied since the last
+ */
+export interface WorkloadStatusFrame {
+  t: "workload.status";
+  seq: number;
+  id: string;
+  generation: number;
+  live?: number;
+  instances: InstanceStatus[];
+  message?: string;
+  actions: ActionResult[];
+}
+
+/**
+ * logs.open — cp → agent, stream an app's captured stdout/stderr (odd sid): the last `lines` lines
+ * (since `since`, ms since the epoch, when set), then, when `follow`, new output as it comes.
+ *
+ *   { t: "logs.open", seq: uint, sid: uint, name: tstr, lines: uint .le 100000, follow: bool,
+ *     ? since: uint, credit: uint }
+ */
+export interface LogsOpenFrame {
+  t: "logs.open";
+  seq: number;
+  sid: number;
+  name: string;
+  lines: number;
+  follow: boolean;
+  since?: number;
+  credit: number;
+}
+
 // ## Exec streams
 
 /**
@@ -528,6 +597,8 @@ export type ControlPlaneFrame =
   | ChallengeFrame
   | ReadyFrame
   | ConfigFrame
+  | WorkloadsFrame
+  | LogsOpenFrame
   | ExecOpenFrame
   | PtyOpenFrame
   | ResizeFrame
@@ -536,7 +607,14 @@ export type ControlPlaneFrame =
   | SharedFrame;
 
 /** Frames the agent sends (direction "agent>cp"). */
-export type AgentFrame = HelloFrame | ReportFrame | StdoutFrame | StderrFrame | ExitFrame | SharedFrame;
+export type AgentFrame =
+  | HelloFrame
+  | ReportFrame
+  | StdoutFrame
+  | StderrFrame
+  | ExitFrame
+  | WorkloadStatusFrame
+  | SharedFrame;
 
 /** The frames that may travel in `direction`. */
 export type FrameFrom<D extends Direction> = D extends "cp>agent" ? ControlPlaneFrame : AgentFrame;

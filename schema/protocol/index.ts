@@ -86,6 +86,7 @@ export {
   type HostConfig,
   type HostFacts,
   type HostReport,
+  type LogsOpenFrame,
   MIN_PEER_CAPABILITY,
   type PingFrame,
   type PongFrame,
@@ -105,6 +106,9 @@ export {
   type TcpOpenedFrame,
   type TcpOpenFrame,
   type Unsequenced,
+  WORKLOADS_CAPABILITY,
+  type WorkloadStatusFrame,
+  type WorkloadsFrame,
 } from "./frames.ts";
 export {
   type ConnectionId,
@@ -160,3 +164,20 @@ export { SendWindow, type SendWindowOptions } from "./send-window.ts";
 export { SequenceCounter, SequenceWindow } from "./sequence.ts";
 export { generateKeyPair, type KeyPair, Signer, type SignerOptions } from "./sign.ts";
 export { Verifier, type VerifierOptions } from "./verify.ts";
+export {
+  type ActionResult,
+  type AppRunSpec,
+  type ArtifactRef,
+  type DesiredState,
+  type HealthCheck,
+  INSTANCE_STATES,
+  type InstanceState,
+  type InstanceStatus,
+  MAX_ENV_ENTRIES,
+  MAX_HEALTH_OUTPUT,
+  MAX_WORKLOADS,
+  type Workload,
+  type WorkloadAction,
+  type WorkloadKind,
+  type WorkloadSpec,
+} from "./workloads.ts";

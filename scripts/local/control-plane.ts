@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   persistDir?: string;
   /** Directory for the R2 bucket (artifacts, images, recordings); in memory when absent. */
   r2PersistDir?: string;
+  /** Every line workerd prints (the Worker's and Durable Objects' logs), for a test that reads them. */
+  onOutput?: (text: string) => void;
   /** Use an already built bundle instead of building one. */
   scriptPath?: string;
   /** Agent ping interval; a host is offline after two silent intervals (default 15 s). */
@@ -50,6 +52,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ...(opts.persistDir ? { durableObjectsPersist: opts.persistDir } : {}),
     r2Buckets: { ARTIFACTS: "outpost-artifacts" },
     ...(opts.r2PersistDir ? { r2Persist: opts.r2PersistDir } : {}),
+    ...(opts.onOutput ? { handleRuntimeStdio: _forward(opts.onOutput) } : {}),
     bindings: {
       DATABASE_URL: opts.databaseUrl,
       ...(opts.databaseAuthToken ? { DATABASE_AUTH_TOKEN: opts.databaseAuthToken } : {}),
@@ -64,4 +67,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
   const url = (await mf.ready).origin;
   return { url, mf, close: () => mf.dispose() };
+}
+
+/** workerd's stdout and stderr, to the terminal as before and to `sink` too. */
+function _forward(sink: (text: string) => void) {
+  return (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => {
+    for (const [stream, out] of [
+      [stdout, process.stdout],
+      [stderr, process.stderr],
+    ] as const) {
+      stream.on("data", (chunk: Buffer | string) => {
+        out.write(chunk);
+        sink(chunk.toString());
+      });
+    }
+  };
 }

@@ -10,9 +10,13 @@ export interface SavedConfig {
   token?: string;
 }
 
+/** $XDG_CONFIG_HOME/outpost (default ~/.config/outpost): the login, and secret keeper keys (keepers/). */
+export function configDir(env = process.env): string {
+  return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "outpost");
+}
+
 function configPath(env = process.env): string {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
-  return join(base, "outpost", "config.json");
+  return join(configDir(env), "config.json");
 }
 
 function readConfig(env = process.env): SavedConfig {

@@ -3,17 +3,25 @@
 import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
+import { app } from "./commands/app.ts";
+import { apps } from "./commands/apps.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
+import { deploy } from "./commands/deploy.ts";
+import { deploys } from "./commands/deploys.ts";
+import { env as envCommand } from "./commands/env.ts";
 import { exec, runExec } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
+import { keeper } from "./commands/keeper.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
 import { recording } from "./commands/recording.ts";
+import { releases } from "./commands/releases.ts";
+import { rollback } from "./commands/rollback.ts";
 import { service } from "./commands/service.ts";
 import { sessions } from "./commands/sessions.ts";
 import { shell } from "./commands/shell.ts";
@@ -41,8 +49,16 @@ export const COMMANDS: Command[] = [
   forward,
   mesh,
   expose,
+  envCommand,
+  keeper,
   ssh,
   sshConfig,
+  deploy,
+  apps,
+  app,
+  releases,
+  rollback,
+  deploys,
   audit,
 ];
 

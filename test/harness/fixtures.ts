@@ -15,6 +15,8 @@ export async function insertHost(
     name: string;
     labels?: Record<string, string>;
     status?: "online" | "offline" | "pending";
+    /** `hostkey:…`; default a placeholder no agent holds. */
+    publicKey?: string;
   },
 ): Promise<string> {
   const client = createClient({ url: dbUrl });
@@ -28,7 +30,7 @@ export async function insertHost(
         tenantId: parseId("tenant", row.tenantId),
         clusterId: parseId("cluster", row.clusterId),
         siteId: parseId("site", row.siteId),
-        publicKey: parseHostKey(`hostkey:${"A".repeat(43)}`),
+        publicKey: parseHostKey(row.publicKey ?? `hostkey:${"A".repeat(43)}`),
         labels: row.labels ?? {},
         status: row.status ?? "pending",
       });

@@ -45,6 +45,8 @@ export interface StackOptions {
   publicHostname?: string;
   /** Shortens the failed-authentication window (60 s) for tests that wait it out. */
   authThrottleWindowMs?: number;
+  /** Receives everything workerd prints (test/secrets-e2e.test.ts looks for plaintext in it). */
+  onOutput?: (text: string) => void;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

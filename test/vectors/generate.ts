@@ -271,6 +271,64 @@ export async function generateVectors(): Promise<VectorFile> {
   await add("error", { t: "error", seq: 15, code: "not_found", message: "no such service: postgres", sid: 2 }, down());
   await add("error on the connection", { t: "error", seq: 14, code: "busy", message: "too many streams" }, up());
 
+  const SHA = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const appSpec = {
+    kind: "app" as const,
+    release: 3,
+    cmd: ["bun", "server.js"],
+    env: { LOG_LEVEL: "info" },
+    health: { http: "/healthz", interval: 1000, timeout: 2000, grace: 30_000 },
+    restart: "always" as const,
+    stopSignal: "SIGTERM",
+    stopTimeout: 10_000,
+    hook: ["bun", "migrate.js"],
+    listen: "127.0.0.1:8080",
+    keep: 5,
+    revertWindow: 60_000,
+    revertTo: 2,
+  };
+  await add(
+    "workloads (cap 6)",
+    {
+      t: "workloads",
+      seq: 16,
+      workloads: [
+        {
+          id: "wl_0123456789abcdef",
+          tenant: "ten_0123456789abcdef",
+          kind: "app",
+          name: "shop",
+          generation: 7,
+          desired: "running",
+          spec: appSpec,
+          artifact: { sha256: SHA, size: 10_240 },
+          env: [Uint8Array.of(0xa1, 0x61, 0x6e, 0x61, 0x4b)],
+          actions: [{ id: "act_0123456789abcdef", op: "restart" }],
+        },
+      ],
+    },
+    down(),
+  );
+  await add("workloads, none", { t: "workloads", seq: 17, workloads: [] }, down());
+  await add(
+    "workload.status (cap 6)",
+    {
+      t: "workload.status",
+      seq: 15,
+      id: "wl_0123456789abcdef",
+      generation: 7,
+      live: 3,
+      instances: [
+        { release: 3, state: "healthy", pid: 4242, port: 41_000, restarts: 0, since: TIME + 1 },
+        { release: 2, state: "stopped", restarts: 1, exit: { code: null, signal: "SIGTERM" }, health: "200 OK", since: TIME },
+      ],
+      message: "release 3 is live",
+      actions: [{ id: "act_0123456789abcdef", ok: true }],
+    },
+    up(),
+  );
+  await add("logs.open (cap 6)", { t: "logs.open", seq: 18, sid: 7, name: "shop", lines: 100, follow: true, since: TIME, credit: 65_536 }, down());
+
   // ## Invalid: each refused with a specific ProtocolError code.
   const invalid: InvalidVector[] = [];
   const refuse = async (
@@ -360,6 +418,34 @@ export async function generateVectors(): Promise<VectorFile> {
     await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "config"], ["seq", 1], ["config", new Map<string, CborValue>([["services", []], ["listeners", [listener("127.0.0.1:15432"), listener("127.0.0.1:15433")]]])]]))), down(), cp),
     down(),
     cp,
+  );
+  const workload = (spec: Map<string, CborValue>) =>
+    new Map<string, CborValue>([["t", "workloads"], ["seq", 1], ["workloads", [new Map<string, CborValue>([
+      ["id", "wl_0123456789abcdef"], ["tenant", "ten_0123456789abcdef"], ["kind", "app"], ["name", "shop"], ["generation", 1], ["desired", "running"], ["spec", spec],
+      ["artifact", new Map<string, CborValue>([["sha256", new Uint8Array(32)], ["size", 1]])], ["env", []], ["actions", []],
+    ])]]]);
+  await refuse(
+    "workload with a spec of an unknown kind", "malformed",
+    await signed(_toHex(encodeCbor(workload(new Map<string, CborValue>([["kind", "pod"]])))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "workload spec with an unknown field", "malformed",
+    await signed(_toHex(encodeCbor(workload(new Map<string, CborValue>([["kind", "app"], ["release", 1], ["cmd", ["true"]], ["env", new Map()], ["restart", "always"], ["stopSignal", "SIGTERM"], ["stopTimeout", 1], ["keep", 1], ["revertWindow", 0], ["shell", "rm -rf /"]])))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "workload.status from the control plane", "unknown_frame",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "workload.status"], ["seq", 1], ["id", "wl_0123456789abcdef"], ["generation", 1], ["instances", []], ["actions", []]]))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "workload.status with a health tail holding an escape", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "workload.status"], ["seq", 1], ["id", "wl_0123456789abcdef"], ["generation", 1], ["instances", [new Map<string, CborValue>([["release", 1], ["state", "failed"], ["restarts", 0], ["health", "\u001b[2Jgone"], ["since", 0]])]], ["actions", []]]))), up()),
+    up(),
   );
   const facts = (hostname: string) => new Map<string, CborValue>([["hostname", hostname], ["os", "linux"], ["arch", "x64"], ["cpus", 2], ["memory", 1024], ["runtime", "bun"], ["runtimeVersion", "1.4.5"]]);
   const hello = (f: Map<string, CborValue>) => new Map<string, CborValue>([["t", "hello"], ["seq", 1], ["host", HOST], ["nonce", NONCE], ["version", "0.1.0"], ["cap", 4], ["facts", f]]);

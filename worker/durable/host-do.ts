@@ -12,6 +12,7 @@ import {
   closeCodeFor,
   closeReasonFor,
   ProtocolError,
+  WORKLOADS_CAPABILITY,
 } from "../../schema/protocol/index.ts";
 import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { type Database, openDatabase } from "../db/database.ts";
@@ -39,6 +40,7 @@ import { Liveness } from "./host/liveness.ts";
 import { SessionLog } from "./host/session-log.ts";
 import { askedCredit, decodeStreamRequest } from "./host/stream-request.ts";
 import { StreamTable } from "./host/stream-table.ts";
+import { desiredWorkloads, recordStatus } from "./host/workloads.ts";
 
 /** A socket's identity across events: its connection id (agent) or stream id (client). */
 function socketKey(a: Attachment): string {
@@ -67,7 +69,10 @@ export class HostDO extends DurableObject<Bindings> {
     this.#liveness,
     {
       frame: (ws, host, frame) => this.#onAgentFrame(ws, host, frame),
-      ready: (ws) => this.#pushConfig(ws),
+      ready: async (ws) => {
+        await this.#pushConfig(ws);
+        await this.#pushWorkloads(ws);
+      },
       gone: (ws, a, why, markOffline) => this.#agentGone(ws, a, why, markOffline),
     },
   );
@@ -147,6 +152,13 @@ export class HostDO extends DurableObject<Bindings> {
     return (await this.#reports.latest(opts.after, Math.min(opts.waitMs ?? 0, 5000))) ?? null;
   }
 
+  /** Sends the ready agent its workloads again (a route changed them); whether one was ready. */
+  async pushWorkloads(): Promise<{ pushed: boolean }> {
+    const agent = this.#link.ready();
+    if (agent) await this.#pushWorkloads(agent);
+    return { pushed: agent !== undefined };
+  }
+
   /** Drops the agent's connection; a revoked or deleted host is refused from then on. */
   async disconnect(reason: "revoked" | "deleted"): Promise<void> {
     await this.#hosts.markGone(reason);
@@ -189,6 +201,8 @@ export class HostDO extends DurableObject<Bindings> {
         return this.#kinds.mesh.open({ host, frame }); // not awaited: see MeshKind.open
       case "report":
         return this.#reports.save(frame.report);
+      case "workload.status":
+        return recordStatus(this.#database(), host.id, frame);
     }
     if (frame.sid === undefined) return;
     if (openedByAgent(frame.sid)) return this.#kinds.mesh.fromAgent(frame);
@@ -279,6 +293,14 @@ export class HostDO extends DurableObject<Bindings> {
     if (!host) return;
     const registry = this.env.CLUSTER.get(this.env.CLUSTER.idFromName(host.clusterId));
     this.#link.send(ws, { t: "config", config: await registry.config(host.clusterId, host.id) });
+  }
+
+  /** The host's desired workloads (host/workloads.ts), to an agent of capability ≥ 6 only. */
+  async #pushWorkloads(ws: WebSocket): Promise<void> {
+    const host = await this.#hosts.get();
+    const a = this.#att.get(ws);
+    if (!host || a.role !== "agent" || (a.cap ?? 0) < WORKLOADS_CAPABILITY) return;
+    this.#link.send(ws, { t: "workloads", workloads: await desiredWorkloads(this.#database(), host.id) });
   }
 
   /** An agent socket is gone: everything that ran on it ends, and the host is offline if none is left. */

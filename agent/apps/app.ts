@@ -1,0 +1,534 @@
+// One app on this host: its releases, the instance that serves (the live one), the one being
+// started and the one draining. Everything an app does goes through one queue, so a deploy, a
+// restart and a stop never interleave.
+//
+//   deploy: release dir (fetched and unpacked unless already there) → `release` hook → start on a
+//   free loopback port → health within `grace` → switch (the host service `<app>` and the listen
+//   proxy follow the new port at once) → drain the old (stop_signal, stop_timeout, then SIGKILL).
+//   A release that fails its gate is stopped and the live one keeps serving. A live release that
+//   dies is restarted by policy with backoff; five restarts within a minute is a crash loop: failed.
+//   Dying within revert_window of going live reverts to the release the spec names (the last healthy).
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execPath } from "node:process";
+import type {
+  ActionResult,
+  AppRunSpec,
+  InstanceState,
+  InstanceStatus,
+  Unsequenced,
+  Workload,
+  WorkloadStatusFrame,
+} from "../../schema/protocol/index.ts";
+import type { ActionLedger } from "../action-ledger.ts";
+import { oneLine } from "../errors.ts";
+import type { Runtime } from "../runtime/index.ts";
+import { checkHealth } from "./health.ts";
+import { rotateIfLarge } from "./log-files.ts";
+import { isSameProcess, signalGroup, spawnDetached, waitGone } from "./process.ts";
+
+export interface AppContext {
+  runtime: Runtime;
+  /** <state>/apps */
+  appsDir: string;
+  log(line: string): void;
+  report(status: Unsequenced<WorkloadStatusFrame>): void;
+  /** The host service named after the app now leads to `port` (undefined: no service). */
+  setService(name: string, port: number | undefined, listen: string | undefined): void;
+  /** Fetches and unpacks the workload's artifact into `dir` (nothing at `dir` unless it all worked). */
+  prepareRelease(w: Workload, dir: string): Promise<void>;
+  /** The workload's sealed env, opened for this host. */
+  openEnv(w: Workload): Promise<Record<string, string>>;
+  ledger: ActionLedger;
+}
+
+/** What is on disk for a running instance: enough to re-adopt it after the agent restarts. */
+interface InstanceRecord {
+  release: number;
+  pid: number;
+  startTime: string;
+  port: number;
+  liveSince: number;
+}
+
+interface Instance {
+  rec: InstanceRecord;
+  state: InstanceState;
+  restarts: number;
+  exit?: { code: number | null; signal?: string };
+  health?: string;
+  since: number;
+  /** Set while this agent watches it; cleared to stop the watch. */
+  watching: boolean;
+  exited?: Promise<unknown>;
+}
+
+interface Persisted {
+  id: string;
+  generation: number;
+  desired: Workload["desired"];
+  live?: InstanceRecord;
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
+const RUNTIME_ITEM = "${OUTPOST_RUNTIME}";
+const CRASH_LOOP = { restarts: 5, withinMs: 60_000 };
+const HOOK_TIMEOUT_MS = 10 * 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class App {
+  readonly name: string;
+  readonly #ctx: AppContext;
+  readonly #dir: string;
+  #id = "";
+  #generation = 0;
+  #desired: Workload["desired"] = "running";
+  #spec: AppRunSpec | undefined;
+  #live: Instance | undefined;
+  #others: Instance[] = [];
+  #message: string | undefined;
+  #actions: ActionResult[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #crashes: number[] = [];
+
+  constructor(name: string, ctx: AppContext) {
+    this.name = name;
+    this.#ctx = ctx;
+    this.#dir = `${ctx.appsDir}/${name}`;
+  }
+
+  // ## Entry points
+
+  /** Re-adopts what a previous agent left running (state.json): no restart if it is still ours. */
+  async adopt(): Promise<boolean> {
+    const saved = await _readJson<Persisted>(`${this.#dir}/state.json`);
+    if (!saved) return false;
+    this.#id = saved.id;
+    this.#generation = saved.generation;
+    this.#desired = saved.desired;
+    const live = saved.live;
+    if (live) {
+      this.#spec = await _readJson<AppRunSpec>(this.#releaseDir(live.release) + ".spec.json");
+      if (this.#spec && (await isSameProcess(live.pid, live.startTime))) {
+        this.#live = this.#instance(live, "healthy");
+        this.#ctx.log(`app ${this.name}: re-adopted release ${live.release} (pid ${live.pid})`);
+        this.#ctx.setService(this.name, live.port, this.#spec.listen);
+        this.#watch(this.#live);
+      } else {
+        this.#message = `release ${live.release} was not running when the agent started`;
+      }
+    }
+    return true;
+  }
+
+  /** The control plane's desired state for this app. */
+  apply(w: Workload): Promise<void> {
+    return this.#enqueue(() => this.#apply(w));
+  }
+
+  /** Sends what this app looks like now (on every reconnect, and after every change). */
+  report(): void {
+    const instances = [this.#live, ...this.#others].filter((i): i is Instance => i !== undefined);
+    this.#ctx.report({
+      t: "workload.status",
+      id: this.#id,
+      generation: this.#generation,
+      ...(this.#live ? { live: this.#live.rec.release } : {}),
+      instances: instances.slice(0, 8).map(
+        (i): InstanceStatus => ({
+          release: i.rec.release,
+          state: i.state,
+          ...(i.rec.pid ? { pid: i.rec.pid } : {}),
+          ...(i.rec.port ? { port: i.rec.port } : {}),
+          restarts: i.restarts,
+          ...(i.exit ? { exit: i.exit } : {}),
+          ...(i.health !== undefined ? { health: i.health } : {}),
+          since: i.since,
+        }),
+      ),
+      ...(this.#message ? { message: this.#message } : {}),
+      actions: this.#actions.slice(-16),
+    });
+  }
+
+  /** Rotates the output files when they grew past their bound. */
+  async rotateLogs(): Promise<void> {
+    await rotateIfLarge(`${this.#dir}/logs/stdout.log`);
+    await rotateIfLarge(`${this.#dir}/logs/stderr.log`);
+  }
+
+  logPath(stream: "stdout" | "stderr"): string {
+    return `${this.#dir}/logs/${stream}.log`;
+  }
+
+  // ## Reconciling
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(job).catch((error) => {
+      this.#message = `internal error: ${oneLine(error instanceof Error ? error.message : String(error))}`;
+      this.#ctx.log(`app ${this.name}: ${this.#message}`);
+      this.report();
+    });
+    this.#queue = next;
+    return next;
+  }
+
+  async #apply(w: Workload): Promise<void> {
+    this.#id = w.id;
+    const changed = w.generation !== this.#generation;
+    if (changed) {
+      this.#generation = w.generation;
+      this.#desired = w.desired;
+      this.#actions = [];
+      if (w.desired === "running") {
+        if (this.#live?.rec.release !== w.spec.release || this.#live.state === "failed")
+          await this.#deploy(w);
+      } else {
+        await this.#stopAll();
+        this.#message = w.desired === "absent" ? "removed" : "stopped";
+        if (w.desired === "absent") await rm(this.#dir, { recursive: true, force: true });
+      }
+      if (w.desired !== "absent") await this.#persist();
+    }
+    for (const action of w.actions) await this.#action(w, action.id, action.op);
+    this.report();
+  }
+
+  async #action(w: Workload, id: string, op: string): Promise<void> {
+    const expires = new Date(Date.now() + 24 * 3_600_000);
+    if (!(await this.#ctx.ledger.claim(id, expires))) {
+      const done = await this.#ctx.ledger.get<ActionResult>(id);
+      const result = done?.result ?? {
+        id,
+        ok: false,
+        message: "interrupted: the agent stopped while it ran",
+      };
+      if (!this.#actions.some((a) => a.id === id)) this.#actions.push(result);
+      return;
+    }
+    let result: ActionResult;
+    if (op === "restart") {
+      if (w.desired !== "running" || !this.#spec)
+        result = { id, ok: false, message: "the app is not running" };
+      else {
+        await this.#deploy({ ...w, spec: this.#spec }, true);
+        result =
+          this.#live?.state === "healthy"
+            ? { id, ok: true }
+            : { id, ok: false, message: this.#message ?? "restart failed" };
+      }
+    } else result = { id, ok: false, message: `unknown operation ${op}` };
+    await this.#ctx.ledger.complete(id, result);
+    this.#actions.push(result);
+  }
+
+  async #deploy(w: Workload, restart = false): Promise<void> {
+    const spec = w.spec;
+    const dir = this.#releaseDir(spec.release);
+    this.#message = `deploying release ${spec.release}`;
+    this.report();
+    if (!(await _exists(dir))) {
+      try {
+        await mkdir(`${this.#dir}/releases`, { recursive: true, mode: 0o700 });
+        await this.#ctx.prepareRelease(w, dir);
+      } catch (error) {
+        this.#fail(spec.release, `cannot fetch the artifact: ${_why(error)}`);
+        return;
+      }
+    }
+    await writeFile(`${dir}.spec.json`, JSON.stringify(spec));
+    let env: Record<string, string>;
+    try {
+      env = { ...this.#baseEnv(spec), ...(await this.#ctx.openEnv(w)) };
+    } catch (error) {
+      this.#fail(spec.release, _why(error));
+      return;
+    }
+    if (spec.hook && !restart) {
+      const hook = await this.#runHook(spec, dir, env);
+      if (!hook.ok) {
+        this.#fail(spec.release, `release hook failed: ${hook.output}`);
+        return;
+      }
+    }
+    const port = await this.#freePort();
+    const inst = await this.#start(spec, dir, { ...env, PORT: String(port) }, port);
+    if (!inst) return;
+    this.#others.push(inst);
+    this.report();
+    const gate = await this.#gate(spec, inst, dir, env);
+    if (!gate.ok) {
+      this.#others = this.#others.filter((i) => i !== inst);
+      await this.#stop(inst, spec);
+      inst.state = "failed";
+      inst.health = gate.output;
+      this.#others.push(inst);
+      this.#message = `release ${spec.release} failed its health check: ${gate.output}`;
+      this.#keepOthers();
+      return;
+    }
+    // Switch: the service and the listen proxy follow the new release from here on.
+    this.#others = this.#others.filter((i) => i !== inst);
+    const old = this.#live;
+    inst.state = "healthy";
+    inst.health = gate.output;
+    inst.since = Date.now();
+    inst.rec.liveSince = Date.now();
+    this.#live = inst;
+    this.#spec = spec;
+    this.#crashes = [];
+    this.#ctx.setService(this.name, port, spec.listen);
+    this.#message = `release ${spec.release} is live`;
+    await this.#persist();
+    this.#watch(inst);
+    this.report();
+    if (old) {
+      const oldSpec = (await _readJson<AppRunSpec>(`${this.#releaseDir(old.rec.release)}.spec.json`)) ?? spec;
+      this.#others.push(old);
+      await this.#stop(old, oldSpec);
+      this.#keepOthers();
+    }
+    await this.#prune(spec);
+  }
+
+  #fail(release: number, message: string): void {
+    this.#message = `release ${release}: ${message}`.slice(0, 1024);
+    this.#ctx.log(`app ${this.name}: ${oneLine(this.#message)}`);
+    this.#others.push({
+      rec: { release, pid: 0, startTime: "", port: 0, liveSince: 0 },
+      state: "failed",
+      restarts: 0,
+      health: message.slice(-1024),
+      since: Date.now(),
+      watching: false,
+    });
+    this.#keepOthers();
+  }
+
+  /** Keeps the report small: the latest few instances that are not live. */
+  #keepOthers(): void {
+    this.#others = this.#others.slice(-4);
+  }
+
+  async #gate(spec: AppRunSpec, inst: Instance, cwd: string, env: Record<string, string>) {
+    const interval = spec.health?.interval ?? 500;
+    const deadline = Date.now() + (spec.health?.grace ?? 30_000);
+    let last = { ok: false, output: "no health check ran" };
+    for (;;) {
+      if (!(await isSameProcess(inst.rec.pid, inst.rec.startTime))) {
+        return {
+          ok: false,
+          output: `the process exited before it was healthy${last.output ? ` (${last.output})` : ""}`,
+        };
+      }
+      last = await checkHealth(this.#ctx.runtime, spec.health, inst.rec.port, { cwd, env });
+      if (last.ok) return last;
+      if (Date.now() >= deadline)
+        return { ok: false, output: `not healthy within the grace period: ${last.output}` };
+      await sleep(Math.min(interval, Math.max(50, deadline - Date.now())));
+    }
+  }
+
+  async #runHook(spec: AppRunSpec, cwd: string, env: Record<string, string>) {
+    return checkHealth(
+      this.#ctx.runtime,
+      { cmd: this.#argv(spec.hook!), interval: 1000, timeout: HOOK_TIMEOUT_MS, grace: 0 },
+      0,
+      { cwd, env },
+    );
+  }
+
+  async #start(
+    spec: AppRunSpec,
+    dir: string,
+    env: Record<string, string>,
+    port: number,
+  ): Promise<Instance | undefined> {
+    await mkdir(`${this.#dir}/logs`, { recursive: true, mode: 0o700 });
+    try {
+      const started = await spawnDetached(this.#ctx.runtime, this.#argv(spec.cmd), {
+        cwd: dir,
+        env,
+        out: this.logPath("stdout"),
+        err: this.logPath("stderr"),
+      });
+      const inst = this.#instance(
+        { release: spec.release, pid: started.pid, startTime: started.startTime, port, liveSince: 0 },
+        "starting",
+      );
+      inst.exited = started.child?.exited;
+      return inst;
+    } catch (error) {
+      this.#fail(spec.release, `cannot start: ${_why(error)}`);
+      return undefined;
+    }
+  }
+
+  #instance(rec: InstanceRecord, state: InstanceState): Instance {
+    return { rec, state, restarts: 0, since: Date.now(), watching: false };
+  }
+
+  /** Supervises the live instance: a restart by policy when it dies, a revert or failure when it must. */
+  #watch(inst: Instance): void {
+    inst.watching = true;
+    void (async () => {
+      if (inst.exited) await inst.exited;
+      while (inst.watching && (await isSameProcess(inst.rec.pid, inst.rec.startTime))) await sleep(250);
+      if (!inst.watching || this.#live !== inst) return;
+      inst.watching = false;
+      await this.#enqueue(() => this.#died(inst));
+    })();
+  }
+
+  async #died(inst: Instance): Promise<void> {
+    if (this.#live !== inst || this.#desired !== "running" || !this.#spec) return;
+    const spec = this.#spec;
+    inst.state = "stopped";
+    inst.exit = { code: null };
+    this.#message = `release ${inst.rec.release} exited`;
+    const now = Date.now();
+    if (spec.revertTo !== undefined && now - inst.rec.liveSince < spec.revertWindow) {
+      const back = await _readJson<AppRunSpec>(`${this.#releaseDir(spec.revertTo)}.spec.json`);
+      if (back) {
+        this.#ctx.log(
+          `app ${this.name}: release ${spec.release} failed within its revert window; reverting to ${spec.revertTo}`,
+        );
+        this.#live = undefined;
+        inst.state = "failed";
+        this.#others.push(inst);
+        await this.#deploy(
+          { id: this.#id, spec: { ...back, revertTo: undefined } } as unknown as Workload,
+          true,
+        );
+        this.#message = `release ${spec.release} failed within ${spec.revertWindow / 1000}s of going live; reverted to ${spec.revertTo}`;
+        this.report();
+        return;
+      }
+    }
+    if (spec.restart === "never") {
+      this.report();
+      return;
+    }
+    this.#crashes = [...this.#crashes.filter((t) => now - t < CRASH_LOOP.withinMs), now];
+    if (this.#crashes.length > CRASH_LOOP.restarts) {
+      inst.state = "failed";
+      this.#message = `release ${inst.rec.release} is in a crash loop (${CRASH_LOOP.restarts} restarts within a minute)`;
+      this.report();
+      return;
+    }
+    await sleep(Math.min(30_000, 250 * 2 ** (this.#crashes.length - 1)));
+    const env = { ...this.#baseEnv(spec), PORT: String(inst.rec.port) };
+    const again = await this.#start(spec, this.#releaseDir(spec.release), env, inst.rec.port);
+    if (!again) return;
+    again.restarts = inst.restarts + 1;
+    again.rec.liveSince = inst.rec.liveSince;
+    this.#live = again;
+    this.#message = `release ${spec.release} restarted (${again.restarts})`;
+    await this.#persist();
+    this.#watch(again);
+    this.report();
+    const gate = await this.#gate(spec, again, this.#releaseDir(spec.release), env);
+    if (this.#live !== again) return;
+    again.state = gate.ok ? "healthy" : "unhealthy";
+    again.health = gate.output;
+    again.since = Date.now();
+    this.report();
+  }
+
+  async #stop(inst: Instance, spec: AppRunSpec): Promise<void> {
+    inst.watching = false;
+    if (!inst.rec.pid) return;
+    inst.state = "stopping";
+    inst.since = Date.now();
+    this.report();
+    await signalGroup(this.#ctx.runtime, inst.rec.pid, spec.stopSignal);
+    if (!(await waitGone(inst.rec.pid, inst.rec.startTime, spec.stopTimeout))) {
+      await signalGroup(this.#ctx.runtime, inst.rec.pid, "SIGKILL");
+      await waitGone(inst.rec.pid, inst.rec.startTime, 5000);
+    }
+    inst.state = "stopped";
+    inst.since = Date.now();
+  }
+
+  async #stopAll(): Promise<void> {
+    const live = this.#live;
+    this.#live = undefined;
+    this.#ctx.setService(this.name, undefined, undefined);
+    if (live && this.#spec) {
+      this.#others.push(live);
+      await this.#stop(live, this.#spec);
+    }
+    this.#keepOthers();
+  }
+
+  /** Keeps the newest `keep` release directories, and always the live one. */
+  async #prune(spec: AppRunSpec): Promise<void> {
+    const { readdir } = await import("node:fs/promises");
+    const names = await readdir(`${this.#dir}/releases`).catch(() => [] as string[]);
+    const releases = names
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .sort((a, b) => b - a);
+    for (const n of releases.slice(spec.keep)) {
+      if (n === this.#live?.rec.release) continue;
+      await rm(this.#releaseDir(n), { recursive: true, force: true });
+      await rm(`${this.#releaseDir(n)}.spec.json`, { force: true });
+    }
+  }
+
+  async #persist(): Promise<void> {
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const saved: Persisted = {
+      id: this.#id,
+      generation: this.#generation,
+      desired: this.#desired,
+      ...(this.#live ? { live: this.#live.rec } : {}),
+    };
+    await this.#ctx.runtime.writeFile(`${this.#dir}/state.json`, JSON.stringify(saved));
+  }
+
+  #releaseDir(n: number): string {
+    return `${this.#dir}/releases/${n}`;
+  }
+
+  #baseEnv(spec: AppRunSpec): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of ["PATH", "HOME", "LANG", "TZ", "USER"]) {
+      const v = this.#ctx.runtime.env(name);
+      if (v !== undefined) env[name] = v;
+    }
+    return { ...env, ...spec.env, OUTPOST_APP: this.name, OUTPOST_RELEASE: String(spec.release) };
+  }
+
+  /** `${OUTPOST_RUNTIME}` as an argv item is the agent's own runtime, ready to run a script. */
+  #argv(cmd: readonly string[]): string[] {
+    const runtime = this.#ctx.runtime.name === "deno" ? [execPath, "run", "-A"] : [execPath];
+    return cmd.flatMap((item) => (item === RUNTIME_ITEM ? runtime : [item]));
+  }
+
+  async #freePort(): Promise<number> {
+    const listener = this.#ctx.runtime.listen("127.0.0.1", 0, (conn) => conn.close());
+    const port = listener.port;
+    listener.close();
+    return port;
+  }
+}
+
+async function _readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function _exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function _why(error: unknown): string {
+  return oneLine(error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,113 @@
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { parseAppSpec, SpecError } from "../../../schema/apps/spec.ts";
+import { uploadArtifact } from "../../artifacts/index.ts";
+import { OutpostApiError, OutpostConnectionError } from "../../errors.ts";
+import type { Outpost } from "../../outpost.ts";
+import { sealEnvForDeploy } from "../../secrets/index.ts";
+import { type Command, JSON_OPTION, parse } from "../command.ts";
+import { configDir } from "../config.ts";
+import { json } from "../output.ts";
+import { UsageError } from "../usage-error.ts";
+
+const help = `usage: outpost deploy <app> <dir|file.tar.gz> --to <host>.<cluster> [--spec FILE] [--json]
+                      [--no-wait]
+
+Ships an app: reads its outpost.toml (in the directory, or --spec), checks it before anything is sent,
+packs the directory (honouring .outpostignore) and uploads it once (parts the control plane already has
+are skipped), then deploys it as a new release to the host and follows it until the release is healthy
+(exit 0) or refused (exit 1, with the health check's last output; the release before keeps serving).
+A second deploy of an app while one runs is refused, naming the running one.`;
+
+/** outpost.toml from --spec, or from the directory being deployed. */
+async function _specText(source: string, specFile: string | undefined): Promise<string> {
+  const path = specFile ?? ((await stat(source)).isDirectory() ? join(source, "outpost.toml") : undefined);
+  if (!path) throw new UsageError("a .tar.gz needs --spec <outpost.toml>", help);
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${path}`, help);
+  }
+}
+
+/** Polls the deployment until it is settled; its final view. */
+export async function followDeployment(client: Outpost, id: string, onChange?: (line: string) => void) {
+  let last = "";
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    const { deployment } = await client.deploys.get(id);
+    const line = deployment.hosts
+      .map((h) => `${h.host}: ${h.status}${h.message ? ` (${h.message})` : ""}`)
+      .join(", ");
+    if (line !== last) onChange?.(line);
+    last = line;
+    if (deployment.status !== "running" || Date.now() > deadline) return deployment;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export const deploy: Command = {
+  name: "deploy",
+  summary: "ship an app to a host as a new release",
+  help,
+  async run(ctx, args) {
+    const { values, positionals } = parse(
+      args,
+      {
+        ...JSON_OPTION,
+        to: { type: "string" },
+        spec: { type: "string" },
+        "no-wait": { type: "boolean", default: false },
+      },
+      help,
+    );
+    if (positionals.length !== 2) throw new UsageError("expected <app> <dir|file.tar.gz>", help);
+    if (!values.to) throw new UsageError("--to <host>.<cluster> is required", help);
+    const [app, source] = positionals as [string, string];
+    const text = await _specText(source, values.spec);
+    try {
+      parseAppSpec(text, { name: app });
+    } catch (error) {
+      if (error instanceof SpecError) {
+        ctx.io.err(`outpost: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+    const client = ctx.client();
+    try {
+      const sealed = await sealEnvForDeploy(client, {
+        app,
+        hosts: [values.to],
+        configDir: configDir(ctx.env),
+      });
+      if (sealed.resealed.length && !values.json)
+        ctx.io.out(`${app}: env sealed to ${sealed.resealed.join(", ")} with this machine's keeper key`);
+    } catch (error) {
+      if (error instanceof OutpostApiError || error instanceof OutpostConnectionError) throw error;
+      ctx.io.err(`outpost: ${(error as Error).message}`);
+      return 1;
+    }
+    const uploaded = await uploadArtifact(client, source);
+    const { deployment } = await client.apps.deploy(app, {
+      spec: text,
+      sha256: uploaded.sha256,
+      size: uploaded.size,
+      to: values.to,
+    });
+    if (!values.json)
+      ctx.io.out(`${app}: release ${deployment.release} (${uploaded.sha256.slice(0, 12)}) → ${values.to}`);
+    if (values["no-wait"]) return values.json ? json(ctx.io, deployment) : 0;
+    const done = await followDeployment(
+      client,
+      deployment.id,
+      values.json ? undefined : (line) => ctx.io.out(line),
+    );
+    if (values.json) json(ctx.io, done);
+    else if (done.status === "succeeded")
+      ctx.io.out(`${app}: release ${done.release} is live on ${values.to}`);
+    else
+      ctx.io.err(`outpost: ${app} release ${done.release} ${done.status}: ${done.message ?? "no message"}`);
+    return done.status === "succeeded" ? 0 : 1;
+  },
+};
