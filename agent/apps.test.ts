@@ -145,6 +145,29 @@ describe.each(RUNTIMES)("apps on a %s agent", (runtime) => {
     expect(await (await fetch(`http://127.0.0.1:${live(s)!.port}/`)).text()).toBe("release 2 hi");
   }, 60_000);
 
+  it("serves the listen address and moves it to the new release at once", async () => {
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const listen = `127.0.0.1:${port}`;
+    const withListen = (release: number, generation: number) => {
+      const w = workload(release, generation);
+      return { ...w, spec: { ...w.spec, listen } };
+    };
+    await link.send({ t: "workloads", workloads: [withListen(1, 10)] });
+    await statusUntil(link, (x) => x.generation === 10 && x.live === 1 && live(x)?.state === "healthy");
+    expect(await (await fetch(`http://${listen}/`)).text()).toBe("release 1 hi");
+    await link.send({ t: "workloads", workloads: [withListen(2, 11)] });
+    await statusUntil(link, (x) => x.generation === 11 && x.live === 2 && live(x)?.state === "healthy");
+    expect(await (await fetch(`http://${listen}/`, { headers: { connection: "close" } })).text()).toBe(
+      "release 2 hi",
+    );
+  }, 60_000);
+
   it("keeps the app running through an agent SIGKILL and re-adopts it without a restart", async () => {
     const before = live(await statusUntil(link, (x) => x.live === 2))!;
     await agent.stop("SIGKILL");

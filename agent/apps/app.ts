@@ -225,6 +225,14 @@ export class App {
   async #deploy(w: Workload, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
+    // Not yet driven here (issue 13 items 10 and 3's `user`): refused, never run some other way.
+    if (spec.image !== undefined || spec.user !== undefined) {
+      this.#fail(
+        spec.release,
+        `${spec.image !== undefined ? "image" : "user"} is not supported by this agent yet`,
+      );
+      return;
+    }
     this.#message = `deploying release ${spec.release}`;
     this.report();
     if (!(await _exists(dir))) {
