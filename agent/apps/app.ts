@@ -84,6 +84,8 @@ export class App {
   #generation = 0;
   #desired: Workload["desired"] = "running";
   #spec: AppRunSpec | undefined;
+  /** The last workload the control plane sent: what a revert re-runs with (its env, its artifact). */
+  #workload: Workload | undefined;
   #live: Instance | undefined;
   #others: Instance[] = [];
   #message: string | undefined;
@@ -175,6 +177,7 @@ export class App {
 
   async #apply(w: Workload): Promise<void> {
     this.#id = w.id;
+    this.#workload = w;
     const changed = w.generation !== this.#generation;
     if (changed) {
       this.#generation = w.generation;
@@ -404,10 +407,9 @@ export class App {
         this.#live = undefined;
         inst.state = "failed";
         this.#others.push(inst);
-        await this.#deploy(
-          { id: this.#id, spec: { ...back, revertTo: undefined } } as unknown as Workload,
-          true,
-        );
+        const { revertTo: _gone, ...rest } = back;
+        const w = this.#workload;
+        if (w) await this.#deploy({ ...w, spec: rest, actions: [] }, true);
         this.#message = `release ${spec.release} failed within ${spec.revertWindow / 1000}s of going live; reverted to ${spec.revertTo}`;
         this.report();
         return;
