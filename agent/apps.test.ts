@@ -2,6 +2,7 @@
 // `workloads` frames and reads `workload.status` back; test/apps.test.ts runs the real one). Real
 // processes: each release is a small HTTP server on the PORT the agent gives it.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Workload, WorkloadStatusFrame } from "../schema/protocol/index.ts";
@@ -79,6 +80,17 @@ async function statusUntil(
   }
 }
 
+/** GET over a fresh connection (no pooled keep-alive: a port number may come back for another server). */
+function text(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -117,7 +129,7 @@ describe.each(RUNTIMES)("apps on a %s agent", (runtime) => {
     const s = await statusUntil(link, (x) => x.live === 1 && live(x)?.state === "healthy");
     const inst = live(s)!;
     pids.push(inst.pid!);
-    const body = await (await fetch(`http://127.0.0.1:${inst.port}/`)).text();
+    const body = await text(`http://127.0.0.1:${inst.port}/`);
     expect(body).toBe("release 1 hi");
   }, 60_000);
 
@@ -145,11 +157,32 @@ describe.each(RUNTIMES)("apps on a %s agent", (runtime) => {
     expect(await (await fetch(`http://127.0.0.1:${live(s)!.port}/`)).text()).toBe("release 2 hi");
   }, 60_000);
 
+  it("serves the listen address and moves it to the new release at once", async () => {
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const listen = `127.0.0.1:${port}`;
+    const withListen = (release: number, generation: number) => {
+      const w = workload(release, generation);
+      return { ...w, spec: { ...w.spec, listen } };
+    };
+    await link.send({ t: "workloads", workloads: [withListen(1, 10)] });
+    await statusUntil(link, (x) => x.generation === 10 && x.live === 1 && live(x)?.state === "healthy");
+    expect(await text(`http://${listen}/`)).toBe("release 1 hi");
+    await link.send({ t: "workloads", workloads: [withListen(2, 11)] });
+    await statusUntil(link, (x) => x.generation === 11 && x.live === 2 && live(x)?.state === "healthy");
+    expect(await text(`http://${listen}/`)).toBe("release 2 hi");
+  }, 60_000);
+
   it("keeps the app running through an agent SIGKILL and re-adopts it without a restart", async () => {
     const before = live(await statusUntil(link, (x) => x.live === 2))!;
     await agent.stop("SIGKILL");
     expect(alive(before.pid!)).toBe(true);
-    expect(await (await fetch(`http://127.0.0.1:${before.port}/`)).text()).toBe("release 2 hi");
+    expect(await text(`http://127.0.0.1:${before.port}/`)).toBe("release 2 hi");
     agent = start(runtime, bundle, ["run", "--state-dir", stateDir]);
     link = await cp.nextLink();
     await link.handshake();
@@ -188,5 +221,25 @@ describe.each(RUNTIMES)("apps on a %s agent", (runtime) => {
     await link.send({ t: "workloads", workloads: [{ ...workload(2, 6), desired: "absent" }] });
     await statusUntil(link, (x) => x.generation === 6 && x.message === "removed");
     expect(alive(before.pid!)).toBe(false);
+  }, 60_000);
+
+  it("reverts to the last healthy release when the new one dies within its revert window", async () => {
+    for (const n of [1, 2]) placeRelease(stateDir, n);
+    await link.send({ t: "workloads", workloads: [workload(1, 20)] });
+    await statusUntil(link, (x) => x.generation === 20 && x.live === 1 && live(x)?.state === "healthy");
+    const w = workload(2, 21);
+    await link.send({
+      t: "workloads",
+      workloads: [{ ...w, spec: { ...w.spec, revertWindow: 60_000, revertTo: 1 } }],
+    });
+    const s = await statusUntil(
+      link,
+      (x) => x.generation === 21 && x.live === 2 && live(x)?.state === "healthy",
+    );
+    pids.push(live(s)!.pid!);
+    process.kill(live(s)!.pid!, "SIGKILL");
+    const back = await statusUntil(link, (x) => x.live === 1 && /reverted to 1/.test(x.message ?? ""));
+    pids.push(live(back)!.pid!);
+    expect(await (await fetch(`http://127.0.0.1:${live(back)!.port}/`)).text()).toBe("release 1 hi");
   }, 60_000);
 });

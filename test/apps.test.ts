@@ -19,12 +19,13 @@ const CLI = fileURLToPath(new URL("../sdk/bin/outpost.js", import.meta.url));
 let stack: Stack;
 let env: Record<string, string>;
 let other: Record<string, string>;
+let viewer: Record<string, string>;
 const agents: TestAgent[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
   const t = await stack.tenantInProd("apps");
-  env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: t.token };
+  env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: t.token, OUTPOST_DEPLOY_WAIT_MS: "40000" };
   for (const runtime of RUNTIMES) {
     agents.push(
       await startAgent(t.client, {
@@ -36,6 +37,8 @@ beforeAll(async () => {
       }),
     );
   }
+  const key = await t.client.keys.create({ name: "watcher", role: "viewer" });
+  viewer = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: key.token };
   const o = await stack.tenantInProd("apps-other");
   other = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: o.token };
 }, 180_000);
@@ -187,6 +190,59 @@ describe.each(RUNTIMES)("the shop on a %s agent", (runtime) => {
       [1, true, true],
     ]);
   }, 120_000);
+});
+
+describe("day two", () => {
+  const status = async () =>
+    (
+      JSON.parse((await runCli(["apps", "--json"], env)).stdout).items as {
+        app: string;
+        status: string;
+        live: number | null;
+      }[]
+    ).find((a) => a.app === "shop-bun");
+
+  it("restarts, stops, starts and removes an app", async () => {
+    const restart = await runCli(["app", "restart", "shop-bun"], env);
+    expect(restart.code, `${restart.stderr}\n${agents[0]!.process.output().slice(-3000)}`).toBe(0);
+    expect((await runCli(["app", "stop", "shop-bun"], env)).code).toBe(0);
+    expect((await status())?.live).toBeNull();
+    expect((await runCli(["app", "start", "shop-bun"], env)).code).toBe(0);
+    expect(await status()).toMatchObject({ status: "healthy", live: 1 });
+    const deploys = JSON.parse((await runCli(["deploys", "shop-bun", "--json"], env)).stdout).items;
+    expect(deploys.slice(0, 3).map((d: { kind: string; status: string }) => `${d.kind} ${d.status}`)).toEqual(
+      ["start succeeded", "stop succeeded", "restart succeeded"],
+    );
+  }, 120_000);
+
+  it("refuses a second deployment of an app while one runs, naming it", async () => {
+    const first = await runCli(
+      ["deploy", "shop-deno", withEnv('SHOP_BROKEN = "1"', "20s"), "--to", "app-deno.prod", "--no-wait"],
+      env,
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(["rollback", "shop-deno"], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/has a deployment running \(dep_[0-9a-z]{16}\)/);
+  }, 120_000);
+
+  it("lets a viewer list but not change or run apps", async () => {
+    expect((await runCli(["apps", "--json"], viewer)).code).toBe(0);
+    for (const args of [
+      ["app", "stop", "shop-bun"],
+      ["rollback", "shop-bun"],
+      ["deploy", "shop-bun", SHOP, "--to", "app-bun.prod"],
+    ]) {
+      const res = await runCli(args, viewer);
+      expect(res.code, args.join(" ")).toBe(1);
+      expect(res.stderr).toMatch(/operator|forbidden|role/i);
+    }
+  }, 60_000);
+
+  it("removes an app from its host", async () => {
+    expect((await runCli(["app", "rm", "shop-bun"], env)).code).toBe(0);
+    expect(await status()).toMatchObject({ live: null });
+  }, 60_000);
 });
 
 describe("refusals", () => {

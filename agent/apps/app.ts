@@ -84,6 +84,8 @@ export class App {
   #generation = 0;
   #desired: Workload["desired"] = "running";
   #spec: AppRunSpec | undefined;
+  /** The last workload the control plane sent: what a revert re-runs with (its env, its artifact). */
+  #workload: Workload | undefined;
   #live: Instance | undefined;
   #others: Instance[] = [];
   #message: string | undefined;
@@ -175,6 +177,7 @@ export class App {
 
   async #apply(w: Workload): Promise<void> {
     this.#id = w.id;
+    this.#workload = w;
     const changed = w.generation !== this.#generation;
     if (changed) {
       this.#generation = w.generation;
@@ -225,6 +228,14 @@ export class App {
   async #deploy(w: Workload, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
+    // Not yet driven here (issue 13 items 10 and 3's `user`): refused, never run some other way.
+    if (spec.image !== undefined || spec.user !== undefined) {
+      this.#fail(
+        spec.release,
+        `${spec.image !== undefined ? "image" : "user"} is not supported by this agent yet`,
+      );
+      return;
+    }
     this.#message = `deploying release ${spec.release}`;
     this.report();
     if (!(await _exists(dir))) {
@@ -396,10 +407,9 @@ export class App {
         this.#live = undefined;
         inst.state = "failed";
         this.#others.push(inst);
-        await this.#deploy(
-          { id: this.#id, spec: { ...back, revertTo: undefined } } as unknown as Workload,
-          true,
-        );
+        const { revertTo: _gone, ...rest } = back;
+        const w = this.#workload;
+        if (w) await this.#deploy({ ...w, spec: rest, actions: [] }, true);
         this.#message = `release ${spec.release} failed within ${spec.revertWindow / 1000}s of going live; reverted to ${spec.revertTo}`;
         this.report();
         return;

@@ -56,14 +56,27 @@ async function _app(db: Database, tenantId: TenantId, name: string) {
   return row;
 }
 
-/** The running deployment of an app, if any: a second one is refused while it runs. */
-async function _refuseIfRunning(db: Database, appId: AppId, name: string): Promise<void> {
+/** The running deployment of an app, if any: a second one is refused while it runs (and audited). */
+async function _refuseIfRunning(
+  db: Database,
+  appId: AppId,
+  name: string,
+  who: { tenantId: TenantId; actor: string; action: string },
+): Promise<void> {
   const [running] = await db
     .select({ id: deployments.id })
     .from(deployments)
     .where(and(eq(deployments.appId, appId), eq(deployments.status, "running")))
     .limit(1);
   if (running) {
+    await audit(db, {
+      tenantId: who.tenantId,
+      actor: who.actor,
+      action: who.action,
+      target: appId,
+      outcome: "denied",
+      details: { app: name, reason: "deployment_running", running: running.id },
+    });
     throw ApiError.conflict(
       `app '${name}' has a deployment running (${running.id}); wait for it (outpost deploys ${name}) and try again`,
     );
@@ -216,7 +229,7 @@ export const appRoutes = new Hono<AppEnv>()
       .values({ id: newId("app"), tenantId: caller.tenantId, name: spec.name })
       .onConflictDoNothing();
     const app = await _app(db, caller.tenantId, spec.name);
-    await _refuseIfRunning(db, app.id, app.name);
+    await _refuseIfRunning(db, app.id, app.name, { ...caller, action: "app.deploy" });
     await grantArtifact(db, { tenantId: caller.tenantId, hostId: host.id, sha256: body.sha256 });
     const [last] = await db
       .select({ n: sql<number>`max(${releases.n})` })
@@ -251,7 +264,7 @@ export const appRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const db = c.var.db;
     const app = await _app(db, caller.tenantId, c.req.param("app"));
-    await _refuseIfRunning(db, app.id, app.name);
+    await _refuseIfRunning(db, app.id, app.name, { ...caller, action: "app.rollback" });
     const targets = await db.select().from(instances).where(eq(instances.appId, app.id));
     if (targets.length === 0) throw ApiError.conflict(`app '${app.name}' runs nowhere`);
     const current = targets[0]!.liveRelease ?? targets[0]!.release;
@@ -300,7 +313,7 @@ export const appRoutes = new Hono<AppEnv>()
     const db = c.var.db;
     const { op, host: hostRef } = c.req.valid("json");
     const app = await _app(db, caller.tenantId, c.req.param("app"));
-    await _refuseIfRunning(db, app.id, app.name);
+    await _refuseIfRunning(db, app.id, app.name, { ...caller, action: `app.${op}` });
     const only = hostRef ? (await resolveHost(db, caller.tenantId, hostRef)).id : undefined;
     const targets = (await db.select().from(instances).where(eq(instances.appId, app.id))).filter(
       (t) => only === undefined || t.hostId === only,

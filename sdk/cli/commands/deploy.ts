@@ -33,7 +33,7 @@ async function _specText(source: string, specFile: string | undefined): Promise<
 /** Polls the deployment until it is settled; its final view. */
 export async function followDeployment(client: Outpost, id: string, onChange?: (line: string) => void) {
   let last = "";
-  const deadline = Date.now() + 15 * 60_000;
+  const deadline = Date.now() + Number(process.env.OUTPOST_DEPLOY_WAIT_MS ?? 15 * 60_000);
   for (;;) {
     const { deployment } = await client.deploys.get(id);
     const line = deployment.hosts

@@ -118,8 +118,10 @@ export async function recordStatus(db: Database, hostId: HostId, frame: Workload
     } else if (d.kind === "stop" || d.kind === "rm") {
       if (frame.live === undefined) outcome = "succeeded";
     } else {
-      const mine = frame.instances.find((i) => i.release === d.release);
-      if (frame.live === d.release && mine?.state === "healthy") outcome = "succeeded";
+      // A start names no release: it brings back the one the host has.
+      const want = d.release ?? inst.release;
+      const mine = frame.instances.find((i) => i.release === want);
+      if (frame.live === want && mine?.state === "healthy") outcome = "succeeded";
       else if (mine?.state === "failed") {
         outcome = "failed";
         message = frame.message ?? mine.health ?? "failed";
