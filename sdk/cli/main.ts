@@ -3,6 +3,7 @@
 import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
+import { artifact } from "./commands/artifact.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
 import { exec, runExec } from "./commands/exec.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: Command[] = [
   ssh,
   sshConfig,
   audit,
+  artifact,
 ];
 
 /** `outpost web01.prod uname -a`: a first word that names a host (and no command) means exec. */

@@ -45,6 +45,8 @@ export interface StackOptions {
   publicHostname?: string;
   /** Shortens the failed-authentication window (60 s) for tests that wait it out. */
   authThrottleWindowMs?: number;
+  /** Artifact part size, largest artifact and per-tenant quota, in bytes (lowered by artifact tests). */
+  artifacts?: { partBytes?: number; maxBytes?: number; quotaBytes?: number };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
