@@ -137,6 +137,7 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
   };
   const pids = () => [o.workerdPid(), agentPid];
   const first = await peakRss(pids, () => outpost(small, "1"));
+  console.error(`deploy bench: 100 MB deployed in ${first.result.ms.toFixed(0)} ms`);
   const sshMs = await ssh();
   const t0 = performance.now();
   const again = await uploadArtifact(o.client, small);
@@ -145,6 +146,9 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
 
   const big = join(dir, "image-1gib.tar.gz");
   await makeArtifact(big, 1024 * 1024 * 1024);
+  console.error(
+    `deploy bench: ssh ${sshMs.toFixed(0)} ms, second deploy ${secondMs.toFixed(0)} ms; now 1 GiB`,
+  );
   const large = await peakRss(pids, () => outpost(big, "2"));
   rmSync(big, { force: true });
   const bytes = readFileSync(small).byteLength;
