@@ -76,7 +76,7 @@ async function benchmark(): Promise<void> {
     try {
       if (want.has("deploy")) {
         const host = await enrollBenchHost(client, stack.url, "bench", "local");
-        rows.push(...(await deployBench({ stack, tenantId, client, host, sshd, workerdPid })));
+        rows.push(...(await deployBench({ stack, tenantId, client, host, sshd })));
       }
       if (want.has("streams")) {
         const streamAgent = await startAgent(client, {
