@@ -9,21 +9,12 @@ import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
+import { deployBench, enrollBenchHost } from "./deploy-bench.ts";
 import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
-
-/**
- * `npm run bench -- --only <group>[,<group>…]` runs some of the rows: crypto, exec, rss, streams, pty.
- * Without it, all of them.
- */
-function selected(group: string): boolean {
-  const at = process.argv.indexOf("--only");
-  if (at === -1) return true;
-  return (process.argv[at + 1] ?? "").split(",").includes(group);
-}
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
 function workerdPid(): number | undefined {
@@ -43,55 +34,78 @@ async function main(): Promise<void> {
   }
 }
 
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, deploy). */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "deploy"] as const;
+function selectedGroups(argv: string[]): Set<string> {
+  const i = argv.indexOf("--only");
+  if (i === -1) return new Set(GROUPS);
+  const picked = (argv[i + 1] ?? "").split(",").filter(Boolean);
+  const unknown = picked.filter((g) => !(GROUPS as readonly string[]).includes(g));
+  if (picked.length === 0 || unknown.length > 0)
+    throw new Error(`--only takes one or more of ${GROUPS.join(",")}, not '${argv[i + 1] ?? ""}'`);
+  return new Set(picked);
+}
+
 async function benchmark(): Promise<void> {
+  const want = selectedGroups(process.argv.slice(2));
   await buildWorker();
   const rows: Row[] = [];
-  if (selected("crypto")) rows.push(...(await cryptoBench()));
+  if (want.has("crypto")) rows.push(...(await cryptoBench()));
 
   const stack = await startStack();
   try {
-    const { client, token } = await stack.tenant("bench");
+    const { id: tenantId, client, token } = await stack.tenant("bench");
     await client.clusters.create("bench");
     await client.sites.create("bench", "local");
-    const agent = await startAgent(client, {
-      runtime: "bun",
-      name: "exec-bun",
-      cluster: "bench",
-      site: "local",
-      url: stack.url,
-    });
-    try {
-      if (selected("exec"))
+    if (want.has("exec")) {
+      const agent = await startAgent(client, {
+        runtime: "bun",
+        name: "exec-bun",
+        cluster: "bench",
+        site: "local",
+        url: stack.url,
+      });
+      try {
         rows.push(...(await execBench(client, agent, () => rssKb(agent.process.child.pid!))));
-    } finally {
-      await agent.stop();
+      } finally {
+        await agent.stop();
+      }
     }
-    if (selected("rss")) rows.push(...(await rssBench(client, stack.url)));
+    if (want.has("rss")) rows.push(...(await rssBench(client, stack.url)));
 
     const sshd = await startSshd();
-    const streamAgent = await startAgent(client, {
-      runtime: "bun",
-      name: "streams-bun",
-      cluster: "bench",
-      site: "local",
-      url: stack.url,
-      runArgs: ["--service", `ssh=127.0.0.1:${sshd.port}`],
-    });
     try {
-      const env = { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
-      if (selected("pty")) rows.push(...(await ptyBench({ agent: streamAgent, sshd, env })));
-      if (selected("streams"))
-        rows.push(
-          ...(await streamBench({
-            client,
-            agent: streamAgent,
-            sshd,
-            env: { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token },
-            workerdPid: () => workerdPid(),
-          })),
-        );
+      if (want.has("deploy")) {
+        const host = await enrollBenchHost(client, stack.url, "bench", "local");
+        rows.push(...(await deployBench({ stack, tenantId, client, host, sshd })));
+      }
+      if (want.has("streams") || want.has("pty")) {
+        const streamAgent = await startAgent(client, {
+          runtime: "bun",
+          name: "streams-bun",
+          cluster: "bench",
+          site: "local",
+          url: stack.url,
+          runArgs: ["--service", `ssh=127.0.0.1:${sshd.port}`],
+        });
+        try {
+          const env = { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
+          if (want.has("pty")) rows.push(...(await ptyBench({ agent: streamAgent, sshd, env })));
+          if (want.has("streams"))
+            rows.push(
+              ...(await streamBench({
+                client,
+                agent: streamAgent,
+                sshd,
+                env,
+                workerdPid: () => workerdPid(),
+              })),
+            );
+        } finally {
+          await streamAgent.stop();
+        }
+      }
     } finally {
-      await streamAgent.stop();
       await sshd.stop();
     }
   } finally {

@@ -28,6 +28,8 @@ export interface ControlPlaneOptions {
   exposureDomain?: string;
   /** Window over which failed authentication is counted (default 60 s); tests shorten it. */
   authThrottleWindowMs?: number;
+  /** Artifact limits in bytes (worker/artifacts/limits.ts); tests lower them. */
+  artifacts?: { partBytes?: number; maxBytes?: number; quotaBytes?: number };
 }
 
 export interface ControlPlane {
@@ -63,6 +65,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       // Browsers and curl resolve every *.localhost name to loopback (RFC 6761 §6.3).
       EXPOSURE_DOMAIN: opts.exposureDomain ?? "localhost",
       ...(opts.authThrottleWindowMs ? { AUTH_THROTTLE_WINDOW_MS: String(opts.authThrottleWindowMs) } : {}),
+      ...(opts.artifacts?.partBytes ? { ARTIFACT_PART_BYTES: String(opts.artifacts.partBytes) } : {}),
+      ...(opts.artifacts?.maxBytes ? { ARTIFACT_MAX_BYTES: String(opts.artifacts.maxBytes) } : {}),
+      ...(opts.artifacts?.quotaBytes ? { ARTIFACT_QUOTA_BYTES: String(opts.artifacts.quotaBytes) } : {}),
     },
   });
   const url = (await mf.ready).origin;

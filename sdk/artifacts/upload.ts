@@ -4,6 +4,7 @@
 // memory stays bounded (PARALLEL parts in flight, 1 MiB chunks each) whatever the artifact's size.
 import { open } from "node:fs/promises";
 import { unwrap } from "../client.ts";
+import { OutpostConnectionError } from "../errors.ts";
 import type { Outpost } from "../outpost.ts";
 import { packArtifact } from "./pack.ts";
 
@@ -110,6 +111,39 @@ async function uploadFile(
     await handle.close();
   }
   opts.signal?.throwIfAborted();
-  await unwrap(client.url, api.uploads[":id"].complete.$post({ param: { id: upload.id } }));
+  try {
+    await unwrap(client.url, api.uploads[":id"].complete.$post({ param: { id: upload.id } }));
+  } catch (error) {
+    // A large artifact can take the server longer to verify than an HTTP client waits; it goes on
+    // verifying (waitUntil), so ask until it is stored, or until the upload is gone (refused).
+    if (!(error instanceof OutpostConnectionError)) throw error;
+    await _awaitVerified(client, file, upload.id, error);
+  }
   return result;
+}
+
+/** How long to keep asking whether a completed upload was stored (bounded: 30 min at 2 s). */
+const VERIFY_POLLS = 900;
+const VERIFY_POLL_MS = 2000;
+
+async function _awaitVerified(
+  client: Outpost,
+  file: { sha256: string; size: number },
+  uploadId: string,
+  cause: OutpostConnectionError,
+): Promise<void> {
+  for (let i = 0; i < VERIFY_POLLS; i++) {
+    await new Promise((r) => setTimeout(r, VERIFY_POLL_MS));
+    const res = await client.api.v1.artifacts.uploads[":id"]
+      .$get({ param: { id: uploadId } })
+      .catch(() => undefined);
+    if (res?.status !== 404) continue; // still verifying (or the server is unreachable for now)
+    const view = await client.api.v1.artifacts[":sha256"].$get({ param: { sha256: file.sha256 } });
+    if (view.ok) return;
+    throw new Error(
+      `the control plane did not store artifact ${file.sha256.slice(0, 12)}: its bytes failed the server's checksum`,
+      { cause },
+    );
+  }
+  throw cause;
 }

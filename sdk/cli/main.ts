@@ -5,6 +5,7 @@ import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../
 import { type Command, makeContext } from "./command.ts";
 import { app } from "./commands/app.ts";
 import { apps } from "./commands/apps.ts";
+import { artifact } from "./commands/artifact.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
 import { deploy } from "./commands/deploy.ts";
@@ -60,6 +61,7 @@ export const COMMANDS: Command[] = [
   rollback,
   deploys,
   audit,
+  artifact,
 ];
 
 /** `outpost web01.prod uname -a`: a first word that names a host (and no command) means exec. */

@@ -47,6 +47,8 @@ export interface StackOptions {
   authThrottleWindowMs?: number;
   /** Receives everything workerd prints (test/secrets-e2e.test.ts looks for plaintext in it). */
   onOutput?: (text: string) => void;
+  /** Artifact part size, largest artifact and per-tenant quota, in bytes (lowered by artifact tests). */
+  artifacts?: { partBytes?: number; maxBytes?: number; quotaBytes?: number };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

@@ -301,45 +301,59 @@ export const artifactRoutes = new Hono<AppEnv>()
           `upload ${upload.id} cannot be completed (${err instanceof Error ? err.message : err})`,
         );
     }
-    const actual = await digestObject(bucket, key);
-    if (!actual || actual.sha256 !== upload.sha256 || actual.size !== upload.size) {
+    // Verifying a large artifact takes a while: waitUntil lets it finish when the client gave up
+    // waiting (a timeout), and the client learns the outcome by asking again (POST /v1/artifacts).
+    const work = (async () => {
+      const actual = await digestObject(bucket, key);
+      if (!actual || actual.sha256 !== upload.sha256 || actual.size !== upload.size) {
+        await bucket.delete(key);
+        await db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id));
+        await audit(db, {
+          tenantId: caller.tenantId,
+          actor: caller.actor,
+          action: "artifact.upload",
+          target: upload.sha256,
+          outcome: "denied",
+          details: {
+            reason: "checksum_mismatch",
+            actual: actual?.sha256 ?? null,
+            size: actual?.size ?? null,
+          },
+        });
+        return { mismatch: actual?.sha256 ?? "(none)" } as const;
+      }
+      await storeVerified(bucket, key, upload.sha256);
+      const row = {
+        tenantId: caller.tenantId,
+        sha256: upload.sha256,
+        size: upload.size,
+        createdBy: caller.actor,
+        createdAt: new Date(),
+      };
+      await db.batch([
+        db.insert(artifacts).values(row).onConflictDoNothing(),
+        db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id)),
+      ]);
       await bucket.delete(key);
-      await db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id));
       await audit(db, {
         tenantId: caller.tenantId,
         actor: caller.actor,
         action: "artifact.upload",
         target: upload.sha256,
-        outcome: "denied",
-        details: { reason: "checksum_mismatch", actual: actual?.sha256 ?? null, size: actual?.size ?? null },
+        outcome: "allowed",
+        details: { size: upload.size, parts },
       });
+      return { row } as const;
+    })();
+    c.executionCtx.waitUntil(work.catch(() => {}));
+    const outcome = await work;
+    if ("mismatch" in outcome)
       throw new ApiError(
         422,
         "checksum_mismatch",
-        `the uploaded bytes have sha256 ${actual?.sha256 ?? "(none)"}, not ${upload.sha256}; nothing was stored`,
+        `the uploaded bytes have sha256 ${outcome.mismatch}, not ${upload.sha256}; nothing was stored`,
       );
-    }
-    await storeVerified(bucket, key, upload.sha256);
-    const row = {
-      tenantId: caller.tenantId,
-      sha256: upload.sha256,
-      size: upload.size,
-      createdBy: caller.actor,
-      createdAt: new Date(),
-    };
-    await db.batch([
-      db.insert(artifacts).values(row).onConflictDoNothing(),
-      db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id)),
-    ]);
-    await bucket.delete(key);
-    await audit(db, {
-      tenantId: caller.tenantId,
-      actor: caller.actor,
-      action: "artifact.upload",
-      target: upload.sha256,
-      outcome: "allowed",
-      details: { size: upload.size, parts },
-    });
+    const row = outcome.row;
     return c.json({ artifact: _artifact(row) });
   })
   .get("/:sha256", async (c) => {
