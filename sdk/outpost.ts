@@ -139,8 +139,12 @@ export class Outpost {
   };
 
   readonly hosts = {
+    /** `selector` is a label selector (schema/selectors.ts), e.g. `role=web,zone in (a,b)`. */
     list: (query: HostFilters = {}) => this.#call(this.api.v1.hosts.$get({ query })),
     get: (host: string) => this.#call(this.api.v1.hosts[":host"].$get({ param: { host } })),
+    /** Sets and removes labels on a host (admin); its labels after the change. */
+    label: (host: string, edit: { set?: Record<string, string>; remove?: string[] }) =>
+      this.#call(this.api.v1.hosts[":host"].labels.$post({ param: { host }, json: edit })),
     revoke: (host: string) => this.#call(this.api.v1.hosts[":host"].revoke.$post({ param: { host } })),
     delete: (host: string) => this.#call(this.api.v1.hosts[":host"].$delete({ param: { host } })),
   };

@@ -16,6 +16,7 @@ import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
 import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
+import { hostLabelRoutes } from "./routes/host-labels.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
@@ -54,6 +55,7 @@ const v1 = new Hono<AppEnv>()
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
   .route("/hosts", serviceRoutes)
+  .route("/hosts", hostLabelRoutes)
   .route("/sessions", sessionRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
