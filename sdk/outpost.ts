@@ -1,9 +1,10 @@
 // `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
 import type { ClientResponse, InferRequestType } from "hono/client";
-import type { ExecSpec } from "../schema/protocol/exec-spec.ts";
+import { type ExecSpec, encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
+import { type FanoutStream, openFanout } from "./streams/fanout.ts";
 import { collect } from "./streams/socket.ts";
 import { openTcp, type TcpStream } from "./streams/tcp.ts";
 
@@ -29,6 +30,27 @@ export class Outpost {
   execStream(host: string, argv: string[], opts: Omit<ExecSpec, "argv"> = {}): ExecStream {
     const wsUrl = this.api.v1.hosts[":host"].exec.$url({ param: { host } }).toString().replace(/^http/, "ws");
     return openExec({ wsUrl, token: this.#token, spec: { ...opts, argv } });
+  }
+
+  /**
+   * Runs argv on every host of `cluster` that `selector` (schema/selectors.ts) chooses, server-side in
+   * the ClusterDO over one connection: events per host (started, stdout, stderr, exit, failed) then
+   * `done`. A selector matching no host throws OutpostApiError 404 `no_hosts` from `events`.
+   */
+  fanout(
+    cluster: string,
+    argv: string[],
+    opts: Omit<ExecSpec, "argv" | "credit"> & { selector?: string; site?: string; maxParallel?: number } = {},
+  ): FanoutStream {
+    const { selector, site, maxParallel, ...spec } = opts;
+    const query = {
+      spec: encodeExecSpec({ ...spec, argv }),
+      ...(selector ? { selector } : {}),
+      ...(site ? { site } : {}),
+      ...(maxParallel ? { maxParallel: String(maxParallel) } : {}),
+    };
+    const url = this.api.v1.clusters[":cluster"].exec.$url({ param: { cluster }, query });
+    return openFanout(new URL(url.toString().replace(/^http/, "ws")), this.#token);
   }
 
   /**

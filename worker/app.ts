@@ -15,6 +15,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
+import { fanoutRoutes } from "./routes/fanout.ts";
 import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
 import { hostLabelRoutes } from "./routes/host-labels.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
@@ -51,6 +52,7 @@ const v1 = new Hono<AppEnv>()
   .use(apiKeyAuth)
   .route("/keys", keyRoutes)
   .route("/clusters", clusterRoutes)
+  .route("/clusters", fanoutRoutes)
   .route("/sites", siteRoutes)
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
