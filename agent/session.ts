@@ -33,6 +33,7 @@ import {
 } from "../schema/protocol/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
+import type { JobRunner } from "./jobs/index.ts";
 import type { Outgoing } from "./outgoing.ts";
 import type { Runtime } from "./runtime/index.ts";
 import type { AgentState } from "./state.ts";
@@ -47,6 +48,8 @@ export interface SessionOptions {
   facts: () => Promise<HostFacts>;
   /** What exec the host's owner allows (exec-policy.ts); every argv when absent. */
   execPolicy?: ExecPolicy;
+  /** Queued jobs (capability 7): the agent's, outliving this connection. */
+  jobs?: JobRunner;
   /** Services, policy and mesh listeners: the agent's, outliving this connection. */
   network: HostNetwork;
   log: (line: string) => void;
@@ -93,6 +96,8 @@ export class Session {
   /** The data keys' bytes, until the faster MAC replaced the keys made from them. */
   #rawKeys: Record<"agent>cp" | "cp>agent", Uint8Array> | undefined;
   #inbound: Promise<void> = Promise.resolve();
+  /** Job results go out on this session while it is the ready one (jobs/job-runner.ts). */
+  readonly #sendJobResult = (frame: Outgoing) => this.#send(frame);
   #outbound: Promise<void> = Promise.resolve();
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -173,6 +178,7 @@ export class Session {
     this.#phase = "closing";
     this.#stopTimers();
     this.#endStreams();
+    this.#options.jobs?.detach(this.#sendJobResult);
     const local = this.#local;
     const end: SessionEnd = local
       ? {
@@ -338,6 +344,7 @@ export class Session {
     const { log, state } = this.#options;
     this.#phase = "ready";
     this.#wasReady = true;
+    this.#options.jobs?.attach(this.#sendJobResult);
     this.#stopTimers();
     this.#lastHeard = Date.now();
     this.#heartbeat = setInterval(() => {
@@ -382,6 +389,14 @@ export class Session {
     if (this.#streams.takes(frame)) {
       this.#loadFastMac();
       this.#streams.receive(frame);
+      return;
+    }
+    if (frame.t === "job") {
+      void this.#options.jobs?.receive(frame);
+      return;
+    }
+    if (frame.t === "job.cancel") {
+      this.#options.jobs?.cancel(frame.job);
       return;
     }
     if (frame.t !== "config") return;

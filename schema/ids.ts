@@ -18,6 +18,7 @@ const ID_PREFIXES = {
   service: "svc",
   meshRoute: "mesh",
   exposure: "exp",
+  job: "job",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
@@ -30,6 +31,7 @@ export type SessionId = Brand<`ses_${string}`, "SessionId">;
 export type ServiceId = Brand<`svc_${string}`, "ServiceId">;
 export type MeshRouteId = Brand<`mesh_${string}`, "MeshRouteId">;
 export type ExposureId = Brand<`exp_${string}`, "ExposureId">;
+export type JobId = Brand<`job_${string}`, "JobId">;
 
 /** The id type of each kind: `newId("cluster")` is a ClusterId. */
 export interface IdOf {
@@ -43,6 +45,7 @@ export interface IdOf {
   service: ServiceId;
   meshRoute: MeshRouteId;
   exposure: ExposureId;
+  job: JobId;
 }
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */

@@ -11,6 +11,7 @@ import { openTcp, type TcpStream } from "./streams/tcp.ts";
 type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
 type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
 type TokenCreate = InferRequestType<Api["v1"]["tokens"]["$post"]>["json"];
+type JobCreate = InferRequestType<Api["v1"]["jobs"]["$post"]>["json"];
 
 export class Outpost {
   readonly url: string;
@@ -208,6 +209,28 @@ export class Outpost {
     /** Every link given out for the exposure stops working. */
     revokeLinks: (name: string) =>
       this.#call(this.api.v1.exposures[":name"].links.$delete({ param: { name } })),
+  };
+
+  /**
+   * Queued jobs: steps run in order on every host of a cluster the selector chooses, each host once,
+   * now or when it next connects within `ttl` (default 24h, at most 7d).
+   */
+  readonly jobs = {
+    run: (json: JobCreate) => this.#call(this.api.v1.jobs.$post({ json })),
+    list: (query: { limit?: number; cursor?: string } = {}) =>
+      this.#call(
+        this.api.v1.jobs.$get({
+          query: {
+            ...(query.limit ? { limit: String(query.limit) } : {}),
+            ...(query.cursor ? { cursor: query.cursor } : {}),
+          },
+        }),
+      ),
+    get: (id: string) => this.#call(this.api.v1.jobs[":id"].$get({ param: { id } })),
+    /** Each host's last 64 KiB of stdout and stderr, base64. */
+    logs: (id: string, host?: string) =>
+      this.#call(this.api.v1.jobs[":id"].logs.$get({ param: { id }, query: host ? { host } : {} })),
+    cancel: (id: string) => this.#call(this.api.v1.jobs[":id"].cancel.$post({ param: { id } })),
   };
 
   audit(query: { limit?: number; cursor?: number } = {}) {

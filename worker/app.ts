@@ -21,6 +21,7 @@ import { hostLabelRoutes } from "./routes/host-labels.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
 import { serviceRoutes } from "./routes/services.ts";
@@ -61,7 +62,8 @@ const v1 = new Hono<AppEnv>()
   .route("/sessions", sessionRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
-  .route("/audit", auditRoutes);
+  .route("/audit", auditRoutes)
+  .route("/jobs", jobRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

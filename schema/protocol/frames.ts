@@ -30,6 +30,12 @@
 //     ◀─ ping {time} ─▶ pong {time}                        either side, every `heartbeat` ms; after
 //                                                         HEARTBEAT_MISSES silent intervals, close 4408
 //     ◀─ config {config} ────────────────────────────────  after ready, and whenever it changes
+//     ◀─ job {job, steps, expires, timeout?} ────────────  cap ≥ 7: a queued job, after ready and
+//                                                         when one is created; again on every
+//                                                         connect until its result is in
+//     ── job.result {job, state, …} ─────────────────────▶  running, then a final state; the agent
+//                                                         runs each job id at most once (its ledger)
+//     ◀─ job.cancel {job} ───────────────────────────────  the running step is signalled, no more start
 //
 //   Streams, any number at once, only after ready. Stream ids are never reused on a connection: the
 //   control plane opens odd ids, the agent even ones, so both may open streams without colliding.
@@ -75,8 +81,12 @@ import type { ConnectionId, HostId, KeyId } from "./keys.ts";
  *                   unknown field). Tightened: the facts' text, error messages and close reasons
  *                   refuse control characters (control-characters.ts; 4400), so that a hostile agent
  *                   cannot reach an operator's terminal through them. Older peers are still served.
+ *   5, 6: other branches' bumps (renumbered at merge).
+ *   7 (2026-12-02): queued jobs: `job` and `job.cancel` (cp → agent), `job.result` (agent → cp). The
+ *                   control plane sends them only to agents whose hello said cap ≥ 7, and the agent
+ *                   sends job.result only in answer to a job. Older peers are still served.
  */
-export const PROTOCOL_CAPABILITY = 4;
+export const PROTOCOL_CAPABILITY = 7;
 
 /** Oldest peer capability this code still accepts; older peers are closed with 4426. */
 export const MIN_PEER_CAPABILITY = 1;
@@ -408,6 +418,59 @@ export interface CloseFrame {
   reason?: string;
 }
 
+// ## Jobs (capability 7)
+
+/**
+ * job — cp → agent: run `steps` in order, stopping at the first that fails, unless this host already
+ * ran this job id (the agent's action ledger); never after `expires`.
+ *
+ *   { t: "job", seq: uint, job: tstr,      ; "job_…"
+ *     steps: [+ [+ tstr]],                 ; argv of each step, no shell
+ *     expires: uint,                       ; ms since the Unix epoch
+ *     ? timeout: uint }                    ; ms, each step's limit
+ */
+export interface JobFrame {
+  t: "job";
+  seq: number;
+  job: string;
+  steps: string[][];
+  expires: number;
+  timeout?: number;
+}
+
+/** job.cancel — cp → agent: signal the job's running step (SIGTERM); its later steps never start. */
+export interface JobCancelFrame {
+  t: "job.cancel";
+  seq: number;
+  job: string;
+}
+
+/**
+ * job.result — agent → cp: `running` once claimed, then the final state with the last step's exit,
+ * the whole job's duration and the last JOB_OUTPUT_TAIL bytes of each stream.
+ *
+ *   { t: "job.result", seq: uint, job: tstr,
+ *     state: "running" / "succeeded" / "failed" / "cancelled" / "interrupted",
+ *     ? step: uint, ? code: uint / null, ? signal: tstr, ? message: tstr,
+ *     ? durationMs: uint, ? stdout: bstr, ? stderr: bstr }
+ */
+export interface JobResultFrame {
+  t: "job.result";
+  seq: number;
+  job: string;
+  state: JobState;
+  step?: number;
+  code?: number | null;
+  signal?: string;
+  message?: string;
+  durationMs?: number;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+}
+
+export const JOB_STATES = ["running", "succeeded", "failed", "cancelled", "interrupted"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
 // ## Unions
 
 /** Every frame type, sent by either side. */
@@ -433,10 +496,12 @@ export type ControlPlaneFrame =
   | ExecOpenFrame
   | StdinFrame
   | SignalFrame
+  | JobFrame
+  | JobCancelFrame
   | SharedFrame;
 
 /** Frames the agent sends (direction "agent>cp"). */
-export type AgentFrame = HelloFrame | StdoutFrame | StderrFrame | ExitFrame | SharedFrame;
+export type AgentFrame = HelloFrame | StdoutFrame | StderrFrame | ExitFrame | JobResultFrame | SharedFrame;
 
 /** The frames that may travel in `direction`. */
 export type FrameFrom<D extends Direction> = D extends "cp>agent" ? ControlPlaneFrame : AgentFrame;

@@ -54,3 +54,8 @@ export const HEARTBEAT_MISSES = 3;
 export const MAX_EXEC_ALLOW_ENTRIES = 64;
 export const MAX_EXEC_PREFIX_ITEMS = 16;
 export const MAX_EXEC_ARG_TEXT = 256;
+
+/** A job's result keeps the last this many bytes of each stream (stdout, stderr), over all its steps. */
+export const JOB_OUTPUT_TAIL = 64 * 1024;
+/** At most this many steps in one job. */
+export const MAX_JOB_STEPS = 64;

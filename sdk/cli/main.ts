@@ -9,6 +9,7 @@ import { exec, runExec } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
+import { job } from "./commands/job.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { mesh } from "./commands/mesh.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: Command[] = [
   token,
   hosts,
   exec,
+  job,
   sessions,
   service,
   proxy,
@@ -76,7 +78,9 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
         ? args.slice(0, 1)
         : command === exec && args.includes("--")
           ? args.slice(0, args.indexOf("--"))
-          : args;
+          : command === job && args.includes("--")
+            ? args.slice(0, args.indexOf("--"))
+            : args;
     if (ownArgs.some(isHelp)) {
       io.out(command.help);
       return 0;

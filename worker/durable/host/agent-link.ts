@@ -245,6 +245,7 @@ export class AgentLink {
     this.att.update<AgentAttachment>(ws, (x) => {
       x.phase = "ready";
       x.dbSeen = now;
+      x.cap = hello.cap;
     });
     this.#agentSeen = ws;
     // One live agent per host: older connections (a half-dead one the agent gave up on, or hellos that

@@ -24,6 +24,8 @@ export interface AgentAttachment {
   seen: number;
   /** When last_seen was last written to the database (ms); throttles those writes. */
   dbSeen: number;
+  /** The capability the agent's hello named (frames.ts): what we may send it. */
+  cap?: number;
   /** The last stream id the control plane opened on this connection (odd). */
   lastSid?: number;
   /**
