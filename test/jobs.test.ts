@@ -177,6 +177,49 @@ describe("outpost job run", () => {
   });
 });
 
+describe("--include-new", () => {
+  it("runs the job once on a host that enrolls later with matching labels", async () => {
+    const runs = join(dir, "late-runs");
+    const res = await runCli(
+      [
+        "job",
+        "run",
+        "--cluster",
+        "prod",
+        "-l",
+        "role=late",
+        "--include-new",
+        "--json",
+        "--",
+        "sh",
+        "-c",
+        `echo run >> ${runs}`,
+      ],
+      env,
+    );
+    expect(res.code).toBe(0);
+    const { job, hosts } = JSON.parse(res.stdout);
+    expect(hosts).toBe(0);
+    const late = await startAgent(a.client, {
+      cluster: "prod",
+      site: "fra1",
+      url: stack.url,
+      runtime: "bun",
+      name: "late01",
+      labels: "role=late",
+    });
+    try {
+      await eventually(
+        async () => expect(await states(job.id)).toEqual({ "late01.prod": "succeeded" }),
+        30_000,
+      );
+      expect(lines(runs)).toHaveLength(1);
+    } finally {
+      await late.stop();
+    }
+  });
+});
+
 describe("refusals", () => {
   it("refuses a TTL over the maximum, a bad selector, no match, viewers and other tenants", async () => {
     const ttl = await runCli(["job", "run", "--cluster", "prod", "--ttl", "8d", "--", "true"], env);

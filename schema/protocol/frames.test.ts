@@ -47,6 +47,9 @@ describe("frames", () => {
       "data",
       "fin",
       "close",
+      "job",
+      "job.cancel",
+      "job.result",
     ]);
   });
 
