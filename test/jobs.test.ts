@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OutpostApiError } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
+import { enrollIdentity, RawAgent } from "./harness/raw-agent.ts";
 import { raw, type Stack, startStack } from "./harness/stack.ts";
 
 let stack: Stack;
@@ -217,6 +218,36 @@ describe("--include-new", () => {
     } finally {
       await late.stop();
     }
+  });
+});
+
+describe("a hostile agent", () => {
+  it("cannot report on another host's job, nor rewrite a result once it is in", async () => {
+    const { job } = await a.client.jobs.run({
+      cluster: "prod",
+      selector: "zone=a",
+      steps: [["echo", "mine"]],
+    });
+    await eventually(async () => expect(await states(job.id)).toEqual({ "web01.prod": "succeeded" }));
+    const evil = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, a.client, "evil01"));
+    try {
+      await evil.handshake();
+      await evil.sendFrame({
+        t: "job.result",
+        job: job.id,
+        state: "failed",
+        code: 9,
+        stdout: new TextEncoder().encode("forged"),
+      } as never);
+      await evil.sendFrame({ t: "ping", time: Date.now() } as never);
+      await evil.receiveFrame("pong");
+    } finally {
+      evil.ws.close();
+    }
+    const after = (await a.client.jobs.get(job.id)).hosts;
+    expect(after).toEqual([expect.objectContaining({ host: "web01.prod", state: "succeeded", exitCode: 0 })]);
+    const logs = await a.client.jobs.logs(job.id);
+    expect(Buffer.from(logs.logs[0]!.stdout, "base64").toString()).toBe("mine\n");
   });
 });
 
