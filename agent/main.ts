@@ -10,6 +10,7 @@
 
 import { homedir } from "node:os";
 import { Signer } from "../schema/protocol/index.ts";
+import { ActionLedger } from "./action-ledger.ts";
 import { Apps, openAppEnv, prepareRelease } from "./apps/index.ts";
 import {
   parseAllowNets,
@@ -26,6 +27,7 @@ import { enroll } from "./enroll.ts";
 import { AgentError, oneLine, usageError } from "./errors.ts";
 import { parseExecPolicy } from "./exec/index.ts";
 import { collectFacts } from "./facts.ts";
+import { JobRunner } from "./jobs/index.ts";
 import { detectRuntime, type Runtime } from "./runtime/index.ts";
 import { defaultStateDir, loadIdentity } from "./state.ts";
 import { HostNetwork } from "./tcp/index.ts";
@@ -241,7 +243,9 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     prepareRelease: prepareRelease(state, signer),
     openEnv: openAppEnv(state, seed),
   });
+  const jobs = new JobRunner(runtime, await ActionLedger.open(stateDir), execPolicy, log);
   const connection = new Connection({
+    jobs,
     runtime,
     state,
     signer,

@@ -35,6 +35,7 @@ import {
 import type { Apps } from "./apps/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
+import type { JobRunner } from "./jobs/index.ts";
 import type { Outgoing } from "./outgoing.ts";
 import { PtyStreams } from "./pty/index.ts";
 import type { Runtime } from "./runtime/index.ts";
@@ -50,6 +51,8 @@ export interface SessionOptions {
   facts: () => Promise<HostFacts>;
   /** What exec the host's owner allows (exec-policy.ts); every argv when absent. */
   execPolicy?: ExecPolicy;
+  /** Queued jobs (capability 7): the agent's, outliving this connection. */
+  jobs?: JobRunner;
   /** Services, policy and mesh listeners: the agent's, outliving this connection. */
   network: HostNetwork;
   /** The host's apps (cap 6 workloads), outliving this connection. */
@@ -100,6 +103,8 @@ export class Session {
   /** The data keys' bytes, until the faster MAC replaced the keys made from them. */
   #rawKeys: Record<"agent>cp" | "cp>agent", Uint8Array> | undefined;
   #inbound: Promise<void> = Promise.resolve();
+  /** Job results go out on this session while it is the ready one (jobs/job-runner.ts). */
+  readonly #sendJobResult = (frame: Outgoing) => this.#send(frame);
   #outbound: Promise<void> = Promise.resolve();
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -186,6 +191,7 @@ export class Session {
     this.#phase = "closing";
     this.#stopTimers();
     this.#endStreams();
+    this.#options.jobs?.detach(this.#sendJobResult);
     const local = this.#local;
     const end: SessionEnd = local
       ? {
@@ -353,6 +359,7 @@ export class Session {
     const { log, state } = this.#options;
     this.#phase = "ready";
     this.#wasReady = true;
+    this.#options.jobs?.attach(this.#sendJobResult);
     this.#stopTimers();
     this.#lastHeard = Date.now();
     this.#heartbeat = setInterval(() => {
@@ -403,6 +410,14 @@ export class Session {
     }
     if (frame.t === "workloads") {
       this.#options.apps?.apply(frame.workloads);
+      return;
+    }
+    if (frame.t === "job") {
+      void this.#options.jobs?.receive(frame);
+      return;
+    }
+    if (frame.t === "job.cancel") {
+      this.#options.jobs?.cancel(frame.job);
       return;
     }
     if (frame.t !== "config") return;

@@ -24,6 +24,7 @@ const ID_PREFIXES = {
   deployment: "dep",
   workload: "wl",
   action: "act",
+  job: "job",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
@@ -42,6 +43,7 @@ export type DeploymentId = Brand<`dep_${string}`, "DeploymentId">;
 export type WorkloadId = Brand<`wl_${string}`, "WorkloadId">;
 export type ActionId = Brand<`act_${string}`, "ActionId">;
 export type ArtifactUploadId = Brand<`upl_${string}`, "ArtifactUploadId">;
+export type JobId = Brand<`job_${string}`, "JobId">;
 
 /** The id type of each kind: `newId("cluster")` is a ClusterId. */
 export interface IdOf {
@@ -60,6 +62,7 @@ export interface IdOf {
   deployment: DeploymentId;
   workload: WorkloadId;
   action: ActionId;
+  job: JobId;
 }
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */

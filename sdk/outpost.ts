@@ -1,10 +1,11 @@
 // `Outpost`: the SDK's front door — one method per operation, typed end to end from the Worker routes.
 import type { ClientResponse, InferRequestType } from "hono/client";
-import type { ExecSpec } from "../schema/protocol/exec-spec.ts";
+import { type ExecSpec, encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import type { PtySpec } from "../schema/protocol/pty-spec.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
+import { type FanoutStream, openFanout } from "./streams/fanout.ts";
 import { openPty, type PtyStream } from "./streams/pty.ts";
 import { collect } from "./streams/socket.ts";
 import { openTcp, type TcpStream } from "./streams/tcp.ts";
@@ -12,6 +13,7 @@ import { openTcp, type TcpStream } from "./streams/tcp.ts";
 type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
 type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
 type TokenCreate = InferRequestType<Api["v1"]["tokens"]["$post"]>["json"];
+type JobCreate = InferRequestType<Api["v1"]["jobs"]["$post"]>["json"];
 
 export class Outpost {
   readonly url: string;
@@ -55,6 +57,27 @@ export class Outpost {
     setRecording: (enabled: boolean) =>
       this.#call(this.api.v1.settings.recording.$put({ json: { enabled } })),
   };
+
+  /**
+   * Runs argv on every host of `cluster` that `selector` (schema/selectors.ts) chooses, server-side in
+   * the ClusterDO over one connection: events per host (started, stdout, stderr, exit, failed) then
+   * `done`. A selector matching no host throws OutpostApiError 404 `no_hosts` from `events`.
+   */
+  fanout(
+    cluster: string,
+    argv: string[],
+    opts: Omit<ExecSpec, "argv" | "credit"> & { selector?: string; site?: string; maxParallel?: number } = {},
+  ): FanoutStream {
+    const { selector, site, maxParallel, ...spec } = opts;
+    const query = {
+      spec: encodeExecSpec({ ...spec, argv }),
+      ...(selector ? { selector } : {}),
+      ...(site ? { site } : {}),
+      ...(maxParallel ? { maxParallel: String(maxParallel) } : {}),
+    };
+    const url = this.api.v1.clusters[":cluster"].exec.$url({ param: { cluster }, query });
+    return openFanout(new URL(url.toString().replace(/^http/, "ws")), this.#token);
+  }
 
   /**
    * A TCP stream to `target` on a host: a service name the host knows, or a port on its loopback when
@@ -164,8 +187,12 @@ export class Outpost {
   };
 
   readonly hosts = {
+    /** `selector` is a label selector (schema/selectors.ts), e.g. `role=web,zone in (a,b)`. */
     list: (query: HostFilters = {}) => this.#call(this.api.v1.hosts.$get({ query })),
     get: (host: string) => this.#call(this.api.v1.hosts[":host"].$get({ param: { host } })),
+    /** Sets and removes labels on a host (admin); its labels after the change. */
+    label: (host: string, edit: { set?: Record<string, string>; remove?: string[] }) =>
+      this.#call(this.api.v1.hosts[":host"].labels.$post({ param: { host }, json: edit })),
     revoke: (host: string) => this.#call(this.api.v1.hosts[":host"].revoke.$post({ param: { host } })),
     delete: (host: string) => this.#call(this.api.v1.hosts[":host"].$delete({ param: { host } })),
   };
@@ -229,6 +256,28 @@ export class Outpost {
   readonly deploys = {
     list: () => this.#call(this.api.v1.deploys.$get()),
     get: (id: string) => this.#call(this.api.v1.deploys[":id"].$get({ param: { id } })),
+  };
+
+  /**
+   * Queued jobs: steps run in order on every host of a cluster the selector chooses, each host once,
+   * now or when it next connects within `ttl` (default 24h, at most 7d).
+   */
+  readonly jobs = {
+    run: (json: JobCreate) => this.#call(this.api.v1.jobs.$post({ json })),
+    list: (query: { limit?: number; cursor?: string } = {}) =>
+      this.#call(
+        this.api.v1.jobs.$get({
+          query: {
+            ...(query.limit ? { limit: String(query.limit) } : {}),
+            ...(query.cursor ? { cursor: query.cursor } : {}),
+          },
+        }),
+      ),
+    get: (id: string) => this.#call(this.api.v1.jobs[":id"].$get({ param: { id } })),
+    /** Each host's last 64 KiB of stdout and stderr, base64. */
+    logs: (id: string, host?: string) =>
+      this.#call(this.api.v1.jobs[":id"].logs.$get({ param: { id }, query: host ? { host } : {} })),
+    cancel: (id: string) => this.#call(this.api.v1.jobs[":id"].cancel.$post({ param: { id } })),
   };
 
   audit(query: { limit?: number; cursor?: number } = {}) {

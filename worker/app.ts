@@ -19,10 +19,13 @@ import { clusterRoutes, siteRoutes } from "./routes/clusters.ts";
 import { enrollRoutes } from "./routes/enroll.ts";
 import { envRoutes } from "./routes/env.ts";
 import { exposureRoutes } from "./routes/exposures.ts";
+import { fanoutRoutes } from "./routes/fanout.ts";
 import { notOnApiOrigin, serveOrigin } from "./routes/gateway.ts";
+import { hostLabelRoutes } from "./routes/host-labels.ts";
 import { hostStreamRoutes, sessionRoutes } from "./routes/host-streams.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { installRoutes } from "./routes/install.ts";
+import { jobRoutes } from "./routes/jobs.ts";
 import { keeperRoutes } from "./routes/keepers.ts";
 import { keyRoutes } from "./routes/keys.ts";
 import { meshRoutesApi } from "./routes/mesh.ts";
@@ -66,10 +69,12 @@ const v1 = new Hono<AppEnv>()
   .use(apiKeyAuth)
   .route("/keys", keyRoutes)
   .route("/clusters", clusterRoutes)
+  .route("/clusters", fanoutRoutes)
   .route("/sites", siteRoutes)
   .route("/tokens", tokenRoutes)
   .route("/hosts", hostRoutes)
   .route("/hosts", serviceRoutes)
+  .route("/hosts", hostLabelRoutes)
   .route("/sessions", sessionRoutes)
   .route("/sessions", recordingRoutes)
   .route("/settings", settingsRoutes)
@@ -80,7 +85,8 @@ const v1 = new Hono<AppEnv>()
   .route("/apps", envRoutes)
   .route("/apps", appRoutes)
   .route("/keepers", keeperRoutes)
-  .route("/deploys", deployRoutes);
+  .route("/deploys", deployRoutes)
+  .route("/jobs", jobRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

@@ -12,6 +12,7 @@ import type {
   ClusterId,
   DeploymentId,
   ExposureId,
+  JobId,
   MeshRouteId,
   ServiceId,
   SessionId,
@@ -280,6 +281,71 @@ export const sessions = sqliteTable(
     endReason: text("end_reason"),
   },
   (t) => [index("sessions_tenant_started").on(t.tenantId, t.startedAt), index("sessions_host").on(t.hostId)],
+);
+
+/** A job on one host: queued until delivered, running, then one of the final states. */
+export const JOB_HOST_STATES = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "interrupted",
+] as const;
+export type JobHostState = (typeof JOB_HOST_STATES)[number];
+
+/**
+ * A queued job (`outpost job run`): steps run in order on every host the selector chose, each host
+ * once (the agent's action ledger), delivered now or when the host next connects before `expiresAt`.
+ * With `includeNew`, hosts enrolling later whose labels match are added.
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").$type<JobId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id").$type<ClusterId>().notNull(),
+    /** Canonical text (schema/selectors.ts); "" selects every host. */
+    selector: text("selector").notNull(),
+    site: text("site"),
+    steps: text("steps", { mode: "json" }).$type<string[][]>().notNull(),
+    /** Each step's limit (ms), enforced by the agent; none when null. */
+    timeoutMs: integer("timeout_ms"),
+    includeNew: integer("include_new", { mode: "boolean" }).notNull().default(false),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    cancelledAt: integer("cancelled_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("jobs_tenant_created").on(t.tenantId, t.createdAt), index("jobs_cluster").on(t.clusterId)],
+);
+
+/** One job's run on one host, and its result: exit code, duration, the last 64 KiB of each stream. */
+export const jobHosts = sqliteTable(
+  "job_hosts",
+  {
+    jobId: text("job_id")
+      .$type<JobId>()
+      .notNull()
+      .references(() => jobs.id, { onDelete: "cascade" }),
+    hostId: text("host_id").$type<HostId>().notNull(),
+    state: text("state", { enum: JOB_HOST_STATES }).notNull().default("queued"),
+    /** The step that ran last (0-based), its exit code or signal. */
+    step: integer("step"),
+    exitCode: integer("exit_code"),
+    signal: text("signal"),
+    message: text("message"),
+    durationMs: integer("duration_ms"),
+    /** base64 of the last JOB_OUTPUT_TAIL bytes of each stream, over all steps. */
+    stdoutTail: text("stdout_tail"),
+    stderrTail: text("stderr_tail"),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.hostId] }), index("job_hosts_host_state").on(t.hostId, t.state)],
 );
 
 export const AUDIT_OUTCOMES = ["allowed", "denied"] as const;

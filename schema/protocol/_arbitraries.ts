@@ -7,6 +7,7 @@ import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
 import { findControlCharacter } from "./control-characters.ts";
 import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts, HostReport } from "./frames.ts";
+import { JOB_STATES } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 import type { AppRunSpec, InstanceStatus, Workload } from "./workloads.ts";
@@ -214,6 +215,8 @@ function cborMapArb(key: fc.Arbitrary<CborKey>, value: fc.Arbitrary<CborValue>):
     .map((entries) => new Map(entries));
 }
 
+const jobIdArb = fc.stringMatching(/^job_[0-9a-hjkmnp-tv-z]{16}$/);
+
 const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
   challenge: fc.record({
     t: fc.constant("challenge"),
@@ -353,6 +356,43 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     { t: fc.constant("close"), seq, sid, reason: shown(64) },
     { requiredKeys: ["t", "seq", "sid"] },
   ),
+  job: fc.record(
+    {
+      t: fc.constant("job"),
+      seq,
+      job: jobIdArb,
+      steps: fc.array(
+        fc.array(
+          fc.string({ maxLength: 8 }).map((x) => x.replace(/\0/g, "")),
+          { minLength: 1, maxLength: 3 },
+        ),
+        {
+          minLength: 1,
+          maxLength: 3,
+        },
+      ),
+      expires: uint(),
+      timeout: uint(0x7fffffff, 1),
+    },
+    { requiredKeys: ["t", "seq", "job", "steps", "expires"] },
+  ),
+  "job.cancel": fc.record({ t: fc.constant("job.cancel"), seq, job: jobIdArb }),
+  "job.result": fc.record(
+    {
+      t: fc.constant("job.result"),
+      seq,
+      job: jobIdArb,
+      state: fc.constantFrom(...JOB_STATES),
+      step: uint(63),
+      code: fc.option(uint(255), { nil: null }),
+      signal: fc.stringMatching(/^SIG[A-Z0-9+-]{2,16}$/),
+      message: shown(64),
+      durationMs: uint(),
+      stdout: bytes(0, 64),
+      stderr: bytes(0, 64),
+    },
+    { requiredKeys: ["t", "seq", "job", "state"] },
+  ),
 };
 
 const CP_ONLY: FrameType[] = [
@@ -366,8 +406,18 @@ const CP_ONLY: FrameType[] = [
   "resize",
   "stdin",
   "signal",
+  "job",
+  "job.cancel",
 ];
-const AGENT_ONLY: FrameType[] = ["hello", "report", "stdout", "stderr", "exit", "workload.status"];
+const AGENT_ONLY: FrameType[] = [
+  "hello",
+  "report",
+  "stdout",
+  "stderr",
+  "exit",
+  "workload.status",
+  "job.result",
+];
 
 /** Any valid frame that may travel in `direction`, with a stream-opening sid of the right parity. */
 export function frameArb(direction: Direction): fc.Arbitrary<Frame> {

@@ -36,14 +36,17 @@ import type {
   ReportedListener,
   ReportedService,
 } from "./frames.ts";
+import { JOB_STATES } from "./frames.ts";
 import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
 import {
+  JOB_OUTPUT_TAIL,
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
   MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
   MAX_EXEC_PREFIX_ITEMS,
+  MAX_JOB_STEPS,
   MAX_PTY_COLS,
   MAX_PTY_ROWS,
   MAX_REPORT_ENTRIES,
@@ -86,6 +89,8 @@ export const _CHUNK = CHUNK;
 /** A signal name as POSIX spells it, SIGTERM or SIGRTMIN+3; the client stream frames use it too. */
 export const _SIGNAL = _text({ pattern: [/^SIG[A-Z0-9+-]{2,16}$/, "a signal name like SIGTERM"], max: 19 });
 const OS_TEXT = _text({ max: 128 * 1024, noNul: true });
+/** A job id as the control plane makes them (ids.ts): also a file name in the agent's ledger. */
+const JOB_ID = _text({ pattern: [/^job_[0-9a-hjkmnp-tv-z]{16}$/, "a job id (job_…)"], max: 20 });
 /** What tcp.open may name: a service, or (from the agent) a mesh route's id (names.ts). */
 const SERVICE_NAME = SERVICE_NAME_PATTERN;
 
@@ -306,4 +311,28 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
   data: { from: "either", fields: { sid: SID, data: CHUNK } },
   fin: { from: "either", fields: { sid: SID } },
   close: { from: "either", fields: { sid: SID, reason: _optional(_text({ max: 1024, display: true })) } },
+  job: {
+    from: "cp",
+    fields: {
+      job: JOB_ID,
+      steps: _array(_array(OS_TEXT, 1, 4096), 1, MAX_JOB_STEPS),
+      expires: TIME,
+      timeout: _optional(_uint(1, MAX_TIMER_MS)),
+    },
+  },
+  "job.cancel": { from: "cp", fields: { job: JOB_ID } },
+  "job.result": {
+    from: "agent",
+    fields: {
+      job: JOB_ID,
+      state: _oneOf(JOB_STATES),
+      step: _optional(_uint(0, MAX_JOB_STEPS - 1)),
+      code: _optional(_nullable(_uint(0, 255))),
+      signal: _optional(_SIGNAL),
+      message: _optional(_text({ max: 1024, display: true })),
+      durationMs: _optional(TIME),
+      stdout: _optional(_bytes(0, JOB_OUTPUT_TAIL)),
+      stderr: _optional(_bytes(0, JOB_OUTPUT_TAIL)),
+    },
+  },
 };

@@ -53,6 +53,9 @@ describe("frames", () => {
       "data",
       "fin",
       "close",
+      "job",
+      "job.cancel",
+      "job.result",
     ]);
   });
 

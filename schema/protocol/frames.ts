@@ -34,6 +34,12 @@
 //                                                         each config it applied (to a cp cap ≥ 5)
 //     ◀─ workloads {workloads} ──────────────────────────  cap 6: after ready, and whenever they change
 //     ── workload.status {id, generation, instances, …} ▶  cap 6: whenever what the agent sees changes
+//     ◀─ job {job, steps, expires, timeout?} ────────────  cap ≥ 7: a queued job, after ready and
+//                                                         when one is created; again on every
+//                                                         connect until its result is in
+//     ── job.result {job, state, …} ─────────────────────▶  running, then a final state; the agent
+//                                                         runs each job id at most once (its ledger)
+//     ◀─ job.cancel {job} ───────────────────────────────  the running step is signalled, no more start
 //
 //   Streams, any number at once, only after ready. Stream ids are never reused on a connection: the
 //   control plane opens odd ids, the agent even ones, so both may open streams without colliding.
@@ -99,6 +105,9 @@ import type { ActionResult, InstanceStatus, Workload } from "./workloads.ts";
  *                   set of apps (VMs later), `workload.status` agent → cp what the agent observes per
  *                   instance, and the `logs.open` stream reads an app's captured output. Each side
  *                   sends them only to a peer whose cap is ≥ 6.
+ *   7 (2026-12-02): queued jobs: `job` and `job.cancel` (cp → agent), `job.result` (agent → cp). The
+ *                   control plane sends them only to agents whose hello said cap ≥ 7, and the agent
+ *                   sends job.result only in answer to a job. Older peers are still served.
  *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
  *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
  *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
@@ -575,6 +584,59 @@ export interface CloseFrame {
   reason?: string;
 }
 
+// ## Jobs (capability 7)
+
+/**
+ * job — cp → agent: run `steps` in order, stopping at the first that fails, unless this host already
+ * ran this job id (the agent's action ledger); never after `expires`.
+ *
+ *   { t: "job", seq: uint, job: tstr,      ; "job_…"
+ *     steps: [+ [+ tstr]],                 ; argv of each step, no shell
+ *     expires: uint,                       ; ms since the Unix epoch
+ *     ? timeout: uint }                    ; ms, each step's limit
+ */
+export interface JobFrame {
+  t: "job";
+  seq: number;
+  job: string;
+  steps: string[][];
+  expires: number;
+  timeout?: number;
+}
+
+/** job.cancel — cp → agent: signal the job's running step (SIGTERM); its later steps never start. */
+export interface JobCancelFrame {
+  t: "job.cancel";
+  seq: number;
+  job: string;
+}
+
+/**
+ * job.result — agent → cp: `running` once claimed, then the final state with the last step's exit,
+ * the whole job's duration and the last JOB_OUTPUT_TAIL bytes of each stream.
+ *
+ *   { t: "job.result", seq: uint, job: tstr,
+ *     state: "running" / "succeeded" / "failed" / "cancelled" / "interrupted",
+ *     ? step: uint, ? code: uint / null, ? signal: tstr, ? message: tstr,
+ *     ? durationMs: uint, ? stdout: bstr, ? stderr: bstr }
+ */
+export interface JobResultFrame {
+  t: "job.result";
+  seq: number;
+  job: string;
+  state: JobState;
+  step?: number;
+  code?: number | null;
+  signal?: string;
+  message?: string;
+  durationMs?: number;
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+}
+
+export const JOB_STATES = ["running", "succeeded", "failed", "cancelled", "interrupted"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
 // ## Unions
 
 /** Every frame type, sent by either side. */
@@ -604,6 +666,8 @@ export type ControlPlaneFrame =
   | ResizeFrame
   | StdinFrame
   | SignalFrame
+  | JobFrame
+  | JobCancelFrame
   | SharedFrame;
 
 /** Frames the agent sends (direction "agent>cp"). */
@@ -614,6 +678,7 @@ export type AgentFrame =
   | StderrFrame
   | ExitFrame
   | WorkloadStatusFrame
+  | JobResultFrame
   | SharedFrame;
 
 /** The frames that may travel in `direction`. */

@@ -65,3 +65,7 @@ export const MAX_EXEC_ARG_TEXT = 256;
 /** A terminal's size, as pty.open and resize carry it (TIOCSWINSZ takes 16-bit counts). */
 export const MAX_PTY_COLS = 1000;
 export const MAX_PTY_ROWS = 1000;
+/** A job's result keeps the last this many bytes of each stream (stdout, stderr), over all its steps. */
+export const JOB_OUTPUT_TAIL = 64 * 1024;
+/** At most this many steps in one job. */
+export const MAX_JOB_STEPS = 64;

@@ -15,6 +15,7 @@ import { exec, runExec } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
+import { job } from "./commands/job.ts";
 import { keeper } from "./commands/keeper.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
@@ -43,6 +44,7 @@ export const COMMANDS: Command[] = [
   hosts,
   exec,
   shell,
+  job,
   sessions,
   recording,
   service,
@@ -98,7 +100,9 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
         ? args.slice(0, 1)
         : command === exec && args.includes("--")
           ? args.slice(0, args.indexOf("--"))
-          : args;
+          : command === job && args.includes("--")
+            ? args.slice(0, args.indexOf("--"))
+            : args;
     if (ownArgs.some(isHelp)) {
       io.out(command.help);
       return 0;

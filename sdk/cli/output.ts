@@ -36,6 +36,14 @@ export function json(io: Io, value: unknown): 0 {
   return 0;
 }
 
+/** One line of JSON (NDJSON), escaped as `json` escapes: for event streams (`outpost exec --json`). */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    RAW_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 type Cell = string | number | boolean | null | undefined | Date;
 
 function cell(value: Cell): string {

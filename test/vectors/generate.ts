@@ -328,6 +328,28 @@ export async function generateVectors(): Promise<VectorFile> {
     up(),
   );
   await add("logs.open (cap 6)", { t: "logs.open", seq: 18, sid: 7, name: "shop", lines: 100, follow: true, since: TIME, credit: 65_536 }, down());
+  await add(
+    "job (cap 7)",
+    { t: "job", seq: 19, job: "job_0123456789abcdef", steps: [["apt-get", "update"], ["uptime"]], expires: TIME + 86_400_000, timeout: 30_000 },
+    down(),
+  );
+  await add("job.cancel (cap 7)", { t: "job.cancel", seq: 20, job: "job_0123456789abcdef" }, down());
+  await add(
+    "job.result (cap 7)",
+    {
+      t: "job.result",
+      seq: 16,
+      job: "job_0123456789abcdef",
+      state: "failed",
+      step: 1,
+      code: 2,
+      message: "step 2 exited 2",
+      durationMs: 1234,
+      stdout: new TextEncoder().encode("ok\n"),
+      stderr: new TextEncoder().encode("no\n"),
+    },
+    up(),
+  );
 
   // ## Invalid: each refused with a specific ProtocolError code.
   const invalid: InvalidVector[] = [];

@@ -2,6 +2,7 @@
 // database is the record; this object keeps the cluster's current view in its storage, computes each
 // host's config from it, and pushes changes to the HostDOs of the hosts they concern. HostDOs ask it
 // for their host's config when an agent connects, and for a route when an agent opens a mesh stream.
+// It also runs fan-out execs (cluster/fanout.ts): one client socket, an exec on every selected host.
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
@@ -11,6 +12,7 @@ import type { HostId } from "../../schema/protocol/keys.ts";
 import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
+import { type FanoutPlan, FanoutRun } from "./cluster/fanout.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
 export interface RouteEntry {
@@ -43,7 +45,42 @@ function configFor(registry: Registry | undefined, hostId: string): HostConfig {
 }
 
 export class ClusterDO extends DurableObject<Bindings> {
-  // ## RPC (typed calls from the Worker and the HostDOs; no fetch routes)
+  // ## Fetch: the fan-out upgrade only
+
+  /**
+   * `/fanout/<id>` (a WebSocket upgrade): runs the plan `prepareFanout` stored under `id`, once. The
+   * plan is taken out of storage before it runs, so a replayed upgrade finds nothing (404).
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const id = /^\/fanout\/(fan_[A-Za-z0-9]{1,64})$/.exec(new URL(request.url).pathname)?.[1];
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !id) {
+      return new ApiError(400, "bad_request", "the ClusterDO takes fan-out upgrades only").toResponse();
+    }
+    const key = `fanout:${id}`;
+    const plan = await this.ctx.storage.get<FanoutPlan>(key);
+    if (!plan) return ApiError.notFound(`fan-out '${id}'`).toResponse();
+    await this.ctx.storage.delete(key);
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    server.accept();
+    const run = new FanoutRun(server, this.env, plan);
+    this.ctx.waitUntil(
+      run.run().catch((err) => {
+        console.error("fan-out failed", err);
+        run.stop();
+      }),
+    );
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  // ## RPC (typed calls from the Worker and the HostDOs)
+
+  /** Keeps a checked fan-out plan for the upgrade that runs it (fetch), under a new id. */
+  async prepareFanout(plan: FanoutPlan): Promise<{ id: string }> {
+    const id = `fan_${crypto.randomUUID().replaceAll("-", "")}`;
+    await this.ctx.storage.put(`fanout:${id}`, plan);
+    return { id };
+  }
 
   /** Reloads the registry and pushes the new config to every host whose config changed. */
   async sync(clusterId: ClusterId): Promise<{ pushed: string[] }> {

@@ -4,7 +4,7 @@
 // and the stream kinds (host/kinds/, one module per kind in one table). Everything that must outlive an
 // eviction is in socket attachments or storage (host/attachments.ts); fields are caches and queues.
 import { DurableObject } from "cloudflare:workers";
-import { newId } from "../../schema/ids.ts";
+import { type JobId, newId } from "../../schema/ids.ts";
 import { decodeClientFrame } from "../../schema/protocol/client-frames.ts";
 import {
   type AgentFrame,
@@ -28,6 +28,7 @@ import {
   type HostRecord,
 } from "./host/attachments.ts";
 import { HostRecords } from "./host/host-record.ts";
+import { JobDelivery } from "./host/job-delivery.ts";
 import {
   allKinds,
   type ClientRequest,
@@ -72,10 +73,13 @@ export class HostDO extends DurableObject<Bindings> {
       ready: async (ws) => {
         await this.#pushConfig(ws);
         await this.#pushWorkloads(ws);
+        const host = await this.#hosts.get();
+        if (host) await this.#jobs.deliver(ws, host);
       },
       gone: (ws, a, why, markOffline) => this.#agentGone(ws, a, why, markOffline),
     },
   );
+  readonly #jobs = new JobDelivery(this.#database, this.#link, this.#att);
   readonly #reports = new AgentReports(this.ctx.storage);
   readonly #streams = new StreamTable(this.ctx, this.#att, this.#log, this.#hosts, this.#link, (c) => {
     const kind: { ended?(c: ClientAttachment): void } = this.#kinds.client[c.kind];
@@ -159,6 +163,19 @@ export class HostDO extends DurableObject<Bindings> {
     return { pushed: agent !== undefined };
   }
 
+  /** Sends the ready agent its jobs without a result (one was just created); how many went. */
+  async deliverJobs(): Promise<{ sent: number }> {
+    const agent = this.#link.ready();
+    const host = await this.#hosts.get();
+    return { sent: agent && host ? await this.#jobs.deliver(agent, host) : 0 };
+  }
+
+  /** Tells the ready agent to stop `job`; whether one was there to tell. */
+  async cancelJob(job: JobId): Promise<{ told: boolean }> {
+    const agent = this.#link.ready();
+    return { told: agent ? this.#jobs.cancel(agent, job) : false };
+  }
+
   /** Drops the agent's connection; a revoked or deleted host is refused from then on. */
   async disconnect(reason: "revoked" | "deleted"): Promise<void> {
     await this.#hosts.markGone(reason);
@@ -203,6 +220,8 @@ export class HostDO extends DurableObject<Bindings> {
         return this.#reports.save(frame.report);
       case "workload.status":
         return recordStatus(this.#database(), host.id, frame);
+      case "job.result":
+        return this.#jobs.result(host, frame);
     }
     if (frame.sid === undefined) return;
     if (openedByAgent(frame.sid)) return this.#kinds.mesh.fromAgent(frame);

@@ -19,6 +19,7 @@ import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { labels, name } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
+import { queueJobsForNewHost } from "../jobs/include-new.ts";
 
 const enrollBody = z.object({
   token: z.string().max(128),
@@ -191,6 +192,13 @@ export const enrollRoutes = new Hono<AppEnv>().post("/", valid("json", enrollBod
     .from(sites)
     .innerJoin(clusters, eq(sites.clusterId, clusters.id))
     .where(eq(sites.id, token.siteId));
+  await queueJobsForNewHost(db, {
+    id: hostId,
+    tenantId: token.tenantId,
+    clusterId: token.clusterId,
+    site: where!.site,
+    labels: merged,
+  });
   await audit(db, {
     tenantId: token.tenantId,
     actor: `token:${token.id}`,

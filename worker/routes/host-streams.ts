@@ -9,17 +9,18 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { type hosts, sessions, tenants } from "../../schema/db/tables.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
-import { decodeExecSpec, type ExecSpec } from "../../schema/protocol/exec-spec.ts";
+import type { ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { decodePtySpec, type PtySpec } from "../../schema/protocol/pty-spec.ts";
 import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
 import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
-import { execSpec, ptySpec } from "../durable/host/stream-request.ts";
+import { ptySpec } from "../durable/host/stream-request.ts";
 import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
+import { execSpecParam } from "../http/exec-spec-param.ts";
 import { pageQuery } from "../http/fields.ts";
 import { valid } from "../http/validate.ts";
 
@@ -98,18 +99,7 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
     return toHost(c, { kind: "tcp", target, ...(credit ? { credit } : {}) });
   })
   .get("/:host/exec", streamAuth, requireRole("operator"), async (c) => {
-    let raw: unknown;
-    try {
-      raw = decodeExecSpec(c.req.query("spec") ?? "");
-    } catch {
-      throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?}");
-    }
-    const parsed = execSpec.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
-    }
-    return toHost(c, { kind: "exec", spec: parsed.data });
+    return toHost(c, { kind: "exec", spec: execSpecParam(c.req.query("spec")) });
   })
   .get("/:host/pty", streamAuth, requireRole("operator"), async (c) => {
     let raw: unknown;

@@ -12,6 +12,7 @@ import {
   sites,
 } from "../../schema/db/tables.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
+import { MAX_SELECTOR_LENGTH, matchesSelector } from "../../schema/selectors.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { resolveCluster, resolveHost } from "../db/resolve.ts";
@@ -19,6 +20,7 @@ import { disconnectHost, syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { name, ref } from "../http/fields.ts";
+import { selectorParam } from "../http/selector.ts";
 import { valid } from "../http/validate.ts";
 
 const listQuery = z.object({
@@ -30,6 +32,8 @@ const listQuery = z.object({
     .regex(/^[^=]+=.*$/, { error: "must be key=value" })
     .refine((l) => LABEL_KEY_PATTERN.test(l.split("=")[0]!), { error: "label key is not a valid label name" })
     .optional(),
+  /** A label selector (schema/selectors.ts): `role=web,zone in (a,b),!spot`. */
+  selector: z.string().max(MAX_SELECTOR_LENGTH).optional(),
 });
 
 const hostView = { host: hosts, cluster: clusters.name, site: sites.name };
@@ -41,6 +45,7 @@ function present(r: { host: typeof hosts.$inferSelect; cluster: string; site: st
 export const hostRoutes = new Hono<AppEnv>()
   .get("/", valid("query", listQuery), async (c) => {
     const q = c.req.valid("query");
+    const selector = selectorParam(q.selector);
     const tenantId = c.var.caller.tenantId;
     const where: SQL[] = [eq(hosts.tenantId, tenantId)];
     if (q.cluster) where.push(eq(hosts.clusterId, (await resolveCluster(c.var.db, tenantId, q.cluster)).id));
@@ -57,7 +62,9 @@ export const hostRoutes = new Hono<AppEnv>()
       .innerJoin(sites, eq(hosts.siteId, sites.id))
       .where(and(...where))
       .orderBy(asc(clusters.name), asc(hosts.name));
-    return c.json({ hosts: rows.map(present) });
+    return c.json({
+      hosts: rows.filter((r) => matchesSelector(selector, r.host.labels)).map(present),
+    });
   })
   .get("/:host", async (c) => {
     const host = await resolveHost(c.var.db, c.var.caller.tenantId, c.req.param("host"));

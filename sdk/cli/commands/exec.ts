@@ -1,24 +1,45 @@
 import { once } from "node:events";
 import { constants } from "node:os";
 import { parseDuration } from "../../../schema/names.ts";
+import type { ExecStream } from "../../streams/exec.ts";
 import { type Command, parse } from "../command.ts";
 import { UsageError } from "../usage-error.ts";
+import { runFanout } from "./fanout.ts";
 import { runPty } from "./shell.ts";
 
 const help = `usage: outpost exec <host>.<cluster> [--cwd DIR] [--env K=V]… [--timeout 30s] -- <argv…>
        outpost exec -t <host>.<cluster> [--cwd DIR] [--env K=V]… -- <argv…>   (on a terminal: see 'outpost shell --help')
        outpost <host>.<cluster> <argv…>
+       outpost exec --cluster C [--site S] [-l SELECTOR]… [--max-parallel N] [--timeout 30s]
+                    [--out-dir DIR] [--json] -- <argv…>
 
 Runs argv on the host — no shell unless you run one ('-- sh -c "…"'). stdin is streamed to it, its
 stdout and stderr come back separately, and this command exits with the remote exit code (128+n when
-signal n ended it). Ctrl-C sends SIGINT to the remote process; a second Ctrl-C drops the session.`;
+signal n ended it). Ctrl-C sends SIGINT to the remote process; a second Ctrl-C drops the session.
+
+With --cluster it runs on every host of the cluster (and --site) that the label selectors choose
+(-l 'role=web', 'zone in (a,b)', '!spot'; repeated -l all hold), at most --max-parallel at once
+(default 32), through one connection: the cluster's Durable Object runs it server-side. Each line
+of output is prefixed with its host (web01.prod: …); --out-dir writes DIR/<host>.stdout and
+DIR/<host>.stderr instead; --json prints one JSON object per event. A summary (host, status, exit
+code, duration, bytes) ends it; hosts that are offline are listed as such. Exits 0 only when every
+host exited 0, 1 otherwise (and when no host matches); Ctrl-C stops it on every host (exit 130).`;
 
 const options = {
   cwd: { type: "string" },
   env: { type: "string", multiple: true },
   timeout: { type: "string" },
   tty: { type: "boolean", short: "t", default: false },
+  cluster: { type: "string" },
+  site: { type: "string" },
+  selector: { type: "string", short: "l", multiple: true },
+  "max-parallel": { type: "string" },
+  "out-dir": { type: "string" },
+  json: { type: "boolean", default: false },
 } as const;
+
+/** Flags that only mean something with --cluster. */
+const FANOUT_ONLY = ["site", "selector", "max-parallel", "out-dir", "json"] as const;
 
 async function pipe(stream: ReadableStream<Uint8Array>, to: NodeJS.WriteStream): Promise<void> {
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
@@ -34,6 +55,17 @@ export async function runExec(
   flags: { cwd?: string; env?: string[]; timeout?: string },
 ) {
   if (argv.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
+  const { env, timeout } = execOptions(flags);
+  const stream = ctx.client().execStream(host, argv, {
+    ...(flags.cwd ? { cwd: flags.cwd } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(timeout ? { timeout } : {}),
+  });
+  return relay(stream);
+}
+
+/** --env and --timeout, checked. */
+function execOptions(flags: { env?: string[]; timeout?: string }) {
   const env: Record<string, string> = {};
   for (const pair of flags.env ?? []) {
     const eq = pair.indexOf("=");
@@ -45,12 +77,11 @@ export async function runExec(
     timeout = parseDuration(flags.timeout) ?? undefined;
     if (!timeout) throw new UsageError(`--timeout '${flags.timeout}' is not a duration like 30s or 5m`, help);
   }
-  const stream = ctx.client().execStream(host, argv, {
-    ...(flags.cwd ? { cwd: flags.cwd } : {}),
-    ...(Object.keys(env).length ? { env } : {}),
-    ...(timeout ? { timeout } : {}),
-  });
+  return { env, timeout };
+}
 
+/** One host's exec, joined to this process: stdin, stdout, stderr, signals, the exit code. */
+async function relay(stream: ExecStream) {
   let interrupts = 0;
   const onSigint = () => (++interrupts === 1 ? stream.signal("SIGINT") : stream.close());
   const onSigterm = () => stream.signal("SIGTERM");
@@ -92,6 +123,28 @@ export const exec: Command = {
     const dash = args.indexOf("--");
     const before = dash === -1 ? args : args.slice(0, dash);
     const { values, positionals } = parse(before, options, help);
+    if (values.cluster) {
+      const argv = dash === -1 ? positionals : [...positionals, ...args.slice(dash + 1)];
+      const { env, timeout } = execOptions(values);
+      return runFanout(
+        ctx,
+        argv,
+        {
+          cluster: values.cluster,
+          json: values.json,
+          ...(values.site ? { site: values.site } : {}),
+          ...(values.selector ? { selector: values.selector } : {}),
+          ...(values["max-parallel"] ? { "max-parallel": values["max-parallel"] } : {}),
+          ...(values["out-dir"] ? { "out-dir": values["out-dir"] } : {}),
+          ...(values.cwd ? { cwd: values.cwd } : {}),
+          ...(timeout ? { timeout } : {}),
+          ...(Object.keys(env).length ? { env } : {}),
+        },
+        help,
+      );
+    }
+    const stray = FANOUT_ONLY.find((f) => values[f] !== undefined && values[f] !== false);
+    if (stray) throw new UsageError(`--${stray} needs --cluster (it runs on many hosts)`, help);
     const [host, ...rest] = positionals;
     if (!host) throw new UsageError("missing <host>.<cluster>", help);
     const argv = dash === -1 ? rest : [...rest, ...args.slice(dash + 1)];

@@ -1,8 +1,13 @@
 import { type Command, JSON_OPTION, parse } from "../command.ts";
 import { ago, json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
+import { labelHelp, labelHost } from "./hosts-label.ts";
 
-const help = `usage: outpost hosts [--cluster C] [--site S] [--label k=v] [--status online|offline|pending] [--json]
+const help = `usage: outpost hosts [--cluster C] [--site S] [-l SELECTOR]… [--status online|offline|pending] [--json]
+       outpost hosts label <host>.<cluster> [k=v…] [--rm k]…
+
+-l takes a label selector: k=v, k!=v, 'k in (a,b)', 'k notin (a,b)', k (set), !k (not set), several
+separated by commas; repeated -l all hold. (--label k=v is the old single-label filter.)
 
 Lists hosts with their status, when they were last seen, the agent's version and runtime, and what
 exec its owner allows: any, off, or allowlist(N) for N argv prefixes (--json lists them); - for an
@@ -20,8 +25,9 @@ function execShown(facts: Record<string, unknown> | null | undefined): string | 
 export const hosts: Command = {
   name: "hosts",
   summary: "list hosts",
-  help,
+  help: `${help}\n\n${labelHelp}`,
   async run(ctx, args) {
+    if (args[0] === "label") return labelHost(ctx, args.slice(1));
     const { values, positionals } = parse(
       args,
       {
@@ -29,6 +35,7 @@ export const hosts: Command = {
         cluster: { type: "string" },
         site: { type: "string" },
         label: { type: "string" },
+        selector: { type: "string", short: "l", multiple: true },
         status: { type: "string" },
       },
       help,
@@ -38,6 +45,7 @@ export const hosts: Command = {
     for (const k of ["cluster", "site", "label", "status"] as const) {
       if (values[k]) query[k] = values[k] as string;
     }
+    if (values.selector?.length) query.selector = values.selector.join(",");
     const res = await ctx.client().hosts.list(query);
     if (values.json) return json(ctx.io, res.hosts);
     table(
