@@ -92,7 +92,7 @@ describe.each(RUNTIMES)("exec policy on %s", (runtime) => {
     });
     expect(session).toMatchObject({ exitCode: null, endReason: error.message });
     const cli = await runCli(["exec", off.ref, "--", "id"], cliEnv());
-    expect(cli).toMatchObject({ code: 1, stdout: "" });
+    expect(cli).toMatchObject({ code: 255, stdout: "" });
     expect(cli.stderr).toBe(
       "outpost: exec refused: this host's agent runs with --no-exec; ask its owner (stream_closed)\n",
     );

@@ -25,6 +25,7 @@ import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { whoamiRoutes } from "./routes/whoami.ts";
 
 /** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -57,7 +58,8 @@ const v1 = new Hono<AppEnv>()
   .route("/sessions", sessionRoutes)
   .route("/mesh", meshRoutesApi)
   .route("/exposures", exposureRoutes)
-  .route("/audit", auditRoutes);
+  .route("/audit", auditRoutes)
+  .route("/whoami", whoamiRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

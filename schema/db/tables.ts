@@ -246,7 +246,9 @@ export const exposures = sqliteTable(
   (t) => [index("exposures_tenant").on(t.tenantId), index("exposures_host").on(t.hostId)],
 );
 
-export const SESSION_KINDS = ["exec", "tcp"] as const;
+/** What a session was: an exec, a TCP stream (forward, proxy, ssh), a mesh route's or an exposure's. */
+export const SESSION_KINDS = ["exec", "tcp", "mesh", "exposure"] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
 export const sessions = sqliteTable(

@@ -11,6 +11,7 @@ import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { nameIds } from "../db/names.ts";
 import { resolveCluster, resolveHost } from "../db/resolve.ts";
 import { syncCluster } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
@@ -46,7 +47,18 @@ export const meshRoutesApi = new Hono<AppEnv>()
       .from(meshRoutes)
       .where(and(...where))
       .orderBy(asc(meshRoutes.createdAt));
-    return c.json({ routes: rows });
+    const names = await nameIds(c.var.db, tenantId, [
+      ...rows.map((r) => r.fromHostId),
+      ...rows.map((r) => r.toHostId),
+    ]);
+    // `from` and `to` as <host>.<cluster> (null once a host is gone), beside the ids.
+    return c.json({
+      routes: rows.map((r) => ({
+        ...r,
+        from: names.get(r.fromHostId) ?? null,
+        to: names.get(r.toHostId) ?? null,
+      })),
+    });
   })
   .post("/", requireRole("operator"), valid("json", addRoute), async (c) => {
     const caller = c.var.caller;

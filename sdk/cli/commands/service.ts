@@ -1,4 +1,4 @@
-import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -30,7 +30,7 @@ export const service: Command = {
       const { values, positionals } = parse(args, JSON_OPTION, help);
       if (positionals.length !== 1) throw new UsageError("expected <host>.<cluster>", help);
       const res = await ctx.client().services.list(positionals[0]!);
-      if (values.json) return json(ctx.io, res.services);
+      if (values.json) return json(ctx.io, listing(res.services));
       table(
         ctx.io,
         ["NAME", "TARGET", "ADDED BY", "CREATED"],
