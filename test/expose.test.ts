@@ -171,7 +171,7 @@ describe("outpost expose (CLI)", () => {
     expect(JSON.parse(await res.text()).url).toBe("/hello");
 
     const ls = await runCli(["expose", "ls"], env);
-    expect(ls.stdout).toMatch(/cli-shop\s+web01\s+web\s+key/);
+    expect(ls.stdout).toMatch(/cli-shop\s+web01\.prod\s+web\s+key/);
     const again = await runCli(["expose", "web01.prod:web", "--name", "cli-shop"], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/name 'cli-shop' is taken/);

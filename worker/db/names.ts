@@ -5,7 +5,8 @@
 // stays unnamed, so no listing says what another tenant calls its things.
 import { and, eq, inArray } from "drizzle-orm";
 import { apiKeys, clusters, hosts, sites } from "../../schema/db/tables.ts";
-import type { TenantId } from "../../schema/ids.ts";
+import { isId, type TenantId } from "../../schema/ids.ts";
+import { isHostId } from "../../schema/protocol/keys.ts";
 import type { Database } from "./database.ts";
 
 /** Who did something, as listings show it: `{ kind: "key", id: "key_…", name: "ci" }`. */
@@ -30,8 +31,11 @@ export async function nameIds(
     site: new Set<string>(),
   };
   for (const id of ids) {
-    const m = id ? /^(host|key|cl|site)_[0-9a-z]+$/.exec(id) : null;
-    if (m) by[m[1] as keyof typeof by].add(id!);
+    if (!id) continue;
+    if (isHostId(id)) by.host.add(id);
+    else if (isId("apiKey", id)) by.key.add(id);
+    else if (isId("cluster", id)) by.cl.add(id);
+    else if (isId("site", id)) by.site.add(id);
   }
   const none = Promise.resolve([] as Array<{ id: string; name: string }>);
   const [hostRows, keyRows, clusterRows, siteRows] = await Promise.all([
@@ -91,10 +95,18 @@ export function actorView(actor: string, names: Map<string, string>): ActorView 
   return { kind, id: null, name: rest };
 }
 
-/** An audit target (an id, `key:<id>`, `exposure:<name>`, a name) as a name where one is known. */
-export function targetName(target: string | null, names: Map<string, string>): string | null {
+/**
+ * An audit target (an id, `key:<id>`, `exposure:<name>`, a name) as a name where one is known: from
+ * nameIds' map, else the name the event recorded in its details (a deleted host's, a revoked key's).
+ */
+export function targetName(
+  target: string | null,
+  names: Map<string, string>,
+  details: Record<string, unknown> = {},
+): string | null {
   if (!target) return null;
   const colon = target.indexOf(":");
   const id = colon > 0 ? target.slice(colon + 1) : target;
-  return names.get(id) ?? null;
+  const recorded = typeof details.name === "string" ? details.name : null;
+  return names.get(id) ?? recorded;
 }

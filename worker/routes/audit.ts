@@ -27,7 +27,7 @@ export const auditRoutes = new Hono<AppEnv>().get("/", valid("query", pageQuery)
     events: page.map((e) => ({
       ...e,
       by: actorView(e.actor, names),
-      targetName: targetName(e.target, names),
+      targetName: targetName(e.target, names, e.details),
     })),
     nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
   });
