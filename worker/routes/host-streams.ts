@@ -20,7 +20,7 @@ import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { limitField } from "../http/fields.ts";
-import { valid } from "../http/validate.ts";
+import { sentence, valid } from "../http/validate.ts";
 
 type HostRow = typeof hosts.$inferSelect;
 type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
@@ -103,7 +103,7 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
     const parsed = execSpec.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
+      throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${sentence(i)}`);
     }
     return toHost(c, { kind: "exec", spec: parsed.data });
   });
