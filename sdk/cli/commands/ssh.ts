@@ -14,7 +14,8 @@ const bin = fileURLToPath(
   ),
 );
 /** The ProxyCommand this CLI installs: the same node and the same outpost, whatever PATH says. */
-const proxyCommand = (target: string) => `${process.execPath} ${bin} proxy %h ${target}`;
+const proxyCommand = (target: string, profile?: string) =>
+  `${process.execPath} ${bin}${profile ? ` --profile ${profile}` : ""} proxy %h ${target}`;
 
 const sshHelp = `usage: outpost ssh <host>.<cluster> [--target ssh] [ssh args…]
 
@@ -25,7 +26,7 @@ export const ssh: Command = {
   name: "ssh",
   summary: "run ssh to a host through the relay",
   help: sshHelp,
-  async run(_ctx, args) {
+  async run(ctx, args) {
     const [host, ...rest] = args;
     if (!host || host.startsWith("-")) throw new UsageError("missing <host>.<cluster>", sshHelp);
     let target = "ssh";
@@ -34,7 +35,7 @@ export const ssh: Command = {
       target = rest[1];
       rest.splice(0, 2);
     }
-    const child = spawn("ssh", ["-o", `ProxyCommand=${proxyCommand(target)}`, host, ...rest], {
+    const child = spawn("ssh", ["-o", `ProxyCommand=${proxyCommand(target, ctx.profile)}`, host, ...rest], {
       stdio: "inherit",
     });
     const code = await new Promise<number>((resolve, reject) => {
