@@ -35,7 +35,7 @@ describe("usage", () => {
   it("exits 2 with help on usage errors", async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain("usage: outpost <command>");
+    expect(none.stderr).toContain("usage: outpost [--profile P] <command>");
     const unknown = await runCli(["frobnicate"], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
