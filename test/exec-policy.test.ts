@@ -75,7 +75,7 @@ describe.each(RUNTIMES)("exec policy on %s", (runtime) => {
         allow: [["printf", "%s"], ["/bin/echo"], ["sh", "-c", "echo two words"]],
       },
     });
-    const cli = await runCli(["hosts", "--cluster", "prod"], cliEnv());
+    const cli = await runCli(["hosts", "--cluster", "prod", "--wide"], cliEnv());
     expect(cli.stdout).toMatch(/\sEXEC\s/);
     expect(cli.stdout).toMatch(new RegExp(`^${off.ref}\\s.*\\soff\\s+host_`, "m"));
     expect(cli.stdout).toMatch(new RegExp(`^${listed.ref}\\s.*\\sallowlist\\(3\\)\\s+host_`, "m"));
