@@ -10,6 +10,7 @@ import { openPty, type PtyStream } from "./streams/pty.ts";
 import { collect } from "./streams/socket.ts";
 import { openTcp, type TcpStream } from "./streams/tcp.ts";
 
+type SessionKind = NonNullable<InferRequestType<Api["v1"]["sessions"]["$get"]>["query"]["kind"]>;
 type HostFilters = InferRequestType<Api["v1"]["hosts"]["$get"]>["query"];
 type KeyCreate = InferRequestType<Api["v1"]["keys"]["$post"]>["json"];
 type TokenCreate = InferRequestType<Api["v1"]["tokens"]["$post"]>["json"];
@@ -112,11 +113,19 @@ export class Outpost {
     return { ...result, stdout, stderr };
   }
 
-  sessions(query: { host?: string; limit?: number; cursor?: number } = {}) {
+  /**
+   * Sessions, newest first, with `host` as `<host>.<cluster>` and `by` naming who opened it. `since`:
+   * an ISO 8601 time or a duration back from now (`10m`); `cursor`: a page's `nextCursor`.
+   */
+  sessions(
+    query: { host?: string; kind?: SessionKind; since?: string; limit?: number; cursor?: string } = {},
+  ) {
     return this.#call(
       this.api.v1.sessions.$get({
         query: {
           ...(query.host ? { host: query.host } : {}),
+          ...(query.kind ? { kind: query.kind } : {}),
+          ...(query.since ? { since: query.since } : {}),
           ...(query.limit ? { limit: String(query.limit) } : {}),
           ...(query.cursor ? { cursor: String(query.cursor) } : {}),
         },
@@ -127,6 +136,11 @@ export class Outpost {
   // biome-ignore lint/suspicious/noExplicitAny: any typed response; unwrap narrows it to its body
   #call<R extends ClientResponse<any, any, any>>(pending: Promise<R>): Promise<Body<R>> {
     return unwrap(this.url, pending);
+  }
+
+  /** The presented key: its tenant, name, role and expiry. */
+  whoami() {
+    return this.#call(this.api.v1.whoami.$get());
   }
 
   health() {

@@ -35,7 +35,7 @@ describe("usage", () => {
   it("exits 2 with help on usage errors", async () => {
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain("usage: outpost <command>");
+    expect(none.stderr).toContain("usage: outpost [--profile P] <command>");
     const unknown = await runCli(["frobnicate"], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
@@ -58,9 +58,9 @@ describe("usage", () => {
     expect(listed.code, listed.stderr).toBe(0);
   });
 
-  it("exits 2 when not logged in", async () => {
+  it("exits 1 when not logged in (a refusal, not a usage error)", async () => {
     const res = await runCli(["hosts"], { XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), "outpost-empty-")) });
-    expect(res.code).toBe(2);
+    expect(res.code).toBe(1);
     expect(res.stderr).toContain("not logged in");
   });
 });
@@ -85,7 +85,7 @@ describe("against the server", () => {
     expect(ls.stdout).toMatch(/^NAME\s+ID\s+CREATED/);
     expect(ls.stdout).toContain("prod");
     expect(
-      JSON.parse((await runCli(["cluster", "ls", "--json"], env)).stdout).map(
+      JSON.parse((await runCli(["cluster", "ls", "--json"], env)).stdout).items.map(
         (c: { name: string }) => c.name,
       ),
     ).toEqual(["prod", "stage"]);
@@ -136,9 +136,10 @@ describe("against the server", () => {
     expect((await runCli(["hosts"], viewerEnv)).code).toBe(1);
     expect((await runCli(["keys", "create"], env)).code).toBe(2);
 
-    expect(JSON.parse((await runCli(["hosts", "--json"], env)).stdout)).toEqual([]);
+    expect(JSON.parse((await runCli(["hosts", "--json"], env)).stdout)).toEqual({ items: [] });
     const audit = await runCli(["audit", "--json", "--limit", "3"], env);
-    expect(JSON.parse(audit.stdout).events).toHaveLength(3);
+    expect(JSON.parse(audit.stdout).items).toHaveLength(3);
+    expect(JSON.parse(audit.stdout).nextCursor).toMatch(/^\d+$/);
     expect((await runCli(["audit"], env)).stdout).toContain("key.revoke");
   });
 
@@ -151,8 +152,8 @@ describe("against the server", () => {
     const t = JSON.parse(res.stdout);
     expect(t.token).toMatch(/^opk_/);
     const theirs = await runCli(["cluster", "ls", "--json"], { ...env, OUTPOST_TOKEN: t.token });
-    expect(JSON.parse(theirs.stdout)).toEqual([]);
-    expect((await runCli(["tenant", "create", "third"], env)).code).toBe(2);
+    expect(JSON.parse(theirs.stdout)).toEqual({ items: [] });
+    expect((await runCli(["tenant", "create", "third"], env)).code).toBe(1);
     expect((await runCli(["tenant", "create", "third"], { ...env, OUTPOST_ADMIN_TOKEN: "wrong" })).code).toBe(
       1,
     );
@@ -164,7 +165,10 @@ describe("against the server", () => {
     expect(res.code).toBe(0);
     const file = join(cfg, "outpost", "config.json");
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ url: stack.url, token: env.OUTPOST_TOKEN });
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
+      version: 2,
+      profiles: { default: { url: stack.url, token: env.OUTPOST_TOKEN } },
+    });
     expect((await runCli(["cluster", "ls"], { XDG_CONFIG_HOME: cfg })).code).toBe(0);
     const bad = await runCli(["login", stack.url, "--token", "opk_wrong"], {
       XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), "o-")),

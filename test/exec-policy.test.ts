@@ -75,7 +75,7 @@ describe.each(RUNTIMES)("exec policy on %s", (runtime) => {
         allow: [["printf", "%s"], ["/bin/echo"], ["sh", "-c", "echo two words"]],
       },
     });
-    const cli = await runCli(["hosts", "--cluster", "prod"], cliEnv());
+    const cli = await runCli(["hosts", "--cluster", "prod", "--wide"], cliEnv());
     expect(cli.stdout).toMatch(/\sEXEC\s/);
     expect(cli.stdout).toMatch(new RegExp(`^${off.ref}\\s.*\\soff\\s+host_`, "m"));
     expect(cli.stdout).toMatch(new RegExp(`^${listed.ref}\\s.*\\sallowlist\\(3\\)\\s+host_`, "m"));
@@ -92,7 +92,7 @@ describe.each(RUNTIMES)("exec policy on %s", (runtime) => {
     });
     expect(session).toMatchObject({ exitCode: null, endReason: error.message });
     const cli = await runCli(["exec", off.ref, "--", "id"], cliEnv());
-    expect(cli).toMatchObject({ code: 1, stdout: "" });
+    expect(cli).toMatchObject({ code: 255, stdout: "" });
     expect(cli.stderr).toBe(
       "outpost: exec refused: this host's agent runs with --no-exec; ask its owner (stream_closed)\n",
     );

@@ -171,7 +171,7 @@ describe("outpost expose (CLI)", () => {
     expect(JSON.parse(await res.text()).url).toBe("/hello");
 
     const ls = await runCli(["expose", "ls"], env);
-    expect(ls.stdout).toMatch(/cli-shop\s+web01\s+web\s+key/);
+    expect(ls.stdout).toMatch(/cli-shop\s+web01\.prod\s+web\s+key/);
     const again = await runCli(["expose", "web01.prod:web", "--name", "cli-shop"], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/name 'cli-shop' is taken/);
@@ -249,7 +249,7 @@ describe("access", () => {
 
   it("opens with a signed link, keeps the browser in with a cookie, and stops when links are revoked", async () => {
     const { url, expiresAt } = await client.exposures.link("shop", "10m");
-    expect(expiresAt - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(9 * 60_000);
     const first = await exposureFetch(url.replace("/?", "/page?a=b&"), { headers: { cookie: "app=1" } });
     expect(first.status).toBe(200);
     const seen = JSON.parse(await first.text());

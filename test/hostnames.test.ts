@@ -178,12 +178,12 @@ describe("granted domains", () => {
     expect(seen.map((s) => s.headers.authorization)).toEqual([undefined, undefined]);
 
     const ls = await runCli(["tenant", "domain", "ls", "--json"], adminEnv);
-    const rows = JSON.parse(ls.stdout) as { domain: string; tenant: string; createdAt: string }[];
+    const rows = JSON.parse(ls.stdout).items as { domain: string; tenant: string; createdAt: string }[];
     expect(rows.find((r) => r.domain === "shop.test")).toMatchObject({ tenant: "acme" });
     expect(rows.every((r) => !Number.isNaN(Date.parse(r.createdAt)) && r.createdAt.endsWith("Z"))).toBe(true);
     expect(
       JSON.parse((await runCli(["tenant", "domain", "ls", "other", "--json"], adminEnv)).stdout),
-    ).toEqual([]);
+    ).toEqual({ items: [] });
     expect((await runCli(["tenant", "domain", "ls"], adminEnv)).stdout).toMatch(/shop\.test\s+acme\s+\d{4}-/);
   });
 

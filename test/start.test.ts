@@ -100,7 +100,9 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
   const cli = { ...env, XDG_CONFIG_HOME: home };
 
   expect(
-    JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).map((c: { name: string }) => c.name),
+    JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).items.map(
+      (c: { name: string }) => c.name,
+    ),
   ).toEqual(["dev"]);
   expect((await runCli(["site", "ls", "dev"], cli)).stdout).toContain("dev/local");
   expect((await runCli(["cluster", "create", "kept"], cli)).code).toBe(0);
@@ -146,12 +148,12 @@ it("runs the whole stack, keeps data across restarts and stops every child on a 
   expect(readEnv(home).OUTPOST_TOKEN).toBe(env.OUTPOST_TOKEN);
   // Same host identity after a restart: one `local` host, online again.
   await eventually(async () => {
-    const hosts = JSON.parse((await runCli(["hosts", "--json"], cli)).stdout);
+    const hosts = JSON.parse((await runCli(["hosts", "--json"], cli)).stdout).items;
     expect(hosts.map((h: { fqdn: string; status: string }) => `${h.fqdn} ${h.status}`)).toEqual([
       "local.dev online",
     ]);
   });
-  const clusters = JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).map(
+  const clusters = JSON.parse((await runCli(["cluster", "ls", "--json"], cli)).stdout).items.map(
     (c: { name: string }) => c.name,
   );
   expect(clusters).toEqual(["dev", "kept"]);

@@ -262,9 +262,11 @@ describe("ssh through the relay (real OpenSSH)", () => {
 
   it("prints an ssh-config block and drives the system ssh", async () => {
     const cfg = await runCli(["ssh-config", "--cluster", "prod"], env);
-    expect(cfg.stdout).toContain("Host *.prod");
+    expect(cfg.stdout).toContain("Host *.prod.outpost\n");
     // The same node and this outpost, by path: from the bundle as from the sources.
-    expect(cfg.stdout).toContain(`ProxyCommand ${process.execPath} ${CLI_BIN} proxy %h ssh`);
+    expect(cfg.stdout).toContain(
+      `ProxyCommand ${process.execPath} ${CLI_BIN} --profile default proxy --suffix .outpost %h ssh`,
+    );
     const via = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(
         process.execPath,

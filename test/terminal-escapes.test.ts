@@ -103,7 +103,7 @@ describe("the CLI", () => {
     const res = await runCli(["hosts", "--json"], cliEnv());
     expect(res.code).toBe(0);
     expect(res.stdout).not.toMatch(RAW_CONTROL);
-    const [host] = JSON.parse(res.stdout) as {
+    const [host] = JSON.parse(res.stdout).items as {
       name: string;
       runtime: string;
       labels: Record<string, string>;

@@ -35,6 +35,7 @@ import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { whoamiRoutes } from "./routes/whoami.ts";
 
 /** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -86,7 +87,8 @@ const v1 = new Hono<AppEnv>()
   .route("/apps", appRoutes)
   .route("/keepers", keeperRoutes)
   .route("/deploys", deployRoutes)
-  .route("/jobs", jobRoutes);
+  .route("/jobs", jobRoutes)
+  .route("/whoami", whoamiRoutes);
 
 /**
  * An exposure's origin is served entirely by the exposure; the control plane's own hostnames are

@@ -255,7 +255,9 @@ export const exposures = sqliteTable(
   (t) => [index("exposures_tenant").on(t.tenantId), index("exposures_host").on(t.hostId)],
 );
 
-export const SESSION_KINDS = ["exec", "tcp", "pty"] as const;
+/** What a session was: an exec, a terminal, a TCP stream (forward, proxy, ssh), a mesh route's or an exposure's. */
+export const SESSION_KINDS = ["exec", "tcp", "pty", "mesh", "exposure"] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */
 export const sessions = sqliteTable(

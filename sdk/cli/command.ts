@@ -1,7 +1,7 @@
 // The shape of a CLI command and the argument parsing they share (node:util parseArgs, strict).
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { Outpost } from "../outpost.ts";
-import { adminCredentials, credentials } from "./config.ts";
+import { adminCredentials, type Credentials, credentials } from "./config.ts";
 import type { Io } from "./output.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -10,6 +10,10 @@ export type Options = NonNullable<ParseArgsConfig["options"]>;
 export interface Context {
   io: Io;
   env: NodeJS.ProcessEnv;
+  /** `--profile P` as given before the command, if it was. */
+  profile?: string;
+  /** The tenant credentials this run uses (profile or environment). */
+  credentials(): Credentials;
   /** A client authenticated with the tenant API key. */
   client(): Outpost;
   /** A client authenticated with the platform admin token. */
@@ -24,12 +28,14 @@ export interface Command {
   run(ctx: Context, args: string[]): Promise<number | undefined>;
 }
 
-export function makeContext(io: Io, env: NodeJS.ProcessEnv): Context {
+export function makeContext(io: Io, env: NodeJS.ProcessEnv, profile?: string): Context {
   return {
     io,
     env,
-    client: () => new Outpost(credentials(env)),
-    adminClient: () => new Outpost(adminCredentials(env)),
+    ...(profile ? { profile } : {}),
+    credentials: () => credentials(env, profile),
+    client: () => new Outpost(credentials(env, profile)),
+    adminClient: () => new Outpost(adminCredentials(env, profile)),
   };
 }
 
@@ -42,6 +48,13 @@ export function parse<O extends Options>(args: string[], options: O, help: strin
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), help);
   }
+}
+
+/** The one shape of every listing's --json: `{ items, nextCursor? }` (nextCursor only where paged). */
+export function listing<T>(items: T[], nextCursor?: string | number | null) {
+  return nextCursor === undefined || nextCursor === null
+    ? { items }
+    : { items, nextCursor: String(nextCursor) };
 }
 
 /** Splits `<cluster>/<site>`. */

@@ -1,5 +1,9 @@
 // `outpost`: a thin layer over the SDK. Exit status: 0 success, 1 the server refused or could not be
-// reached (its message on stderr), 2 a usage error (with the command's help).
+// reached, or no login (its message on stderr), 2 a usage error (with the command's help); exec passes
+// the remote exit code through and exits 255 when the command could not be run at all (as ssh does).
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import pkg from "../../package.json" with { type: "json" };
 import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
 import { OutpostApiError, OutpostConnectionError, OutpostStreamError } from "../errors.ts";
 import { type Command, makeContext } from "./command.ts";
@@ -8,10 +12,11 @@ import { apps } from "./commands/apps.ts";
 import { artifact } from "./commands/artifact.ts";
 import { audit } from "./commands/audit.ts";
 import { cluster } from "./commands/cluster.ts";
+import { completionCommand } from "./commands/completion.ts";
 import { deploy } from "./commands/deploy.ts";
 import { deploys } from "./commands/deploys.ts";
 import { env as envCommand } from "./commands/env.ts";
-import { exec, runExec } from "./commands/exec.ts";
+import { exec, runExec, splitExecArgs } from "./commands/exec.ts";
 import { expose } from "./commands/expose.ts";
 import { forward } from "./commands/forward.ts";
 import { hosts } from "./commands/hosts.ts";
@@ -19,6 +24,7 @@ import { job } from "./commands/job.ts";
 import { keeper } from "./commands/keeper.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
+import { logout } from "./commands/logout.ts";
 import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
 import { recording } from "./commands/recording.ts";
@@ -31,11 +37,18 @@ import { site } from "./commands/site.ts";
 import { ssh, sshConfig } from "./commands/ssh.ts";
 import { tenant } from "./commands/tenant.ts";
 import { token } from "./commands/token.ts";
+import { whoami } from "./commands/whoami.ts";
+import { checkProfileName, NotLoggedInError } from "./config.ts";
 import { type Io, processIo } from "./output.ts";
 import { UsageError } from "./usage-error.ts";
 
+/** The version in package.json, baked into dist/cli.js by esbuild. */
+export const VERSION: string = pkg.version;
+
 export const COMMANDS: Command[] = [
   login,
+  logout,
+  whoami,
   tenant,
   keys,
   cluster,
@@ -64,6 +77,7 @@ export const COMMANDS: Command[] = [
   deploys,
   audit,
   artifact,
+  completionCommand(() => COMMANDS),
 ];
 
 /** `outpost web01.prod uname -a`: a first word that names a host (and no command) means exec. */
@@ -72,34 +86,72 @@ const HOST_REF = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\.[a-z0-9]([a-z0-9-]*[a-z0-9])?$
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    "usage: outpost <command> [args…]",
+    "usage: outpost [--profile P] <command> [args…]",
+    "       outpost [--profile P] <host>.<cluster> <argv…>   (everything after the host runs there)",
+    "       outpost --version",
     "",
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Environment: OUTPOST_URL, OUTPOST_TOKEN (override 'outpost login'), OUTPOST_ADMIN_TOKEN (tenant commands).",
+    "--profile P (or OUTPOST_PROFILE) picks a saved login ('outpost --profile P login …'); default 'default'.",
+    "Environment: OUTPOST_URL, OUTPOST_TOKEN (override the profile unless --profile is given),",
+    "OUTPOST_ADMIN_TOKEN (tenant commands).",
+    "Exit status: 0 ok, 1 refused, failed or not logged in, 2 usage error; exec: the remote code, or 255",
+    "when it could not run at all.",
     "Run 'outpost <command> --help' for a command's usage.",
   ].join("\n");
 }
 
 const isHelp = (a: string) => a === "--help" || a === "-h";
 
-export async function main(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || isHelp(name) || name === "help") {
-    (name ? io.out : io.err)(overview());
-    return name ? 0 : 2;
+/** Options of outpost itself, before the command: `--profile P`, `--version`, `--help`. */
+function globalOptions(argv: string[]): { profile?: string; version: boolean; rest: string[] } {
+  let profile: string | undefined;
+  let version = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--profile") {
+      const value = argv[++i];
+      if (!value) throw new UsageError("--profile needs a name", overview());
+      profile = checkProfileName(value);
+    } else if (a.startsWith("--profile=")) profile = checkProfileName(a.slice("--profile=".length));
+    else if (a === "--version" || a === "-V") version = true;
+    else break;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  return { ...(profile ? { profile } : {}), version, rest: argv.slice(i) };
+}
+
+export async function main(argv: string[], io: Io = processIo, env = process.env): Promise<number> {
+  // exec (and its shorthand) exits 255 when the command could not run at all, as ssh does, so that a
+  // script can tell that from the remote program's own exit 1.
+  let failed = 1;
   try {
-    if (!command && HOST_REF.test(name)) return await runExec(makeContext(io, env), name, args, {});
+    const { profile, version, rest } = globalOptions(argv);
+    if (version) {
+      io.out(`outpost ${VERSION}`);
+      return 0;
+    }
+    const [name, ...args] = rest;
+    if (!name || isHelp(name) || name === "help") {
+      (name ? io.out : io.err)(overview());
+      return name ? 0 : 2;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    const ctx = makeContext(io, env, profile);
+    // ssh's rule: everything after the host is the remote argv, --help included.
+    if (!command && HOST_REF.test(name)) {
+      failed = 255;
+      return await runExec(ctx, name, args, {});
+    }
     if (!command) throw new UsageError(`unknown command '${name}'`, overview());
-    // exec passes everything after `--` through, --help included.
+    if (command === exec) failed = 255;
+    // exec and ssh pass everything after the host through, --help included; job everything after `--`.
     const ownArgs =
       command === ssh
         ? args.slice(0, 1)
-        : command === exec && args.includes("--")
-          ? args.slice(0, args.indexOf("--"))
+        : command === exec
+          ? splitExecArgs(args).own
           : command === job && args.includes("--")
             ? args.slice(0, args.indexOf("--"))
             : args;
@@ -107,26 +159,42 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
       io.out(command.help);
       return 0;
     }
-    return (await command.run(makeContext(io, env), args)) ?? 0;
+    return (await command.run(ctx, args)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`outpost: ${err.message}`);
       if (err.help) io.err(`\n${err.help}`);
       return 2;
     }
+    if (err instanceof NotLoggedInError) {
+      io.err(`outpost: ${err.message}`);
+      return 1;
+    }
     // The server's words (and an agent's, relayed), so on one line with nothing for the terminal to obey.
     if (err instanceof OutpostApiError) {
       io.err(`outpost: ${escapeControlCharacters(`${err.message} (${err.status} ${err.code})`)}`);
-      return 1;
+      return failed;
     }
     if (err instanceof OutpostStreamError) {
       io.err(`outpost: ${escapeControlCharacters(`${err.message} (${err.code})`)}`);
-      return 1;
+      return failed;
     }
     if (err instanceof OutpostConnectionError) {
       io.err(`outpost: ${err.message}; is it running? ('npm start' runs one locally)`);
-      return 1;
+      return failed;
     }
     throw err;
+  }
+}
+
+// Run as a program (`node dist/cli.js …`, the bundle the README names) as well as imported by
+// sdk/bin/outpost.js; realpath, since npm links bins through symlinks.
+if (process.argv[1] && _isEntry(process.argv[1])) process.exitCode = await main(process.argv.slice(2));
+
+function _isEntry(path: string): boolean {
+  try {
+    return realpathSync(path) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
   }
 }

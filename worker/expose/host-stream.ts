@@ -68,6 +68,7 @@ export class HostStream {
       tenantId: req.tenantId,
       actor: req.actor,
       hostName: req.hostName,
+      via: "exposure",
     });
     const ws = res.webSocket;
     if (!ws) {

@@ -2,6 +2,7 @@
 import { decodeExecSpec, type ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { execSpec } from "../durable/host/stream-request.ts";
 import { ApiError } from "./api-error.ts";
+import { sentence } from "./validate.ts";
 
 /** The checked spec, or ApiError 400 naming the field. */
 export function execSpecParam(text: string | undefined): ExecSpec {
@@ -14,7 +15,7 @@ export function execSpecParam(text: string | undefined): ExecSpec {
   const parsed = execSpec.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
-    throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${i.message}`);
+    throw ApiError.badRequest(`spec.${i.path.join(".") || "argv"}: ${sentence(i)}`);
   }
   return parsed.data;
 }

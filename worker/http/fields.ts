@@ -41,7 +41,19 @@ export const labels = z
   )
   .refine((m) => Object.keys(m).length <= 32, { error: "at most 32 labels" });
 
+/** How many rows a page holds: 1-500, default 50. */
+export const limitField = z.coerce
+  .number({ error: "must be a whole number from 1 to 500" })
+  .int({ error: "must be a whole number from 1 to 500" })
+  .min(1, { error: "must be a whole number from 1 to 500" })
+  .max(500, { error: "must be a whole number from 1 to 500" })
+  .default(50);
+
 export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.coerce.number().int().min(1).optional(),
+  limit: limitField,
+  cursor: z.coerce
+    .number({ error: "must be a nextCursor this listing returned" })
+    .int({ error: "must be a nextCursor this listing returned" })
+    .min(1, { error: "must be a nextCursor this listing returned" })
+    .optional(),
 });

@@ -52,11 +52,22 @@ export const clusterRoutes = new Hono<AppEnv>()
     const caller = c.var.caller;
     const db = c.var.db;
     const cluster = await resolveCluster(db, caller.tenantId, c.req.param("cluster"));
-    const [{ n } = { n: 0 }] = await db
-      .select({ n: count() })
+    const left = await db
+      .select({ name: hosts.name })
       .from(hosts)
-      .where(eq(hosts.clusterId, cluster.id));
-    if (n > 0) throw ApiError.conflict(`cluster '${cluster.name}' still has ${n} host(s); delete them first`);
+      .where(eq(hosts.clusterId, cluster.id))
+      .orderBy(asc(hosts.name))
+      .limit(4);
+    if (left.length > 0) {
+      const [{ n } = { n: 0 }] = await db
+        .select({ n: count() })
+        .from(hosts)
+        .where(eq(hosts.clusterId, cluster.id));
+      const names = left.slice(0, 3).map((h) => `${h.name}.${cluster.name}`);
+      throw ApiError.conflict(
+        `cluster '${cluster.name}' still has ${n} host(s) (${names.join(", ")}${n > 3 ? ", …" : ""}); remove each first with 'outpost hosts rm ${names[0]}'`,
+      );
+    }
     // One atomic batch; not relying on ON DELETE CASCADE, which needs PRAGMA foreign_keys per connection.
     await db.batch([
       db.delete(enrollmentTokens).where(eq(enrollmentTokens.clusterId, cluster.id)),

@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
+import { clusters, type Exposure, exposures, hosts, tenantDomains } from "../../schema/db/tables.ts";
 import { newId, randomBase32, type TenantId } from "../../schema/ids.ts";
 import { TARGET_PATTERN } from "../../schema/names.ts";
 import { RANK, requireRole } from "../auth/roles.ts";
@@ -97,12 +97,19 @@ async function findExposure(c: Context<AppEnv>, name: string): Promise<Exposure>
 export const exposureRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
     const rows = await c.var.db
-      .select({ exposure: exposures, hostName: hosts.name })
+      .select({ exposure: exposures, hostName: hosts.name, cluster: clusters.name })
       .from(exposures)
       .innerJoin(hosts, eq(hosts.id, exposures.hostId))
+      .innerJoin(clusters, eq(clusters.id, hosts.clusterId))
       .where(eq(exposures.tenantId, c.var.caller.tenantId))
       .orderBy(asc(exposures.name));
-    return c.json({ exposures: rows.map((r) => ({ ...view(c, r.exposure), hostName: r.hostName })) });
+    return c.json({
+      exposures: rows.map((r) => ({
+        ...view(c, r.exposure),
+        hostName: r.hostName,
+        host: `${r.hostName}.${r.cluster}`,
+      })),
+    });
   })
   .post("/", requireRole("operator"), valid("json", createExposure), async (c) => {
     const caller = c.var.caller;
@@ -207,7 +214,11 @@ export const exposureRoutes = new Hono<AppEnv>()
       details: { expiresAt: expires * 1000 },
     });
     const { url } = urls(c, row);
-    return c.json({ url: `${url}?${LINK_PARAM}=${token}`, expiresAt: expires * 1000 }, 201);
+    // ISO 8601, as every time the API returns.
+    return c.json(
+      { url: `${url}?${LINK_PARAM}=${token}`, expiresAt: new Date(expires * 1000).toISOString() },
+      201,
+    );
   })
   .delete("/:name/links", requireRole("operator"), async (c) => {
     const caller = c.var.caller;

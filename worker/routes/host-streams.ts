@@ -3,26 +3,27 @@
 //   GET /v1/hosts/:host/pty?spec=…       a terminal (the login shell, or argv) on a pseudo-terminal
 //   GET /v1/hosts/:host/tcp?target=…     a TCP stream to a service (or loopback port) the host allows
 // and GET /v1/sessions, who ran or opened what, where.
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { type hosts, sessions, tenants } from "../../schema/db/tables.ts";
-import { TARGET_PATTERN } from "../../schema/names.ts";
+import { type hosts, SESSION_KINDS, sessions, tenants } from "../../schema/db/tables.ts";
+import { parseDuration, TARGET_PATTERN } from "../../schema/names.ts";
 import type { ExecSpec } from "../../schema/protocol/exec-spec.ts";
 import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { decodePtySpec, type PtySpec } from "../../schema/protocol/pty-spec.ts";
 import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
+import { actorIds, actorView, nameIds } from "../db/names.ts";
 import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
 import { ptySpec } from "../durable/host/stream-request.ts";
 import { openOnHost } from "../durable/stubs.ts";
 import type { AppEnv } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { execSpecParam } from "../http/exec-spec-param.ts";
-import { pageQuery } from "../http/fields.ts";
-import { valid } from "../http/validate.ts";
+import { limitField } from "../http/fields.ts";
+import { sentence, valid } from "../http/validate.ts";
 
 type HostRow = typeof hosts.$inferSelect;
 type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
@@ -111,7 +112,7 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
     const parsed = ptySpec.safeParse(raw);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
-      throw ApiError.badRequest(`spec.${i.path.join(".") || "cols"}: ${i.message}`);
+      throw ApiError.badRequest(`spec.${i.path.join(".") || "cols"}: ${sentence(i)}`);
     }
     c.var.host(); // an unknown host is refused (404) before anything else is read
     const [tenant] = await c.var.db
@@ -121,23 +122,68 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
     return toHost(c, { kind: "pty", spec: parsed.data, record: tenant?.recording ?? true });
   });
 
-const sessionQuery = pageQuery.extend({ host: z.string().max(200).optional() });
+/** A session page's cursor: the last row's start (ms) and id, so rows started in one ms are not skipped. */
+const SESSION_CURSOR = /^(\d{1,15})~(ses_[0-9a-z]{16})$/;
+
+const sessionQuery = z.object({
+  limit: limitField,
+  cursor: z
+    .string()
+    .regex(SESSION_CURSOR, { error: "must be a nextCursor this listing returned" })
+    .optional(),
+  host: z.string().max(200).optional(),
+  kind: z.enum(SESSION_KINDS, { error: `must be one of ${SESSION_KINDS.join(", ")}` }).optional(),
+  /** Sessions started at or after: an ISO 8601 time, or a duration back from now (10m, 2h, 7d). */
+  since: z
+    .string()
+    .max(64)
+    .transform((text, ctx) => {
+      const ago = parseDuration(text);
+      const at = ago !== null ? Date.now() - ago : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+      if (Number.isNaN(at)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be an ISO 8601 time or a duration like 10m, 2h or 7d",
+        });
+        return z.NEVER;
+      }
+      return new Date(at);
+    })
+    .optional(),
+});
 
 export const sessionRoutes = new Hono<AppEnv>().get("/", valid("query", sessionQuery), async (c) => {
-  const { limit, cursor, host } = c.req.valid("query");
+  const { limit, cursor, host, kind, since } = c.req.valid("query");
   const tenantId = c.var.caller.tenantId;
+  const db = c.var.db;
   const where: SQL[] = [eq(sessions.tenantId, tenantId)];
-  if (host) where.push(eq(sessions.hostId, (await resolveHost(c.var.db, tenantId, host)).id));
-  if (cursor) where.push(lt(sessions.startedAt, new Date(cursor)));
-  const rows = await c.var.db
+  if (host) where.push(eq(sessions.hostId, (await resolveHost(db, tenantId, host)).id));
+  if (kind) where.push(eq(sessions.kind, kind));
+  if (since) where.push(gte(sessions.startedAt, since));
+  const after = cursor ? SESSION_CURSOR.exec(cursor) : null;
+  if (after) {
+    const at = new Date(Number(after[1]));
+    where.push(
+      or(
+        lt(sessions.startedAt, at),
+        and(eq(sessions.startedAt, at), lt(sessions.id, after[2] as (typeof sessions.$inferSelect)["id"])),
+      )!,
+    );
+  }
+  const rows = await db
     .select()
     .from(sessions)
     .where(and(...where))
-    .orderBy(desc(sessions.startedAt))
+    .orderBy(desc(sessions.startedAt), desc(sessions.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
+  const names = await nameIds(db, tenantId, [
+    ...page.map((s) => s.hostId),
+    ...page.flatMap((s) => actorIds(s.actor)),
+  ]);
+  const last = page[page.length - 1];
   return c.json({
-    sessions: page,
-    nextCursor: rows.length > limit ? page[page.length - 1]!.startedAt.getTime() : null,
+    sessions: page.map((s) => ({ ...s, host: names.get(s.hostId) ?? null, by: actorView(s.actor, names) })),
+    nextCursor: rows.length > limit && last ? `${last.startedAt.getTime()}~${last.id}` : null,
   });
 });

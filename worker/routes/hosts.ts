@@ -1,5 +1,5 @@
 // Hosts of the caller's tenant: list with filters, get, revoke, delete.
-import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import {
@@ -26,7 +26,12 @@ import { valid } from "../http/validate.ts";
 const listQuery = z.object({
   cluster: ref.optional(),
   site: name.optional(),
-  status: z.enum(HOST_STATUSES, { error: `must be one of ${HOST_STATUSES.join(", ")}` }).optional(),
+  /** A revoked host keeps its last status in the row; as a filter, `revoked` is its own status. */
+  status: z
+    .enum([...HOST_STATUSES, "revoked"], {
+      error: `must be one of ${[...HOST_STATUSES, "revoked"].join(", ")}`,
+    })
+    .optional(),
   label: z
     .string()
     .regex(/^[^=]+=.*$/, { error: "must be key=value" })
@@ -50,7 +55,8 @@ export const hostRoutes = new Hono<AppEnv>()
     const where: SQL[] = [eq(hosts.tenantId, tenantId)];
     if (q.cluster) where.push(eq(hosts.clusterId, (await resolveCluster(c.var.db, tenantId, q.cluster)).id));
     if (q.site) where.push(eq(sites.name, q.site));
-    if (q.status) where.push(eq(hosts.status, q.status));
+    if (q.status === "revoked") where.push(isNotNull(hosts.revokedAt));
+    else if (q.status) where.push(eq(hosts.status, q.status), isNull(hosts.revokedAt));
     if (q.label) {
       const [k, ...v] = q.label.split("=");
       where.push(sql`json_extract(${hosts.labels}, ${`$."${k}"`}) = ${v.join("=")}`);

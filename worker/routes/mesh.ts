@@ -11,6 +11,7 @@ import { MAX_CONFIG_ENTRIES } from "../../schema/protocol/index.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { insertCapped, isUniqueViolation } from "../db/database.ts";
+import { nameIds } from "../db/names.ts";
 import { resolveCluster, resolveHost } from "../db/resolve.ts";
 import type { StoredReport } from "../durable/host/agent-reports.ts";
 import { hostObject, syncCluster } from "../durable/stubs.ts";
@@ -61,13 +62,23 @@ export const meshRoutesApi = new Hono<AppEnv>()
       .from(meshRoutes)
       .where(and(...where))
       .orderBy(asc(meshRoutes.createdAt));
+    const names = await nameIds(c.var.db, tenantId, [
+      ...rows.map((r) => r.fromHostId),
+      ...rows.map((r) => r.toHostId),
+    ]);
+    // `from` and `to` as <host>.<cluster> (null once a host is gone), beside the ids.
     // Each route's state as its from-host's agent last reported it (capability 5).
     const fromHosts = [...new Set(rows.map((r) => r.fromHostId))].slice(0, MAX_STATE_HOSTS);
     const reports = new Map(
       await Promise.all(fromHosts.map(async (id) => [id, await hostObject(c.env, id).report()] as const)),
     );
     return c.json({
-      routes: rows.map((r) => ({ ...r, state: _routeState(r.id, reports.get(r.fromHostId)) })),
+      routes: rows.map((r) => ({
+        ...r,
+        from: names.get(r.fromHostId) ?? null,
+        to: names.get(r.toHostId) ?? null,
+        state: _routeState(r.id, reports.get(r.fromHostId)),
+      })),
     });
   })
   .post("/", requireRole("operator"), valid("json", addRoute), async (c) => {

@@ -9,6 +9,7 @@ import { revokeOnce } from "../auth/revoke.ts";
 import { requireRole } from "../auth/roles.ts";
 import { sha256Hex } from "../auth/secrets.ts";
 import { audit } from "../db/audit.ts";
+import { nameIds } from "../db/names.ts";
 import { resolveSite } from "../db/resolve.ts";
 import type { AppEnv } from "../env.ts";
 import { duration, labels, ref } from "../http/fields.ts";
@@ -47,7 +48,18 @@ export const tokenRoutes = new Hono<AppEnv>()
       .innerJoin(clusters, eq(enrollmentTokens.clusterId, clusters.id))
       .where(eq(enrollmentTokens.tenantId, c.var.caller.tenantId))
       .orderBy(desc(enrollmentTokens.createdAt));
-    return c.json({ tokens: rows.map((r) => publicToken(r.token, r.cluster, r.site)) });
+    const names = await nameIds(
+      c.var.db,
+      c.var.caller.tenantId,
+      rows.map((r) => r.token.usedBy),
+    );
+    return c.json({
+      tokens: rows.map((r) => ({
+        ...publicToken(r.token, r.cluster, r.site),
+        /** The host it enrolled, as <host>.<cluster> (null when unused or since deleted). */
+        usedByName: (r.token.usedBy && names.get(r.token.usedBy)) ?? null,
+      })),
+    });
   })
   .post("/", valid("json", createToken), async (c) => {
     const body = c.req.valid("json");

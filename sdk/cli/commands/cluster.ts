@@ -1,4 +1,4 @@
-import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -28,7 +28,7 @@ export const cluster: Command = {
     async ls(ctx, args) {
       const { values } = parse(args, JSON_OPTION, help);
       const res = await ctx.client().clusters.list();
-      if (values.json) return json(ctx.io, res.clusters);
+      if (values.json) return json(ctx.io, listing(res.clusters));
       table(
         ctx.io,
         ["NAME", "ID", "CREATED"],

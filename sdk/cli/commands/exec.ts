@@ -7,15 +7,21 @@ import { UsageError } from "../usage-error.ts";
 import { runFanout } from "./fanout.ts";
 import { runPty } from "./shell.ts";
 
-const help = `usage: outpost exec <host>.<cluster> [--cwd DIR] [--env K=V]… [--timeout 30s] -- <argv…>
-       outpost exec -t <host>.<cluster> [--cwd DIR] [--env K=V]… -- <argv…>   (on a terminal: see 'outpost shell --help')
+const help = `usage: outpost exec [--cwd DIR] [--env K=V]… [--timeout 30s] <host>.<cluster> [--] <argv…>
+       outpost exec -t [--cwd DIR] [--env K=V]… <host>.<cluster> <argv…>   (on a terminal: see 'outpost shell --help')
        outpost <host>.<cluster> <argv…>
        outpost exec --cluster C [--site S] [-l SELECTOR]… [--max-parallel N] [--timeout 30s]
                     [--out-dir DIR] [--json] -- <argv…>
 
-Runs argv on the host — no shell unless you run one ('-- sh -c "…"'). stdin is streamed to it, its
-stdout and stderr come back separately, and this command exits with the remote exit code (128+n when
-signal n ended it). Ctrl-C sends SIGINT to the remote process; a second Ctrl-C drops the session.
+Runs argv on the host — no shell unless you run one ('sh -c "…"'). As with ssh, everything after
+<host>.<cluster> is the remote argv, options and --help included ('outpost web01.prod ls -la');
+outpost's own options go before the host. A '--' right after the host is dropped, and the older form
+'exec <host> [--cwd D] [--env K=V] [--timeout T] -- <argv…>' still works.
+
+stdin is streamed to it, its stdout and stderr come back separately, and this command exits with the
+remote exit code (128+n when signal n ended it), or 255 when it could not be run at all (unknown or
+offline host, refused, control plane unreachable). Ctrl-C sends SIGINT to the remote process; a
+second Ctrl-C drops the session.
 
 With --cluster it runs on every host of the cluster (and --site) that the label selectors choose
 (-l 'role=web', 'zone in (a,b)', '!spot'; repeated -l all hold), at most --max-parallel at once
@@ -115,16 +121,71 @@ async function relay(stream: ExecStream) {
   }
 }
 
+/** exec's own options take a value each; anything else starting with `-` before the host is a usage error. */
+const VALUED = new Set([
+  "--cwd",
+  "--env",
+  "--timeout",
+  "--cluster",
+  "--site",
+  "-l",
+  "--selector",
+  "--max-parallel",
+  "--out-dir",
+]);
+
+/**
+ * Splits `exec`'s arguments: outpost's options, the host (the first word that is not an option or an
+ * option's value), and the remote argv (everything after the host). Exported for main.ts, which must
+ * not take a remote `--help` for its own.
+ */
+export function splitExecArgs(args: string[]): { own: string[]; host?: string; remote: string[] } {
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i]!;
+    if (a === "--" || !a.startsWith("-")) break;
+    i += VALUED.has(a) ? 2 : 1;
+  }
+  if (args[i] === "--") i++;
+  const own = args.slice(0, Math.min(i, args.length));
+  const host = args[i];
+  if (host === undefined) return { own, remote: [] };
+  let remote = args.slice(i + 1);
+  // The older form: options after the host, then `--`.
+  const dash = remote.indexOf("--");
+  if (dash !== -1 && _onlyOptions(remote.slice(0, dash))) {
+    own.push(...remote.slice(0, dash));
+    remote = remote.slice(dash + 1);
+  } else if (remote[0] === "--") remote = remote.slice(1);
+  return { own, host, remote };
+}
+
+function _onlyOptions(words: string[]): boolean {
+  for (let i = 0; i < words.length; i++) {
+    const a = words[i]!;
+    const flag = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    if (!VALUED.has(flag)) return false;
+    if (!a.includes("=")) i++;
+    if (i >= words.length) return false;
+  }
+  return true;
+}
+
 export const exec: Command = {
   name: "exec",
   summary: "run a command on a host (also: outpost <host>.<cluster> <argv…>)",
   help,
   async run(ctx, args) {
-    const dash = args.indexOf("--");
-    const before = dash === -1 ? args : args.slice(0, dash);
-    const { values, positionals } = parse(before, options, help);
+    const { own, host, remote } = splitExecArgs(args);
+    const { values, positionals } = parse(
+      own.filter((a) => a !== "--"),
+      options,
+      help,
+    );
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
     if (values.cluster) {
-      const argv = dash === -1 ? positionals : [...positionals, ...args.slice(dash + 1)];
+      // No host: the first word after the options is the command.
+      const argv = host === undefined ? [] : [host, ...remote];
       const { env, timeout } = execOptions(values);
       return runFanout(
         ctx,
@@ -145,15 +206,13 @@ export const exec: Command = {
     }
     const stray = FANOUT_ONLY.find((f) => values[f] !== undefined && values[f] !== false);
     if (stray) throw new UsageError(`--${stray} needs --cluster (it runs on many hosts)`, help);
-    const [host, ...rest] = positionals;
     if (!host) throw new UsageError("missing <host>.<cluster>", help);
-    const argv = dash === -1 ? rest : [...rest, ...args.slice(dash + 1)];
     const { tty, ...flags } = values;
     if (tty) {
-      if (argv.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
+      if (remote.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
       if (flags.timeout) throw new UsageError("--timeout does not apply to -t", help);
-      return runPty(ctx, host, argv, flags);
+      return runPty(ctx, host, remote, flags);
     }
-    return runExec(ctx, host, argv, flags);
+    return runExec(ctx, host, remote, flags);
   },
 };

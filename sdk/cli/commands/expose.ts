@@ -1,10 +1,10 @@
 import type { Context } from "../command.ts";
-import { type Command, JSON_OPTION, parse } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
 const help = `usage: outpost expose <host>.<cluster>:<service|port> --name N [--hostname H] [--public] [--link [--ttl 1h]] [--json]
-       outpost expose ls [--json]
+       outpost expose ls [--wide] [--json]
        outpost expose link <name> [--ttl 1h] [--json]
        outpost expose revoke-links <name>
        outpost expose rm <name>
@@ -61,7 +61,7 @@ async function create(ctx: Context, args: string[]): Promise<number> {
   );
   ctx.io.out(exposure.url);
   if (exposure.hostnameUrl) ctx.io.out(exposure.hostnameUrl);
-  if (link) ctx.io.out(`link, valid until ${new Date(link.expiresAt).toISOString()}:\n${link.url}`);
+  if (link) ctx.io.out(`link, valid until ${link.expiresAt}:\n${link.url}`);
   return 0;
 }
 
@@ -73,14 +73,22 @@ export const expose: Command = {
     const [sub, ...rest] = args;
     switch (sub) {
       case "ls": {
-        const { values, positionals } = parse(rest, { ...JSON_OPTION }, help);
+        const { values, positionals } = parse(
+          rest,
+          { ...JSON_OPTION, wide: { type: "boolean", default: false } },
+          help,
+        );
         if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
         const res = await ctx.client().exposures.list();
-        if (values.json) return json(ctx.io, res.exposures);
+        if (values.json) return json(ctx.io, listing(res.exposures));
+        const headers = ["NAME", "HOST", "SERVICE", "ACCESS", "URL"];
         table(
           ctx.io,
-          ["NAME", "HOST", "SERVICE", "ACCESS", "URL"],
-          res.exposures.map((e) => [e.name, e.hostName, e.service, e.access, e.hostnameUrl ?? e.url]),
+          values.wide ? [...headers, "ID", "HOST ID"] : headers,
+          res.exposures.map((e) => {
+            const row = [e.name, e.host, e.service, e.access, e.hostnameUrl ?? e.url];
+            return values.wide ? [...row, e.id, e.hostId] : row;
+          }),
         );
         return 0;
       }
@@ -90,7 +98,7 @@ export const expose: Command = {
         const link = await ctx.client().exposures.link(positionals[0]!, values.ttl as string | undefined);
         if (values.json) return json(ctx.io, link);
         ctx.io.out(link.url);
-        ctx.io.err(`valid until ${new Date(link.expiresAt).toISOString()}`);
+        ctx.io.err(`valid until ${link.expiresAt}`);
         return 0;
       }
       case "revoke-links":

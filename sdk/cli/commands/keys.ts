@@ -1,4 +1,4 @@
-import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { ago, json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -35,7 +35,7 @@ export const keys: Command = {
     async ls(ctx, args) {
       const { values } = parse(args, JSON_OPTION, help);
       const res = await ctx.client().keys.list();
-      if (values.json) return json(ctx.io, res.keys);
+      if (values.json) return json(ctx.io, listing(res.keys));
       table(
         ctx.io,
         ["ID", "NAME", "ROLE", "STATE", "LAST USED", "EXPIRES"],

@@ -1,9 +1,9 @@
-import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
 const help = `usage: outpost mesh add <from-host>.<cluster> --listen 127.0.0.1:PORT --to <host>.<cluster>:<service> [--json]
-       outpost mesh ls [--cluster C] [--json]
+       outpost mesh ls [--cluster C] [--wide] [--json]
        outpost mesh rm <route-id>
 
 The agent on <from-host> listens on --listen (its loopback) and carries each connection to the other
@@ -30,14 +30,22 @@ export const mesh: Command = {
       return 0;
     },
     async ls(ctx, args) {
-      const { values, positionals } = parse(args, { ...JSON_OPTION, cluster: { type: "string" } }, help);
+      const { values, positionals } = parse(
+        args,
+        { ...JSON_OPTION, cluster: { type: "string" }, wide: { type: "boolean", default: false } },
+        help,
+      );
       if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
       const res = await ctx.client().mesh.list(values.cluster as string | undefined);
-      if (values.json) return json(ctx.io, res.routes);
+      if (values.json) return json(ctx.io, listing(res.routes));
+      const headers = ["ID", "FROM", "LISTEN", "TO", "SERVICE", "STATE"];
       table(
         ctx.io,
-        ["ID", "FROM", "LISTEN", "TO", "SERVICE", "STATE"],
-        res.routes.map((r) => [r.id, r.fromHostId, r.listen, r.toHostId, r.toService, r.state]),
+        values.wide ? [...headers, "FROM ID", "TO ID"] : headers,
+        res.routes.map((r) => {
+          const row = [r.id, r.from ?? r.fromHostId, r.listen, r.to ?? r.toHostId, r.toService, r.state];
+          return values.wide ? [...row, r.fromHostId, r.toHostId] : row;
+        }),
       );
       return 0;
     },

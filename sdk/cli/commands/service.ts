@@ -1,5 +1,5 @@
 import type { ReportedService } from "../../../schema/protocol/frames.ts";
-import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -83,7 +83,7 @@ export const service: Command = {
         });
       }
       rows.sort((a, b) => a.name.localeCompare(b.name) || a.source.localeCompare(b.source));
-      if (values.json) return json(ctx.io, { items: rows });
+      if (values.json) return json(ctx.io, listing(rows));
       table(
         ctx.io,
         ["NAME", "SOURCE", "TARGET", "WINS", "POLICY"],

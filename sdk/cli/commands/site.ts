@@ -1,4 +1,4 @@
-import { type Command, clusterSite, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, clusterSite, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -26,7 +26,7 @@ export const site: Command = {
       const { values, positionals } = parse(args, JSON_OPTION, help);
       if (positionals.length > 1) throw new UsageError("expected at most one <cluster>", help);
       const res = await ctx.client().sites.list(positionals[0]);
-      if (values.json) return json(ctx.io, res.sites);
+      if (values.json) return json(ctx.io, listing(res.sites));
       table(
         ctx.io,
         ["SITE", "ID", "CREATED"],

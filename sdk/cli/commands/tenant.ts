@@ -1,4 +1,4 @@
-import { type Command, type Context, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, type Context, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -30,7 +30,7 @@ async function domainLs(ctx: Context, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, JSON_OPTION, help);
   if (positionals.length > 1) throw new UsageError("expected at most one <tenant>", help);
   const res = await ctx.adminClient().tenantDomains.list(positionals[0]);
-  if (values.json) return json(ctx.io, res.domains);
+  if (values.json) return json(ctx.io, listing(res.domains));
   table(
     ctx.io,
     ["DOMAIN", "TENANT", "GRANTED"],
@@ -67,7 +67,7 @@ export const tenant: Command = {
     async ls(ctx, args) {
       const { values } = parse(args, JSON_OPTION, help);
       const res = await ctx.adminClient().tenants.list();
-      if (values.json) return json(ctx.io, res.tenants);
+      if (values.json) return json(ctx.io, listing(res.tenants));
       table(
         ctx.io,
         ["NAME", "ID", "CREATED"],

@@ -1,9 +1,9 @@
-import { type Command, clusterSite, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { type Command, clusterSite, JSON_OPTION, listing, parse, subcommands } from "../command.ts";
 import { ago, json, table } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
 const help = `usage: outpost token create <cluster>/<site> [--ttl 30m] [--labels k=v,…] [--json]
-       outpost token ls [--json]
+       outpost token ls [--wide] [--json]
        outpost token revoke <id>
 
 One-time enrollment tokens (default lifetime 15m, at most 24h). 'create' shows the token once, with
@@ -49,13 +49,18 @@ export const token: Command = {
       return 0;
     },
     async ls(ctx, args) {
-      const { values } = parse(args, JSON_OPTION, help);
+      const { values } = parse(args, { ...JSON_OPTION, wide: { type: "boolean", default: false } }, help);
       const res = await ctx.client().tokens.list();
-      if (values.json) return json(ctx.io, res.tokens);
+      if (values.json) return json(ctx.io, listing(res.tokens));
       table(
         ctx.io,
-        ["ID", "SITE", "STATE", "EXPIRES", "USED BY"],
-        res.tokens.map((t) => [t.id, `${t.cluster}/${t.site}`, t.state, ago(t.expiresAt), t.usedBy]),
+        values.wide
+          ? ["ID", "SITE", "STATE", "EXPIRES", "USED BY", "HOST ID"]
+          : ["ID", "SITE", "STATE", "EXPIRES", "USED BY"],
+        res.tokens.map((t) => {
+          const row = [t.id, `${t.cluster}/${t.site}`, t.state, ago(t.expiresAt), t.usedByName ?? t.usedBy];
+          return values.wide ? [...row, t.usedBy] : row;
+        }),
       );
       return 0;
     },

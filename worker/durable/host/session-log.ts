@@ -3,7 +3,7 @@
 // Nothing here is awaited where frames are relayed: a database round trip per stream, in the agent's
 // frame queue, stalled every other stream of the host behind it (100 uploads ending together: seconds).
 import { and, eq } from "drizzle-orm";
-import { sessions } from "../../../schema/db/tables.ts";
+import { type SessionKind, sessions } from "../../../schema/db/tables.ts";
 import type { TenantId } from "../../../schema/ids.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
 import { audit, auditInsert } from "../../db/audit.ts";
@@ -18,6 +18,8 @@ export interface SessionStart {
   /** The audit action (`host.exec`, `host.tcp`) and what its event says besides the session id. */
   action: string;
   details: Record<string, unknown>;
+  /** The session's kind when it is not the stream's (a tcp stream of a mesh route or an exposure). */
+  kind?: SessionKind;
 }
 
 export interface SessionEnd {
@@ -48,7 +50,7 @@ export class SessionLog {
           tenantId: c.tenantId,
           hostId: s.hostId,
           actor: c.actor,
-          kind: c.kind,
+          kind: s.kind ?? c.kind,
           argv: s.argv,
           startedAt: new Date(),
         }),

@@ -73,7 +73,10 @@ export type StreamRequest =
   /** `record`: the tenant records its terminal sessions (routes/host-streams.ts read the switch). */
   | (Opener & { kind: "pty"; spec: PtySpec; record: boolean })
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
-  | (Opener & { kind: "tcp"; target: string; credit?: number });
+  | (Opener & { kind: "tcp"; target: string; credit?: number; via?: TcpVia });
+
+/** Who opened a tcp stream on a client's behalf, recorded as its session's kind: a mesh route, an exposure. */
+type TcpVia = "mesh" | "exposure";
 
 const opener = {
   tenantId: z.custom<TenantId>((v) => isId("tenant", v), { error: "must be a tenant id" }),
@@ -95,6 +98,7 @@ const schema = z.discriminatedUnion("kind", [
       .min(0)
       .max(2 ** 32 - 1)
       .optional(),
+    via: z.enum(["mesh", "exposure"]).optional(),
   }),
 ]);
 

@@ -69,6 +69,7 @@ export class MeshKind implements StreamKind<MeshOpen> {
       tenantId: route.tenantId,
       actor: `host:${host.id}`,
       hostName: route.toName,
+      via: "mesh",
     });
     const peer = upgrade.webSocket;
     if (!peer) {

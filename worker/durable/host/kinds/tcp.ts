@@ -8,10 +8,10 @@ import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamK
 export class TcpKind implements StreamKind<ClientOpen<"tcp">, Opened> {
   constructor(private readonly relay: Relay) {}
 
-  open({ req: { target }, sid, credit }: ClientOpen<"tcp">): Opened {
+  open({ req: { target, via }, sid, credit }: ClientOpen<"tcp">): Opened {
     return {
       frame: { t: "tcp.open", sid, target: /^\d+$/.test(target) ? Number(target) : target, credit },
-      session: { argv: [target], action: "host.tcp", details: { target } },
+      session: { argv: [target], action: "host.tcp", details: { target }, kind: via ?? "tcp" },
     };
   }
 
