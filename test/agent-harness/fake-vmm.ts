@@ -61,7 +61,10 @@ function findOperation(method: string, path: string): Operation | undefined {
   for (const [template, item] of Object.entries(spec.paths as Record<string, Record<string, unknown>>)) {
     const names: string[] = [];
     const pattern = new RegExp(
-      `^${base}${template.replace(/[.]/g, "\\.").replace(/\{([^}]+)\}/g, (_, n) => (names.push(n), "([^/]+)"))}$`,
+      `^${base}${template.replace(/[.]/g, "\\.").replace(/\{([^}]+)\}/g, (_, n) => {
+        names.push(n);
+        return "([^/]+)";
+      })}$`,
     );
     const m = pattern.exec(path);
     if (m && item[method.toLowerCase()]) {
