@@ -298,6 +298,21 @@ describe("completion", () => {
     expect(await complete(["outpost", "web01.prod", "l"])).toEqual([]);
   });
 
+  it("completes commands, sub-commands and flags in real fish", async () => {
+    const script = join(mkdtempSync(join(tmpdir(), "outpost-fish-")), "outpost.fish");
+    writeFileSync(script, (await runCli(["completion", "fish"])).stdout);
+    const complete = (line: string) =>
+      execFileSync("fish", ["--no-config", "-c", `source ${script}; complete -C '${line}'`], {
+        encoding: "utf8",
+      })
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t")[0]);
+    expect(complete("outpost clu")).toEqual(["cluster"]);
+    expect(complete("outpost cluster ").sort()).toEqual(["create", "ls", "rm"]);
+    expect(complete("outpost hosts --st")).toEqual(["--status"]);
+  });
+
   it("prints zsh and fish scripts too, and refuses other shells", async () => {
     expect((await runCli(["completion", "zsh"])).stdout).toContain("bashcompinit");
     expect((await runCli(["completion", "fish"])).stdout).toContain(
