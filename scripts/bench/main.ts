@@ -9,6 +9,7 @@ import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
+import { dashboardBench } from "./dashboard-bench.ts";
 import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
@@ -16,7 +17,8 @@ import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
 
 /**
- * `npm run bench -- --only <group>[,<group>…]` runs some of the rows: crypto, exec, rss, streams, pty.
+ * `npm run bench -- --only <group>[,<group>…]` runs some of the rows: crypto, exec, rss, streams, pty,
+ * dashboard.
  * Without it, all of them.
  */
 function selected(group: string): boolean {
@@ -80,6 +82,8 @@ async function benchmark(): Promise<void> {
     try {
       const env = { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
       if (selected("pty")) rows.push(...(await ptyBench({ agent: streamAgent, sshd, env })));
+      if (selected("dashboard"))
+        rows.push(...(await dashboardBench({ url: stack.url, key: token, agent: streamAgent, env })));
       if (selected("streams"))
         rows.push(
           ...(await streamBench({
