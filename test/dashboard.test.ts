@@ -176,6 +176,17 @@ describe("dashboard", () => {
     expect(await page.$$("#hosts img")).toHaveLength(0);
     await screenshot(page, "hosts");
 
+    // Search and filters: by name, cluster, site and label.
+    const listed = async (query: string) => {
+      await page.goto(`${stack.url}/?${query}`);
+      return page.$$eval("#hosts tbody tr", (trs) => trs.map((tr) => tr.getAttribute("data-fqdn")).sort());
+    };
+    expect(await listed("q=web")).toEqual(["web01.prod"]);
+    expect(await listed("cluster=prod&site=fra1")).toEqual(["evil.prod", "web01.prod"]);
+    expect(await listed("cluster=nope")).toEqual([]);
+    expect(await listed("label=role%3Dnone")).toEqual([]);
+    await page.goto(`${stack.url}/`);
+
     await page.click('a[href="/hosts/evil.prod"]');
     expect(await page.$$eval("#facts td", (tds) => tds.map((td) => td.textContent))).toContain(XSS);
     expect(await page.$$("main img")).toHaveLength(0);
