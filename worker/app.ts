@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { apiKeyAuth } from "./auth/api-key.ts";
+import { dashboardRoutes } from "./dashboard/index.tsx";
 import { openDatabase } from "./db/database.ts";
 import type { AppEnv } from "./env.ts";
 import { requestOrigin } from "./expose/origins.ts";
@@ -118,7 +119,8 @@ export const app = new Hono<AppEnv>()
   })
   .route("/", rootRoutes)
   .route("/", installRoutes)
-  .route("/v1", v1);
+  .route("/v1", v1)
+  .route("/", dashboardRoutes);
 
 app.notFound((c) =>
   c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404),

@@ -350,6 +350,33 @@ export const jobHosts = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.hostId] }), index("job_hosts_host_state").on(t.hostId, t.state)],
 );
 
+/**
+ * A dashboard sign-in (worker/dashboard/): the browser holds only a random id in an HttpOnly cookie,
+ * stored here as its SHA-256; it stands for the API key it was exchanged for, so revoking that key ends
+ * it too. Short-lived (expiresAt), and revoked server-side at sign-out.
+ */
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    /** SHA-256 hex of the cookie's random id. */
+    hash: text("hash").primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    keyId: text("key_id")
+      .$type<ApiKeyId>()
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    /** The per-session CSRF token every state-changing request must carry (form field or header). */
+    csrf: text("csrf").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("dashboard_sessions_key").on(t.keyId)],
+);
+
 export const AUDIT_OUTCOMES = ["allowed", "denied"] as const;
 
 export const auditEvents = sqliteTable(

@@ -9,6 +9,7 @@ import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
+import { dashboardBench } from "./dashboard-bench.ts";
 import { deployBench, enrollBenchHost } from "./deploy-bench.ts";
 import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
@@ -34,8 +35,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, deploy). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "deploy"] as const;
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy). */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy"] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
@@ -79,7 +80,7 @@ async function benchmark(): Promise<void> {
         const host = await enrollBenchHost(client, stack.url, "bench", "local");
         rows.push(...(await deployBench({ stack, tenantId, client, host, sshd })));
       }
-      if (want.has("streams") || want.has("pty")) {
+      if (want.has("streams") || want.has("pty") || want.has("dashboard")) {
         const streamAgent = await startAgent(client, {
           runtime: "bun",
           name: "streams-bun",
@@ -91,6 +92,8 @@ async function benchmark(): Promise<void> {
         try {
           const env = { ...process.env, OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
           if (want.has("pty")) rows.push(...(await ptyBench({ agent: streamAgent, sshd, env })));
+          if (want.has("dashboard"))
+            rows.push(...(await dashboardBench({ url: stack.url, key: token, agent: streamAgent, env })));
           if (want.has("streams"))
             rows.push(
               ...(await streamBench({

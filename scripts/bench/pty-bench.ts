@@ -71,7 +71,7 @@ class Terminal {
 }
 
 /** Echo times of ECHO_KEYS keys typed one at a time into the shell `argv` starts. */
-async function echoTimes(argv: string[], env: NodeJS.ProcessEnv): Promise<number[]> {
+export async function echoTimes(argv: string[], env: NodeJS.ProcessEnv): Promise<number[]> {
   const t = new Terminal(argv, env);
   try {
     t.type("echo READY-$((20+22))\n");

@@ -15,6 +15,9 @@ import { decodePtySpec, type PtySpec } from "../../schema/protocol/pty-spec.ts";
 import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
 import { AuthThrottle } from "../auth/throttle.ts";
+import { crossSiteReason } from "../dashboard/same-origin.ts";
+import { sessionCaller } from "../dashboard/session.ts";
+import { audit } from "../db/audit.ts";
 import { actorIds, actorView, nameIds } from "../db/names.ts";
 import { hostOfKeyQuery, resolveHost } from "../db/resolve.ts";
 import { ptySpec } from "../durable/host/stream-request.ts";
@@ -36,7 +39,11 @@ type StreamEnv = AppEnv & { Variables: { host: () => HostRow } };
  */
 const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   const db = c.var.db;
-  const token = bearer(c.req.header("authorization"));
+  const authorization = c.req.header("authorization");
+  // Only the terminal: the dashboard opens nothing else, so a cookie opens nothing else.
+  if (authorization === undefined && c.req.header("cookie") !== undefined && c.req.path.endsWith("/pty"))
+    return dashboardAuth(c, next);
+  const token = bearer(authorization);
   const { secret, prefix } = parseApiKey(token);
   const throttle = new AuthThrottle(c.env, c.req.raw.headers);
   const ref = c.req.param("host") ?? "";
@@ -61,6 +68,42 @@ const streamAuth = createMiddleware<StreamEnv>(async (c, next) => {
   });
   await next();
 });
+
+/**
+ * The dashboard's browser terminal (worker/dashboard/): a browser's WebSocket cannot set Authorization,
+ * so a request without one is authenticated by its dashboard session cookie instead. The cookie is
+ * SameSite=Strict, and the upgrade must also come from the dashboard's own origin (a cross-site page
+ * opening this WebSocket would otherwise ride the cookie: cross-site WebSocket hijacking).
+ */
+async function dashboardAuth(c: Context<StreamEnv>, next: () => Promise<void>) {
+  const caller = await sessionCaller(c);
+  if (!caller) throw ApiError.unauthorized("not signed in: send 'Authorization: Bearer opk_…'");
+  c.set("caller", caller);
+  const reason = crossSiteReason(c);
+  if (reason) {
+    await audit(c.var.db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: `${c.req.method} ${c.req.path}`,
+      outcome: "denied",
+      details: { reason: `cross-site WebSocket: ${reason}` },
+    });
+    throw ApiError.forbidden(`refused: ${reason}`);
+  }
+  const ref = c.req.param("host") ?? "";
+  let row: HostRow | undefined;
+  let failure: unknown;
+  try {
+    row = await resolveHost(c.var.db, caller.tenantId, ref);
+  } catch (error) {
+    failure = error;
+  }
+  c.set("host", () => {
+    if (failure !== undefined || !row) throw failure ?? ApiError.notFound(`host '${ref}'`);
+    return row;
+  });
+  await next();
+}
 
 /** Hands a checked stream request to the host's Durable Object, with who is asking. */
 async function toHost(

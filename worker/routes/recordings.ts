@@ -4,7 +4,7 @@
 //   PUT /v1/settings/recording       {enabled}: turn it on or off (admin role)
 // A session of another tenant is a 404, as an unknown one is.
 import { and, eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { sessions, tenants } from "../../schema/db/tables.ts";
 import { isId } from "../../schema/ids.ts";
@@ -15,27 +15,27 @@ import { ApiError } from "../http/api-error.ts";
 import { valid } from "../http/validate.ts";
 import { concatParts, partsPrefix, recordingKey } from "../recordings/index.ts";
 
-export const recordingRoutes = new Hono<AppEnv>().get(
-  "/:id/recording",
-  requireRole("operator"),
-  async (c) => {
-    const id = c.req.param("id");
-    const tenantId = c.var.caller.tenantId;
-    if (!isId("session", id)) throw ApiError.notFound(`session '${id.slice(0, 64)}'`);
-    const [row] = await c.var.db
-      .select({ id: sessions.id, kind: sessions.kind })
-      .from(sessions)
-      .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
-    if (!row) throw ApiError.notFound(`session '${id}'`);
-    const headers = { "content-type": "application/x-asciicast", "cache-control": "no-store" };
-    const done = await c.env.ARTIFACTS.get(recordingKey(tenantId, row.id));
-    if (done) return new Response(done.body, { headers });
-    // Still running, or its object went before it finished: the parts written so far.
-    const parts = await concatParts(c.env.ARTIFACTS, partsPrefix(tenantId, row.id));
-    if (!parts)
-      throw ApiError.notFound(`a recording of session '${id}' (not a terminal, or recording was off)`);
-    return new Response(parts.stream, { headers });
-  },
+/** The asciicast of the caller's session `id` (also the dashboard's playback, worker/dashboard/). */
+export async function serveRecording(c: Context<AppEnv>, id: string): Promise<Response> {
+  const tenantId = c.var.caller.tenantId;
+  if (!isId("session", id)) throw ApiError.notFound(`session '${id.slice(0, 64)}'`);
+  const [row] = await c.var.db
+    .select({ id: sessions.id, kind: sessions.kind })
+    .from(sessions)
+    .where(and(eq(sessions.id, id), eq(sessions.tenantId, tenantId)));
+  if (!row) throw ApiError.notFound(`session '${id}'`);
+  const headers = { "content-type": "application/x-asciicast", "cache-control": "no-store" };
+  const done = await c.env.ARTIFACTS.get(recordingKey(tenantId, row.id));
+  if (done) return new Response(done.body, { headers });
+  // Still running, or its object went before it finished: the parts written so far.
+  const parts = await concatParts(c.env.ARTIFACTS, partsPrefix(tenantId, row.id));
+  if (!parts)
+    throw ApiError.notFound(`a recording of session '${id}' (not a terminal, or recording was off)`);
+  return new Response(parts.stream, { headers });
+}
+
+export const recordingRoutes = new Hono<AppEnv>().get("/:id/recording", requireRole("operator"), (c) =>
+  serveRecording(c, c.req.param("id")),
 );
 
 export const settingsRoutes = new Hono<AppEnv>()

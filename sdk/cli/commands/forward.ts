@@ -115,6 +115,9 @@ async function _precheck(client: Outpost, host: string, target: string): Promise
     reported.some((s) => s.source === "agent" && s.name === target);
   if (known) return undefined;
   if (res.agent === null) return undefined; // an agent too old to report may have it in its own flags
+  // An app deployed to the host is a service of its name, whichever release is live (Apps).
+  const { items: apps } = await client.apps.list();
+  if (apps.some((a) => a.app === target && a.host === row.fqdn)) return undefined;
   const names = [...new Set([...res.services.map((s) => s.name), ...reported.map((s) => s.name)])].sort();
   return `${host} has no service '${target}' (it has: ${names.join(", ") || "none"}); add one with 'outpost service add'`;
 }

@@ -1,0 +1,185 @@
+// The dashboard in Chromium (Debian's, driven by playwright-core), against baselines from the same run:
+//  - keystroke echo in the browser terminal (xterm.js on the pty stream) against `outpost shell`'s,
+//    both to the same host: the time from the key's keydown event in the page to xterm's screen
+//    showing its echo (a MutationObserver in the page), ECHO_KEYS keys, each within KEY_TIMEOUT_MS;
+//  - first load of the hosts page: the JavaScript it transfers (compressed, as sent), and the time to
+//    the hosts table against the time to load the Worker's static sign-in page (the same Worker, the
+//    same stylesheet, no database query), LOADS loads each, p50.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { TestAgent } from "../../test/harness/agent.ts";
+import { CLI_BIN } from "../../test/harness/cli.ts";
+import { echoTimes } from "./pty-bench.ts";
+import { ms, percentile, type Row } from "./table.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ECHO_KEYS = 100;
+const KEY_TIMEOUT_MS = 5000;
+const LOADS = 20;
+
+/**
+ * Installed in the page: keydown time, and each echo's delay once xterm's screen shows one more `x`.
+ * A string, not a function: tsx's transform would add helpers to a function that the page lacks.
+ */
+const ECHO_PROBE = `(() => {
+  window.echoes = [];
+  const rows = document.querySelector(".xterm-rows");
+  const count = () => (rows.textContent.match(/x/g) || []).length;
+  let seen = count();
+  window.arrivals = [];
+  document.addEventListener("keydown", () => { window.keyAt = performance.now(); window.arrived = false; }, { capture: true });
+  window.onTerminalMessage = () => {
+    if (!window.arrived) { window.arrived = true; window.arrivals.push(performance.now() - window.keyAt); }
+  };
+  new MutationObserver(() => {
+    const n = count();
+    if (n > seen) window.echoes.push(performance.now() - window.keyAt);
+    seen = n;
+  }).observe(rows, { subtree: true, childList: true, characterData: true });
+})()`;
+
+/** Before the page's scripts: each message the terminal's WebSocket receives calls the probe's hook. */
+const MESSAGE_HOOK = `(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => window.onTerminalMessage && window.onTerminalMessage());
+    }
+  };
+})()`;
+
+const p50 = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+async function signIn(page: Page, url: string, key: string): Promise<void> {
+  await page.goto(`${url}/signin`);
+  await page.fill("input[name=key]", key);
+  await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
+}
+
+/** Echo times in the page's terminal: keydown to the screen's change, measured in the page. */
+async function browserEchoTimes(page: Page, url: string, host: string) {
+  await page.goto(`${url}/hosts/${host}/terminal`);
+  await page.waitForFunction(`document.getElementById("terminal-status").textContent === "connected"`);
+  await page.click("#terminal");
+  await page.keyboard.type("clear\n");
+  await page.waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`);
+  await page.evaluate(ECHO_PROBE);
+  for (let i = 0; i < ECHO_KEYS; i++) {
+    // Ctrl-U empties the line now and then: at the right margin the shell's redraw hides an echo.
+    if (i % 40 === 0) {
+      await page.keyboard.press("Control+U");
+      await page.waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`);
+    }
+    await page.keyboard.press("x");
+    await page.waitForFunction(`window.echoes.length > ${i}`, undefined, { timeout: KEY_TIMEOUT_MS });
+  }
+  const times = (await page.evaluate("window.echoes")) as number[];
+  const arrivals = (await page.evaluate("window.arrivals")) as number[];
+  await page.keyboard.type("\u0015exit\n");
+  return { screen: times.slice(0, ECHO_KEYS), arrival: arrivals.slice(0, ECHO_KEYS) };
+}
+
+/** Load times (navigation start to `ready` holding) of `path`, and the JS it transferred. */
+async function loads(context: BrowserContext, url: string, path: string, ready: string) {
+  const times: number[] = [];
+  let jsBytes = 0;
+  for (let i = 0; i < LOADS; i++) {
+    const page = await context.newPage();
+    const scripts: Promise<number>[] = [];
+    // gzip's size of each script: what a compressing edge sends (Miniflare sends it as it is).
+    page.on("response", (response) => {
+      if (response.request().resourceType() === "script")
+        scripts.push(response.body().then((b) => gzipSync(b).length));
+    });
+    const start = performance.now();
+    await page.goto(`${url}${path}`, { waitUntil: "commit" });
+    await page.waitForSelector(ready, { state: "attached" });
+    await page.waitForLoadState("load");
+    times.push(performance.now() - start);
+    // The first load's, with nothing cached yet (later loads take the scripts from the cache).
+    if (i === 0) jsBytes = (await Promise.all(scripts)).reduce((a, b) => a + Math.max(b, 0), 0);
+    await page.close();
+  }
+  return { p50: p50(times), jsBytes };
+}
+
+export async function dashboardBench(opts: {
+  url: string;
+  key: string;
+  agent: TestAgent;
+  env: NodeJS.ProcessEnv;
+}): Promise<Row[]> {
+  const context = await chromium.launchPersistentContext(
+    mkdtempSync(join(tmpdir(), "outpost-bench-chromium-")),
+    {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1100, height: 700 },
+      // The probe below is evaluated in the page, which the dashboard's CSP (no eval) would refuse.
+      bypassCSP: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+      ],
+    },
+  );
+  try {
+    const page = await context.newPage();
+    await page.addInitScript(MESSAGE_HOOK);
+    await signIn(page, opts.url, opts.key);
+    const browser = await browserEchoTimes(page, opts.url, opts.agent.ref);
+    await page.close();
+    const cli = await echoTimes([process.execPath, CLI_BIN, "shell", opts.agent.ref], opts.env);
+    const hosts = await loads(context, opts.url, "/", "#hosts tbody tr");
+    // The static baseline: the sign-in page is served without a session, a query or a script.
+    const anonymous = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox"],
+    });
+    const fresh = await anonymous.newContext();
+    const plain = await loads(fresh, opts.url, "/signin", "form");
+    await anonymous.close();
+    const added = p50(browser.screen) - p50(cli);
+    const kb = hosts.jsBytes / 1024;
+    return [
+      {
+        what: `browser terminal keystroke echo p50 (${ECHO_KEYS} keys, Chromium)`,
+        value: `${ms(p50(browser.screen))} (bytes in the page at ${ms(p50(browser.arrival))})`,
+        baseline: `${ms(p50(cli))} outpost shell`,
+        ratio: `+${added.toFixed(2)} ms`,
+        target: "added ≤ 10 ms",
+        met: added <= 10,
+      },
+      {
+        what: "dashboard first load: JavaScript transferred (no terminal)",
+        value: `${kb.toFixed(1)} KB`,
+        baseline: "-",
+        ratio: "-",
+        target: "≤ 100 KB",
+        met: kb <= 100,
+      },
+      {
+        what: `dashboard time to the hosts table p50 (${LOADS} loads)`,
+        value: ms(hosts.p50),
+        baseline: `${ms(plain.p50)} static sign-in page`,
+        ratio: `${(hosts.p50 / plain.p50).toFixed(2)}x`,
+        target: "-",
+        met: null,
+      },
+    ];
+  } finally {
+    await context.close();
+  }
+}

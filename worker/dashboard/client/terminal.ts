@@ -1,0 +1,83 @@
+// The browser terminal: xterm.js on the host's pty stream (schema/protocol/client-frames.ts), opened
+// with the dashboard's session cookie (the server checks the Origin). Keystrokes are sent within the
+// stdin credit the server grants; output credit is given back as xterm takes the output; the window's
+// size follows the browser's (FitAddon), each change sent as a resize frame.
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import {
+  type ClientToServer,
+  decodeServerFrame,
+  encodeStreamFrame,
+} from "../../../schema/protocol/client-frames.ts";
+import { DEFAULT_STREAM_CREDIT, MAX_CHUNK_BYTES } from "../../../schema/protocol/limits.ts";
+import { encodePtySpec } from "../../../schema/protocol/pty-spec.ts";
+
+const box = document.getElementById("terminal");
+const status = document.getElementById("terminal-status");
+const host = box?.dataset.host;
+
+function say(text: string): void {
+  if (status) status.textContent = text;
+}
+
+if (box && host) {
+  const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(box);
+  fit.fit();
+  const spec = encodePtySpec({ cols: term.cols, rows: term.rows, credit: DEFAULT_STREAM_CREDIT });
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(
+    `${scheme}//${location.host}/v1/hosts/${encodeURIComponent(host)}/pty?spec=${spec}`,
+  );
+  ws.binaryType = "arraybuffer";
+  const send = (frame: ClientToServer) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encodeStreamFrame(frame));
+  };
+  let credit = 0;
+  const pending: Uint8Array[] = [];
+  const flush = () => {
+    while (pending.length && credit > 0) {
+      const chunk = pending[0]!;
+      const n = Math.min(chunk.length, credit, MAX_CHUNK_BYTES);
+      send({ t: "stdin", data: chunk.subarray(0, n) });
+      credit -= n;
+      if (n === chunk.length) pending.shift();
+      else pending[0] = chunk.subarray(n);
+    }
+  };
+  const encoder = new TextEncoder();
+  term.onData((text) => {
+    pending.push(encoder.encode(text));
+    flush();
+  });
+  term.onBinary((text) => {
+    pending.push(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
+    flush();
+  });
+  term.onResize(({ cols, rows }) => send({ t: "resize", cols, rows }));
+  window.addEventListener("resize", () => fit.fit());
+  ws.onmessage = (event) => {
+    const frame = decodeServerFrame(new Uint8Array(event.data as ArrayBuffer));
+    if (frame.t === "started") {
+      say("connected");
+      box.dataset.session = frame.session;
+      term.focus();
+    } else if (frame.t === "stdout") {
+      const n = frame.data.length;
+      term.write(frame.data, () => send({ t: "credit", bytes: n }));
+    } else if (frame.t === "credit") {
+      credit += frame.bytes;
+      flush();
+    } else if (frame.t === "exit") {
+      say(`exited with ${frame.code ?? frame.signal ?? "?"}`);
+    } else if (frame.t === "error") {
+      say(`error: ${frame.code}: ${frame.message}`);
+    }
+  };
+  ws.onclose = (event) => {
+    if (status?.textContent === "connecting…" || status?.textContent === "connected")
+      say(`disconnected (${event.code})`);
+  };
+}
