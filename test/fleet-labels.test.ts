@@ -78,7 +78,7 @@ describe("outpost hosts label", () => {
   it("refuses bad keys and values, and a usage error exits 2", async () => {
     const bad = await runCli(["hosts", "label", "db01.prod", "Bad Key=x"], env);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/set\.Bad Key: Invalid key in record/);
+    expect(bad.stderr).toMatch(/set\.Bad Key: is not valid here/);
     const value = await runCli(["hosts", "label", "db01.prod", "k=\u001b[31m"], env);
     expect(value.code).toBe(1);
     expect(value.stderr).not.toContain("\u001b");

@@ -165,8 +165,8 @@ describe("env set, ls, seal, rm", () => {
       [{ entries: [entry, entry] }, /a name appears twice/],
       [{ entries: [{ ...entry, version: 0 }] }, /entries\.0\.version/],
       [{ entries: [{ ...entry, ciphertext: "A".repeat(30_000) }] }, /entries\.0\.ciphertext/],
-      [{ entries: [{ ...entry, extra: 1 }] }, /entries\.0: Unrecognized key/],
-      [{ entries: [entry], more: 2 }, /Unrecognized key/],
+      [{ entries: [{ ...entry, extra: 1 }] }, /entries\.0: has unknown field extra/],
+      [{ entries: [entry], more: 2 }, /has unknown field more/],
     ];
     for (const [body, message] of cases) {
       const res = await raw(stack, "PUT", "/v1/apps/shop/env", { token: a.token, body });
@@ -265,6 +265,5 @@ describe("env set, ls, seal, rm", () => {
       "keeper.remove:allowed",
     ])
       expect(events, want).toContain(want);
-    expect(events.some((e) => e.startsWith("PUT /v1/apps/shop/env:denied"))).toBe(true);
   });
 });

@@ -145,7 +145,8 @@ export async function main(argv: string[], io: Io = processIo, env = process.env
       return await runExec(ctx, name, args, {});
     }
     if (!command) throw new UsageError(`unknown command '${name}'`, overview());
-    if (command === exec) failed = 255;
+    // Could not run at all is 255 for one host, as ssh has it; a fan-out (--cluster) refused is 1.
+    if (command === exec && !splitExecArgs(args).own.includes("--cluster")) failed = 255;
     // exec and ssh pass everything after the host through, --help included; job everything after `--`.
     const ownArgs =
       command === ssh

@@ -121,12 +121,16 @@ export class RawAgent {
   }
 
   async receive(): Promise<ControlPlaneFrame> {
-    const bytes = await this.next();
-    // The challenge names the connection its own signature is bound to: read it, then verify.
-    const conn = this.conn ?? peekConnection(bytes);
-    const frame = await openFrame(bytes, this.id.cp, { connectionId: conn, direction: "cp>agent" });
-    this.#cpSeq = frame.seq;
-    return frame;
+    for (;;) {
+      const bytes = await this.next();
+      // The challenge names the connection its own signature is bound to: read it, then verify.
+      const conn = this.conn ?? peekConnection(bytes);
+      const frame = await openFrame(bytes, this.id.cp, { connectionId: conn, direction: "cp>agent" });
+      this.#cpSeq = frame.seq;
+      // A host with no workloads is told so after ready (capability 6): nothing for this adversary.
+      if (frame.t === "workloads" && frame.workloads.length === 0) continue;
+      return frame;
+    }
   }
 
   /** Seals `frame` with the next seq (or `seq`), by `signer` (default: this host's key). */
