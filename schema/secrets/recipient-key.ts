@@ -18,8 +18,9 @@ import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { _abytes, _fromBase64Url, _toBase64Url } from "../protocol/_bytes.ts";
 import { type HostId, type HostPublicKey, isHostId, publicKeyBytes } from "../protocol/keys.ts";
 
-declare const BRAND: unique symbol;
-type Brand<T, B extends string> = T & { readonly [BRAND]: B };
+// A phantom property, as schema/ids.ts has it: a private unique symbol cannot be named in the
+// published SDK's declaration files.
+type Brand<T, B extends string> = T & { readonly __brand: B };
 
 export type KeeperPublicKey = Brand<`keeperkey:${string}`, "KeeperPublicKey">;
 export type KeeperSecretKey = Brand<`keepersecret:${string}`, "KeeperSecretKey">;
