@@ -244,10 +244,12 @@ export const artifactRoutes = new Hono<AppEnv>()
       artifactKey(upload.tenantId, upload.sha256),
       upload.r2UploadId,
     );
-    const fixed = new FixedLengthStream(expected);
+    // The request body goes to R2 as it is, with no JS-side pump: workerd gives a body with a
+    // Content-Length a known length (checked against the part above), and the HTTP layer ends it at
+    // exactly that many bytes or fails it.
     let part: R2UploadedPart;
     try {
-      [, part] = await Promise.all([body.pipeTo(fixed.writable), multipart.uploadPart(n, fixed.readable)]);
+      part = await multipart.uploadPart(n, body);
     } catch (err) {
       throw ApiError.badRequest(
         `part ${n} did not arrive whole (${err instanceof Error ? err.message : err})`,
