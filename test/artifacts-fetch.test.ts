@@ -102,9 +102,11 @@ describe.each(RUNTIMES)("an agent on %s fetching artifacts", (runtime) => {
       await grant(stack.dbUrl, a.id, host.hostId, artifact.sha256);
     // The bucket's copy altered behind the control plane's back: same size, other bytes.
     const bucket = await stack.cp.mf.getR2Bucket("ARTIFACTS");
-    const original = new Uint8Array(await (await bucket.get(`artifacts/${corrupt.sha256}`))!.arrayBuffer());
+    const original = new Uint8Array(
+      await (await bucket.get(`artifacts/${a.id}/${corrupt.sha256}`))!.arrayBuffer(),
+    );
     original[original.length - 5]! ^= 0xff;
-    await bucket.put(`artifacts/${corrupt.sha256}`, original);
+    await bucket.put(`artifacts/${a.id}/${corrupt.sha256}`, original);
     const cases = [
       { name: "good", ...good, destDir: dest("good") },
       { name: "again", ...good, destDir: dest("good") },

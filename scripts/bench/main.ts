@@ -10,7 +10,7 @@ import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
 import { cryptoBench } from "./crypto-bench.ts";
 import { dashboardBench } from "./dashboard-bench.ts";
-import { deployBench, enrollBenchHost } from "./deploy-bench.ts";
+import { deployBench } from "./deploy-bench.ts";
 import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
@@ -55,7 +55,7 @@ async function benchmark(): Promise<void> {
 
   const stack = await startStack();
   try {
-    const { id: tenantId, client, token } = await stack.tenant("bench");
+    const { client, token } = await stack.tenant("bench");
     await client.clusters.create("bench");
     await client.sites.create("bench", "local");
     if (want.has("exec")) {
@@ -77,8 +77,19 @@ async function benchmark(): Promise<void> {
     const sshd = await startSshd();
     try {
       if (want.has("deploy")) {
-        const host = await enrollBenchHost(client, stack.url, "bench", "local");
-        rows.push(...(await deployBench({ stack, tenantId, client, host, sshd })));
+        const agent = await startAgent(client, {
+          runtime: "bun",
+          name: "deploy",
+          cluster: "bench",
+          site: "local",
+          url: stack.url,
+        });
+        try {
+          const env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
+          rows.push(...(await deployBench({ agent, env, sshd })));
+        } finally {
+          await agent.stop();
+        }
       }
       if (want.has("streams") || want.has("pty") || want.has("dashboard")) {
         const streamAgent = await startAgent(client, {

@@ -114,8 +114,8 @@ async function uploadFile(
   try {
     await unwrap(client.url, api.uploads[":id"].complete.$post({ param: { id: upload.id } }));
   } catch (error) {
-    // A large artifact can take the server longer to verify than an HTTP client waits; it goes on
-    // verifying (waitUntil), so ask until it is stored, or until the upload is gone (refused).
+    // The answer to a completion can be lost (a dropped connection) after the server stored it: ask
+    // until it is stored, or until the upload is gone (refused).
     if (!(error instanceof OutpostConnectionError)) throw error;
     await _awaitVerified(client, file, upload.id, error);
   }
@@ -137,11 +137,11 @@ async function _awaitVerified(
     const res = await client.api.v1.artifacts.uploads[":id"]
       .$get({ param: { id: uploadId } })
       .catch(() => undefined);
-    if (res?.status !== 404) continue; // still verifying (or the server is unreachable for now)
+    if (res?.status !== 404) continue; // not completed yet (or the server is unreachable for now)
     const view = await client.api.v1.artifacts[":sha256"].$get({ param: { sha256: file.sha256 } });
     if (view.ok) return;
     throw new Error(
-      `the control plane did not store artifact ${file.sha256.slice(0, 12)}: its bytes failed the server's checksum`,
+      `the control plane did not store artifact ${file.sha256.slice(0, 12)}: its upload was refused`,
       { cause },
     );
   }

@@ -7,8 +7,9 @@
 //                                                     `received` parts are skipped)
 //   PUT  /v1/artifacts/uploads/:id/parts/:n  <bytes>  one part (R2 multipart), exactly its size
 //   GET  /v1/artifacts/uploads/:id                    the upload and the parts received so far
-//   POST /v1/artifacts/uploads/:id/complete           verifies the sha256 of the whole (store.ts);
-//                                                     422 checksum_mismatch stores nothing
+//   POST /v1/artifacts/uploads/:id/complete           completes the multipart object in place, at
+//                                                     its final key (store.ts: no re-hash, no copy;
+//                                                     the fetching agent verifies the sha256)
 //   DELETE /v1/artifacts/uploads/:id                  abandons an upload
 //   GET  /v1/artifacts, GET /v1/artifacts/:sha256     the tenant's artifacts
 //
@@ -34,7 +35,7 @@ import {
 } from "../../schema/protocol/artifact-fetch.ts";
 import { fromBase64Url, isHostId, Verifier } from "../../schema/protocol/index.ts";
 import { artifactLimits, MAX_PARTS } from "../artifacts/limits.ts";
-import { artifactKey, digestObject, storeVerified, uploadKey } from "../artifacts/store.ts";
+import { artifactKey, legacyArtifactKey } from "../artifacts/store.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import { isUniqueViolation } from "../db/database.ts";
@@ -199,7 +200,7 @@ export const artifactRoutes = new Hono<AppEnv>()
         `the tenant's artifacts would take ${used + body.size} bytes, over its quota of ${limits.quotaBytes}; remove some first`,
       );
     const id = newId("artifactUpload");
-    const multipart = await c.env.ARTIFACTS.createMultipartUpload(uploadKey(id));
+    const multipart = await c.env.ARTIFACTS.createMultipartUpload(artifactKey(caller.tenantId, body.sha256));
     const row = {
       id,
       tenantId: caller.tenantId,
@@ -239,11 +240,16 @@ export const artifactRoutes = new Hono<AppEnv>()
     if (length !== expected) throw ApiError.badRequest(`part ${n} has ${expected} bytes, not ${length}`);
     const body = c.req.raw.body;
     if (!body) throw ApiError.badRequest(`part ${n} has no body`);
-    const multipart = c.env.ARTIFACTS.resumeMultipartUpload(uploadKey(upload.id), upload.r2UploadId);
-    const fixed = new FixedLengthStream(expected);
+    const multipart = c.env.ARTIFACTS.resumeMultipartUpload(
+      artifactKey(upload.tenantId, upload.sha256),
+      upload.r2UploadId,
+    );
+    // The request body goes to R2 as it is, with no JS-side pump: workerd gives a body with a
+    // Content-Length a known length (checked against the part above), and the HTTP layer ends it at
+    // exactly that many bytes or fails it.
     let part: R2UploadedPart;
     try {
-      [, part] = await Promise.all([body.pipeTo(fixed.writable), multipart.uploadPart(n, fixed.readable)]);
+      part = await multipart.uploadPart(n, body);
     } catch (err) {
       throw ApiError.badRequest(
         `part ${n} did not arrive whole (${err instanceof Error ? err.message : err})`,
@@ -260,7 +266,10 @@ export const artifactRoutes = new Hono<AppEnv>()
   })
   .delete("/uploads/:id", requireRole("operator"), async (c) => {
     const upload = await _findUpload(c.var.db, c.var.caller.tenantId, c.req.param("id"));
-    await c.env.ARTIFACTS.resumeMultipartUpload(uploadKey(upload.id), upload.r2UploadId)
+    await c.env.ARTIFACTS.resumeMultipartUpload(
+      artifactKey(upload.tenantId, upload.sha256),
+      upload.r2UploadId,
+    )
       .abort()
       .catch(() => {});
     await c.var.db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id));
@@ -289,71 +298,57 @@ export const artifactRoutes = new Hono<AppEnv>()
     const missing = Array.from({ length: parts }, (_, i) => i + 1).filter((n) => !have.has(n));
     if (missing.length > 0)
       throw ApiError.conflict(`upload ${upload.id} is missing part(s) ${missing.slice(0, 10).join(", ")}`);
-    const key = uploadKey(upload.id);
+    const key = artifactKey(upload.tenantId, upload.sha256);
+    let stored: R2Object | null;
     try {
-      await bucket
+      stored = await bucket
         .resumeMultipartUpload(key, upload.r2UploadId)
         .complete(received.map((p) => ({ partNumber: p.part, etag: p.etag })));
     } catch (err) {
       // Completed already by a concurrent call (the object exists), or R2 lost the upload.
-      if (!(await bucket.head(key)))
+      stored = await bucket.head(key);
+      if (!stored)
         throw ApiError.conflict(
           `upload ${upload.id} cannot be completed (${err instanceof Error ? err.message : err})`,
         );
     }
-    // Verifying a large artifact takes a while: waitUntil lets it finish when the client gave up
-    // waiting (a timeout), and the client learns the outcome by asking again (POST /v1/artifacts).
-    const work = (async () => {
-      const actual = await digestObject(bucket, key);
-      if (!actual || actual.sha256 !== upload.sha256 || actual.size !== upload.size) {
-        await bucket.delete(key);
-        await db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id));
-        await audit(db, {
-          tenantId: caller.tenantId,
-          actor: caller.actor,
-          action: "artifact.upload",
-          target: upload.sha256,
-          outcome: "denied",
-          details: {
-            reason: "checksum_mismatch",
-            actual: actual?.sha256 ?? null,
-            size: actual?.size ?? null,
-          },
-        });
-        return { mismatch: actual?.sha256 ?? "(none)" } as const;
-      }
-      await storeVerified(bucket, key, upload.sha256);
-      const row = {
-        tenantId: caller.tenantId,
-        sha256: upload.sha256,
-        size: upload.size,
-        createdBy: caller.actor,
-        createdAt: new Date(),
-      };
-      await db.batch([
-        db.insert(artifacts).values(row).onConflictDoNothing(),
-        db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id)),
-      ]);
+    if (stored.size !== upload.size) {
+      // Cannot happen with fixed-length parts; refused rather than recorded if R2 ever disagrees.
       await bucket.delete(key);
+      await db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id));
       await audit(db, {
         tenantId: caller.tenantId,
         actor: caller.actor,
         action: "artifact.upload",
         target: upload.sha256,
-        outcome: "allowed",
-        details: { size: upload.size, parts },
+        outcome: "denied",
+        details: { reason: "size_mismatch", size: stored.size },
       });
-      return { row } as const;
-    })();
-    c.executionCtx.waitUntil(work.catch(() => {}));
-    const outcome = await work;
-    if ("mismatch" in outcome)
       throw new ApiError(
         422,
-        "checksum_mismatch",
-        `the uploaded bytes have sha256 ${outcome.mismatch}, not ${upload.sha256}; nothing was stored`,
+        "size_mismatch",
+        `the uploaded parts add up to ${stored.size} bytes, not ${upload.size}; nothing was stored`,
       );
-    const row = outcome.row;
+    }
+    const row = {
+      tenantId: caller.tenantId,
+      sha256: upload.sha256,
+      size: upload.size,
+      createdBy: caller.actor,
+      createdAt: new Date(),
+    };
+    await db.batch([
+      db.insert(artifacts).values(row).onConflictDoNothing(),
+      db.delete(artifactUploads).where(eq(artifactUploads.id, upload.id)),
+    ]);
+    await audit(db, {
+      tenantId: caller.tenantId,
+      actor: caller.actor,
+      action: "artifact.upload",
+      target: upload.sha256,
+      outcome: "allowed",
+      details: { size: upload.size, parts },
+    });
     return c.json({ artifact: _artifact(row) });
   })
   .get("/:sha256", async (c) => {
@@ -457,7 +452,9 @@ export const agentArtifactRoutes = new Hono<AppEnv>().get("/:sha256", async (c) 
     await deny("replayed");
     throw new ApiError(401, "replayed", "this fetch request was used before; sign a new one");
   }
-  const object = await c.env.ARTIFACTS.get(artifactKey(sha));
+  const object =
+    (await c.env.ARTIFACTS.get(artifactKey(found.host.tenantId, sha))) ??
+    (await c.env.ARTIFACTS.get(legacyArtifactKey(sha)));
   if (!object)
     throw new ApiError(503, "artifact_missing", `artifact ${sha.slice(0, 12)} is not in the bucket`);
   await audit(db, {
