@@ -62,8 +62,13 @@ export class LogsStream implements Stream {
     const { paths } = this.#options;
     const offsets: Record<Which, number> = { stdout: 0, stderr: 0 };
     for (const which of ["stdout", "stderr"] as const) {
-      const { bytes, end } = await tail(paths[which], frame.lines, frame.since);
+      const { bytes, end, count } = await tail(paths[which], frame.lines, frame.since);
       offsets[which] = end;
+      // Fewer lines than asked since the last rotation: the rest are in the file before (`.1`).
+      if (count < frame.lines) {
+        const before = await tail(`${paths[which]}.1`, frame.lines - count, frame.since);
+        if (before.bytes.length > 0) await this.#emit(which, withNewline(before.bytes));
+      }
       if (bytes.length > 0) await this.#emit(which, bytes);
     }
     if (!frame.follow) {
@@ -146,15 +151,17 @@ async function tail(
   path: string,
   lines: number,
   since: number | undefined,
-): Promise<{ bytes: Uint8Array; end: number }> {
+): Promise<{ bytes: Uint8Array; end: number; count: number }> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch {
-    return { bytes: new Uint8Array(0), end: 0 };
+    return { bytes: new Uint8Array(0), end: 0, count: 0 };
   }
   const end = info.size;
-  if (lines === 0 || (since !== undefined && info.mtimeMs < since)) return { bytes: new Uint8Array(0), end };
+  if (lines === 0 || end === 0 || (since !== undefined && info.mtimeMs < since)) {
+    return { bytes: new Uint8Array(0), end, count: 0 };
+  }
   const from = Math.max(0, end - TAIL_BYTES);
   const bytes = await readAt(path, from, end - from);
   // Count newlines back from the end; a last line without one counts as a line too.
@@ -165,7 +172,22 @@ async function tail(
     if (bytes[i] === 0x0a && ++count === lines) break;
   }
   let start = i + 1;
-  // A tail that began mid-file starts at its first whole line.
-  if (i < 0 && from > 0) start = bytes.indexOf(0x0a) + 1;
-  return { bytes: bytes.subarray(start), end };
+  if (i < 0) {
+    count++; // the file's first line
+    // A tail that began mid-file starts at its first whole line (and has no more to find before).
+    if (from > 0) {
+      start = bytes.indexOf(0x0a) + 1;
+      count = lines;
+    }
+  }
+  return { bytes: bytes.subarray(start), end, count };
+}
+
+/** `bytes`, ending in a newline (a rotated file's last line may have been cut). */
+function withNewline(bytes: Uint8Array): Uint8Array {
+  if (bytes[bytes.length - 1] === 0x0a) return bytes;
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  out[bytes.length] = 0x0a;
+  return out;
 }
