@@ -36,6 +36,7 @@ import type { Apps } from "./apps/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import { type ExecPolicy, ExecStreams } from "./exec/index.ts";
 import type { JobRunner } from "./jobs/index.ts";
+import { LogsStreams } from "./logs/index.ts";
 import type { Outgoing } from "./outgoing.ts";
 import { PtyStreams } from "./pty/index.ts";
 import type { Runtime } from "./runtime/index.ts";
@@ -145,6 +146,7 @@ export class Session {
         ...(options.execPolicy ? { policy: options.execPolicy } : {}),
       }),
       "tcp.open": this.#tcp,
+      "logs.open": new LogsStreams({ send, table: this.#streams, apps: options.apps }),
     });
     this.#ws = options.runtime.openWebSocket(url);
     this.#ws.binaryType = "arraybuffer";

@@ -21,4 +21,5 @@ export {
   setEnv,
 } from "./secrets/index.ts";
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
+export type { LogsOptions, LogsStream } from "./streams/logs.ts";
 export type { TcpStream } from "./streams/tcp.ts";

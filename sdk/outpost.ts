@@ -6,6 +6,7 @@ import type { PtySpec } from "../schema/protocol/pty-spec.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
 import { type FanoutStream, openFanout } from "./streams/fanout.ts";
+import { type LogsOptions, type LogsStream, openLogs } from "./streams/logs.ts";
 import { openPty, type PtyStream } from "./streams/pty.ts";
 import { collect } from "./streams/socket.ts";
 import { openTcp, type TcpStream } from "./streams/tcp.ts";
@@ -34,6 +35,25 @@ export class Outpost {
   execStream(host: string, argv: string[], opts: Omit<ExecSpec, "argv"> = {}): ExecStream {
     const wsUrl = this.api.v1.hosts[":host"].exec.$url({ param: { host } }).toString().replace(/^http/, "ws");
     return openExec({ wsUrl, token: this.#token, spec: { ...opts, argv } });
+  }
+
+  /**
+   * An app's captured stdout and stderr, streamed from the agent of the host it runs on: the last
+   * `lines` lines, then (with `follow`) new output until closed. Needs the operator role.
+   */
+  logs(app: string, opts: LogsOptions = {}): LogsStream {
+    const { host, lines, follow, since, credit } = opts;
+    const query = {
+      ...(host ? { host } : {}),
+      ...(lines !== undefined ? { lines: String(lines) } : {}),
+      ...(follow ? { follow: "true" as const } : {}),
+      ...(since !== undefined ? { since: since instanceof Date ? since.toISOString() : since } : {}),
+    };
+    const wsUrl = this.api.v1.apps[":app"].logs
+      .$url({ param: { app }, query })
+      .toString()
+      .replace(/^http/, "ws");
+    return openLogs({ wsUrl, token: this.#token, ...(credit ? { credit } : {}) });
   }
 
   /**

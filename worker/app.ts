@@ -13,6 +13,7 @@ import { ApiError } from "./http/api-error.ts";
 import { auditRefusals } from "./http/audit-refusals.ts";
 import { renderError } from "./http/on-error.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { appLogRoutes } from "./routes/app-logs.ts";
 import { appRoutes, deployRoutes } from "./routes/apps.ts";
 import { agentArtifactRoutes, artifactRoutes } from "./routes/artifacts.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -86,6 +87,7 @@ const v1 = new Hono<AppEnv>()
   .route("/artifacts", artifactRoutes)
   .route("/apps", envRoutes)
   .route("/apps", appRoutes)
+  .route("/apps", appLogRoutes)
   .route("/keepers", keeperRoutes)
   .route("/deploys", deployRoutes)
   .route("/jobs", jobRoutes)

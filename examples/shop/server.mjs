@@ -12,6 +12,7 @@ const server = createServer((req, res) => {
     res.end(broken ? "broken on purpose\n" : "ok\n");
     return;
   }
+  console.log(`${req.method} ${req.url}`); // an access line, for 'outpost logs shop -f'
   res.writeHead(200, { "content-type": "text/plain" });
   res.end(
     `shop release ${release}${process.env.SHOP_GREETING ? ` says ${process.env.SHOP_GREETING}` : ""}\n`,

@@ -25,6 +25,7 @@ import { keeper } from "./commands/keeper.ts";
 import { keys } from "./commands/keys.ts";
 import { login } from "./commands/login.ts";
 import { logout } from "./commands/logout.ts";
+import { logs } from "./commands/logs.ts";
 import { mesh } from "./commands/mesh.ts";
 import { proxy } from "./commands/proxy.ts";
 import { recording } from "./commands/recording.ts";
@@ -72,6 +73,7 @@ export const COMMANDS: Command[] = [
   deploy,
   apps,
   app,
+  logs,
   releases,
   rollback,
   deploys,

@@ -26,7 +26,12 @@ const streams = new ExecStreams({
   table,
   drainGraceMs: 300,
 });
-table.register({ "exec.open": streams, "pty.open": undefined, "tcp.open": undefined }); // only exec is under test here
+table.register({
+  "exec.open": streams,
+  "pty.open": undefined,
+  "tcp.open": undefined,
+  "logs.open": undefined,
+}); // only exec is under test here
 let nextSid = 1;
 let seq = 1;
 

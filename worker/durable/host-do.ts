@@ -273,7 +273,8 @@ export class HostDO extends DurableObject<Bindings> {
     const asked = askedCredit(req) || DEFAULT_STREAM_CREDIT;
     const credit = Math.min(Math.max(asked, MIN_STREAM_CREDIT), MAX_STREAM_CREDIT);
     const sid = this.#streams.nextSid(agent);
-    const opened = openClientStream(this.#kinds, { req, sid, credit });
+    const agentCap = (this.#att.get(agent) as AgentAttachment).cap ?? 0;
+    const opened = openClientStream(this.#kinds, { req, sid, credit }, agentCap);
     const session = newId("session");
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];

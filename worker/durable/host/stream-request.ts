@@ -6,7 +6,7 @@
 // since anything with the namespace binding can call it.
 import { z } from "zod";
 import { isId, type TenantId } from "../../../schema/ids.ts";
-import { TARGET_PATTERN } from "../../../schema/names.ts";
+import { SERVICE_NAME_PATTERN, TARGET_PATTERN } from "../../../schema/names.ts";
 import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
 import { isHostId } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
@@ -73,7 +73,9 @@ export type StreamRequest =
   /** `record`: the tenant records its terminal sessions (routes/host-streams.ts read the switch). */
   | (Opener & { kind: "pty"; spec: PtySpec; record: boolean })
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
-  | (Opener & { kind: "tcp"; target: string; credit?: number; via?: TcpVia });
+  | (Opener & { kind: "tcp"; target: string; credit?: number; via?: TcpVia })
+  /** An app's captured output: its last `lines` lines (written since `since`, ms), then more if `follow`. */
+  | (Opener & { kind: "logs"; app: string; lines: number; follow: boolean; since?: number; credit?: number });
 
 /** Who opened a tcp stream on a client's behalf, recorded as its session's kind: a mesh route, an exposure. */
 type TcpVia = "mesh" | "exposure";
@@ -99,6 +101,15 @@ const schema = z.discriminatedUnion("kind", [
       .max(2 ** 32 - 1)
       .optional(),
     via: z.enum(["mesh", "exposure"]).optional(),
+  }),
+  z.object({
+    ...opener,
+    kind: z.literal("logs"),
+    app: z.string().regex(SERVICE_NAME_PATTERN),
+    lines: z.number().int().min(0).max(100_000),
+    follow: z.boolean(),
+    since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
   }),
 ]);
 

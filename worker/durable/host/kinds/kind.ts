@@ -58,6 +58,8 @@ export interface Opened {
 }
 
 export interface StreamKind<Open, Result = void> {
+  /** The agent capability its open frame came in (frames.ts), when above the oldest agent's. */
+  readonly capability?: number;
   /** Opens a stream: from a client's checked request, or from the agent's own open frame. */
   open(open: Open): Result;
   /** A frame from the agent on one of this kind's streams (`stream`: its client, when it has one). */

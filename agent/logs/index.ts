@@ -1,0 +1,1 @@
+export { LogsStreams } from "./logs-streams.ts";
