@@ -273,9 +273,25 @@ export class Outpost {
   readonly apps = {
     /** Every app instance of the tenant (one row per app and host), optionally of one cluster. */
     list: (cluster?: string) => this.#call(this.api.v1.apps.$get({ query: cluster ? { cluster } : {} })),
-    /** A new release of `app` from an uploaded artifact, deployed to `to` (`<host>.<cluster>`). */
-    deploy: (app: string, json: { spec: string; sha256: string; size: number; to: string }) =>
-      this.#call(this.api.v1.apps[":app"].deploys.$post({ param: { app }, json })),
+    /**
+     * A new release of `app` from an uploaded artifact, deployed to `to` (`<host>.<cluster>`), or rolled
+     * out over a `cluster` (and `site`, `selector`): `canary` hosts first, then `maxParallel` at a time,
+     * driven by the control plane (follow it with `deploys.get`).
+     */
+    deploy: (
+      app: string,
+      json: { spec: string; sha256: string; size: number } & (
+        | { to: string }
+        | {
+            cluster: string;
+            site?: string;
+            selector?: string;
+            canary?: number;
+            maxParallel?: number;
+            hostTimeoutMs?: number;
+          }
+      ),
+    ) => this.#call(this.api.v1.apps[":app"].deploys.$post({ param: { app }, json })),
     /** Back to release `to` (default: the last healthy one before the live one), no upload. */
     rollback: (app: string, to?: number) =>
       this.#call(this.api.v1.apps[":app"].rollback.$post({ param: { app }, json: to ? { to } : {} })),

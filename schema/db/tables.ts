@@ -532,7 +532,8 @@ export const releases = sqliteTable(
   (t) => [primaryKey({ columns: [t.appId, t.n] })],
 );
 
-export const DEPLOYMENT_KINDS = ["deploy", "rollback", "start", "stop", "restart", "rm"] as const;
+/** `rollout`: a deploy to many hosts, driven batch by batch by the ClusterDO (cluster/rollout.ts). */
+export const DEPLOYMENT_KINDS = ["deploy", "rollback", "start", "stop", "restart", "rm", "rollout"] as const;
 export const DEPLOYMENT_STATUSES = ["running", "succeeded", "failed"] as const;
 
 /** One change of an app's desired state (a deploy, a rollback, a start/stop/restart/rm). */
@@ -559,7 +560,15 @@ export const deployments = sqliteTable(
   (t) => [index("deployments_app").on(t.appId, t.createdAt)],
 );
 
-export const DEPLOYMENT_HOST_STATUSES = ["pending", "running", "succeeded", "failed"] as const;
+/** A rollout adds `skipped` (stopped before this host's batch) and `reverted` (back on its previous release). */
+export const DEPLOYMENT_HOST_STATUSES = [
+  "pending",
+  "running",
+  "succeeded",
+  "failed",
+  "skipped",
+  "reverted",
+] as const;
 
 /** A deployment on one host: the generation that host must reach, and how it went. */
 export const deploymentHosts = sqliteTable(

@@ -2,7 +2,8 @@
 // database is the record; this object keeps the cluster's current view in its storage, computes each
 // host's config from it, and pushes changes to the HostDOs of the hosts they concern. HostDOs ask it
 // for their host's config when an agent connects, and for a route when an agent opens a mesh stream.
-// It also runs fan-out execs (cluster/fanout.ts): one client socket, an exec on every selected host.
+// It also runs fan-out execs (cluster/fanout.ts): one client socket, an exec on every selected host,
+// and drives multi-host rollouts (cluster/rollout.ts) from its alarm, the cursor in its storage.
 import { DurableObject } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { clusters, hosts, meshRoutes, services } from "../../schema/db/tables.ts";
@@ -13,6 +14,7 @@ import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { type FanoutPlan, FanoutRun } from "./cluster/fanout.ts";
+import { newCursor, type RolloutCursor, type RolloutPlan, step } from "./cluster/rollout.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
 export interface RouteEntry {
@@ -44,7 +46,43 @@ function configFor(registry: Registry | undefined, hostId: string): HostConfig {
   };
 }
 
+/** How often a running rollout is looked at. */
+const ROLLOUT_TICK_MS = 400;
+
 export class ClusterDO extends DurableObject<Bindings> {
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    // A rollout whose alarm was lost (a restart between ticks) is picked up again.
+    void ctx.blockConcurrencyWhile(async () => {
+      const running = await ctx.storage.list({ prefix: "rollout:", limit: 1 });
+      if (running.size && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
+    });
+  }
+
+  /** Starts driving a rollout the Worker wrote (routes/apps.ts); it goes on without the caller. */
+  async startRollout(plan: RolloutPlan): Promise<void> {
+    await this.ctx.storage.put(`rollout:${plan.deploymentId}`, newCursor(plan));
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** One tick of every running rollout; again soon while any runs. */
+  override async alarm(): Promise<void> {
+    const db = openDatabase(this.env);
+    const running = await this.ctx.storage.list<RolloutCursor>({ prefix: "rollout:" });
+    for (const [key, cursor] of running) {
+      try {
+        const next = await step(this.env, db, cursor);
+        if (next) await this.ctx.storage.put(key, next);
+        else await this.ctx.storage.delete(key);
+      } catch (error) {
+        // Kept as it was: the next tick tries this step again (every step is safe to repeat).
+        console.error("rollout step failed", key, error);
+      }
+    }
+    if ((await this.ctx.storage.list({ prefix: "rollout:", limit: 1 })).size)
+      await this.ctx.storage.setAlarm(Date.now() + ROLLOUT_TICK_MS);
+  }
+
   // ## Fetch: the fan-out upgrade only
 
   /**

@@ -3,7 +3,7 @@
 // the host's object to push it; the agent reconciles and reports, and host/workloads.ts settles the
 // deployment from what it reports. A second deploy of an app while one runs is refused (409, naming
 // the running one): never queued behind it, so what runs is always what the caller just asked for.
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseAppSpec, SpecError } from "../../schema/apps/spec.ts";
@@ -16,18 +16,22 @@ import {
   hosts,
   instances,
   releases,
+  sites,
 } from "../../schema/db/tables.ts";
 import { type AppId, type DeploymentId, newId, type TenantId } from "../../schema/ids.ts";
 import { SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from "../../schema/names.ts";
 import type { HostId } from "../../schema/protocol/keys.ts";
+import { formatSelector, MAX_SELECTOR_LENGTH, matchesSelector } from "../../schema/selectors.ts";
 import { grantArtifact } from "../artifacts/grants.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
 import type { Database } from "../db/database.ts";
-import { resolveHost } from "../db/resolve.ts";
-import { hostObject } from "../durable/stubs.ts";
+import { resolveCluster, resolveHost } from "../db/resolve.ts";
+import { type RolloutPlan, UNPUSHED_GENERATION } from "../durable/cluster/rollout.ts";
+import { clusterObject, hostObject } from "../durable/stubs.ts";
 import type { AppEnv, Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
+import { selectorParam } from "../http/selector.ts";
 import { valid } from "../http/validate.ts";
 
 const APP_NAME = z.string().regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` });
@@ -37,8 +41,20 @@ const deployBody = z.object({
   spec: z.string().max(64 * 1024),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "must be a lowercase hex sha256" }),
   size: z.number().int().positive(),
-  /** `<host>.<cluster>` */
-  to: z.string().min(1).max(200),
+  /** `<host>.<cluster>`: one host. */
+  to: z.string().min(1).max(200).optional(),
+  /** A rollout instead: every host of the cluster (and site) the selector chooses. */
+  cluster: z.string().min(1).max(63).optional(),
+  site: z.string().min(1).max(63).optional(),
+  selector: z.string().max(MAX_SELECTOR_LENGTH).optional(),
+  canary: z.number().int().min(0).max(1000).default(0),
+  maxParallel: z.number().int().min(1).max(1000).default(1),
+  hostTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3_600_000)
+    .default(10 * 60_000),
 });
 
 const rollbackBody = z.object({ to: z.number().int().positive().optional() });
@@ -134,6 +150,96 @@ async function _deploy(
   return row!;
 }
 
+/** The hosts a rollout targets (not revoked, in cluster and site, matching the selector), by name. */
+async function _rolloutHosts(
+  db: Database,
+  tenantId: TenantId,
+  body: { cluster: string; site?: string | undefined; selector?: string | undefined },
+) {
+  const selector = selectorParam(body.selector);
+  const cluster = await resolveCluster(db, tenantId, body.cluster);
+  const where: SQL[] = [
+    eq(hosts.tenantId, tenantId),
+    eq(hosts.clusterId, cluster.id),
+    isNull(hosts.revokedAt),
+  ];
+  if (body.site) where.push(eq(sites.name, body.site));
+  const rows = await db
+    .select({ id: hosts.id, name: hosts.name, labels: hosts.labels })
+    .from(hosts)
+    .innerJoin(sites, eq(hosts.siteId, sites.id))
+    .where(and(...where))
+    .orderBy(asc(hosts.name));
+  const chosen = rows.filter((r) => matchesSelector(selector, r.labels));
+  if (chosen.length === 0) {
+    const shown = formatSelector(selector);
+    throw new ApiError(
+      404,
+      "no_hosts",
+      `no host in cluster '${cluster.name}'${body.site ? ` site '${body.site}'` : ""} matches ${shown ? `'${shown}'` : "(every host)"}`,
+    );
+  }
+  return { cluster, hosts: chosen.map((h) => ({ id: h.id, fqdn: `${h.name}.${cluster.name}` })) };
+}
+
+/** Canary hosts first (one batch), then batches of maxParallel. */
+function _batches(ids: HostId[], canary: number, maxParallel: number): HostId[][] {
+  const out: HostId[][] = [];
+  const first = Math.min(canary, ids.length);
+  if (first > 0) out.push(ids.slice(0, first));
+  for (let i = first; i < ids.length; i += maxParallel) out.push(ids.slice(i, i + maxParallel));
+  return out;
+}
+
+/** Writes a rollout's deployment (every host pending) and hands it to the cluster's ClusterDO. */
+async function _rollout(
+  env: Bindings,
+  db: Database,
+  r: Omit<RolloutPlan, "deploymentId" | "batches" | "names" | "previous"> & {
+    clusterId: string;
+    hosts: { id: HostId; fqdn: string }[];
+    canary: number;
+    maxParallel: number;
+  },
+) {
+  const id = newId("deployment") as DeploymentId;
+  await db.insert(deployments).values({
+    id,
+    tenantId: r.tenantId,
+    appId: r.appId,
+    kind: "rollout",
+    release: r.release,
+    createdBy: r.actor,
+  });
+  const existing = await db.select().from(instances).where(eq(instances.appId, r.appId));
+  const previous: Record<string, number | null> = {};
+  for (const h of r.hosts) {
+    const inst = existing.find((i) => i.hostId === h.id);
+    previous[h.id] = inst && inst.desired === "running" ? (inst.liveRelease ?? inst.release) : null;
+    await db
+      .insert(deploymentHosts)
+      .values({ deploymentId: id, hostId: h.id, generation: UNPUSHED_GENERATION });
+  }
+  await clusterObject(env, r.clusterId).startRollout({
+    deploymentId: id,
+    tenantId: r.tenantId,
+    appId: r.appId,
+    app: r.app,
+    actor: r.actor,
+    release: r.release,
+    hostTimeoutMs: r.hostTimeoutMs,
+    batches: _batches(
+      r.hosts.map((h) => h.id),
+      r.canary,
+      r.maxParallel,
+    ),
+    names: Object.fromEntries(r.hosts.map((h) => [h.id, h.fqdn])),
+    previous,
+  });
+  const [row] = await db.select().from(deployments).where(eq(deployments.id, id));
+  return row!;
+}
+
 async function _deploymentView(db: Database, id: DeploymentId, tenantId: TenantId) {
   const [row] = await db
     .select({ d: deployments, app: apps.name })
@@ -223,14 +329,20 @@ export const appRoutes = new Hono<AppEnv>()
       if (error instanceof SpecError) throw ApiError.badRequest(error.message, "invalid_spec");
       throw error;
     }
-    const host = await resolveHost(db, caller.tenantId, body.to);
+    if ((body.to === undefined) === (body.cluster === undefined))
+      throw ApiError.badRequest("give exactly one of to (<host>.<cluster>) or cluster");
+    const targets = body.cluster
+      ? await _rolloutHosts(db, caller.tenantId, { ...body, cluster: body.cluster })
+      : undefined;
+    const host = body.to ? await resolveHost(db, caller.tenantId, body.to) : undefined;
     await db
       .insert(apps)
       .values({ id: newId("app"), tenantId: caller.tenantId, name: spec.name })
       .onConflictDoNothing();
     const app = await _app(db, caller.tenantId, spec.name);
     await _refuseIfRunning(db, app.id, app.name, { ...caller, action: "app.deploy" });
-    await grantArtifact(db, { tenantId: caller.tenantId, hostId: host.id, sha256: body.sha256 });
+    for (const h of targets?.hosts ?? [host!])
+      await grantArtifact(db, { tenantId: caller.tenantId, hostId: h.id, sha256: body.sha256 });
     const [last] = await db
       .select({ n: sql<number>`max(${releases.n})` })
       .from(releases)
@@ -244,11 +356,43 @@ export const appRoutes = new Hono<AppEnv>()
       spec: spec as unknown as Record<string, unknown>,
       createdBy: caller.actor,
     });
+    if (targets) {
+      const d = await _rollout(c.env, db, {
+        tenantId: caller.tenantId,
+        appId: app.id,
+        app: app.name,
+        actor: caller.actor,
+        release: n,
+        clusterId: targets.cluster.id,
+        hosts: targets.hosts,
+        canary: body.canary,
+        maxParallel: body.maxParallel,
+        hostTimeoutMs: body.hostTimeoutMs,
+      });
+      await audit(db, {
+        tenantId: caller.tenantId,
+        actor: caller.actor,
+        action: "app.deploy",
+        target: app.id,
+        outcome: "allowed",
+        details: {
+          app: app.name,
+          release: n,
+          sha256: body.sha256,
+          cluster: targets.cluster.name,
+          hosts: targets.hosts.map((h) => h.fqdn),
+          canary: body.canary,
+          maxParallel: body.maxParallel,
+          deployment: d.id,
+        },
+      });
+      return c.json({ deployment: _deployment(d, app.name) }, 201);
+    }
     const d = await _deploy(
       c.env,
       db,
       { tenantId: caller.tenantId, appId: app.id, kind: "deploy", release: n, actor: caller.actor },
-      [{ hostId: host.id, desired: "running" }],
+      [{ hostId: host!.id, desired: "running" }],
     );
     await audit(db, {
       tenantId: caller.tenantId,

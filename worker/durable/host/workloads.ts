@@ -141,7 +141,8 @@ export async function recordStatus(db: Database, hostId: HostId, frame: Workload
       .set({ status: outcome, message, updatedAt: new Date() })
       .where(and(eq(deploymentHosts.deploymentId, d.id), eq(deploymentHosts.hostId, hostId)));
     const rest = await db.select().from(deploymentHosts).where(eq(deploymentHosts.deploymentId, d.id));
-    if (rest.every((r) => r.status === "succeeded" || r.status === "failed")) {
+    // A rollout is settled by its driver (ClusterDO, cluster/rollout.ts), which may still revert.
+    if (d.kind !== "rollout" && rest.every((r) => r.status === "succeeded" || r.status === "failed")) {
       const failed = rest.find((r) => r.status === "failed");
       await db
         .update(deployments)
