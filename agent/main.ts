@@ -461,6 +461,10 @@ async function _leave(runtime: Runtime, argv: readonly string[]): Promise<number
     throw usageError("leave: name the identity to remove: <cluster> or <host>.<cluster>");
   }
   const flags = parseFlags("leave", rest, { "state-dir": "string", url: "string", help: "boolean" });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const stateDir = _stateDir(runtime, flags["state-dir"]);
   const url = flags.url !== undefined ? parseControlPlaneUrl(flags.url) : undefined;
   const dot = target.indexOf(".");

@@ -1,7 +1,7 @@
 // One agent, several clusters: a state dir holding two identities (two tenants' clusters on one
 // control plane), each with its own key, pinned control plane key and connection; `status`, `leave`
 // and SIGHUP; a state dir laid out by a single-identity agent keeps working as it is.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +84,9 @@ describe.each(RUNTIMES)("an agent on %s in two clusters", (runtime) => {
     run();
     await online(a, refA, proc);
     await online(b, refB, proc);
+    // Jobs and apps are per identity: each has its own ledger, where it was enrolled.
+    expect(existsSync(join(dir, "ledger"))).toBe(true);
+    expect(existsSync(join(dir, "identities", ids[0]!, "ledger"))).toBe(true);
     const inA = await a.exec(refA, ["echo", "in-a"]);
     expect(text(inA.stdout).trim()).toBe("in-a");
     const inB = await b.exec(refB, ["echo", "in-b"]);
