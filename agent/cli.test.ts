@@ -263,7 +263,8 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
     ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`${dir} already holds the enrollment of web01.prod`);
-    expect(again.stderr).toContain("pass --force");
+    expect(again.stderr).toContain("pass --add");
+    expect(again.stderr).toContain("--force");
     expect(lastRequest).toBeUndefined();
     const forced = await agent([
       "enroll",

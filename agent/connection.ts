@@ -24,6 +24,8 @@ import { AGENT_VERSION } from "./version.ts";
 export interface ConnectionOptions extends SessionOptions {
   /** For tests: a fixed jitter. */
   random?: () => number;
+  /** Told each time the connection is lost, with why (one line), as `status` shows it. */
+  onDisconnected?: (why: string) => void;
 }
 
 /** The WebSocket URL of the agent endpoint for `state`. */
@@ -66,8 +68,12 @@ export class Connection {
       const end = await session.ended;
       this.#session = undefined;
       const fatal = end.fatal ?? (end.local ? undefined : _fatalClose(end.code, end.reason));
-      if (fatal) return fatal;
+      if (fatal) {
+        this.#options.onDisconnected?.(fatal.message);
+        return fatal;
+      }
       if (this.#stopped) break;
+      this.#options.onDisconnected?.(_describe(end));
       if (end.wasReady) attempt = 0;
       const delay = backoffDelay(attempt++, this.#options.random);
       log(`disconnected from ${state.url} (${_describe(end)}); reconnecting in ${delay} ms`);

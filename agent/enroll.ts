@@ -1,6 +1,11 @@
 // `outpost-agent enroll`: turn a one-time token into this host's identity (schema/protocol/enroll.ts).
 // The key is generated here and only its public half leaves the host; the request is signed with it
 // (proof of possession). Nothing is written unless the control plane said yes.
+//
+// A state dir holds one identity per enrollment (state.ts): the first at its top, each further one
+// (another cluster, or another control plane) under identities/<host id>, with its own key. --force
+// replaces the identity of the cluster and control plane the token enrolls in (or a damaged top one).
+// Which cluster that is, only the answer says, so a token is never refused here before it is spent.
 
 import { type EnrollRequest, type EnrollResponse, enrollmentMessage } from "../schema/protocol/enroll.ts";
 import {
@@ -14,7 +19,14 @@ import {
 } from "../schema/protocol/index.ts";
 import { AgentError, oneLine } from "./errors.ts";
 import type { Runtime } from "./runtime/index.ts";
-import { type AgentState, readState, saveIdentity } from "./state.ts";
+import {
+  type AgentState,
+  type Identity,
+  identityDir,
+  listIdentities,
+  removeIdentity,
+  saveIdentity,
+} from "./state.ts";
 
 export interface EnrollOptions {
   /** Base URL of the control plane, already normalised (see controlPlaneUrl). */
@@ -23,8 +35,10 @@ export interface EnrollOptions {
   name: string;
   labels?: Record<string, string>;
   stateDir: string;
-  /** Replace an enrollment already in stateDir. */
+  /** Replace the identity of the same cluster and control plane already in stateDir. */
   force?: boolean;
+  /** Add this identity to those already in stateDir (another cluster, or another control plane). */
+  add?: boolean;
   /** For tests; the platform's fetch otherwise. */
   fetch?: typeof fetch;
 }
@@ -33,14 +47,21 @@ export interface EnrollOptions {
 const ENROLL_TIMEOUT_MS = 30_000;
 
 export async function enroll(runtime: Runtime, options: EnrollOptions): Promise<AgentState> {
-  const existing = await readState(runtime, options.stateDir).catch((error) => {
-    if (options.force) return undefined; // a damaged enrollment is what --force is for
-    throw error;
-  });
-  if (existing !== undefined && !options.force) {
+  let existing: Identity[];
+  let damaged = false;
+  try {
+    existing = await listIdentities(runtime, options.stateDir);
+  } catch (error) {
+    if (!options.force) throw error;
+    existing = []; // a damaged enrollment is what --force is for: it replaces the top one
+    damaged = true;
+  }
+  // Enrolling again by mistake must not spend a token on a second identity: adding one is asked for.
+  if (existing.length > 0 && !options.force && !options.add) {
+    const names = existing.map((i) => `${i.state.name}.${i.state.cluster} (${i.state.hostId})`).join(", ");
     throw new AgentError(
-      `${options.stateDir} already holds the enrollment of ${existing.name}.${existing.cluster} (${existing.hostId})`,
-      "pass --force to replace it, or --state-dir to enroll another identity",
+      `${options.stateDir} already holds the enrollment of ${names}`,
+      "pass --add to add this one as another identity (another cluster or control plane), or --force to replace the one of its cluster",
     );
   }
 
@@ -86,8 +107,21 @@ export async function enroll(runtime: Runtime, options: EnrollOptions): Promise<
     controlPlaneKey: answer.controlPlaneKey,
     enrolledAt: new Date().toISOString(),
   };
+  // --force replaces the identity this one takes over: same control plane and cluster (the same name
+  // first: a re-enrollment after a revoke), else it adds; nothing else already here is touched.
+  const sameCluster = existing.filter((i) => i.state.url === state.url && i.state.cluster === state.cluster);
+  const same = !options.force
+    ? undefined
+    : (sameCluster.find((i) => i.state.name === state.name) ??
+      (sameCluster.length === 1 ? sameCluster[0] : undefined));
+  // The first identity (or the one it replaces at the top) keeps the single-identity layout.
+  const dir =
+    damaged || existing.length === 0 || same?.dir === options.stateDir
+      ? options.stateDir
+      : identityDir(options.stateDir, state.hostId);
   try {
-    await saveIdentity(runtime, options.stateDir, state, keys.seed);
+    if (same && same.dir !== dir) await removeIdentity(runtime, options.stateDir, same);
+    await saveIdentity(runtime, dir, state, keys.seed);
   } catch (error) {
     throw new AgentError(
       `enrolled as ${state.name}.${state.cluster} (${state.hostId}) but cannot save it in ${options.stateDir} (${_why(error)})`,

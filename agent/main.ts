@@ -1,14 +1,19 @@
 // outpost-agent: the host agent's command line. One bundle (dist/agent.js) for Bun and Deno.
 //
-//   enroll --url <cp> --token <t> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
+//   enroll --url <cp> --token <t> --name <name> [--labels k=v,…] [--state-dir DIR] [--add | --force]
 //   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
 //       [--no-exec | --exec-allow PREFIX…]
+//   status [--state-dir DIR] · leave <cluster>|<host>.<cluster> [--url CP] [--state-dir DIR]
 //   version · help
+//
+// One agent holds an identity per enrollment (state.ts); run serves each on its own connection, with
+// its own network, apps and job ledger, so one failing or refused does not stop the others.
 //
 // Failures print one line, "outpost-agent: <what failed>; <what to do>", to stderr. Exit codes: 0 ok,
 // 1 failure, 2 usage.
 
 import { homedir } from "node:os";
+import { escapeControlCharacters } from "../schema/protocol/control-characters.ts";
 import { Signer } from "../schema/protocol/index.ts";
 import { ActionLedger } from "./action-ledger.ts";
 import { Apps, openAppEnv, prepareRelease } from "./apps/index.ts";
@@ -29,7 +34,15 @@ import { parseExecPolicy } from "./exec/index.ts";
 import { collectFacts } from "./facts.ts";
 import { JobRunner } from "./jobs/index.ts";
 import { detectRuntime, type Runtime } from "./runtime/index.ts";
-import { defaultStateDir, loadIdentity } from "./state.ts";
+import {
+  defaultStateDir,
+  type Identity,
+  listIdentities,
+  loadIdentity,
+  readStatus,
+  removeIdentity,
+  writeStatus,
+} from "./state.ts";
 import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 
@@ -39,13 +52,22 @@ The Outpost host agent: enrolls this host with a control plane, then keeps it co
 the control plane asks of it. Runs on Bun (bun agent.js …) and on Deno (deno run -A agent.js …).
 
 commands:
-  enroll --url <url> --token <token> --name <name> [--labels k=v,…] [--state-dir DIR] [--force]
-      redeem a one-time token from 'outpost token create': creates this host's key (it never leaves
-      the host) and its identity; --force replaces an existing enrollment
+  enroll --url <url> --token <token> --name <name> [--labels k=v,…] [--state-dir DIR]
+         [--add | --force]
+      redeem a one-time token from 'outpost token create': creates this identity's key (it never
+      leaves the host) and saves the identity in the state dir. --add adds it beside those already
+      there (another cluster, or another control plane: one agent serves them all); --force
+      replaces the one of that cluster and control plane
+  status [--state-dir DIR]
+      list this agent's identities: cluster, host, control plane, connected or the last error, since
+  leave <cluster> | <host>.<cluster> [--url URL] [--state-dir DIR]
+      remove one identity and its key (--url picks among control planes with that cluster); a
+      running agent drops it on SIGHUP (or restart it)
   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
       [--no-exec | --exec-allow PREFIX…]
-      connect to the control plane and serve it until SIGINT or SIGTERM: run commands, carry TCP
-      streams to this host's services, and listen for the mesh routes that start here
+      connect to the control plane of every identity and serve each until SIGINT or SIGTERM: run
+      commands, carry TCP streams to this host's services, and listen for the mesh routes that start
+      here. SIGHUP re-reads the identities (serves new ones, drops those that left)
   config [--state-dir DIR] [run options]
       check <state dir>/agent.toml and print the settings 'run' would use with these options
   version
@@ -109,6 +131,10 @@ export async function main(runtime: Runtime): Promise<number> {
         return await _run(runtime, rest);
       case "config":
         return await _config(runtime, rest);
+      case "status":
+        return await _status(runtime, rest);
+      case "leave":
+        return await _leave(runtime, rest);
       default:
         throw usageError(`unknown command '${command}'`);
     }
@@ -131,12 +157,14 @@ async function _enroll(runtime: Runtime, argv: readonly string[]): Promise<numbe
     labels: "string",
     "state-dir": "string",
     force: "boolean",
+    add: "boolean",
     help: "boolean",
   });
   if (flags.help) {
     console.log(USAGE);
     return 0;
   }
+  if (flags.add && flags.force) throw usageError("enroll: --add and --force exclude each other");
   const url = parseControlPlaneUrl(required("enroll", flags.url, "url"));
   const token = required("enroll", flags.token, "token");
   const name = parseName(required("enroll", flags.name, "name"));
@@ -148,6 +176,7 @@ async function _enroll(runtime: Runtime, argv: readonly string[]): Promise<numbe
     name,
     stateDir,
     force: flags.force === true,
+    add: flags.add === true,
     ...(labels ? { labels } : {}),
   });
   console.log(
@@ -226,57 +255,247 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     console.log(USAGE);
     return 0;
   }
-  const { stateDir, execPolicy } = settings;
-  const network = new HostNetwork({
-    runtime,
-    policy: { allowLoopback: settings.allowLoopback, allowNets: settings.allowNets },
-    localServices: settings.services,
-    log,
-  });
-  const { state, seed } = await loadIdentity(runtime, stateDir);
-  const signer = await Signer.fromSeed(seed);
-  const apps = await Apps.open({
-    runtime,
-    stateDir,
-    log,
-    setService: (name, port) => network.setAppService(name, port),
-    prepareRelease: prepareRelease(state, signer),
-    openEnv: openAppEnv(state, seed),
-  });
-  const jobs = new JobRunner(runtime, await ActionLedger.open(stateDir), execPolicy, log);
-  const connection = new Connection({
-    jobs,
-    runtime,
-    state,
-    signer,
-    facts: () => collectFacts(runtime, stateDir, execPolicy),
-    execPolicy,
-    network,
-    apps,
-    log,
-    debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
-  });
+  const { stateDir } = settings;
+  const identities = await listIdentities(runtime, stateDir);
+  if (identities.length === 0) await loadIdentity(runtime, stateDir); // throws: not enrolled
+  const many = identities.length > 1;
+  const served = new Map<string, Served>();
+  let stopping = false;
+  let fatal: AgentError | undefined;
+  let changed: () => void = () => {};
+  const serve = async (identity: Identity) => {
+    const one = await _serve(runtime, settings, identity, many);
+    served.set(identity.dir, one);
+    void one.done.then((error) => {
+      if (served.get(identity.dir) === one) served.delete(identity.dir);
+      if (error) {
+        fatal = error;
+        if (many) one.log(`stopped serving it: ${oneLine(error.message)}`);
+      }
+      changed();
+    });
+  };
   // The last resort: a stray error is logged, never fatal (every handler is wrapped; this is for bugs).
   runtime.onUncaught((error) => {
     const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     log(`internal error (${oneLine(why).slice(0, 300)}); carrying on`);
   });
-  let stopping = false;
   const shutdown = () => {
     if (stopping) runtime.exit(0); // a second Ctrl-C does not wait
     stopping = true;
     log("shutting down");
-    void connection.stop();
+    for (const one of served.values()) void one.stop();
   };
   runtime.onSignal("SIGINT", shutdown);
   runtime.onSignal("SIGTERM", shutdown);
-  log(
+  // SIGHUP: serve the identities enrolled since, drop those that left.
+  let reloading = Promise.resolve();
+  runtime.onSignal("SIGHUP", () => {
+    reloading = reloading.then(async () => {
+      if (stopping) return;
+      let now: Identity[];
+      try {
+        now = await listIdentities(runtime, stateDir);
+      } catch (error) {
+        log(`SIGHUP: cannot read the identities (${oneLine(String(error)).slice(0, 200)}); kept serving`);
+        return;
+      }
+      const dirs = new Set(now.map((i) => i.dir));
+      for (const [dir, one] of served) {
+        if (dirs.has(dir) && served.get(dir)?.hostId === now.find((i) => i.dir === dir)?.state.hostId)
+          continue;
+        one.log("left; no longer served");
+        served.delete(dir);
+        void one.stop();
+      }
+      for (const identity of now) if (!served.has(identity.dir)) await serve(identity);
+      log(`SIGHUP: serving ${served.size} identit${served.size === 1 ? "y" : "ies"}`);
+      changed();
+    });
+  });
+  for (const identity of identities) await serve(identity);
+  while (served.size > 0) await new Promise<void>((resolve) => (changed = resolve));
+  await reloading;
+  // The last identity is done: an error the agent cannot retry past (revoked, …) fails the process.
+  if (fatal && !stopping) throw fatal;
+  return 0;
+}
+
+interface Served {
+  hostId: string;
+  log: (line: string) => void;
+  /** Resolves once the connection is over: undefined after stop(), else why it cannot go on. */
+  done: Promise<AgentError | undefined>;
+  stop(): Promise<void>;
+}
+
+/** One identity served: its own network, apps, job ledger and connection (with its own backoff). */
+async function _serve(
+  runtime: Runtime,
+  settings: Extract<Awaited<ReturnType<typeof _settings>>, { help: false }>,
+  identity: Identity,
+  prefixed: boolean,
+): Promise<Served> {
+  const { dir } = identity;
+  const { execPolicy } = settings;
+  const me = `${identity.state.name}.${identity.state.cluster}`;
+  const say = prefixed ? (line: string) => log(`${me}: ${line}`) : log;
+  const { state, seed } = await loadIdentity(runtime, dir);
+  const status = (connected: boolean, error?: string) =>
+    writeStatus(runtime, dir, {
+      connected,
+      since: new Date().toISOString(),
+      ...(error ? { error: oneLine(error).slice(0, 300) } : {}),
+    }).catch((e) => say(`cannot write its status (${oneLine(String(e)).slice(0, 200)})`));
+  const network = new HostNetwork({
+    runtime,
+    policy: { allowLoopback: settings.allowLoopback, allowNets: settings.allowNets },
+    localServices: settings.services,
+    log: say,
+  });
+  const signer = await Signer.fromSeed(seed);
+  const apps = await Apps.open({
+    runtime,
+    stateDir: dir,
+    log: say,
+    setService: (name, port) => network.setAppService(name, port),
+    prepareRelease: prepareRelease(state, signer),
+    openEnv: openAppEnv(state, seed),
+  });
+  const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);
+  const connection = new Connection({
+    jobs,
+    runtime,
+    state,
+    signer,
+    facts: () => collectFacts(runtime, dir, execPolicy),
+    execPolicy,
+    network,
+    apps,
+    log: say,
+    debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
+    onReady: () => void status(true),
+    onDisconnected: (why) => void status(false, why),
+  });
+  say(
     `starting ${AGENT_VERSION} on ${runtime.name} ${runtime.version} for ${state.name}.${state.cluster} (${state.hostId})`,
   );
-  const fatal = await connection.run();
-  network.close();
-  apps.close();
-  if (fatal) throw fatal;
+  const done = connection.run().then(
+    async (error) => {
+      network.close();
+      apps.close();
+      await status(false, error ? error.message : "the agent stopped");
+      return error;
+    },
+    async (error: unknown) => {
+      network.close();
+      apps.close();
+      const why = oneLine(error instanceof Error ? error.message : String(error)).slice(0, 300);
+      await status(false, why);
+      return new AgentError(`serving ${me} failed (${why})`, "please report it");
+    },
+  );
+  return { hostId: state.hostId, log: say, done, stop: () => connection.stop() };
+}
+
+async function _status(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const flags = parseFlags("status", argv, { "state-dir": "string", json: "boolean", help: "boolean" });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stateDir = _stateDir(runtime, flags["state-dir"]);
+  const rows = await Promise.all(
+    (await listIdentities(runtime, stateDir)).map(async ({ dir, state }) => {
+      const status = await readStatus(runtime, dir);
+      return {
+        cluster: state.cluster,
+        host: `${state.name}.${state.cluster}`,
+        hostId: state.hostId,
+        url: state.url,
+        state: status === undefined ? "never run" : status.connected ? "connected" : "disconnected",
+        ...(status?.error ? { error: status.error } : {}),
+        ...(status ? { since: status.since } : {}),
+      };
+    }),
+  );
+  if (flags.json) {
+    console.log(JSON.stringify({ items: rows }));
+    return 0;
+  }
+  if (rows.length === 0) {
+    console.log(`no identities in ${stateDir}; enroll one with 'outpost-agent enroll'`);
+    return 0;
+  }
+  // Strings from the state files are this host's own, but came from control planes: escaped.
+  const clean = (text: string) => escapeControlCharacters(text);
+  const table = [
+    ["CLUSTER", "HOST", "CONTROL PLANE", "STATE", "SINCE"],
+    ...rows.map((r) => [
+      clean(r.cluster),
+      clean(r.host),
+      clean(r.url),
+      clean(r.error ? `${r.state}: ${r.error}` : r.state),
+      r.since ?? "-",
+    ]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) {
+    console.log(
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    );
+  }
+  return 0;
+}
+
+async function _leave(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const [target, ...rest] = argv;
+  if (target === "--help" || target === "-h") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (target === undefined || target.startsWith("--")) {
+    throw usageError("leave: name the identity to remove: <cluster> or <host>.<cluster>");
+  }
+  const flags = parseFlags("leave", rest, { "state-dir": "string", url: "string", help: "boolean" });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stateDir = _stateDir(runtime, flags["state-dir"]);
+  const url = flags.url !== undefined ? parseControlPlaneUrl(flags.url) : undefined;
+  const dot = target.indexOf(".");
+  const [host, cluster] = dot === -1 ? [undefined, target] : [target.slice(0, dot), target.slice(dot + 1)];
+  const all = await listIdentities(runtime, stateDir);
+  const matches = all.filter(
+    ({ state }) =>
+      state.cluster === cluster &&
+      (host === undefined || state.name === host) &&
+      (url === undefined || state.url === url),
+  );
+  const shown = escapeControlCharacters(target);
+  if (matches.length === 0) {
+    const known = all.map((i) => `${i.state.name}.${i.state.cluster}`).join(", ") || "none";
+    throw new AgentError(`this agent has no identity ${shown} in ${stateDir}`, `it has: ${known}`);
+  }
+  if (matches.length > 1) {
+    const which = matches.map((i) => `${i.state.name}.${i.state.cluster} (${i.state.url})`).join(", ");
+    throw new AgentError(
+      `${shown} names ${matches.length} identities: ${which}`,
+      "name the host, or pass --url",
+    );
+  }
+  const gone = matches[0]!;
+  await removeIdentity(runtime, stateDir, gone);
+  console.log(
+    `left ${gone.state.name}.${gone.state.cluster} of ${gone.state.url}: its key is deleted` +
+      `${all.length > 1 ? `; ${all.length - 1} other identit${all.length === 2 ? "y" : "ies"} kept` : ""}. ` +
+      "A running agent drops it on SIGHUP (or restart it); remove the host from the control plane with " +
+      `'outpost hosts rm ${gone.state.name}.${gone.state.cluster}'`,
+  );
   return 0;
 }
 

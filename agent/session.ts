@@ -63,6 +63,8 @@ export interface SessionOptions {
   debug?: boolean;
   /** For tests: a shorter handshake deadline. */
   handshakeTimeoutMs?: number;
+  /** Told when the handshake is done (`status` shows it; main.ts writes it down). */
+  onReady?: () => void;
 }
 
 /** How long a close may wait for the peer's answer before the socket counts as gone. */
@@ -381,6 +383,7 @@ export class Session {
       cut: (route, reason) => this.#tcp.closeRoute(route, reason),
     });
     log(`connected to ${state.url} as ${state.name}.${state.cluster} (${state.hostId})`);
+    this.#options.onReady?.();
     // Capability 6: workload.status only to a control plane that knows it.
     if (this.#peerCap >= WORKLOADS_CAPABILITY) this.#options.apps?.connected((frame) => this.#send(frame));
   }

@@ -1,10 +1,17 @@
-// The agent's state directory: who this host is, and its key.
+// The agent's state directory: who this host is, and its key; one identity per enrollment.
 //
 //   host.key     "privkey:…", the 32-byte ed25519 seed (keys.ts), mode 0600; never sent anywhere
 //   state.json   { hostId, name, cluster, site, url, controlPlaneKey, enrolledAt }, the control plane's
 //                key pinned at enrollment: every frame it sends must verify with it
+//   status.json  what `run` last saw of this identity's connection (connected, or the last error; since)
+//   identities/<host id>/   each further identity (another cluster, or another control plane): its own
+//                host.key, state.json, status.json, apps/ and ledger/
 //
-// The directory is created 0700. state.json is written last, so it existing means enrollment finished.
+// The first identity lives at the top, as a single-identity agent always kept it, so a state dir
+// enrolled by an older agent is read as it is, with no migration. Directories are created 0700.
+// state.json is written last, so it existing means enrollment finished.
+
+import { readdir, rm } from "node:fs/promises";
 
 import {
   type ControlPlanePublicKey,
@@ -19,6 +26,8 @@ import type { Runtime } from "./runtime/index.ts";
 
 const KEY_FILE = "host.key";
 const STATE_FILE = "state.json";
+const STATUS_FILE = "status.json";
+const IDENTITIES_DIR = "identities";
 
 export interface AgentState {
   hostId: HostId;
@@ -42,7 +51,7 @@ function statePath(dir: string, file: string): string {
 }
 
 /** The state in `dir`, or undefined when this directory holds no enrollment. */
-export async function readState(runtime: Runtime, dir: string): Promise<AgentState | undefined> {
+async function readState(runtime: Runtime, dir: string): Promise<AgentState | undefined> {
   const path = statePath(dir, STATE_FILE);
   let text: string | undefined;
   try {
@@ -98,6 +107,84 @@ export async function saveIdentity(
   await runtime.mkdir(dir, { mode: 0o700 });
   await runtime.writeFile(statePath(dir, KEY_FILE), `${formatSecretKey(seed)}\n`, { mode: 0o600 });
   await runtime.writeFile(statePath(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** One enrollment of this agent: where its files live, and who it is there. */
+export interface Identity {
+  dir: string;
+  state: AgentState;
+}
+
+/** Every identity in `stateDir`: the top one first (the single-identity layout), then identities/. */
+export async function listIdentities(runtime: Runtime, stateDir: string): Promise<Identity[]> {
+  const identities: Identity[] = [];
+  const top = await readState(runtime, stateDir);
+  if (top !== undefined) identities.push({ dir: stateDir, state: top });
+  const parent = statePath(stateDir, IDENTITIES_DIR);
+  let names: string[] = [];
+  try {
+    names = (await readdir(parent)).sort();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ENOENT") {
+      throw new AgentError(
+        `cannot read ${parent} (${_why(error)})`,
+        "check the --state-dir and its permissions",
+      );
+    }
+  }
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) continue; // temporary files, editors' backups
+    const dir = statePath(parent, name);
+    const state = await readState(runtime, dir);
+    if (state !== undefined) identities.push({ dir, state });
+  }
+  return identities;
+}
+
+/** Where a further identity of `stateDir` is kept: identities/<host id>. */
+export function identityDir(stateDir: string, hostId: HostId): string {
+  return statePath(statePath(stateDir, IDENTITIES_DIR), hostId);
+}
+
+/**
+ * Removes an identity: its state first (so a crash halfway leaves it not enrolled rather than
+ * half-there), then its key; a further identity's directory goes with them (its apps and ledger).
+ */
+export async function removeIdentity(runtime: Runtime, stateDir: string, identity: Identity): Promise<void> {
+  await runtime.remove(statePath(identity.dir, STATE_FILE));
+  await runtime.remove(statePath(identity.dir, KEY_FILE));
+  await runtime.remove(statePath(identity.dir, STATUS_FILE));
+  if (identity.dir !== stateDir) await rm(identity.dir, { recursive: true, force: true });
+}
+
+/** What `run` last saw of an identity's connection, for `status`. */
+export interface IdentityStatus {
+  connected: boolean;
+  /** The last error, when not connected (one line). */
+  error?: string;
+  /** ISO 8601: when it became so. */
+  since: string;
+}
+
+export async function writeStatus(runtime: Runtime, dir: string, status: IdentityStatus): Promise<void> {
+  await runtime.writeFile(statePath(dir, STATUS_FILE), `${JSON.stringify(status)}\n`, { mode: 0o600 });
+}
+
+/** The identity's last status, or undefined when `run` never wrote one (or it is unreadable). */
+export async function readStatus(runtime: Runtime, dir: string): Promise<IdentityStatus | undefined> {
+  try {
+    const text = await runtime.readTextFile(statePath(dir, STATUS_FILE));
+    if (text === undefined) return undefined;
+    const v = JSON.parse(text) as Record<string, unknown>;
+    if (typeof v.connected !== "boolean" || typeof v.since !== "string") return undefined;
+    return {
+      connected: v.connected,
+      since: v.since,
+      ...(typeof v.error === "string" ? { error: v.error } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 function _parseState(value: unknown): AgentState {

@@ -8,7 +8,7 @@ import type { HmacSha256 } from "../../schema/protocol/index.ts";
 export type RuntimeName = "bun" | "deno";
 
 /** The signals the agent itself handles (shutdown). */
-export type ShutdownSignal = "SIGINT" | "SIGTERM";
+export type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 export interface SpawnOptions {
   /** Working directory; the agent's own when absent. */
