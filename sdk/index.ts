@@ -22,3 +22,4 @@ export {
 } from "./secrets/index.ts";
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
 export type { TcpStream } from "./streams/tcp.ts";
+export { listVmImages, pushVmImage, removeVmImage, showVmImage, type VmImageFiles } from "./vm/index.ts";
