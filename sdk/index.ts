@@ -23,3 +23,4 @@ export {
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
 export type { LogsOptions, LogsStream } from "./streams/logs.ts";
 export type { TcpStream } from "./streams/tcp.ts";
+export { listVmImages, pushVmImage, removeVmImage, showVmImage, type VmImageFiles } from "./vm/index.ts";

@@ -37,6 +37,7 @@ import { serviceRoutes } from "./routes/services.ts";
 import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { vmImageRoutes } from "./routes/vm-images.ts";
 import { whoamiRoutes } from "./routes/whoami.ts";
 
 /** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
@@ -85,6 +86,7 @@ const v1 = new Hono<AppEnv>()
   .route("/exposures", exposureRoutes)
   .route("/audit", auditRoutes)
   .route("/artifacts", artifactRoutes)
+  .route("/vm-images", vmImageRoutes)
   .route("/apps", envRoutes)
   .route("/apps", appRoutes)
   .route("/apps", appLogRoutes)

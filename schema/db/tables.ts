@@ -707,3 +707,28 @@ export const envSeals = sqliteTable(
 
 export type SecretKeeper = typeof secretKeepers.$inferSelect;
 export type AppEnvEntry = typeof appEnv.$inferSelect;
+
+// ## microVM images (issue 14): a name for an artifact holding a kernel, maybe an initrd and a rootfs
+
+/**
+ * A VM image of a tenant: `sha256` is the artifact (tar.gz with `manifest.json`, `kernel`, and maybe
+ * `initrd` and `rootfs`; sdk/vm/pack-image.ts) and `cmdline` the kernel command line VMs boot with.
+ * Pushing a name again points it at the new artifact; VMs made from the old one keep their sha256.
+ */
+export const vmImages = sqliteTable(
+  "vm_images",
+  {
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    sha256: text("sha256").notNull(),
+    cmdline: text("cmdline").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+);
+
+export type VmImage = typeof vmImages.$inferSelect;

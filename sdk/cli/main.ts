@@ -38,6 +38,7 @@ import { site } from "./commands/site.ts";
 import { ssh, sshConfig } from "./commands/ssh.ts";
 import { tenant } from "./commands/tenant.ts";
 import { token } from "./commands/token.ts";
+import { vm } from "./commands/vm.ts";
 import { whoami } from "./commands/whoami.ts";
 import { checkProfileName, NotLoggedInError } from "./config.ts";
 import { type Io, processIo } from "./output.ts";
@@ -79,6 +80,7 @@ export const COMMANDS: Command[] = [
   deploys,
   audit,
   artifact,
+  vm,
   completionCommand(() => COMMANDS),
 ];
 

@@ -45,6 +45,10 @@ const ACTIONS: Record<string, string> = {
   "DELETE /v1/exposures/:name/links": "expose.revoke_links",
   "GET /v1/audit": "audit.list",
   "GET /v1/sessions": "session.list",
+  "GET /v1/vm-images": "vm.image.list",
+  "GET /v1/vm-images/:name": "vm.image.read",
+  "PUT /v1/vm-images/:name": "vm.image.push",
+  "DELETE /v1/vm-images/:name": "vm.image.remove",
 };
 
 const VERBS: Record<string, string> = { POST: "create", PUT: "update", PATCH: "update", DELETE: "delete" };
