@@ -308,7 +308,10 @@ describe("dashboard", () => {
     await Promise.all([page.waitForURL(`${stack.url}/signin`), page.click("#signout")]);
     await page.close();
     expect((await fetch(`${stack.url}/hosts.json`, { headers: { cookie } })).status).toBe(401);
-    const replayed = await fetch(`${stack.url}/`, { headers: { cookie }, redirect: "manual" });
+    const replayed = await fetch(`${stack.url}/`, {
+      headers: { cookie, accept: "text/html" },
+      redirect: "manual",
+    });
     expect(replayed.status).toBe(302);
     expect(replayed.headers.get("location")).toBe("/signin");
     expect(await tryPty({ cookie, origin: stack.url })).toBe(401);
