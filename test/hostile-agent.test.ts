@@ -120,7 +120,7 @@ describe("credit, enforced against the agent", () => {
     expect(told!.reason).toMatch(/exceeds the \d+ bytes of credit the client granted/);
     await eventually(async () => {
       const { sessions } = await client.sessions({ host: "flooder.prod" });
-      const row = sessions.find((s) => s.kind === "tcp" && s.argv[0] === "web" && s.endedAt);
+      const row = sessions.find((s) => s.kind === "exposure" && s.argv[0] === "web" && s.endedAt);
       expect(row?.endReason).toMatch(/bytes of credit the client granted/);
     });
     socket.destroy();
