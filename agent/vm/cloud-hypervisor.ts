@@ -1,5 +1,5 @@
 // The Cloud Hypervisor driver: one `cloud-hypervisor --api-socket path=<dir>/api.sock` process per
-// VM, driven through its REST API (../shared/specs/cloud-hypervisor.yaml, OpenAPI 3, under
+// VM, driven through its REST API (test/specs/cloud-hypervisor.yaml, OpenAPI 3, under
 // /api/v1): vm.create with the whole config (payload, cpus, memory, disks, serial to a file),
 // vm.boot, vm.pause / vm.resume, vm.power-button (ACPI) to stop, vm.snapshot into a directory and,
 // to restore, vm.delete then vm.restore (a monitor restores only when no VM is created) with resume.

@@ -1,5 +1,5 @@
 // The Firecracker driver: one `firecracker --api-sock <dir>/api.sock` process per VM, configured and
-// driven through its REST API (../shared/specs/firecracker.yaml, Swagger 2.0, API 1.17): logger and
+// driven through its REST API (test/specs/firecracker.yaml, Swagger 2.0, API 1.17): logger and
 // serial output to files in the VM's directory, boot source, machine config, drives, then
 // InstanceStart; PATCH /vm to pause and resume; SendCtrlAltDel to stop; snapshots with
 // /snapshot/create (paused) and /snapshot/load (into a fresh process, before any boot config).

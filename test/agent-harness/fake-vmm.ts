@@ -1,7 +1,7 @@
 // FAKE Firecracker and Cloud Hypervisor API servers, for the drivers' tests: neither monitor runs
 // without KVM, which this machine lacks. Each fake checks EVERY request against the project's own
-// published API spec (../shared/specs/firecracker.yaml, Swagger 2.0, firecracker-microvm/firecracker
-// src/firecracker/swagger/firecracker.yaml; ../shared/specs/cloud-hypervisor.yaml, OpenAPI 3,
+// published API spec (test/specs/firecracker.yaml, Swagger 2.0, firecracker-microvm/firecracker
+// src/firecracker/swagger/firecracker.yaml; test/specs/cloud-hypervisor.yaml, OpenAPI 3,
 // cloud-hypervisor/cloud-hypervisor vmm/src/api/openapi/cloud-hypervisor.yaml; both Apache-2.0):
 // the path and method must exist, the JSON body must validate against the operation's schema (ajv),
 // path ids must match the body's. A request that fails is answered 400 as the monitor would and is
@@ -24,8 +24,8 @@ type Kind = "firecracker" | "cloud-hypervisor";
 const kind = process.argv[2] as Kind;
 const args = process.argv.slice(3);
 const SPEC_FILES: Record<Kind, string> = {
-  firecracker: "../../../shared/specs/firecracker.yaml",
-  "cloud-hypervisor": "../../../shared/specs/cloud-hypervisor.yaml",
+  firecracker: "../specs/firecracker.yaml",
+  "cloud-hypervisor": "../specs/cloud-hypervisor.yaml",
 };
 
 if (args.includes("--version")) {
