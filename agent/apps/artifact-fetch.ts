@@ -69,6 +69,23 @@ const MAX_NAME = 4096;
  * redelivered action does nothing.
  */
 export async function fetchArtifact(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<void> {
+  // A connection that breaks (the control plane restarting, a network blip) is tried again, a few
+  // times with backoff; a refusal, a corrupt artifact or a full disk is final at once.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await _fetchOnce(ctx, ref);
+    } catch (error) {
+      if (!(error instanceof ArtifactFetchError) || error.reason !== "failed" || attempt >= RETRIES)
+        throw error;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/** Tries after the first when a fetch's connection breaks: 0.5 + 1 + 2 + 4 + 8 s of backoff. */
+const RETRIES = 5;
+
+async function _fetchOnce(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<void> {
   const fs = await import("node:fs/promises");
   const short = ref.sha256.slice(0, 12);
   if (!SHA256_HEX.test(ref.sha256))
