@@ -61,6 +61,11 @@ beforeAll(async () => {
   await enroll(acme.client, "web01", { env: "prod", tier: "web" });
   await enroll(acme.client, "db01");
   await enroll(other.client, "theirs");
+  // A second saved login, to the other tenant: completion must use it when the line names it.
+  const saved = await runCli(["--profile", "theirs", "login", stack.url, "--token", other.token], {
+    XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!,
+  });
+  if (saved.code !== 0) throw new Error(`login --profile theirs: ${saved.stderr}`);
 });
 afterAll(() => stack?.close());
 
@@ -296,21 +301,78 @@ describe("completion", () => {
     expect(await complete(["outpost", "web01.p"])).toEqual(["web01.prod"]);
     // After the host, the words are the remote command's.
     expect(await complete(["outpost", "web01.prod", "l"])).toEqual([]);
+    // Host names come from the control plane of the profile the line names.
+    expect(await complete(["outpost", "exec", "th"])).toEqual([]);
+    expect(await complete(["outpost", "--profile", "theirs", "exec", "th"])).toEqual(["theirs.prod"]);
+    expect(await complete(["outpost", "--profile=theirs", "theirs.p"])).toEqual(["theirs.prod"]);
   });
 
-  it("completes commands, sub-commands and flags in real fish", async () => {
-    const script = join(mkdtempSync(join(tmpdir(), "outpost-fish-")), "outpost.fish");
+  it("completes commands, sub-commands, flags and host names in real zsh, at a terminal", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "outpost-bin-"));
+    symlinkSync(CLI_BIN, join(bin, "outpost"));
+    const script = join(bin, "outpost.zsh");
+    writeFileSync(script, (await runCli(["completion", "zsh"])).stdout);
+    const CLEAR = "\u0015"; // Ctrl-U: the line is empty again
+    const steps = [
+      // The marker is split so that the typed line's echo cannot match it.
+      { write: `PS1='> '; autoload -U compinit && compinit -u; source ${script}; echo RE''ADY\n` },
+      { expect: "READY\r?\n", timeout: 20 },
+      { write: "outpost who\t" },
+      { expect: "outpost whoami", timeout: 20 },
+      { write: `${CLEAR}outpost cluster \t` },
+      { expect: "create\\s+ls\\s+rm", timeout: 20 },
+      { write: `${CLEAR}outpost hosts --st\t` },
+      { expect: "outpost hosts --status", timeout: 20 },
+      { write: `${CLEAR}outpost exec we\t` },
+      { expect: "outpost exec web01\\.prod", timeout: 20 },
+      { write: `${CLEAR}outpost --profile theirs exec th\t` },
+      { expect: "exec theirs\\.prod", timeout: 20 },
+      { write: `${CLEAR}exit\n` },
+    ];
+    const driver = fileURLToPath(new URL("./harness/pty-driver.py", import.meta.url));
+    const result = await new Promise<{ output: string; error?: string }>((resolve, reject) =>
+      execFile(
+        "python3",
+        [driver, JSON.stringify(steps), "--", "zsh", "-f", "-i"],
+        {
+          encoding: "utf8",
+          env: { ...env, PATH: `${bin}:${process.env.PATH}`, HOME: bin, TERM: "xterm-256color" },
+          timeout: 90_000,
+        },
+        (err, stdout) => (err && !stdout ? reject(err) : resolve(JSON.parse(stdout))),
+      ),
+    );
+    expect(result.error, result.output).toBeUndefined();
+  });
+
+  it("completes commands, sub-commands, flags and host names in real fish", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "outpost-bin-"));
+    symlinkSync(CLI_BIN, join(bin, "outpost"));
+    const script = join(bin, "outpost.fish");
     writeFileSync(script, (await runCli(["completion", "fish"])).stdout);
+    // Asynchronously: host names come from the control plane, which runs on this process's loop.
     const complete = (line: string) =>
-      execFileSync("fish", ["--no-config", "-c", `source ${script}; complete -C '${line}'`], {
-        encoding: "utf8",
-      })
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => l.split("\t")[0]);
-    expect(complete("outpost clu")).toEqual(["cluster"]);
-    expect(complete("outpost cluster ").sort()).toEqual(["create", "ls", "rm"]);
-    expect(complete("outpost hosts --st")).toEqual(["--status"]);
+      new Promise<string[]>((resolve, reject) =>
+        execFile(
+          "fish",
+          ["--no-config", "-c", `source ${script}; complete -C '${line}'`],
+          { encoding: "utf8", env: { ...env, PATH: `${bin}:${process.env.PATH}` }, timeout: 30_000 },
+          (err, stdout) =>
+            err
+              ? reject(err)
+              : resolve(
+                  stdout
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((l) => l.split("\t")[0]!),
+                ),
+        ),
+      );
+    expect(await complete("outpost clu")).toEqual(["cluster"]);
+    expect((await complete("outpost cluster ")).sort()).toEqual(["create", "ls", "rm"]);
+    expect(await complete("outpost hosts --st")).toEqual(["--status"]);
+    expect(await complete("outpost exec we")).toEqual(["web01.prod"]);
+    expect(await complete("outpost --profile theirs exec th")).toEqual(["theirs.prod"]);
   });
 
   it("prints zsh and fish scripts too, and refuses other shells", async () => {
