@@ -8,6 +8,7 @@
 // control-plane restart (workerd stopped and started, libSQL kept) until every host is back.
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@libsql/client";
 import type { Outpost } from "../../sdk/index.ts";
@@ -21,6 +22,10 @@ const FANOUT_HOSTS = 1000;
 const FANOUT_RUNS = 5;
 const SINGLE_RUNS = 20;
 const RESTART_TIMEOUT_MS = 180_000;
+/** Hosts dialling at once during the ramp, and the time a step may take per host. */
+const UP_BATCH = 50;
+const UP_MS_PER_HOST = 80;
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 
 // ## Processes
 
@@ -248,9 +253,9 @@ export async function fleetBench(): Promise<Row[]> {
         failures: number;
         failureSamples: [string, number][];
         cpuShare: number;
-      }>({ op: "up", count: n, batch: 200, timeoutMs: Math.max(60_000, n * 30) });
+      }>({ op: "up", count: n, batch: UP_BATCH, timeoutMs: Math.max(60_000, n * UP_MS_PER_HOST) });
       console.log(
-        `fleet: step ${n}: ${up.ready} ready in ${secs(up.ms)}, ${up.failures} failed dials, simulator CPU ${(up.cpuShare * 100).toFixed(0)}%`,
+        `fleet: step ${n}: ${up.ready} ready in ${secs(up.ms)}, ${up.failures} failed dials, simulator CPU ${(up.cpuShare * 100).toFixed(0)}%, ${load()}`,
       );
       if (up.failures > 0) console.log(`fleet:   failures: ${JSON.stringify(up.failureSamples)}`);
       if (!up.complete) {
@@ -272,11 +277,11 @@ export async function fleetBench(): Promise<Row[]> {
       const p99 = percentile(hb.latencies, 99);
       const stats = await sim.call<SimStats>({ op: "stats" });
       console.log(
-        `fleet: step ${n}: ${hb.latencies.length} heartbeats, p50 ${ms(p50)} p99 ${ms(p99)}; workerd CPU ${(workerdShare * 100).toFixed(0)}%, RSS ${(totalKb / 1024).toFixed(0)} MiB; simulator CPU ${(hb.cpuShare * 100).toFixed(0)}%, RSS ${(stats.rssKb / 1024).toFixed(0)} MiB, ${stats.fds} fds (limit ${stats.nofile.join("/")})`,
+        `fleet: step ${n}: ${hb.latencies.length} heartbeats, p50 ${ms(p50)} p99 ${ms(p99)}; workerd CPU ${(workerdShare * 100).toFixed(0)}%, RSS ${(totalKb / 1024).toFixed(0)} MiB; simulator CPU ${(hb.cpuShare * 100).toFixed(0)}%, RSS ${(stats.rssKb / 1024).toFixed(0)} MiB, ${stats.fds} fds (limit ${stats.nofile.join("/")}), ${load()}`,
       );
       p99Small ??= p99;
       rows.push({
-        what: `heartbeat p99, ${n} connected (${hb.latencies.length} pings)`,
+        what: `heartbeat p99, ${n} connected (${hb.latencies.length} pings, ${load()})`,
         value: ms(p99),
         baseline: `${ms(p99Small)} at ${steps[0]}`,
         ratio: `${(p99 / p99Small).toFixed(2)}x`,
@@ -314,47 +319,61 @@ export async function fleetBench(): Promise<Row[]> {
       });
     }
 
-    // Fan-out: one host, against exec to that host; then 1,000 hosts, against one.
+    // Fan-out: one host, against exec to that host; then 1,000 hosts, against one. A host that lost
+    // its connection during the ramp (a handshake past its deadline) is given time to come back.
+    if (reached >= 1 && !(await sim.call<boolean>({ op: "settle", timeoutMs: 120_000 })))
+      console.log("fleet: not every host is back before the fan-out rows");
     if (reached >= 1) {
-      for (let i = 0; i < 5; i++) {
-        await fanoutOnce(client, "fan=one");
-        await execOnce(client, "sim-00000.fleet");
-      }
-      const fan1: number[] = [];
-      const exec1: number[] = [];
-      for (let i = 0; i < SINGLE_RUNS; i++) {
-        const f = await fanoutOnce(client, "fan=one");
-        if (f.exits !== 1) throw new Error(`fan-out to one host: ${f.exits} exits, ${f.failed} failed`);
-        fan1.push(f.ms);
-        exec1.push(await execOnce(client, "sim-00000.fleet"));
-      }
-      const f1 = median(fan1);
-      const e1 = median(exec1);
-      rows.push({
-        what: `fan-out \`true\` to 1 host, median of ${SINGLE_RUNS}`,
-        value: ms(f1),
-        baseline: `${ms(e1)} exec to that host`,
-        ratio: `${(f1 / e1).toFixed(2)}x`,
-        target: "≤ 1.2x",
-        met: f1 / e1 <= 1.2,
-      });
-      if (reached >= FANOUT_HOSTS) {
-        const runs: number[] = [];
-        let worst = { exits: FANOUT_HOSTS, failed: 0 };
-        for (let i = 0; i < FANOUT_RUNS; i++) {
-          const f = await fanoutOnce(client, "thousand=yes");
-          if (f.exits < worst.exits) worst = f;
-          runs.push(f.ms);
+      try {
+        for (let i = 0; i < 5; i++) {
+          await fanoutOnce(client, "fan=one");
+          await execOnce(client, "sim-00000.fleet");
         }
-        const f1000 = median(runs);
-        const ok = worst.exits === FANOUT_HOSTS;
+        const fan1: number[] = [];
+        const exec1: number[] = [];
+        for (let i = 0; i < SINGLE_RUNS; i++) {
+          const f = await fanoutOnce(client, "fan=one");
+          if (f.exits !== 1) throw new Error(`fan-out to one host: ${f.exits} exits, ${f.failed} failed`);
+          fan1.push(f.ms);
+          exec1.push(await execOnce(client, "sim-00000.fleet"));
+        }
+        const f1 = median(fan1);
+        const e1 = median(exec1);
         rows.push({
-          what: `fan-out \`true\` to ${FANOUT_HOSTS} hosts, median of ${FANOUT_RUNS}${ok ? "" : ` (${worst.exits} exits, ${worst.failed} failed)`}`,
-          value: ms(f1000),
-          baseline: `${ms(f1)} one host`,
-          ratio: `${(f1000 / f1).toFixed(1)}x`,
-          target: "< 5 s, ≤ 20x",
-          met: ok && f1000 < 5000 && f1000 / f1 <= 20,
+          what: `fan-out \`true\` to 1 host, median of ${SINGLE_RUNS}`,
+          value: ms(f1),
+          baseline: `${ms(e1)} exec to that host`,
+          ratio: `${(f1 / e1).toFixed(2)}x`,
+          target: "≤ 1.2x",
+          met: f1 / e1 <= 1.2,
+        });
+        if (reached >= FANOUT_HOSTS) {
+          const runs: number[] = [];
+          let worst = { exits: FANOUT_HOSTS, failed: 0 };
+          for (let i = 0; i < FANOUT_RUNS; i++) {
+            const f = await fanoutOnce(client, "thousand=yes");
+            if (f.exits < worst.exits) worst = f;
+            runs.push(f.ms);
+          }
+          const f1000 = median(runs);
+          const ok = worst.exits === FANOUT_HOSTS;
+          rows.push({
+            what: `fan-out \`true\` to ${FANOUT_HOSTS} hosts, median of ${FANOUT_RUNS}${ok ? "" : ` (${worst.exits} exits, ${worst.failed} failed)`}`,
+            value: ms(f1000),
+            baseline: `${ms(f1)} one host`,
+            ratio: `${(f1000 / f1).toFixed(1)}x`,
+            target: "< 5 s, ≤ 20x",
+            met: ok && f1000 < 5000 && f1000 / f1 <= 20,
+          });
+        }
+      } catch (err) {
+        rows.push({
+          what: "fan-out rows",
+          value: "failed",
+          baseline: String(err instanceof Error ? err.message : err).slice(0, 80),
+          ratio: "-",
+          target: "-",
+          met: false,
         });
       }
     }
@@ -384,7 +403,7 @@ export async function fleetBench(): Promise<Row[]> {
       );
       db.close();
       console.log(
-        `fleet: restart (workerd down and up in ${secs(restartMs)}): ${back.ready}/${back.want} back in ${secs(back.ms)}, ${back.failedDials} failed dials ${JSON.stringify(back.failureSamples)}, ${online} online in libSQL, ${dbErrors} database errors ${JSON.stringify(dbErrorSamples)}; simulator CPU ${(back.cpuShare * 100).toFixed(0)}%`,
+        `fleet: restart (workerd down and up in ${secs(restartMs)}, ${load()}): ${back.ready}/${back.want} back in ${secs(back.ms)}, ${back.failedDials} failed dials ${JSON.stringify(back.failureSamples)}, ${online} online in libSQL, ${dbErrors} database errors ${JSON.stringify(dbErrorSamples)}; simulator CPU ${(back.cpuShare * 100).toFixed(0)}%`,
       );
       rows.push({
         what: `all ${back.want} back after a control-plane restart`,

@@ -19,6 +19,7 @@ export type SimCommand =
   | { op: "pongs"; ms: number }
   | { op: "mark" }
   | { op: "waitAll"; timeoutMs: number }
+  | { op: "settle"; timeoutMs: number }
   | { op: "stats" }
   | { op: "down" };
 
@@ -220,6 +221,11 @@ class Fleet {
     };
   }
 
+  /** Waits (up to `timeoutMs`) until every started host is ready: whether they are. */
+  settle(timeoutMs: number): Promise<boolean> {
+    return this.#until(() => this.#ready >= this.#startedN, timeoutMs);
+  }
+
   stats(): SimStats {
     const cpu = process.cpuUsage();
     const limits = readFileSync("/proc/self/limits", "utf8");
@@ -256,6 +262,8 @@ async function _serve(): Promise<void> {
           return fleet.mark();
         case "waitAll":
           return fleet.waitAll(cmd.timeoutMs);
+        case "settle":
+          return fleet.settle(cmd.timeoutMs);
         case "stats":
           return fleet.stats();
         case "down":
