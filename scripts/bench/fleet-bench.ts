@@ -308,6 +308,13 @@ export async function fleetBench(): Promise<Row[]> {
       met: reached >= 10_000 && reached >= biggest,
     });
     if (limit) console.log(`fleet: limit reached: ${limit}`);
+    // OUTPOST_FLEET_HOLD=<s>: keeps the fleet connected that long before the fan-out rows, for a
+    // profiler (OUTPOST_INSPECTOR_PORT) or strace on the printed workerd.
+    const hold = Number(process.env.OUTPOST_FLEET_HOLD ?? 0);
+    if (hold > 0 && hold <= 3600) {
+      console.log(`fleet: holding ${reached} connected for ${hold} s; workerd is pid ${workerd()}`);
+      await new Promise((r) => setTimeout(r, hold * 1000));
+    }
     if (rssPerAgent) {
       rows.push({
         what: `workerd RSS per connected agent (${rssPerAgent.n})`,
