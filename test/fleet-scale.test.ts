@@ -1,7 +1,9 @@
 // What the fleet bench (scripts/bench/fleet-bench.ts) showed and what was fixed, each where it can fail:
 // a heartbeat writes nothing to libSQL, nor does a reconnect that changes nothing (the herd after a
 // control-plane restart), while one that does change presence still writes it; a fan-out plan larger
-// than one Durable Object storage value runs; the local libSQL server does not fsync every commit.
+// than one Durable Object storage value runs end to end (local workerd does not enforce the 128 KiB
+// limit, so the test that fails without the pieces is test/workerd/fanout-plans.test.ts); the local
+// libSQL server does not fsync every commit.
 // Writes are counted with SQLite's own `PRAGMA data_version`, read on a connection of this test's own
 // to the real database file: it moves whenever any other connection commits a change.
 import { join } from "node:path";
