@@ -39,6 +39,7 @@ export default defineConfig({
               durableObjects: {
                 AGENT_REPORTS: "AgentReportsFixture",
                 ATTACHMENTS: "AttachmentsFixture",
+                FANOUT_PLANS: "FanoutPlansFixture",
                 RPC_ERRORS: "RpcErrorsFixture",
                 RECORDER: "RecorderFixture",
                 STREAM_TABLE: "StreamTableFixture",

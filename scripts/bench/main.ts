@@ -12,6 +12,7 @@ import { cryptoBench } from "./crypto-bench.ts";
 import { dashboardBench } from "./dashboard-bench.ts";
 import { deployBench } from "./deploy-bench.ts";
 import { execBench } from "./exec-bench.ts";
+import { fleetBench } from "./fleet-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
@@ -35,8 +36,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy"] as const;
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy, fleet). */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "fleet"] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
@@ -52,7 +53,16 @@ async function benchmark(): Promise<void> {
   await buildWorker();
   const rows: Row[] = [];
   if (want.has("crypto")) rows.push(...(await cryptoBench()));
+  if ([...want].some((g) => g !== "crypto" && g !== "fleet")) rows.push(...(await stackBenches(want)));
+  // The simulated fleet brings a control plane of its own (fleet-bench.ts), started after the shared
+  // one is gone so that it has the machine to itself.
+  if (want.has("fleet")) rows.push(...(await fleetBench()));
+  console.log();
+  printTable(rows);
+}
 
+async function stackBenches(want: Set<string>): Promise<Row[]> {
+  const rows: Row[] = [];
   const stack = await startStack();
   try {
     const { client, token } = await stack.tenant("bench");
@@ -125,8 +135,7 @@ async function benchmark(): Promise<void> {
   } finally {
     await stack.close();
   }
-  console.log();
-  printTable(rows);
+  return rows;
 }
 
 main().catch((err: unknown) => {

@@ -45,6 +45,8 @@ export interface StackOptions {
   publicHostname?: string;
   /** Shortens the failed-authentication window (60 s) for tests that wait it out. */
   authThrottleWindowMs?: number;
+  /** The heartbeat the control plane announces (default TEST_HEARTBEAT_MS); the fleet bench uses 15 s. */
+  heartbeatMs?: number;
   /** Receives everything workerd prints (test/secrets-e2e.test.ts looks for plaintext in it). */
   onOutput?: (text: string) => void;
   /** Artifact part size, largest artifact and per-tenant quota, in bytes (lowered by artifact tests). */

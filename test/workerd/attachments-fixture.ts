@@ -13,7 +13,6 @@ const record = (): AgentAttachment => ({
   out: 0,
   since: 0,
   seen: 0,
-  dbSeen: 0,
 });
 
 export class AttachmentsFixture extends DurableObject {

@@ -2,6 +2,7 @@
 // "cloudflare:workers" is typed by Cloudflare.Env (the Worker itself types its env as Bindings).
 import type { AgentReportsFixture } from "./agent-reports-fixture.ts";
 import type { AttachmentsFixture } from "./attachments-fixture.ts";
+import type { FanoutPlansFixture } from "./fanout-plans-fixture.ts";
 import type { RecorderFixture } from "./recorder-fixture.ts";
 import type { RpcErrorsFixture } from "./rpc-errors-fixture.ts";
 import type { StreamTableFixture } from "./stream-table-fixture.ts";
@@ -11,6 +12,7 @@ declare global {
     interface Env {
       AGENT_REPORTS: DurableObjectNamespace<AgentReportsFixture>;
       ATTACHMENTS: DurableObjectNamespace<AttachmentsFixture>;
+      FANOUT_PLANS: DurableObjectNamespace<FanoutPlansFixture>;
       RPC_ERRORS: DurableObjectNamespace<RpcErrorsFixture>;
       RECORDER: DurableObjectNamespace<RecorderFixture>;
       ARTIFACTS: R2Bucket;

@@ -60,7 +60,6 @@ export class StreamTableFixture extends DurableObject {
         out: 0,
         since: 0,
         seen: 0,
-        dbSeen: 0,
       });
     } else {
       const agent = this.ctx

@@ -14,6 +14,7 @@ import { openDatabase } from "../db/database.ts";
 import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { type FanoutPlan, FanoutRun } from "./cluster/fanout.ts";
+import { storePlan, takePlan } from "./cluster/fanout-plans.ts";
 import { newCursor, type RolloutCursor, type RolloutPlan, step } from "./cluster/rollout.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
@@ -94,10 +95,8 @@ export class ClusterDO extends DurableObject<Bindings> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !id) {
       return new ApiError(400, "bad_request", "the ClusterDO takes fan-out upgrades only").toResponse();
     }
-    const key = `fanout:${id}`;
-    const plan = await this.ctx.storage.get<FanoutPlan>(key);
+    const plan = await takePlan(this.ctx.storage, id);
     if (!plan) return ApiError.notFound(`fan-out '${id}'`).toResponse();
-    await this.ctx.storage.delete(key);
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     server.accept();
@@ -116,7 +115,7 @@ export class ClusterDO extends DurableObject<Bindings> {
   /** Keeps a checked fan-out plan for the upgrade that runs it (fetch), under a new id. */
   async prepareFanout(plan: FanoutPlan): Promise<{ id: string }> {
     const id = `fan_${crypto.randomUUID().replaceAll("-", "")}`;
-    await this.ctx.storage.put(`fanout:${id}`, plan);
+    await storePlan(this.ctx.storage, id, plan);
     return { id };
   }
 

@@ -81,7 +81,8 @@ async function list(ctx: Context, args: string[]): Promise<number> {
         h.fqdn,
         `${h.cluster}/${h.site}`,
         h.revokedAt ? "revoked" : h.status,
-        ago(h.lastSeenAt),
+        // An online host's row is not written per heartbeat (worker/durable/host/liveness.ts).
+        !h.revokedAt && h.status === "online" ? "now" : ago(h.lastSeenAt),
         labelsShown(h.labels),
         h.agentVersion,
         h.runtime,

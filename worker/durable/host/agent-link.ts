@@ -52,6 +52,28 @@ function _acceptedBefore(a: AgentAttachment, b: AgentAttachment): boolean {
   return a.since < b.since || (a.since === b.since && a.conn < b.conn);
 }
 
+/**
+ * What a verified hello changes in the host's row, as a function of the time, or undefined when it
+ * changes nothing: online already, the same facts, version and runtime.
+ */
+function _presence(row: typeof hosts.$inferSelect, hello: HelloFrame) {
+  const facts = hello.facts as unknown as Record<string, unknown>;
+  const runtime = `${hello.facts.runtime} ${hello.facts.runtimeVersion}`;
+  const same =
+    row.status === "online" &&
+    row.agentVersion === hello.version &&
+    row.runtime === runtime &&
+    JSON.stringify(row.facts) === JSON.stringify(facts);
+  if (same) return undefined;
+  return (now: number) => ({
+    status: "online" as const,
+    lastSeenAt: new Date(now),
+    facts,
+    agentVersion: hello.version,
+    runtime,
+  });
+}
+
 export class AgentLink {
   #signer: Promise<Signer> | undefined;
   #verifier: { key: string; verifier: Verifier } | undefined;
@@ -109,7 +131,6 @@ export class AgentLink {
       out: 0,
       since: now,
       seen: now,
-      dbSeen: 0,
     });
     const signer = await this.#cpSigner();
     this.send(server, {
@@ -159,7 +180,6 @@ export class AgentLink {
         await this.#onHello(ws, host, frame);
         return;
       }
-      this.liveness.seen(ws, a, host);
       await this.events.frame(ws, host, frame);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
@@ -204,6 +224,8 @@ export class AgentLink {
       );
     }
     // The one read per connection, after the signature: it also refreshes the cached host record.
+    // After any offline write of an older connection of this object, so that the row read is current.
+    const offlineWrites = await this.liveness.offlineSettled();
     const row = await this.hosts.refresh(host.id);
     if (!row || row.revokedAt) {
       throw new ProtocolError(
@@ -231,22 +253,23 @@ export class AgentLink {
     if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
     if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     const now = Date.now();
-    await this.db()
-      .update(hosts)
-      .set({
-        status: "online",
-        lastSeenAt: new Date(now),
-        facts: hello.facts as unknown as Record<string, unknown>,
-        agentVersion: hello.version,
-        runtime: `${hello.facts.runtime} ${hello.facts.runtimeVersion}`,
-      })
-      .where(eq(hosts.id, host.id));
+    const seen = _presence(row, hello);
+    // Nothing changed (a reconnect after a control-plane restart, whose hosts were never marked
+    // offline): nothing is written, so a herd of 10,000 reconnects costs the database reads only.
+    if (seen) await this.db().update(hosts).set(seen(now)).where(eq(hosts.id, host.id));
     if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
     if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     this.att.update<AgentAttachment>(ws, (x) => {
       x.phase = "ready";
-      x.dbSeen = now;
     });
+    // An older connection went offline after the row was read (its close came during this
+    // handshake): this one is the host's presence now.
+    if (this.liveness.offlineSince(offlineWrites)) {
+      await this.db()
+        .update(hosts)
+        .set(_presence({ ...row, status: "offline" }, hello)!(now))
+        .where(eq(hosts.id, host.id));
+    }
     this.#agentSeen = ws;
     // One live agent per host: older connections (a half-dead one the agent gave up on, or hellos that
     // raced this one) go; newer ones still in their handshake are left to it.

@@ -23,8 +23,6 @@ export interface AgentAttachment {
   /** When the socket was accepted, and when a frame last arrived (ms). */
   since: number;
   seen: number;
-  /** When last_seen was last written to the database (ms); throttles those writes. */
-  dbSeen: number;
   /** The last stream id the control plane opened on this connection (odd). */
   lastSid?: number;
   /**

@@ -1,0 +1,59 @@
+// Fan-out plans between prepareFanout (the Worker's RPC) and the upgrade that runs them, in the
+// ClusterDO's storage. A plan grows with its hosts (about 90 bytes each) and a Durable Object storage
+// value holds at most 128 KiB (Cloudflare's Durable Objects limits: "Maximum value size"), so one value
+// held 1,400 hosts at most, fewer with a long argv or env. A plan is kept as its JSON text cut into
+// PLAN_CHUNK_CHARS pieces under `fanout:<id>:<n>`, with `fanout:<id>` saying how many there are: any
+// cluster size fits, each piece well under the limit.
+import type { FanoutPlan } from "./fanout.ts";
+
+/** Characters per stored piece: 32 Ki UTF-16 code units are at most 64 KiB, half the value limit. */
+export const PLAN_CHUNK_CHARS = 32 * 1024;
+/** Keys per storage call (put, get and delete take at most 128). */
+const KEYS_PER_CALL = 128;
+
+interface PlanHead {
+  chunks: number;
+}
+
+function _chunkKey(id: string, n: number): string {
+  return `fanout:${id}:${n}`;
+}
+
+function _batches<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += KEYS_PER_CALL) out.push(items.slice(i, i + KEYS_PER_CALL));
+  return out;
+}
+
+/** Stores `plan` under `id`: its pieces first, then the head that makes it visible. */
+export async function storePlan(storage: DurableObjectStorage, id: string, plan: FanoutPlan): Promise<void> {
+  const text = JSON.stringify(plan);
+  const chunks = Math.max(1, Math.ceil(text.length / PLAN_CHUNK_CHARS));
+  const entries: Array<[string, string]> = [];
+  for (let n = 0; n < chunks; n++)
+    entries.push([_chunkKey(id, n), text.slice(n * PLAN_CHUNK_CHARS, (n + 1) * PLAN_CHUNK_CHARS)]);
+  for (const batch of _batches(entries)) await storage.put(Object.fromEntries(batch));
+  await storage.put(`fanout:${id}`, { chunks } satisfies PlanHead);
+}
+
+/**
+ * Takes the plan stored under `id` out of storage and returns it (undefined when there is none, or
+ * it was taken already): head first, so that a replayed upgrade finds nothing.
+ */
+export async function takePlan(storage: DurableObjectStorage, id: string): Promise<FanoutPlan | undefined> {
+  const head = await storage.get<PlanHead>(`fanout:${id}`);
+  if (!head || !Number.isInteger(head.chunks) || head.chunks < 1) return undefined;
+  await storage.delete(`fanout:${id}`);
+  const keys = Array.from({ length: head.chunks }, (_, n) => _chunkKey(id, n));
+  let text = "";
+  for (const batch of _batches(keys)) {
+    const got = await storage.get<string>(batch);
+    for (const k of batch) {
+      const piece = got.get(k);
+      if (typeof piece !== "string") return undefined; // never written whole: nothing to run
+      text += piece;
+    }
+  }
+  for (const batch of _batches(keys)) await storage.delete(batch);
+  return JSON.parse(text) as FanoutPlan;
+}
