@@ -299,12 +299,23 @@ describe("dashboard pages", () => {
         if (!hit) throw new Error(`no such line yet:\n${(await lines()).join("\n")}`);
         return hit;
       }, 20_000);
+    // Counts what the terminal's WebSocket sends: keys, resizes, and output credit, which goes back a
+    // quarter window at a time, not a frame per echo.
+    await page.addInitScript(`(() => {
+      const Native = window.WebSocket;
+      window.sent = 0;
+      window.WebSocket = class extends Native {
+        send(data) { window.sent++; return super.send(data); }
+      };
+    })()`);
     await page.goto(`${stack.url}/hosts/deno01.prod`);
     await page.click("#open-terminal");
     await eventually(async () => expect(await page.textContent("#terminal-status")).toBe("connected"));
     await page.click("#terminal");
     await page.keyboard.type("echo hello-from-deno\n");
     await waitForLine((l) => l === "hello-from-deno");
+    const keys = "echo hello-from-deno\n".length;
+    expect(await page.evaluate("window.sent")).toBeLessThanOrEqual(keys + 2);
     await page.keyboard.type("stty size\n");
     const before = await waitForLine((l) => /^\d+ \d+$/.test(l));
     await page.setViewportSize({ width: 700, height: 450 });
