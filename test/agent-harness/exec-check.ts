@@ -233,7 +233,10 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     }
     deliver({ t: "stdin", sid, data: new Uint8Array(0), eof: true });
     await exited(sid);
-    return { credits: framesOf(sid).filter((f) => f.t === "credit").length, echoed: summary(sid).stdout.length };
+    return {
+      credits: framesOf(sid).filter((f) => f.t === "credit").length,
+      echoed: summary(sid).stdout.length,
+    };
   },
 
   async stdinBeyondCredit() {
