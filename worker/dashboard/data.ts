@@ -87,7 +87,7 @@ export async function listHosts(db: Database, tenantId: TenantId, f: HostFilter)
 }
 
 /** An app on a host as its section shows it: desired and observed state, the agent's last word. */
-export interface HostApp {
+interface HostApp {
   app: string;
   desired: string;
   release: number;
@@ -100,7 +100,7 @@ export interface HostApp {
 }
 
 /** A job's run on a host: its steps, state, last exit and the tails of its output (as text). */
-export interface HostJob {
+interface HostJob {
   id: string;
   steps: string[][];
   state: string;
