@@ -180,6 +180,13 @@ describe("dashboard pages", () => {
     // The key named `<img …>` runs an exec with markup in its argv, and opens a recorded terminal.
     const ran = await hostileClient.exec("web01.prod", ["echo", XSS]);
     expect(ran.code).toBe(0);
+    const recorded = hostileClient.execStream("web01.prod", ["echo", "a recorded exec"], { record: true });
+    const [execSession] = await Promise.all([
+      recorded.session,
+      recorded.stdout.pipeTo(new WritableStream()),
+      recorded.stderr.pipeTo(new WritableStream()),
+      recorded.stdin.close(),
+    ]);
     const pty = hostileClient.ptyStream("web01.prod", { cols: 80, rows: 24, argv: ["true"] });
     const ptySession = await pty.session;
     await pty.output.pipeTo(new WritableStream());
@@ -207,6 +214,19 @@ describe("dashboard pages", () => {
     expect(await admin.page.getAttribute(`#audit a[href="/sessions/${ptySession}"]`, "href")).toBe(
       `/sessions/${ptySession}`,
     );
+    // A recorded exec links to its playback too, and plays there; an unrecorded one does not link.
+    expect(await admin.page.$(`#audit a[href="/sessions/${execSession}"]`)).not.toBeNull();
+    expect(await admin.page.$$(`#audit a[href^="/sessions/"]`)).toHaveLength(2);
+    await admin.page.goto(`${stack.url}/sessions/${execSession}`);
+    await eventually(
+      async () => expect(await admin.page.textContent("#playback-status")).toBe("played"),
+      20_000,
+    );
+    expect(
+      await admin.page.$$eval(".xterm-rows > div", (rows) =>
+        rows.map((r) => (r.textContent ?? "").trimEnd()),
+      ),
+    ).toContain("a recorded exec");
     // A viewer sees the same events, the session's id as text and no link (the server refuses it too).
     const viewer = await signedIn(viewerKey);
     await viewer.page.goto(`${stack.url}/audit`);

@@ -4,6 +4,7 @@
 // real process; a hostile raw agent whose output past its exit is never recorded; another tenant's
 // host and recording are 404; a tenant that turned recording off is refused with the way out.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
@@ -186,6 +187,22 @@ describe("exec --record", () => {
     } finally {
       await runCli(["recording", "on"], env);
     }
+    // A fan-out is not recorded: the API refuses the spec, naming the field.
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const spec = encodeExecSpec({ argv: ["true"], record: true });
+      const ws = new WebSocket(`${stack.url.replace(/^http/, "ws")}/v1/clusters/prod/exec?spec=${spec}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on("open", () => reject(new Error("the fan-out opened")));
+      ws.on("error", () => {});
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body).error.message).toMatch(/^spec\.record: a fan-out is not recorded/);
     const fanout = await runCli(["exec", "--record", "--cluster", "prod", "--", "true"], env);
     expect(fanout.code).toBe(2);
     expect(fanout.stderr).toMatch(/--record is for one host's exec/);
