@@ -194,14 +194,16 @@ describe("dashboard pages", () => {
 
     const admin = await signedIn(adminKey);
     await admin.page.goto(`${stack.url}/audit`);
-    const find = async (page: Page, action: string) =>
+    const find = async (page: Page, action: string, details = "") =>
       eventually(async () => {
         await page.reload();
-        const row = (await cells(page, "#audit")).find((r) => r[2] === action && r[1] === XSS);
+        const row = (await cells(page, "#audit")).find(
+          (r) => r[2] === action && r[1] === XSS && r[6]!.includes(details),
+        );
         if (!row) throw new Error(`no ${action} event by the hostile key yet`);
         return row;
       });
-    const exec = await find(admin.page, "host.exec");
+    const exec = await find(admin.page, "host.exec", XSS);
     expect(exec[3]).toBe("web01.prod"); // the target by name, not host_…
     expect(exec[4]).toBe("allowed");
     expect(exec[6]).toContain(XSS);
