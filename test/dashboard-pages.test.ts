@@ -5,8 +5,9 @@
 // link for operators only), the host page's apps and jobs sections, and the browser terminal on a
 // Deno agent. Every string a tenant (a key's name, a job's argv) or an agent (an app's status message,
 // its health output, a job's output) chose is markup-shaped here and must show as text.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ import { type Stack, startStack } from "./harness/stack.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const XSS = "<img src=x onerror=alert(1)>";
 const SHOP = fileURLToPath(new URL("../examples/shop", import.meta.url));
+const SHOTS = fileURLToPath(new URL("../docs/screenshots/", import.meta.url));
 
 let stack: Stack;
 let adminKey: string;
@@ -47,6 +49,14 @@ async function signedIn(key: string) {
   const cookie = (await context.cookies(stack.url)).find((c) => c.name === "outpost_session")!;
   const csrf = (await page.getAttribute("nav input[name=csrf]", "value")) ?? "";
   return { context, page, errors, dialogs, cookie: `${cookie.name}=${cookie.value}`, csrf };
+}
+
+/** A screenshot for the README, written when missing or when OUTPOST_SCREENSHOTS=1. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const path = join(SHOTS, `${name}.png`);
+  if (existsSync(path) && process.env.OUTPOST_SCREENSHOTS !== "1") return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path, fullPage: true });
 }
 
 /** A table's cells as text, row by row. */
@@ -170,6 +180,7 @@ describe("dashboard pages", () => {
       admin.page.click('tr[data-exposure="to-remove"] button.remove'),
     ]);
     expect((await cells(admin.page, "#exposures")).map((r) => r[0])).toEqual(["shop-front"]);
+    await screenshot(admin.page, "exposures");
     expect((await hostileClient.exposures.list()).exposures.map((e) => e.name)).toEqual(["shop-front"]);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
@@ -212,6 +223,7 @@ describe("dashboard pages", () => {
     const shell = await find(admin.page, "host.pty");
     expect(shell[5]).toBe(ptySession);
     expect(await admin.page.$$("main img")).toHaveLength(0);
+    await screenshot(admin.page, "audit");
     // An operator may watch: the session links to its playback.
     expect(await admin.page.getAttribute(`#audit a[href="/sessions/${ptySession}"]`, "href")).toBe(
       `/sessions/${ptySession}`,
@@ -305,6 +317,20 @@ describe("dashboard pages", () => {
     expect(await admin.page.textContent(`tr[data-job="${job.id}"] pre.stdout`)).toBe(`${XSS}\n`);
     expect(await admin.page.textContent(`tr[data-job="${job.id}"] pre.stderr`)).toBe(`${XSS}\n`);
     expect(await admin.page.$$("main img")).toHaveLength(0);
+    // Sessions are named by who ran them; the recorded exec (audit test) links to its playback.
+    const sessions = await cells(admin.page, "#sessions");
+    expect(sessions.filter((r) => r[3] === "echo a recorded exec").map((r) => r[2])).toEqual([XSS]);
+    expect(
+      await admin.page.$$eval("#sessions tbody tr", (trs) =>
+        trs.map(
+          (tr) => `${tr.querySelectorAll("td")[3]?.textContent} ${tr.querySelector("a") ? "linked" : "-"}`,
+        ),
+      ),
+    ).toEqual(expect.arrayContaining(["echo a recorded exec linked", `echo ${XSS} -`, "true linked"]));
+    // The hostile agent's host, with its app and this job, for the README.
+    await admin.page.goto(`${stack.url}/hosts/evil.prod`);
+    expect(await admin.page.$$("main img")).toHaveLength(0);
+    await screenshot(admin.page, "host");
     expect(admin.dialogs).toEqual([]);
     expect(admin.errors).toEqual([]);
     await admin.context.close();

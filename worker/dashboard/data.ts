@@ -1,6 +1,6 @@
 // What the dashboard's pages show, read straight from libSQL with the caller's tenant in every query
 // (another tenant's host, session or exposure is simply not found).
-import { and, asc, desc, eq, like, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, like, type SQL, sql } from "drizzle-orm";
 import {
   apps,
   auditEvents,
@@ -173,10 +173,28 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
       observedAt: inst.observedAt,
     };
   });
-  const names = await nameIds(
-    db,
-    tenantId,
-    jobRows.flatMap(({ job }) => actorIds(job.createdBy)),
+  const names = await nameIds(db, tenantId, [
+    ...jobRows.flatMap(({ job }) => actorIds(job.createdBy)),
+    ...recent.flatMap((s) => actorIds(s.actor)),
+  ]);
+  // Which of these execs were recorded (`exec --record`): their audit events say so.
+  const execs = recent.filter((s) => s.kind === "exec").map((s) => s.id as string);
+  const recorded = new Set(
+    execs.length
+      ? (
+          await db
+            .select({ session: sql<string>`json_extract(${auditEvents.details}, '$.session')` })
+            .from(auditEvents)
+            .where(
+              and(
+                eq(auditEvents.tenantId, tenantId),
+                eq(auditEvents.action, "host.exec"),
+                sql`json_extract(${auditEvents.details}, '$.recorded') = 1`,
+                inArray(sql`json_extract(${auditEvents.details}, '$.session')`, execs),
+              ),
+            )
+        ).map((r) => r.session)
+      : [],
   );
   const hostJobs: HostJob[] = jobRows.map(({ job, run }) => ({
     id: job.id,
@@ -199,7 +217,11 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
     fqdn: `${host.name}.${cluster}`,
     site: `${cluster}/${placed?.site ?? "?"}`,
     services: svc,
-    sessions: recent,
+    sessions: recent.map((s) => ({
+      ...s,
+      by: actorView(s.actor, names).name,
+      recorded: s.kind === "pty" || recorded.has(s.id),
+    })),
     apps: hostApps,
     jobs: hostJobs,
   };

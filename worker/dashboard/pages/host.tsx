@@ -148,14 +148,14 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
             {sessions.map((s) => (
               <tr>
                 <td>
-                  {s.kind === "pty" && mayOpen ? (
+                  {s.recorded && mayOpen ? (
                     <a href={`/sessions/${s.id}`}>{s.startedAt.toISOString()}</a>
                   ) : (
                     s.startedAt.toISOString()
                   )}
                 </td>
                 <td>{s.kind}</td>
-                <td>{s.actor}</td>
+                <td>{s.by}</td>
                 <td>{s.argv.join(" ")}</td>
                 <td>{s.exitCode ?? s.endReason ?? (s.endedAt ? "" : "running")}</td>
               </tr>
