@@ -25,7 +25,8 @@ second Ctrl-C drops the session.
 
 --record records its output (stdout and stderr as a terminal shows them, never stdin) as the
 session's asciicast, as a terminal session is; the session id is printed on stderr at the end, and
-'outpost sessions play <id>' replays it. Refused when the tenant turned recording off.
+'outpost sessions play <id>' replays it. Refused when the tenant turned recording off. (A terminal,
+exec -t, is recorded whenever the tenant records: --record adds nothing to it.)
 
 With --cluster it runs on every host of the cluster (and --site) that the label selectors choose
 (-l 'role=web', 'zone in (a,b)', '!spot'; repeated -l all hold), at most --max-parallel at once
