@@ -75,6 +75,10 @@ describe.each(RUNTIMES)("exec streams on %s", (runtime) => {
     expect(r.stdin).toMatchObject({ same: true, length: 1024 * 1024, exit: { code: 0, signal: null } });
   });
 
+  it("grants stdin credit back in batches, not a credit frame per keystroke", () => {
+    expect(r.stdinKeystrokes).toEqual({ credits: 1, echoed: 128 });
+  });
+
   it("closes a stream whose stdin overruns the credit", () => {
     expect(r.stdinBeyondCredit.types).toEqual(["credit", "close"]);
   });

@@ -1,6 +1,8 @@
 // The stdin half of an exec stream (exec.ts): bytes from the control plane are written to the child in
 // order, and credit for more is granted only as the pipe takes them, so a child that does not read
-// stalls its sender instead of filling the agent's memory. eof closes the child's stdin.
+// stalls its sender instead of filling the agent's memory. eof closes the child's stdin. Credit goes
+// back a quarter window at a time, as the tcp streams' does: granted per write, each keystroke into a
+// terminal sent a credit frame through the relay just ahead of its echo, which waited behind it.
 import { ProtocolError, ReceiveWindow, type StdinFrame } from "../../schema/protocol/index.ts";
 import type { Send } from "../outgoing.ts";
 
@@ -14,7 +16,7 @@ export class ExecStdin {
   readonly #send: Send;
   readonly #fail: (reason: string) => void;
   /** What the control plane may still send: granted and not yet received; granted back as written. */
-  readonly #window = new ReceiveWindow();
+  readonly #window: ReceiveWindow;
   #queue: Promise<void> = Promise.resolve();
   /** No more bytes are taken: eof came, or the pipe is gone. */
   #closed = false;
@@ -31,6 +33,7 @@ export class ExecStdin {
     this.#writer = stream.getWriter();
     this.#send = send;
     this.#fail = fail;
+    this.#window = new ReceiveWindow({ batch: Math.max(1, Math.floor(window / 4)) });
     this.#grant(this.#window.grant(window));
   }
 

@@ -12,6 +12,11 @@ export interface ExecSpec {
   timeout?: number;
   /** Initial stdout+stderr credit in bytes (default DEFAULT_STREAM_CREDIT). */
   credit?: number;
+  /**
+   * Record its output (stdout and stderr, never stdin) as an asciicast v2 file, as a terminal session
+   * is (`outpost sessions play`). One host's exec only; refused (409) when the tenant turned recording off.
+   */
+  record?: boolean;
 }
 
 /** base64url(JSON) of a spec, for the `spec` query parameter. */

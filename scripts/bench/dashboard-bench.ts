@@ -1,7 +1,8 @@
 // The dashboard in Chromium (Debian's, driven by playwright-core), against baselines from the same run:
 //  - keystroke echo in the browser terminal (xterm.js on the pty stream) against `outpost shell`'s,
-//    both to the same host: the time from the key's keydown event in the page to xterm's screen
-//    showing its echo (a MutationObserver in the page), ECHO_KEYS keys, each within KEY_TIMEOUT_MS;
+//    both to the same host: from the key's keydown event in the page to the echo's bytes arriving on
+//    the terminal's WebSocket, and to xterm's screen showing it (a MutationObserver in the page), two
+//    rows, ECHO_KEYS keys, each within KEY_TIMEOUT_MS;
 //  - first load of the hosts page: the JavaScript it transfers (compressed, as sent), and the time to
 //    the hosts table against the time to load the Worker's static sign-in page (the same Worker, the
 //    same stylesheet, no database query), LOADS loads each, p50.
@@ -21,33 +22,44 @@ const KEY_TIMEOUT_MS = 5000;
 const LOADS = 20;
 
 /**
- * Installed in the page: keydown time, and each echo's delay once xterm's screen shows one more `x`.
+ * Installed in the page: per key, the time from its keydown event to (1) the terminal's WebSocket
+ * sending its stdin frame, (2) the first message arriving on that socket after it (the echo's bytes in
+ * the page), and (3) xterm's screen showing one more `x` (a MutationObserver: painted in the DOM).
  * A string, not a function: tsx's transform would add helpers to a function that the page lacks.
  */
 const ECHO_PROBE = `(() => {
   window.echoes = [];
+  window.sends = [];
+  window.arrivals = [];
   const rows = document.querySelector(".xterm-rows");
   const count = () => (rows.textContent.match(/x/g) || []).length;
   let seen = count();
-  window.arrivals = [];
-  document.addEventListener("keydown", () => { window.keyAt = performance.now(); window.arrived = false; }, { capture: true });
+  let sent = false;
+  document.addEventListener("keydown", () => { window.keyAt = performance.now(); window.arrived = false; sent = false; }, { capture: true });
+  window.onTerminalSend = () => {
+    if (!sent) { sent = true; window.sends.push(performance.now() - window.keyAt); }
+  };
   window.onTerminalMessage = () => {
-    if (!window.arrived) { window.arrived = true; window.arrivals.push(performance.now() - window.keyAt); }
+    if (sent && !window.arrived) { window.arrived = true; window.arrivals.push(performance.now() - window.keyAt); }
   };
   new MutationObserver(() => {
     const n = count();
-    if (n > seen) window.echoes.push(performance.now() - window.keyAt);
+    if (n > seen) { window.echoes.push(performance.now() - window.keyAt); window.onEcho && window.onEcho(); }
     seen = n;
   }).observe(rows, { subtree: true, childList: true, characterData: true });
 })()`;
 
-/** Before the page's scripts: each message the terminal's WebSocket receives calls the probe's hook. */
+/** Before the page's scripts: each message the terminal's WebSocket sends or receives calls the probe's hooks. */
 const MESSAGE_HOOK = `(() => {
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
       this.addEventListener("message", () => window.onTerminalMessage && window.onTerminalMessage());
+    }
+    send(data) {
+      window.onTerminalSend && window.onTerminalSend();
+      return super.send(data);
     }
   };
 })()`;
@@ -78,13 +90,26 @@ async function browserEchoTimes(page: Page, url: string, host: string) {
       await page.keyboard.press("Control+U");
       await page.waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`);
     }
+    // Waited for in the page (a promise the probe settles), not by polling it every frame: a
+    // requestAnimationFrame poll kept the renderer drawing, on the same two cores, throughout.
+    const echoed = page.evaluate(
+      `new Promise((resolve, reject) => {
+        window.onEcho = resolve;
+        setTimeout(() => reject(new Error("no echo within ${KEY_TIMEOUT_MS} ms")), ${KEY_TIMEOUT_MS});
+      })`,
+    );
     await page.keyboard.press("x");
-    await page.waitForFunction(`window.echoes.length > ${i}`, undefined, { timeout: KEY_TIMEOUT_MS });
+    await echoed;
   }
   const times = (await page.evaluate("window.echoes")) as number[];
   const arrivals = (await page.evaluate("window.arrivals")) as number[];
+  const sends = (await page.evaluate("window.sends")) as number[];
   await page.keyboard.type("\u0015exit\n");
-  return { screen: times.slice(0, ECHO_KEYS), arrival: arrivals.slice(0, ECHO_KEYS) };
+  return {
+    screen: times.slice(0, ECHO_KEYS),
+    arrival: arrivals.slice(0, ECHO_KEYS),
+    send: sends.slice(0, ECHO_KEYS),
+  };
 }
 
 /** Load times (navigation start to `ready` holding) of `path`, and the JS it transferred. */
@@ -151,16 +176,25 @@ export async function dashboardBench(opts: {
     const fresh = await anonymous.newContext();
     const plain = await loads(fresh, opts.url, "/signin", "form");
     await anonymous.close();
-    const added = p50(browser.screen) - p50(cli);
+    const painted = p50(browser.screen) - p50(cli);
+    const bytesIn = p50(browser.arrival) - p50(cli);
     const kb = hosts.jsBytes / 1024;
     return [
       {
-        what: `browser terminal keystroke echo p50 (${ECHO_KEYS} keys, Chromium)`,
-        value: `${ms(p50(browser.screen))} (bytes in the page at ${ms(p50(browser.arrival))})`,
+        what: `browser terminal keystroke echo p50, bytes in the page (${ECHO_KEYS} keys, Chromium)`,
+        value: `${ms(p50(browser.arrival))} (sent ${ms(p50(browser.send))} after keydown)`,
         baseline: `${ms(p50(cli))} outpost shell`,
-        ratio: `+${added.toFixed(2)} ms`,
+        ratio: `+${bytesIn.toFixed(2)} ms`,
         target: "added ≤ 10 ms",
-        met: added <= 10,
+        met: bytesIn <= 10,
+      },
+      {
+        what: `browser terminal keystroke echo p50, painted (${ECHO_KEYS} keys, Chromium)`,
+        value: ms(p50(browser.screen)),
+        baseline: `${ms(p50(cli))} outpost shell`,
+        ratio: `+${painted.toFixed(2)} ms`,
+        target: "added ≤ 10 ms",
+        met: painted <= 10,
       },
       {
         what: "dashboard first load: JavaScript transferred (no terminal)",

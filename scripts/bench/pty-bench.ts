@@ -1,7 +1,9 @@
 // Keystroke echo through `outpost shell` against `ssh -tt` through `outpost proxy` to the same host
 // (a real sshd on loopback), in the same run. Each client runs on a real pseudo-terminal (util-linux
 // `script`), as a person's terminal would; one key is typed, and the time until the remote shell's
-// echo of it comes back is one sample. Bounded: ECHO_KEYS keys, each within KEY_TIMEOUT_MS.
+// echo of it comes back is one sample. The two alternate, ROUNDS rounds of ECHO_KEYS / ROUNDS keys
+// each, so that a change in the machine's load (two cores shared with other work) falls on both alike
+// rather than on whichever ran second. Bounded: ECHO_KEYS keys each, each within KEY_TIMEOUT_MS.
 import { type ChildProcess, spawn } from "node:child_process";
 import type { TestAgent } from "../../test/harness/agent.ts";
 import { CLI_BIN } from "../../test/harness/cli.ts";
@@ -9,6 +11,7 @@ import type { Sshd } from "../../test/harness/sshd.ts";
 import { ms, percentile, type Row } from "./table.ts";
 
 const ECHO_KEYS = 200;
+const ROUNDS = 4;
 const KEY_TIMEOUT_MS = 5000;
 const READY_TIMEOUT_MS = 20_000;
 
@@ -70,14 +73,14 @@ class Terminal {
   }
 }
 
-/** Echo times of ECHO_KEYS keys typed one at a time into the shell `argv` starts. */
-export async function echoTimes(argv: string[], env: NodeJS.ProcessEnv): Promise<number[]> {
+/** Echo times of `keys` keys typed one at a time into the shell `argv` starts. */
+export async function echoTimes(argv: string[], env: NodeJS.ProcessEnv, keys = ECHO_KEYS): Promise<number[]> {
   const t = new Terminal(argv, env);
   try {
     t.type("echo READY-$((20+22))\n");
     await t.until(() => /READY-42/.test(t.text), READY_TIMEOUT_MS, "the shell's prompt");
     const times: number[] = [];
-    for (let i = 0; i < ECHO_KEYS; i++) {
+    for (let i = 0; i < keys; i++) {
       const before = t.count("x");
       const start = performance.now();
       t.type("x");
@@ -96,22 +99,21 @@ export async function ptyBench(opts: {
   env: NodeJS.ProcessEnv;
 }): Promise<Row[]> {
   const { agent, sshd, env } = opts;
-  const shell = await echoTimes([process.execPath, CLI_BIN, "shell", agent.ref], env);
-  const ssh = await echoTimes(
-    [
-      "ssh",
-      "-tt",
-      ...sshd.clientOptions,
-      ...[
-        "-o",
-        `ProxyCommand=${process.execPath} ${CLI_BIN} proxy %h ssh`,
-        "-o",
-        `HostKeyAlias=${agent.ref}`,
-      ],
-      `${sshd.user}@${agent.ref}`,
-    ],
-    env,
-  );
+  const sshArgv = [
+    "ssh",
+    "-tt",
+    ...sshd.clientOptions,
+    ...["-o", `ProxyCommand=${process.execPath} ${CLI_BIN} proxy %h ssh`, "-o", `HostKeyAlias=${agent.ref}`],
+    `${sshd.user}@${agent.ref}`,
+  ];
+  const shell: number[] = [];
+  const ssh: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    shell.push(
+      ...(await echoTimes([process.execPath, CLI_BIN, "shell", agent.ref], env, ECHO_KEYS / ROUNDS)),
+    );
+    ssh.push(...(await echoTimes(sshArgv, env, ECHO_KEYS / ROUNDS)));
+  }
   const p50 = (xs: number[]) =>
     percentile(
       [...xs].sort((a, b) => a - b),

@@ -7,6 +7,9 @@ import type { ExecResult } from "./exec.ts";
 import { openStream } from "./open-stream.ts";
 import { deferred } from "./socket.ts";
 
+/** Input the stream takes before its writer's `ready` waits (desiredSize ≤ 0). */
+const INPUT_QUEUE_BYTES = 64 * 1024;
+
 export interface PtyStream {
   /** Resolves with the session id (its recording's id too) once the host has the terminal. */
   readonly session: Promise<string>;
@@ -43,9 +46,11 @@ export function openPty(opts: { wsUrl: string; token: string; spec: PtySpec }): 
       },
       value: {
         output: output.stream,
-        input: new WritableStream<Uint8Array>({
-          write: (chunk) => socket.sendCredited(chunk, (data) => ({ t: "stdin", data })),
-        }),
+        // Keys queue here up to INPUT_QUEUE_BYTES while earlier ones wait for credit (a paste).
+        input: new WritableStream<Uint8Array>(
+          { write: (chunk) => socket.sendCredited(chunk, (data) => ({ t: "stdin", data })) },
+          new ByteLengthQueuingStrategy({ highWaterMark: INPUT_QUEUE_BYTES }),
+        ),
         exited: exited.promise,
         resize: (cols: number, rows: number) => socket.send({ t: "resize", cols, rows }),
         signal: (name: string) => socket.send({ t: "signal", name }),

@@ -222,6 +222,23 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     return { same: s.stdout === decoder.decode(input), length: s.stdout.length, exit: s.exit, granted };
   },
 
+  async stdinKeystrokes() {
+    // 64 keys one at a time, each echoed by cat before the next: credit goes back in batches, not
+    // in a frame per key (each rode the relay just ahead of the key's echo).
+    const sid = open(["cat"]);
+    await until(() => framesOf(sid).some((f) => f.t === "credit"));
+    for (let i = 0; i < 64; i++) {
+      deliver({ t: "stdin", sid, data: new Uint8Array([97 + (i % 26), 10]) });
+      await until(() => summary(sid).stdout.length >= (i + 1) * 2);
+    }
+    deliver({ t: "stdin", sid, data: new Uint8Array(0), eof: true });
+    await exited(sid);
+    return {
+      credits: framesOf(sid).filter((f) => f.t === "credit").length,
+      echoed: summary(sid).stdout.length,
+    };
+  },
+
   async stdinBeyondCredit() {
     const sid = open(["cat"]);
     await until(() => framesOf(sid).some((f) => f.t === "credit"));

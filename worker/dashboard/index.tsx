@@ -3,13 +3,16 @@
 // (session.ts); every state-changing request is same-origin (same-origin.ts) and carries the session's
 // CSRF token. Each route names its middleware itself instead of `use`: mounted at `/`, a `use` would
 // also run for the API's unmatched paths.
+import { and, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { exposures } from "../../schema/db/tables.ts";
 import { authenticate } from "../auth/api-key.ts";
 import { RANK } from "../auth/roles.ts";
 import { constantTimeEqual } from "../auth/secrets.ts";
 import { audit } from "../db/audit.ts";
 import type { AppEnv } from "../env.ts";
+import { exposureDomain, originUrl } from "../expose/origins.ts";
 import { ApiError } from "../http/api-error.ts";
 import { serveRecording } from "../routes/recordings.ts";
 import { serveAsset } from "./assets.ts";
@@ -142,7 +145,27 @@ export const dashboardRoutes = new Hono<DashEnv>()
   )
   .get("/exposures", pageHeaders, signedIn, async (c) => {
     const rows = await listExposures(c.var.db, session(c).tenantId);
-    return render(c, <ExposuresPage caller={session(c)} rows={rows} />);
+    const domain = exposureDomain(c.env);
+    const urlOf = (name: string) => (domain ? originUrl(c.env, c.req.url, `${name}.${domain}`) : null);
+    return render(c, <ExposuresPage caller={session(c)} rows={rows} urlOf={urlOf} />);
+  })
+  .post("/exposures/:name/remove", pageHeaders, signedInData, csrfChecked, atLeastOperator, async (c) => {
+    const signed = session(c);
+    const name = c.req.param("name");
+    const [row] = await c.var.db
+      .delete(exposures)
+      .where(and(eq(exposures.tenantId, signed.tenantId), eq(exposures.name, name)))
+      .returning({ id: exposures.id });
+    if (!row) throw ApiError.notFound(`exposure '${name.slice(0, 64)}'`);
+    await audit(c.var.db, {
+      tenantId: signed.tenantId,
+      actor: signed.actor,
+      action: "expose.remove",
+      target: row.id,
+      outcome: "allowed",
+      details: { name },
+    });
+    return c.redirect("/exposures", 303);
   })
   .get("/audit", pageHeaders, signedIn, async (c) => {
     const rows = await listAudit(c.var.db, session(c).tenantId);

@@ -10,7 +10,7 @@ export function execSpecParam(text: string | undefined): ExecSpec {
   try {
     raw = decodeExecSpec(text ?? "");
   } catch {
-    throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?}");
+    throw ApiError.badRequest("spec: must be base64url JSON {argv, cwd?, env?, timeout?, record?}");
   }
   const parsed = execSpec.safeParse(raw);
   if (!parsed.success) {

@@ -1,4 +1,4 @@
-// One pty session's recording, written to R2 as it happens (keys.ts, asciicast.ts). Memory per session
+// One session's recording (a pty's, or an exec's run with `record`), written to R2 as it happens (keys.ts, asciicast.ts). Memory per session
 // is bounded: output waits in a buffer of at most RECORDING_PART_BYTES, which is written as a part when
 // full or RECORDING_FLUSH_MS after its first line (a pending timer also keeps the object from
 // hibernating with unwritten lines). The recording stops at MAX_RECORDING_BYTES with a marker saying
@@ -24,6 +24,8 @@ interface RecorderOptions {
   save: (state: RecordingState) => void;
   /** Runs a write past the event that started it (the object's waitUntil), logging a failure. */
   background: (what: string, work: Promise<unknown>) => void;
+  /** Output from a pipe, not a pty: `\n` is recorded as `\r\n`, as a terminal would show it. */
+  crlf?: boolean;
   /** The cap, for tests of it; MAX_RECORDING_BYTES by default. */
   maxBytes?: number;
 }
@@ -47,7 +49,7 @@ export class Recorder {
   /** The terminal's output (UTF-8 split anywhere: the decoder keeps a partial character for the next). */
   output(data: Uint8Array): void {
     const text = this.#decoder.decode(data, { stream: true });
-    if (text) this.#push("o", text);
+    if (text) this.#push("o", this.#o.crlf ? text.replace(/\r?\n/g, "\r\n") : text);
   }
 
   resize(cols: number, rows: number): void {

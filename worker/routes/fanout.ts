@@ -35,6 +35,10 @@ export const fanoutRoutes = new Hono<AppEnv>().get(
     const q = c.req.valid("query");
     const caller = c.var.caller;
     const spec = execSpecParam(q.spec);
+    if (spec.record)
+      throw ApiError.badRequest(
+        "spec.record: a fan-out is not recorded; record one host's exec (outpost exec --record <host>.<cluster>)",
+      );
     const selector = selectorParam(q.selector);
     const cluster = await resolveCluster(c.var.db, caller.tenantId, c.req.param("cluster"));
     const where: SQL[] = [

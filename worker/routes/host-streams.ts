@@ -105,6 +105,16 @@ async function dashboardAuth(c: Context<StreamEnv>, next: () => Promise<void>) {
   await next();
 }
 
+/** Whether the caller's tenant records its sessions (an unknown host is refused, 404, before it is read). */
+async function recordsSessions(c: Context<StreamEnv>): Promise<boolean> {
+  c.var.host();
+  const [tenant] = await c.var.db
+    .select({ recording: tenants.recording })
+    .from(tenants)
+    .where(eq(tenants.id, c.var.caller.tenantId));
+  return tenant?.recording ?? true;
+}
+
 /** Hands a checked stream request to the host's Durable Object, with who is asking. */
 async function toHost(
   c: Context<StreamEnv>,
@@ -143,7 +153,15 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
     return toHost(c, { kind: "tcp", target, ...(credit ? { credit } : {}) });
   })
   .get("/:host/exec", streamAuth, requireRole("operator"), async (c) => {
-    return toHost(c, { kind: "exec", spec: execSpecParam(c.req.query("spec")) });
+    const spec = execSpecParam(c.req.query("spec"));
+    if (spec.record && !(await recordsSessions(c))) {
+      throw new ApiError(
+        409,
+        "recording_off",
+        "recording is off for this tenant: run it without --record, or have an admin turn it on ('outpost recording on')",
+      );
+    }
+    return toHost(c, { kind: "exec", spec });
   })
   .get("/:host/pty", streamAuth, requireRole("operator"), async (c) => {
     let raw: unknown;
@@ -157,12 +175,7 @@ export const hostStreamRoutes = new Hono<StreamEnv>()
       const i = parsed.error.issues[0]!;
       throw ApiError.badRequest(`spec.${i.path.join(".") || "cols"}: ${sentence(i)}`);
     }
-    c.var.host(); // an unknown host is refused (404) before anything else is read
-    const [tenant] = await c.var.db
-      .select({ recording: tenants.recording })
-      .from(tenants)
-      .where(eq(tenants.id, c.var.caller.tenantId));
-    return toHost(c, { kind: "pty", spec: parsed.data, record: tenant?.recording ?? true });
+    return toHost(c, { kind: "pty", spec: parsed.data, record: await recordsSessions(c) });
   });
 
 /** A session page's cursor: the last row's start (ms) and id, so rows started in one ms are not skipped. */

@@ -1,5 +1,5 @@
 // Session recordings (worker/recordings/):
-//   GET /v1/sessions/:id/recording   the asciicast v2 of a pty session (operator role: who may watch)
+//   GET /v1/sessions/:id/recording   the asciicast v2 of a pty session or a recorded exec (operator role)
 //   GET /v1/settings/recording       whether the tenant records its pty sessions
 //   PUT /v1/settings/recording       {enabled}: turn it on or off (admin role)
 // A session of another tenant is a 404, as an unknown one is.
@@ -30,7 +30,9 @@ export async function serveRecording(c: Context<AppEnv>, id: string): Promise<Re
   // Still running, or its object went before it finished: the parts written so far.
   const parts = await concatParts(c.env.ARTIFACTS, partsPrefix(tenantId, row.id));
   if (!parts)
-    throw ApiError.notFound(`a recording of session '${id}' (not a terminal, or recording was off)`);
+    throw ApiError.notFound(
+      `a recording of session '${id}' (an exec run without --record, or recording was off)`,
+    );
   return new Response(parts.stream, { headers });
 }
 

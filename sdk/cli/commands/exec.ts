@@ -7,7 +7,7 @@ import { UsageError } from "../usage-error.ts";
 import { runFanout } from "./fanout.ts";
 import { runPty } from "./shell.ts";
 
-const help = `usage: outpost exec [--cwd DIR] [--env K=V]… [--timeout 30s] <host>.<cluster> [--] <argv…>
+const help = `usage: outpost exec [--cwd DIR] [--env K=V]… [--timeout 30s] [--record] <host>.<cluster> [--] <argv…>
        outpost exec -t [--cwd DIR] [--env K=V]… <host>.<cluster> <argv…>   (on a terminal: see 'outpost shell --help')
        outpost <host>.<cluster> <argv…>
        outpost exec --cluster C [--site S] [-l SELECTOR]… [--max-parallel N] [--timeout 30s]
@@ -23,6 +23,11 @@ remote exit code (128+n when signal n ended it), or 255 when it could not be run
 offline host, refused, control plane unreachable). Ctrl-C sends SIGINT to the remote process; a
 second Ctrl-C drops the session.
 
+--record records its output (stdout and stderr as a terminal shows them, never stdin) as the
+session's asciicast, as a terminal session is; the session id is printed on stderr at the end, and
+'outpost sessions play <id>' replays it. Refused when the tenant turned recording off. (A terminal,
+exec -t, is recorded whenever the tenant records: --record adds nothing to it.)
+
 With --cluster it runs on every host of the cluster (and --site) that the label selectors choose
 (-l 'role=web', 'zone in (a,b)', '!spot'; repeated -l all hold), at most --max-parallel at once
 (default 32), through one connection: the cluster's Durable Object runs it server-side. Each line
@@ -36,6 +41,7 @@ const options = {
   env: { type: "string", multiple: true },
   timeout: { type: "string" },
   tty: { type: "boolean", short: "t", default: false },
+  record: { type: "boolean", default: false },
   cluster: { type: "string" },
   site: { type: "string" },
   selector: { type: "string", short: "l", multiple: true },
@@ -58,7 +64,7 @@ export async function runExec(
   ctx: Parameters<Command["run"]>[0],
   host: string,
   argv: string[],
-  flags: { cwd?: string; env?: string[]; timeout?: string },
+  flags: { cwd?: string; env?: string[]; timeout?: string; record?: boolean },
 ) {
   if (argv.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
   const { env, timeout } = execOptions(flags);
@@ -66,8 +72,14 @@ export async function runExec(
     ...(flags.cwd ? { cwd: flags.cwd } : {}),
     ...(Object.keys(env).length ? { env } : {}),
     ...(timeout ? { timeout } : {}),
+    ...(flags.record ? { record: true } : {}),
   });
-  return relay(stream);
+  const code = await relay(stream);
+  if (flags.record) {
+    const session = await stream.session;
+    ctx.io.err(`recorded as session ${session}: outpost sessions play ${session}`);
+  }
+  return code;
 }
 
 /** --env and --timeout, checked. */
@@ -184,6 +196,8 @@ export const exec: Command = {
     );
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, help);
     if (values.cluster) {
+      if (values.record)
+        throw new UsageError("--record is for one host's exec, not a --cluster fan-out", help);
       // No host: the first word after the options is the command.
       const argv = host === undefined ? [] : [host, ...remote];
       const { env, timeout } = execOptions(values);
@@ -207,12 +221,13 @@ export const exec: Command = {
     const stray = FANOUT_ONLY.find((f) => values[f] !== undefined && values[f] !== false);
     if (stray) throw new UsageError(`--${stray} needs --cluster (it runs on many hosts)`, help);
     if (!host) throw new UsageError("missing <host>.<cluster>", help);
-    const { tty, ...flags } = values;
+    const { tty, record, ...flags } = values;
     if (tty) {
+      // A terminal is recorded whenever the tenant records: --record asks for nothing more.
       if (remote.length === 0) throw new UsageError("nothing to run: give the command after the host", help);
       if (flags.timeout) throw new UsageError("--timeout does not apply to -t", help);
       return runPty(ctx, host, remote, flags);
     }
-    return runExec(ctx, host, remote, flags);
+    return runExec(ctx, host, remote, { ...flags, record });
   },
 };

@@ -59,12 +59,17 @@ export async function runPty(
     stream.resize(cols, rows);
   };
   const writer = stream.input.getWriter();
+  // A key is written at once; only a paste bigger than the input's queue pauses reading until the
+  // host's credit lets it through (pausing and resuming a terminal per key cost two syscalls and a turn).
   const onData = (chunk: Buffer) => {
-    stdin.pause();
-    writer.write(new Uint8Array(chunk)).then(
-      () => stdin.resume(),
-      () => {},
-    );
+    writer.write(new Uint8Array(chunk)).catch(() => {});
+    if ((writer.desiredSize ?? 1) <= 0) {
+      stdin.pause();
+      writer.ready.then(
+        () => stdin.resume(),
+        () => {},
+      );
+    }
   };
   // Without a terminal (a pipe), signals still reach the remote program as the keys they stand for.
   const onSigint = () => void writer.write(new Uint8Array([3])).catch(() => {});

@@ -1,6 +1,7 @@
 // The browser terminal: xterm.js on the host's pty stream (schema/protocol/client-frames.ts), opened
 // with the dashboard's session cookie (the server checks the Origin). Keystrokes are sent within the
-// stdin credit the server grants; output credit is given back as xterm takes the output; the window's
+// stdin credit the server grants; output credit is given back as xterm takes the output, a quarter
+// window at a time; the window's
 // size follows the browser's (FitAddon), each change sent as a resize frame.
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
@@ -11,6 +12,7 @@ import {
 } from "../../../schema/protocol/client-frames.ts";
 import { DEFAULT_STREAM_CREDIT, MAX_CHUNK_BYTES } from "../../../schema/protocol/limits.ts";
 import { encodePtySpec } from "../../../schema/protocol/pty-spec.ts";
+import { ReceiveWindow } from "../../../schema/protocol/receive-window.ts";
 
 const box = document.getElementById("terminal");
 const status = document.getElementById("terminal-status");
@@ -27,6 +29,7 @@ if (box && host) {
   term.open(box);
   fit.fit();
   const spec = encodePtySpec({ cols: term.cols, rows: term.rows, credit: DEFAULT_STREAM_CREDIT });
+  const output = ReceiveWindow.quarter(DEFAULT_STREAM_CREDIT);
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(
     `${scheme}//${location.host}/v1/hosts/${encodeURIComponent(host)}/pty?spec=${spec}`,
@@ -66,7 +69,12 @@ if (box && host) {
       term.focus();
     } else if (frame.t === "stdout") {
       const n = frame.data.length;
-      term.write(frame.data, () => send({ t: "credit", bytes: n }));
+      // Credit goes back a quarter window at a time (as the SDK's does), not per chunk: a frame sent
+      // back for every echo was one more trip through the browser's network process per keystroke.
+      term.write(frame.data, () => {
+        const back = output.consumed(n);
+        if (back > 0) send({ t: "credit", bytes: back });
+      });
     } else if (frame.t === "credit") {
       credit += frame.bytes;
       flush();

@@ -9,12 +9,18 @@ function factValue(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+/** A job's steps as one line: argv joined by spaces, steps by ` ; `. */
+function stepsText(steps: string[][]): string {
+  return steps.map((argv) => argv.join(" ")).join(" ; ");
+}
+
 /**
- * A host: facts, labels, services and its sessions. Apps, VMs and jobs get their sections here as
- * those routes land on main (each one more <section> fed from data.ts).
+ * A host: facts, labels, services, its sessions, apps and jobs. VMs get their section here when they
+ * land (one more <section> fed from data.ts). App states and messages, job argv and output come from
+ * agents and tenants: they are JSX text, never markup.
  */
 export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
-  const { host, fqdn, site, services, sessions } = props.detail;
+  const { host, fqdn, site, services, sessions, apps, jobs } = props.detail;
   const mayOpen = RANK[props.caller.role] >= RANK.operator;
   const href = `/hosts/${encodeURIComponent(fqdn)}`;
   return (
@@ -60,6 +66,73 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
         </ul>
       </section>
       <section>
+        <h2>Apps</h2>
+        <table id="apps">
+          <thead>
+            <tr>
+              <th>App</th>
+              <th>Desired</th>
+              <th>Release</th>
+              <th>Status</th>
+              <th>Restarts</th>
+              <th>Health</th>
+              <th>Message</th>
+              <th>Reported</th>
+            </tr>
+          </thead>
+          <tbody>
+            {apps.map((a) => (
+              <tr data-app={a.app}>
+                <td>{a.app}</td>
+                <td>{a.desired}</td>
+                <td>
+                  {a.live === null || a.live === a.release ? `${a.release}` : `${a.live} → ${a.release}`}
+                </td>
+                <td class={`status ${a.status}`}>{a.status}</td>
+                <td>{`${a.restarts}`}</td>
+                <td>{a.health ?? ""}</td>
+                <td>{a.message ?? ""}</td>
+                <td>
+                  <When at={a.observedAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section>
+        <h2>Jobs</h2>
+        <table id="jobs">
+          <thead>
+            <tr>
+              <th>Created</th>
+              <th>By</th>
+              <th>Steps</th>
+              <th>State</th>
+              <th>Exit</th>
+              <th>Output</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.map((j) => (
+              <tr data-job={j.id}>
+                <td>
+                  <When at={j.createdAt} />
+                </td>
+                <td>{j.createdBy}</td>
+                <td class="argv">{stepsText(j.steps)}</td>
+                <td class={`status ${j.state}`}>{j.state}</td>
+                <td>{j.exitCode === null ? "" : `${j.exitCode}`}</td>
+                <td>
+                  <pre class="stdout">{j.stdout}</pre>
+                  {j.stderr && <pre class="stderr">{j.stderr}</pre>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section>
         <h2>Sessions</h2>
         <table id="sessions">
           <thead>
@@ -75,14 +148,14 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
             {sessions.map((s) => (
               <tr>
                 <td>
-                  {s.kind === "pty" && mayOpen ? (
+                  {s.recorded && mayOpen ? (
                     <a href={`/sessions/${s.id}`}>{s.startedAt.toISOString()}</a>
                   ) : (
                     s.startedAt.toISOString()
                   )}
                 </td>
                 <td>{s.kind}</td>
-                <td>{s.actor}</td>
+                <td>{s.by}</td>
                 <td>{s.argv.join(" ")}</td>
                 <td>{s.exitCode ?? s.endReason ?? (s.endedAt ? "" : "running")}</td>
               </tr>

@@ -43,6 +43,7 @@ export const execSpec = z.object({
     .max(2 ** 31 - 1)
     .optional(),
   credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
+  record: z.boolean().optional(),
 });
 
 /** What a pty spec may hold: an exec's fields (argv optional: the login shell), and the terminal. */

@@ -1,12 +1,26 @@
 // exec: a process on the host (frames.ts exec.open … exit). The client sends stdin and signals; the
-// agent sends stdout, stderr and the exit, each side within the credit the other granted.
+// agent sends stdout, stderr and the exit, each side within the credit the other granted. An exec
+// opened with `record` (the route refused it when the tenant records nothing) has its output recorded
+// as a terminal session's is (worker/recordings/): stdout and stderr as a terminal would show them
+// interleaved, never stdin, in an 80x24 frame since a pipe has no size.
 
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
+import type { ClientAttachment } from "../attachments.ts";
 import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
 import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
+import { DEFAULT_TERM } from "./pty.ts";
+import { Recorders } from "./recorders.ts";
+
+/** The frame a recorded exec's asciicast header names (asciicast v2 needs one; a pipe has none). */
+const RECORDED_COLS = 80;
+const RECORDED_ROWS = 24;
 
 export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
-  constructor(private readonly relay: Relay) {}
+  readonly #recorders: Recorders;
+
+  constructor(private readonly relay: Relay) {
+    this.#recorders = new Recorders(relay, true);
+  }
 
   open({ req: { spec }, sid, credit }: ClientOpen<"exec">): Opened {
     return {
@@ -19,7 +33,23 @@ export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
         credit,
       },
-      session: { argv: spec.argv, action: "host.exec", details: { argv: spec.argv } },
+      session: {
+        argv: spec.argv,
+        action: "host.exec",
+        details: { argv: spec.argv, ...(spec.record ? { recorded: true } : {}) },
+      },
+      ...(spec.record
+        ? {
+            rec: {
+              at: Date.now(),
+              cols: RECORDED_COLS,
+              rows: RECORDED_ROWS,
+              term: DEFAULT_TERM,
+              parts: 0,
+              bytes: 0,
+            },
+          }
+        : {}),
     };
   }
 
@@ -29,7 +59,12 @@ export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
     switch (frame.t) {
       case "stdout":
       case "stderr": {
+        const before = stream.c.out;
         dataToClient(this.relay, stream, frame);
+        // Recorded only when relayed: a breach of the client's credit ends the stream instead.
+        if ((this.relay.att.get(stream.ws) as ClientAttachment).out > before) {
+          this.#recorders.of(stream)?.output(frame.data);
+        }
         return;
       }
       case "credit":
@@ -84,6 +119,11 @@ export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
         return;
       }
     }
+  }
+
+  /** The stream ended, however it did: a recording is finished and written whole. */
+  ended(c: ClientAttachment): void {
+    this.#recorders.ended(c);
   }
 
   end(): void {}

@@ -2,23 +2,24 @@
 // the terminal's output is stdout alone and the client may resize it; when the tenant records its
 // sessions (tenants.recording), the output is recorded to R2 as it is relayed (worker/recordings/).
 
-import type { SessionId } from "../../../../schema/ids.ts";
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
 import { ApiError } from "../../../http/api-error.ts";
-import { Recorder } from "../../../recordings/index.ts";
 import type { AgentAttachment, ClientAttachment } from "../attachments.ts";
 import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
 import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
+import { Recorders } from "./recorders.ts";
 
 /** The agent capability that has pty.open and resize (frames.ts). */
 const PTY_CAPABILITY = 8;
-const DEFAULT_TERM = "xterm-256color";
+export const DEFAULT_TERM = "xterm-256color";
 
 export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
-  /** Recorders of this object's live recorded streams, by session; rebuilt from the attachment after an eviction. */
-  readonly #recorders = new Map<SessionId, Recorder>();
+  /** Recorders of this object's live recorded streams; rebuilt from the attachment after an eviction. */
+  readonly #recorders: Recorders;
 
-  constructor(private readonly relay: Relay) {}
+  constructor(private readonly relay: Relay) {
+    this.#recorders = new Recorders(relay);
+  }
 
   open({ req: { spec, record }, sid, credit }: ClientOpen<"pty">): Opened {
     const agent = this.relay.link.ready();
@@ -64,7 +65,7 @@ export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
         dataToClient(this.relay, stream, frame);
         // Recorded only when relayed: a breach of the client's credit ends the stream instead.
         if ((this.relay.att.get(stream.ws) as ClientAttachment).out > before) {
-          this.#recorder(stream)?.output(frame.data);
+          this.#recorders.of(stream)?.output(frame.data);
         }
         return;
       }
@@ -108,7 +109,7 @@ export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
         return;
       case "resize":
         this.relay.link.send(agent, { t: "resize", sid: c.sid, cols: frame.cols, rows: frame.rows });
-        this.#recorder(stream)?.resize(frame.cols, frame.rows);
+        this.#recorders.of(stream)?.resize(frame.cols, frame.rows);
         return;
       case "signal":
         this.relay.link.send(agent, { t: "signal", sid: c.sid, name: frame.name });
@@ -124,35 +125,8 @@ export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
 
   /** The stream ended, however it did: its recording is finished and written whole. */
   ended(c: ClientAttachment): void {
-    const recorder = this.#recorders.get(c.session) ?? (c.rec ? this.#make(c) : undefined);
-    this.#recorders.delete(c.session);
-    recorder?.finish();
+    this.#recorders.ended(c);
   }
 
   end(): void {}
-
-  #recorder({ ws, c }: ClientStream): Recorder | undefined {
-    if (!c.rec || c.done) return undefined;
-    let recorder = this.#recorders.get(c.session);
-    if (!recorder) {
-      recorder = this.#make(c, ws);
-      this.#recorders.set(c.session, recorder);
-    }
-    return recorder;
-  }
-
-  #make(c: ClientAttachment, ws?: WebSocket): Recorder {
-    return new Recorder(c.rec!, {
-      bucket: this.relay.env.ARTIFACTS,
-      tenantId: c.tenantId,
-      session: c.session,
-      save: (state) => {
-        if (!ws) return;
-        this.relay.att.update<ClientAttachment>(ws, (x) => {
-          x.rec = state;
-        });
-      },
-      background: this.relay.background,
-    });
-  }
 }
