@@ -88,7 +88,14 @@ async function browserEchoTimes(page: Page, url: string, host: string) {
     // Ctrl-U empties the line now and then: at the right margin the shell's redraw hides an echo.
     if (i % 40 === 0) {
       await page.keyboard.press("Control+U");
-      await page.waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`);
+      await page
+        .waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`, undefined, {
+          timeout: KEY_TIMEOUT_MS,
+        })
+        .catch(async () => {
+          const rows = await page.$$eval(".xterm-rows > div", (rs) => rs.map((r) => r.textContent));
+          throw new Error(`dashboard bench: Ctrl-U left the line as it was:\n${rows.join("\n")}`);
+        });
     }
     // Waited for in the page (a promise the probe settles), not by polling it every frame: a
     // requestAnimationFrame poll kept the renderer drawing, on the same two cores, throughout.
