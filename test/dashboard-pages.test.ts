@@ -362,6 +362,12 @@ describe("dashboard pages", () => {
     await page.click("#terminal");
     await page.keyboard.type("echo hello-from-deno\n");
     await waitForLine((l) => l === "hello-from-deno");
+    // Idle, the terminal runs no animation (a blinking cursor is an endless CSS one, which keeps the
+    // browser drawing every frame and held each keystroke's echo back).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(
+      await page.evaluate(() => document.getAnimations().filter((a) => a.playState === "running").length),
+    ).toBe(0);
     const keys = "echo hello-from-deno\n".length;
     expect(await page.evaluate("window.sent")).toBeLessThanOrEqual(keys + 2);
     await page.keyboard.type("stty size\n");

@@ -19,6 +19,8 @@ import { ms, percentile, type Row } from "./table.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const ECHO_KEYS = 100;
 const KEY_TIMEOUT_MS = 5000;
+/** How long the screen stays still after a Ctrl-U before the next key is typed. */
+const QUIET_MS = 300;
 const LOADS = 20;
 
 /**
@@ -42,7 +44,9 @@ const ECHO_PROBE = `(() => {
   window.onTerminalMessage = () => {
     if (sent && !window.arrived) { window.arrived = true; window.arrivals.push(performance.now() - window.keyAt); }
   };
+  window.changedAt = performance.now();
   new MutationObserver(() => {
+    window.changedAt = performance.now();
     const n = count();
     if (n > seen) { window.echoes.push(performance.now() - window.keyAt); window.onEcho && window.onEcho(); }
     seen = n;
@@ -88,7 +92,15 @@ async function browserEchoTimes(page: Page, url: string, host: string) {
     // Ctrl-U empties the line now and then: at the right margin the shell's redraw hides an echo.
     if (i % 40 === 0) {
       await page.keyboard.press("Control+U");
-      await page.waitForFunction(`!/x/.test(document.querySelector(".xterm-rows").textContent)`);
+      // The shell redraws the line; the next key waits until the screen has been still for a while.
+      await page
+        .waitForFunction(`performance.now() - window.changedAt > ${QUIET_MS}`, undefined, {
+          timeout: KEY_TIMEOUT_MS,
+        })
+        .catch(async () => {
+          const rows = await page.$$eval(".xterm-rows > div", (rs) => rs.map((r) => r.textContent));
+          throw new Error(`dashboard bench: the screen did not settle after Ctrl-U:\n${rows.join("\n")}`);
+        });
     }
     // Waited for in the page (a promise the probe settles), not by polling it every frame: a
     // requestAnimationFrame poll kept the renderer drawing, on the same two cores, throughout.

@@ -238,6 +238,15 @@ export async function listExposures(db: Database, tenantId: TenantId) {
     .limit(500);
 }
 
+/** Removes the tenant's exposure `name`: its id, or undefined when the tenant has none of that name. */
+export async function removeExposure(db: Database, tenantId: TenantId, name: string) {
+  const [row] = await db
+    .delete(exposures)
+    .where(and(eq(exposures.tenantId, tenantId), eq(exposures.name, name)))
+    .returning({ id: exposures.id });
+  return row;
+}
+
 /** The tenant's latest audit events, actors and targets named (names.ts), newest first. */
 export async function listAudit(db: Database, tenantId: TenantId) {
   const rows = await db

@@ -3,10 +3,8 @@
 // (session.ts); every state-changing request is same-origin (same-origin.ts) and carries the session's
 // CSRF token. Each route names its middleware itself instead of `use`: mounted at `/`, a `use` would
 // also run for the API's unmatched paths.
-import { and, eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { exposures } from "../../schema/db/tables.ts";
 import { authenticate } from "../auth/api-key.ts";
 import { RANK } from "../auth/roles.ts";
 import { constantTimeEqual } from "../auth/secrets.ts";
@@ -16,7 +14,15 @@ import { exposureDomain, originUrl } from "../expose/origins.ts";
 import { ApiError } from "../http/api-error.ts";
 import { serveRecording } from "../routes/recordings.ts";
 import { serveAsset } from "./assets.ts";
-import { findSession, hostDetail, hostFilter, listAudit, listExposures, listHosts } from "./data.ts";
+import {
+  findSession,
+  hostDetail,
+  hostFilter,
+  listAudit,
+  listExposures,
+  listHosts,
+  removeExposure,
+} from "./data.ts";
 import { pageHeaders } from "./headers.ts";
 import { render } from "./layout.tsx";
 import { AuditPage } from "./pages/audit.tsx";
@@ -152,10 +158,7 @@ export const dashboardRoutes = new Hono<DashEnv>()
   .post("/exposures/:name/remove", pageHeaders, signedInData, csrfChecked, atLeastOperator, async (c) => {
     const signed = session(c);
     const name = c.req.param("name");
-    const [row] = await c.var.db
-      .delete(exposures)
-      .where(and(eq(exposures.tenantId, signed.tenantId), eq(exposures.name, name)))
-      .returning({ id: exposures.id });
+    const row = await removeExposure(c.var.db, signed.tenantId, name);
     if (!row) throw ApiError.notFound(`exposure '${name.slice(0, 64)}'`);
     await audit(c.var.db, {
       tenantId: signed.tenantId,
