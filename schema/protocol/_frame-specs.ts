@@ -41,8 +41,8 @@ import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId 
 import {
   JOB_OUTPUT_TAIL,
   MAX_CHUNK_BYTES,
-  MAX_CONSOLE_LINES,
   MAX_CONFIG_ENTRIES,
+  MAX_CONSOLE_LINES,
   MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
