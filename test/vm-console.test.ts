@@ -30,14 +30,20 @@ let deno: TestAgent;
 
 const vmDir = (agent: TestAgent, name: string) => join(agent.stateDir, "vms", name);
 
+/** Every QEMU the tests started, killed at the end whatever happened. */
+const pids: number[] = [];
+
 async function startVm(agent: TestAgent, name: string): Promise<void> {
-  const r = await report<{ ok: boolean; error?: string }>("bun", "vm-control.ts", [], {
+  const r = await report<{ ok: boolean; pid?: number; error?: string }>("bun", "vm-control.ts", [], {
     OUTPOST_VM_PHASE: "start",
     OUTPOST_VM_DIR: vmDir(agent, name),
     OUTPOST_VM_NAME: name,
     OUTPOST_VM_IMAGE: JSON.stringify(image),
+    // KVM passes QEMU's probe on this machine and then never runs a guest: TCG, as the issue says.
+    OUTPOST_VM_ACCEL: "tcg",
   });
   if (!r.ok) throw new Error(`cannot start VM ${name}: ${r.error}`);
+  pids.push(r.pid!);
 }
 
 async function killVm(agent: TestAgent, name: string): Promise<void> {
@@ -96,7 +102,10 @@ async function shellReady(agent: TestAgent, vm: string): Promise<void> {
       try {
         await s.attached;
         await type(s, "\n");
-        await out.until(/# $/m, 5_000);
+        await out.until(/\/ # /, 5_000);
+      } catch (error) {
+        writeFileSync(`/tmp/vc-agent-${vm}.log`, agent.process.output());
+        throw error;
       } finally {
         s.close();
       }
@@ -138,6 +147,11 @@ afterAll(async () => {
     [deno, "edge"],
   ] as const) {
     if (agent) await killVm(agent, vm).catch(() => {});
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
   }
   await Promise.all([bun?.stop(), deno?.stop()]);
   await stack?.close();

@@ -161,7 +161,11 @@ export class ConsoleStream implements Stream, ConsoleListener {
 
   /** Sends the backlog within the credit, with a note where output was dropped. */
   #pump(): Promise<void> {
-    this.#pumping ??= (async () => {
+    // Set before the loop runs: with nothing to send it would finish (and clear this) synchronously.
+    if (this.#pumping) return this.#pumping;
+    if (this.#ended || this.#backlog.length === 0) return Promise.resolve();
+    this.#pumping = (async () => {
+      await Promise.resolve();
       try {
         while (!this.#ended && this.#backlog.length > 0) {
           if (this.#skipped > 0) {
