@@ -18,7 +18,6 @@ try {
       cmdline: string;
     };
     mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/driver`, "qemu\n");
     const vm = await driver.start(dir, {
       name: process.env.OUTPOST_VM_NAME ?? "vm",
       cpus: 1,
@@ -28,8 +27,10 @@ try {
       cmdline: image.cmdline,
       ports: [],
     });
-    console.log(JSON.stringify({ ok: true, pid: vm.pid, consoleSocket: vm.consoleSocket }));
     vm.detach();
+    // Last: an agent polling the state dir attaches (QMP takes one client) only once we let go.
+    writeFileSync(`${dir}/driver`, "qemu\n");
+    console.log(JSON.stringify({ ok: true, pid: vm.pid, consoleSocket: vm.consoleSocket }));
   } else {
     const vm = await driver.attach(dir);
     if (vm) await vm.kill();

@@ -51,19 +51,19 @@ export async function vmConsole(ctx: Context, args: string[]): Promise<number> {
   ended(stream); // a refusal surfaces through session or attached below
   await stream.session;
   const attached = await stream.attached;
-  ctx.io.err(
+  const said =
     attached.mode === "write"
       ? `outpost: attached to ${vm}'s console on ${host} (Ctrl-] detaches)`
-      : `outpost: attached to ${vm}'s console on ${host} read-only: ${attached.reason ?? "as asked"} (Ctrl-] detaches)`,
-  );
-  return attach(stream, attached.mode === "write");
+      : `outpost: attached to ${vm}'s console on ${host} read-only: ${attached.reason ?? "as asked"} (Ctrl-] detaches)`;
+  return attach(stream, attached.mode === "write", () => ctx.io.err(said));
 }
 
 function ended(stream: ConsoleStream): void {
   stream.ended.catch(() => {});
 }
 
-async function attach(stream: ConsoleStream, writer: boolean): Promise<number> {
+/** Runs the attached console on this terminal; `ready` is told once the terminal is raw. */
+async function attach(stream: ConsoleStream, writer: boolean, ready: () => void): Promise<number> {
   const { stdin, stdout } = process;
   const raw = stdin.isTTY === true;
   const writer_ = stream.input.getWriter();
@@ -93,6 +93,7 @@ async function attach(stream: ConsoleStream, writer: boolean): Promise<number> {
   process.on("exit", restore);
   try {
     if (raw) stdin.setRawMode(true);
+    ready();
     stdin.on("data", onData);
     stdin.resume();
     const pump = (async () => {
@@ -105,10 +106,7 @@ async function attach(stream: ConsoleStream, writer: boolean): Promise<number> {
     } catch (error) {
       if (!detached) {
         restore();
-        if (error instanceof OutpostStreamError) {
-          process.stderr.write("\r\n");
-          throw error;
-        }
+        if (error instanceof OutpostStreamError) process.stderr.write("\r\n");
         throw error;
       }
     }
