@@ -37,8 +37,7 @@ describe("ConsoleHistory", () => {
     expect(text(await history.tail(0))).toBe("");
     const all = await history.tail(100);
     expect(all.length).toBeLessThanOrEqual(60);
-    expect(text(all).endsWith("seven
-eig")).toBe(true);
+    expect(text(all).endsWith("seven\neig")).toBe(true);
     expect(text(await new ConsoleHistory(mkdtempSync(join(tmpdir(), "outpost-history-"))).tail(5))).toBe("");
   });
 
