@@ -3,7 +3,8 @@
 // For tests that drive a VM's console through a real agent (test/vm-console.test.ts) and the bench.
 //   OUTPOST_VM_PHASE=start OUTPOST_VM_DIR=… OUTPOST_VM_NAME=… OUTPOST_VM_IMAGE='{kernel,initrd,cmdline}'
 //   OUTPOST_VM_PHASE=kill  OUTPOST_VM_DIR=…
-// Prints one JSON line: {ok: true, pid} or {ok: false, error}.
+// Prints one JSON line: {ok: true, pid} or {ok: false, error}. OUTPOST_VM_DRIVER_FILE=later: no
+// `driver` file, so that no agent attaches until the caller writes it.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { detectRuntime } from "../../agent/runtime/index.ts";
 import { QemuDriver } from "../../agent/vm/qemu.ts";
@@ -28,8 +29,9 @@ try {
       ports: [],
     });
     vm.detach();
-    // Last: an agent polling the state dir attaches (QMP takes one client) only once we let go.
-    writeFileSync(`${dir}/driver`, "qemu\n");
+    // Last: an agent polling the state dir attaches (QMP takes one client) only once we let go. The
+    // bench writes it itself, after reading the console directly while no agent holds it.
+    if (process.env.OUTPOST_VM_DRIVER_FILE !== "later") writeFileSync(`${dir}/driver`, "qemu\n");
     console.log(JSON.stringify({ ok: true, pid: vm.pid, consoleSocket: vm.consoleSocket }));
   } else {
     const vm = await driver.attach(dir);
