@@ -10,7 +10,7 @@ import { appendFile, readFile, rename, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { CONSOLE_HISTORY_BYTES } from "../../schema/protocol/limits.ts";
 
-export const HISTORY_FILE = "console.history";
+const HISTORY_FILE = "console.history";
 
 export class ConsoleHistory {
   readonly path: string;

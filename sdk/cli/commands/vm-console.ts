@@ -24,7 +24,7 @@ Viewers may read logs. --host is required until the control plane lists VMs.`;
  * The host that runs `vm`. Until the control plane keeps VM records (GET /v1/vms), only --host says;
  * this is the one place that changes when it does.
  */
-export function vmHost(vm: string, host: string | undefined): string {
+function vmHost(vm: string, host: string | undefined): string {
   if (!NAME_PATTERN.test(vm)) throw new UsageError(`VM name '${vm}' must be ${NAME_RULE}`, vmConsoleHelp);
   if (!host) {
     throw new UsageError(
