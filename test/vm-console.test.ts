@@ -244,6 +244,14 @@ describe("sessions and audit", () => {
     const actions = audit.events.map((e: { action: string }) => e.action);
     expect(actions).toContain("vm.console");
     expect(actions).toContain("vm.logs");
+    const cli = await runCli(["sessions", "--kind", "console", "--host", bun.ref, "--json"], {
+      OUTPOST_URL: stack.url,
+      OUTPOST_TOKEN: token,
+    });
+    expect(cli.code).toBe(0);
+    const items = (JSON.parse(cli.stdout) as { items: Array<{ kind: string; host: string }> }).items;
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((s) => s.kind === "console" && s.host === bun.ref)).toBe(true);
   });
 });
 
