@@ -41,6 +41,16 @@ describe("ConsoleHistory", () => {
     expect(text(await new ConsoleHistory(mkdtempSync(join(tmpdir(), "outpost-history-"))).tail(5))).toBe("");
   });
 
+  it("falls back to the end of the driver's console log while there is no history", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "outpost-history-"));
+    writeFileSync(join(dir, "console.log"), `${"old\n".repeat(100)}booted\n`);
+    const history = new ConsoleHistory(dir, 40);
+    expect(text(await history.tail(2))).toBe("old\nbooted\n");
+    expect((await history.tail(1000)).length).toBeLessThanOrEqual(80);
+    await history.append(bytes("mine\n"));
+    expect(text(await history.tail(2))).toBe("mine\n");
+  });
+
   it("trims a log another process appends to once it is past the limit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "outpost-history-"));
     const log = join(dir, "console.log");

@@ -6,19 +6,23 @@
 // Appends are queued in order and the hub stops reading the console while one is pending (it awaits
 // append), so a disk slower than the guest slows the guest, never the agent's memory.
 
-import { appendFile, readFile, rename, stat, truncate } from "node:fs/promises";
+import { appendFile, open, readFile, rename, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { CONSOLE_HISTORY_BYTES } from "../../schema/protocol/limits.ts";
 
 const HISTORY_FILE = "console.history";
+/** Where every driver has its hypervisor write the console (driver.ts VmInstance.consoleLog). */
+const DRIVER_LOG = "console.log";
 
 export class ConsoleHistory {
   readonly path: string;
   readonly #limit: number;
+  readonly #driverLog: string;
   #size: number | undefined;
 
   constructor(vmDir: string, limit = CONSOLE_HISTORY_BYTES) {
     this.path = join(vmDir, HISTORY_FILE);
+    this.#driverLog = join(vmDir, DRIVER_LOG);
     this.#limit = limit;
   }
 
@@ -36,10 +40,15 @@ export class ConsoleHistory {
     this.#size += kept.length;
   }
 
-  /** The last `lines` lines of the history (both files), as bytes; at most 2 × the limit. */
+  /**
+   * The last `lines` lines of the history (both files), as bytes; at most 2 × the limit. With no
+   * history yet (a driver whose console is a file only, or a VM no agent has watched), the end of the
+   * driver's own console log (`console.log`) instead.
+   */
   async tail(lines: number): Promise<Uint8Array> {
     if (lines <= 0) return new Uint8Array(0);
-    const [older, newer] = await Promise.all([_read(`${this.path}.1`), _read(this.path)]);
+    let [older, newer] = await Promise.all([_read(`${this.path}.1`), _read(this.path)]);
+    if (older.length === 0 && newer.length === 0) newer = await _readEnd(this.#driverLog, 2 * this.#limit);
     const all = new Uint8Array(older.length + newer.length);
     all.set(older, 0);
     all.set(newer, older.length);
@@ -78,6 +87,24 @@ async function _size(path: string): Promise<number> {
 async function _read(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/** At most the last `max` bytes of `path`; empty when it cannot be read. */
+async function _readEnd(path: string, max: number): Promise<Uint8Array> {
+  try {
+    const file = await open(path, "r");
+    try {
+      const { size } = await file.stat();
+      const length = Math.min(size, max);
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await file.read(buffer, 0, length, size - length);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
   } catch {
     return new Uint8Array(0);
   }
