@@ -125,6 +125,45 @@ async function shellReady(agent: TestAgent, vm: string): Promise<void> {
   );
 }
 
+function drive(
+  args: string[],
+  steps: unknown[],
+): Promise<{
+  exit: number | null;
+  output: string;
+  modes: Record<string, boolean>;
+  restored: boolean;
+  error?: string;
+}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      "python3",
+      [DRIVER, JSON.stringify(steps), "--", process.execPath, CLI_BIN, ...args],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          TERM: "xterm-256color",
+          OUTPOST_URL: stack.url,
+          OUTPOST_TOKEN: token,
+          XDG_CONFIG_HOME: stack.dir,
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.on("error", reject);
+    child.on("close", () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`pty-driver printed no result: ${out}`));
+      }
+    });
+  });
+}
+
 beforeAll(async () => {
   image = buildVmImage(mkdtempSync(join(tmpdir(), "outpost-console-image-")));
   stack = await startStack();
@@ -352,45 +391,6 @@ describe("a guest that floods its console", () => {
 });
 
 describe("the CLI", () => {
-  function drive(
-    args: string[],
-    steps: unknown[],
-  ): Promise<{
-    exit: number | null;
-    output: string;
-    modes: Record<string, boolean>;
-    restored: boolean;
-    error?: string;
-  }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(
-        "python3",
-        [DRIVER, JSON.stringify(steps), "--", process.execPath, CLI_BIN, ...args],
-        {
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            TERM: "xterm-256color",
-            OUTPOST_URL: stack.url,
-            OUTPOST_TOKEN: token,
-            XDG_CONFIG_HOME: stack.dir,
-          },
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
-      let out = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-      child.on("error", reject);
-      child.on("close", () => {
-        try {
-          resolve(JSON.parse(out));
-        } catch {
-          reject(new Error(`pty-driver printed no result: ${out}`));
-        }
-      });
-    });
-  }
-
   it("vm console: a raw terminal on the VM's console; Ctrl-] detaches with exit 0 and the terminal restored", async () => {
     const r = await drive(
       ["vm", "console", "edge", "--host", deno.ref],
@@ -486,6 +486,25 @@ describe("restarts", () => {
     await s.attached;
     await killVm(bun, "web");
     await expect(s.ended).rejects.toMatchObject({ code: "vm_stopped" });
+    await startVm(bun, "web");
+    await shellReady(bun, "web");
+  }, 180_000);
+
+  it("vm console exits 1 saying so when the VM stops under it, the terminal restored", async () => {
+    const driven = drive(
+      ["vm", "console", "web", "--host", bun.ref],
+      [
+        { expect: "attached to web's console", timeout: 30 },
+        { expect: "stopped: its console is gone \\(vm_stopped\\)", timeout: 60 },
+        { sleep: 1 },
+      ],
+    );
+    await new Promise((r) => setTimeout(r, 5_000)); // the CLI has attached by then
+    await killVm(bun, "web");
+    const r = await driven;
+    expect(r.error).toBeUndefined();
+    expect(r.exit).toBe(1);
+    expect(r.restored).toBe(true);
     await startVm(bun, "web");
     await shellReady(bun, "web");
   }, 180_000);
