@@ -318,6 +318,23 @@ describe("bad input", () => {
     expect(out.text).toBe("printed before it stopped\n");
   });
 
+  it("refuses a live console on a driver whose console is output only; vm logs reads its file", async () => {
+    mkdirSync(vmDir(bun, "fc"), { recursive: true });
+    writeFileSync(join(vmDir(bun, "fc"), "driver"), "firecracker\n");
+    writeFileSync(join(vmDir(bun, "fc"), "console.log"), "firecracker guest booted\n");
+    const raw = RawStream.open(stack.url, token, `${bun.ref}/vms/fc/console`);
+    expect(await raw.frame("error")).toMatchObject({
+      code: "vm_console_unsupported",
+      message: expect.stringMatching(/runs on firecracker, whose console is output only/),
+    });
+    expect((await raw.closed).code).toBe(4404);
+    const logs = client.vmLogs(bun.ref, "fc");
+    const out = reader(logs);
+    await logs.ended;
+    await out.done;
+    expect(out.text).toBe("firecracker guest booted\n");
+  });
+
   it("refuses a VM name that is a path before anything reaches the host", async () => {
     // "%2E%2E" is ".." to a URL parser, so the path loses a segment and no route matches (404);
     // everything else that is not a VM name reaches the route and is refused there (400).

@@ -7,7 +7,10 @@ import type { Send } from "../outgoing.ts";
 import type { StreamKind, StreamTable } from "../stream-table.ts";
 import type { ConsoleHubs } from "./console-hub.ts";
 import { ConsoleStream } from "./console-stream.ts";
-import { hasVm } from "./state-dir-vms.ts";
+import { driverOf, hasVm } from "./state-dir-vms.ts";
+
+/** Drivers whose serial console is a file the hypervisor writes, not a socket to type into. */
+const OUTPUT_ONLY = new Set(["firecracker", "cloud-hypervisor"]);
 
 export interface ConsoleStreamsOptions {
   send: Send;
@@ -38,6 +41,14 @@ export class ConsoleStreams implements StreamKind<ConsoleOpenFrame> {
     }
     if (!hubs || !known) {
       refuse("vm_unknown", `no VM '${frame.vm}' on this host (outpost vm ls lists them)`);
+      return;
+    }
+    const driver = driverOf(hubs.stateDir, frame.vm);
+    if (frame.mode !== "history" && OUTPUT_ONLY.has(driver)) {
+      refuse(
+        "vm_console_unsupported",
+        `VM '${frame.vm}' runs on ${driver}, whose console is output only (written to a file): read it with outpost vm logs`,
+      );
       return;
     }
     const stream: ConsoleStream = new ConsoleStream(frame, {

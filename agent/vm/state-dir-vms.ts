@@ -139,3 +139,12 @@ export class StateDirVms implements VmLookup {
 export function hasVm(stateDir: string, name: string): boolean {
   return existsSync(join(vmDir(stateDir, name), "driver"));
 }
+
+/** The driver VM `name`'s `driver` file names ("" when it cannot be read). */
+export function driverOf(stateDir: string, name: string): string {
+  try {
+    return readFileSync(join(vmDir(stateDir, name), "driver"), "utf8").trim();
+  } catch {
+    return "";
+  }
+}
