@@ -45,6 +45,7 @@ import {
 } from "./state.ts";
 import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { openConsoles } from "./vm/consoles.ts";
 
 const USAGE = `usage: outpost-agent <command> [options]
 
@@ -363,6 +364,7 @@ async function _serve(
     openEnv: openAppEnv(state, seed),
   });
   const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);
+  const vms = await openConsoles(runtime, dir, say);
   const connection = new Connection({
     jobs,
     runtime,
@@ -372,6 +374,7 @@ async function _serve(
     execPolicy,
     network,
     apps,
+    consoles: vms.consoles,
     log: say,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
     onReady: () => void status(true),
@@ -384,12 +387,14 @@ async function _serve(
     async (error) => {
       network.close();
       apps.close();
+      vms.close();
       await status(false, error ? error.message : "the agent stopped");
       return error;
     },
     async (error: unknown) => {
       network.close();
       apps.close();
+      vms.close();
       const why = oneLine(error instanceof Error ? error.message : String(error)).slice(0, 300);
       await status(false, why);
       return new AgentError(`serving ${me} failed (${why})`, "please report it");

@@ -44,6 +44,8 @@ import type { AgentState } from "./state.ts";
 import { StreamTable } from "./stream-table.ts";
 import { type HostNetwork, TcpStreams } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
+import type { ConsoleHubs } from "./vm/console-hub.ts";
+import { ConsoleStreams } from "./vm/console-streams.ts";
 
 export interface SessionOptions {
   runtime: Runtime;
@@ -58,6 +60,8 @@ export interface SessionOptions {
   network: HostNetwork;
   /** The host's apps (cap 6 workloads), outliving this connection. */
   apps?: Apps;
+  /** The consoles of the host's VMs (cap 10), outliving this connection. */
+  consoles?: ConsoleHubs;
   log: (line: string) => void;
   /** Also log every frame's type and stream id, both ways (OUTPOST_AGENT_DEBUG=1). */
   debug?: boolean;
@@ -149,6 +153,7 @@ export class Session {
       }),
       "tcp.open": this.#tcp,
       "logs.open": new LogsStreams({ send, table: this.#streams, apps: options.apps }),
+      "console.open": new ConsoleStreams({ send, table: this.#streams, hubs: options.consoles }),
     });
     this.#ws = options.runtime.openWebSocket(url);
     this.#ws.binaryType = "arraybuffer";

@@ -8,7 +8,7 @@ import { type ControlPlaneFrame, type FrameOf, ProtocolError } from "../schema/p
 // ## Kinds
 
 /** The frames that open a stream, one per kind: a new kind is one entry here (and its folder). */
-type OpenType = "exec.open" | "pty.open" | "tcp.open" | "logs.open";
+type OpenType = "exec.open" | "pty.open" | "tcp.open" | "logs.open" | "console.open";
 
 /** Each open frame type's frame, as the protocol defines it. */
 type OpenFrames = { [T in OpenType]: FrameOf<T> };

@@ -20,6 +20,7 @@ export {
   type SetEnvResult,
   setEnv,
 } from "./secrets/index.ts";
+export type { ConsoleAttach, ConsoleStream } from "./streams/console.ts";
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
 export type { LogsOptions, LogsStream } from "./streams/logs.ts";
 export type { TcpStream } from "./streams/tcp.ts";

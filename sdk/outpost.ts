@@ -4,6 +4,7 @@ import { type ExecSpec, encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import type { PtySpec } from "../schema/protocol/pty-spec.ts";
 import { type Api, type Body, type ClientOptions, createApi, unwrap } from "./client.ts";
+import { openConsole } from "./streams/console.ts";
 import { type ExecResult, type ExecStream, openExec } from "./streams/exec.ts";
 import { type FanoutStream, openFanout } from "./streams/fanout.ts";
 import { type LogsOptions, type LogsStream, openLogs } from "./streams/logs.ts";
@@ -63,6 +64,43 @@ export class Outpost {
   ptyStream(host: string, spec: PtySpec): PtyStream {
     const wsUrl = this.api.v1.hosts[":host"].pty.$url({ param: { host } }).toString().replace(/^http/, "ws");
     return openPty({ wsUrl, token: this.#token, spec });
+  }
+
+  /**
+   * VM `vm`'s serial console on `host` (`<host>.<cluster>`): live output, and input when this stream
+   * gets the writer's seat (`mode: "read"` never asks for it; `attached` says what it got). Needs the
+   * operator role.
+   */
+  vmConsole(
+    host: string,
+    vm: string,
+    opts: { mode?: "write" | "read"; lines?: number; credit?: number } = {},
+  ) {
+    const query = {
+      ...(opts.mode ? { mode: opts.mode } : {}),
+      ...(opts.lines !== undefined ? { lines: String(opts.lines) } : {}),
+    };
+    const wsUrl = this.api.v1.hosts[":host"].vms[":vm"].console
+      .$url({ param: { host, vm }, query })
+      .toString()
+      .replace(/^http/, "ws");
+    return openConsole({ wsUrl, token: this.#token, ...(opts.credit ? { credit: opts.credit } : {}) });
+  }
+
+  /**
+   * What VM `vm`'s console printed (the history its host keeps, size-bounded): the last `lines` lines
+   * (100 by default), then, with `follow`, what it prints next. The viewer role may read it.
+   */
+  vmLogs(host: string, vm: string, opts: { lines?: number; follow?: boolean; credit?: number } = {}) {
+    const query = {
+      ...(opts.lines !== undefined ? { lines: String(opts.lines) } : {}),
+      ...(opts.follow ? { follow: "true" as const } : {}),
+    };
+    const wsUrl = this.api.v1.hosts[":host"].vms[":vm"].logs
+      .$url({ param: { host, vm }, query })
+      .toString()
+      .replace(/^http/, "ws");
+    return openConsole({ wsUrl, token: this.#token, ...(opts.credit ? { credit: opts.credit } : {}) });
   }
 
   /** A pty session's recording, asciicast v2 text (operator role); ApiError 404 when there is none. */

@@ -256,7 +256,7 @@ export const exposures = sqliteTable(
 );
 
 /** What a session was: an exec, a terminal, a TCP stream (forward, proxy, ssh), a mesh route's or an exposure's. */
-export const SESSION_KINDS = ["exec", "tcp", "pty", "mesh", "exposure", "logs"] as const;
+export const SESSION_KINDS = ["exec", "tcp", "pty", "mesh", "exposure", "logs", "console"] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
 /** One exec (later: one TCP stream) through a host: who ran what, when, how it ended, bytes moved. */

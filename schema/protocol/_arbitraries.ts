@@ -2,12 +2,12 @@
 // Test-only (imports fast-check); nothing outside *.test.ts imports this file.
 
 import fc from "fast-check";
-import { SERVICE_NAME_PATTERN } from "../names.ts";
+import { NAME_PATTERN, SERVICE_NAME_PATTERN } from "../names.ts";
 import { _toBase64Url } from "./_bytes.ts";
 import type { CborKey, CborMap, CborValue } from "./cbor-value.ts";
 import { findControlCharacter } from "./control-characters.ts";
 import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts, HostReport } from "./frames.ts";
-import { JOB_STATES } from "./frames.ts";
+import { CONSOLE_MODES, JOB_STATES } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
 import type { AppRunSpec, InstanceStatus, Workload } from "./workloads.ts";
@@ -324,6 +324,26 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
     { requiredKeys: ["t", "seq", "sid", "cols", "rows", "credit"] },
   ),
   resize: fc.record({ t: fc.constant("resize"), seq, sid, cols: uint(1000, 1), rows: uint(1000, 1) }),
+  "console.open": fc.record({
+    t: fc.constant("console.open"),
+    seq,
+    sid: fc.integer({ min: 0, max: 0x7fffffff }).map((n) => n * 2 + 1),
+    vm: fc.stringMatching(NAME_PATTERN),
+    mode: fc.constantFrom(...CONSOLE_MODES),
+    lines: uint(100_000),
+    follow: fc.boolean(),
+    credit: uint(0xffffffff),
+  }),
+  "console.opened": fc.record(
+    {
+      t: fc.constant("console.opened"),
+      seq,
+      sid,
+      mode: fc.constantFrom("write" as const, "read" as const),
+      reason: shown(64),
+    },
+    { requiredKeys: ["t", "seq", "sid", "mode"] },
+  ),
   stdin: fc.record(
     { t: fc.constant("stdin"), seq, sid, data: chunk, eof: fc.boolean() },
     { requiredKeys: ["t", "seq", "sid", "data"] },
@@ -404,6 +424,7 @@ const CP_ONLY: FrameType[] = [
   "exec.open",
   "pty.open",
   "resize",
+  "console.open",
   "stdin",
   "signal",
   "job",
@@ -415,6 +436,7 @@ const AGENT_ONLY: FrameType[] = [
   "stdout",
   "stderr",
   "exit",
+  "console.opened",
   "workload.status",
   "job.result",
 ];

@@ -2,7 +2,7 @@
 // (type, length, range). frames.ts reads and writes every frame through this table, and the types
 // below tie each entry to its interface, so a field added to one and not the other does not compile.
 
-import { SERVICE_NAME_PATTERN } from "../names.ts";
+import { NAME_PATTERN, SERVICE_NAME_PATTERN } from "../names.ts";
 import {
   _array,
   _bool,
@@ -36,12 +36,13 @@ import type {
   ReportedListener,
   ReportedService,
 } from "./frames.ts";
-import { JOB_STATES } from "./frames.ts";
+import { CONSOLE_MODES, JOB_STATES } from "./frames.ts";
 import { type KeyId, keyIdBytes, keyIdFromBytes, parseConnectionId, parseHostId } from "./keys.ts";
 import {
   JOB_OUTPUT_TAIL,
   MAX_CHUNK_BYTES,
   MAX_CONFIG_ENTRIES,
+  MAX_CONSOLE_LINES,
   MAX_CREDIT,
   MAX_EXEC_ALLOW_ENTRIES,
   MAX_EXEC_ARG_TEXT,
@@ -275,6 +276,26 @@ export const _FRAME_SPECS: { [T in FrameType]: _FrameSpec<FrameOf<T>> } = {
     },
   },
   resize: { from: "cp", fields: { sid: SID, cols: COLS, rows: ROWS } },
+  "console.open": {
+    from: "cp",
+    opens: true,
+    fields: {
+      sid: SID,
+      vm: _text({ pattern: [NAME_PATTERN, "a VM name (a DNS label)"], max: 63 }),
+      mode: _oneOf(CONSOLE_MODES),
+      lines: _uint(0, MAX_CONSOLE_LINES),
+      follow: _bool,
+      credit: CREDIT,
+    },
+  },
+  "console.opened": {
+    from: "agent",
+    fields: {
+      sid: SID,
+      mode: _oneOf(["write", "read"] as const),
+      reason: _optional(_text({ max: 1024, display: true })),
+    },
+  },
   stdin: { from: "cp", fields: { sid: SID, data: CHUNK, eof: _optional(_bool) } },
   stdout: { from: "agent", fields: { sid: SID, data: CHUNK } },
   stderr: { from: "agent", fields: { sid: SID, data: CHUNK } },

@@ -23,6 +23,17 @@
 //   ── resize {cols, rows} ──▶                      the client's terminal changed size
 //   ◀─ exit {code, signal?}                        then the server closes with 1000
 //
+//   GET /v1/hosts/:host/vms/:vm/console?mode=write|read   (WebSocket upgrade, operator role)
+//   ◀─ started {session}                           the host is attaching to the VM's serial console
+//   ◀─ attached {mode, reason?}                    write, or read (asked, or another session writes)
+//   ◀─ credit {bytes}                              stdin bytes a writer may send (never to a reader)
+//   ── stdin {data} · credit {bytes} ──▶           keys (a writer only) · output bytes it can take
+//   ◀─ stdout {data}                               the console's output
+//   ◀─ error {code, message}                       vm_unknown / vm_not_running / vm_stopped, then the
+//                                                  server closes with 4404
+//   GET /v1/hosts/:host/vms/:vm/logs?lines=N&follow=true   (viewer role): the console's history
+//   ◀─ started · stdout {data} · exit {code: 0}    (no exit while following)
+//
 //   GET /v1/hosts/:host/tcp?target=<service|port>   (WebSocket upgrade, operator role)
 //   ◀─ started {session}                           the host is dialling the target
 //   ◀─ opened {credit}                             connected; credit = bytes the client may send
@@ -40,6 +51,7 @@ import {
   _FieldError,
   type _Fields,
   _nullable,
+  _oneOf,
   _optional,
   _readFields,
   _text,
@@ -62,8 +74,10 @@ import { MAX_CREDIT } from "./limits.ts";
  *                   (SIG + 2..16 of A-Z 0-9 + -) instead of being dropped or refused when they differ;
  *                   an error's message is cut to 1024 characters by the sender, never refused.
  *   3 (2026-12-02): pty streams (GET /v1/hosts/:host/pty) and the client's `resize {cols, rows}`.
+ *   4 (2026-12-02): VM console streams (GET /v1/hosts/:host/vms/:vm/console and …/logs) and the
+ *                   server's `attached {mode, reason?}`: the mode the console was attached in.
  */
-export const CLIENT_STREAM_CAPABILITY = 3;
+export const CLIENT_STREAM_CAPABILITY = 4;
 
 // ## Frames
 
@@ -82,6 +96,7 @@ export type ServerToClient =
   | { t: "credit"; bytes: number }
   | { t: "exit"; code: number | null; signal?: string }
   | { t: "opened"; credit: number }
+  | { t: "attached"; mode: "write" | "read"; reason?: string }
   | { t: "data"; data: Uint8Array }
   | { t: "fin" }
   | { t: "error"; code: string; message: string };
@@ -103,6 +118,10 @@ const _SPECS: { [T in StreamFrameType]: _Spec<Extract<StreamFrame, { t: T }>> } 
   stderr: { from: "server", fields: { data: _CHUNK } },
   exit: { from: "server", fields: { code: _nullable(_uint(0, 255)), signal: _optional(_SIGNAL) } },
   opened: { from: "server", fields: { credit: _uint(1, MAX_CREDIT) } },
+  attached: {
+    from: "server",
+    fields: { mode: _oneOf(["write", "read"] as const), reason: _optional(_text({ max: 1024, cut: true })) },
+  },
   credit: { from: "either", fields: { bytes: _uint(1, MAX_CREDIT) } },
   data: { from: "either", fields: { data: _CHUNK } },
   fin: { from: "either", fields: {} },

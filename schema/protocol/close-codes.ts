@@ -17,6 +17,11 @@ export const CloseCode = {
   UNAUTHORIZED: 4401,
   /** The host is revoked (or its tenant suspended): the agent must stop reconnecting. */
   REVOKED: 4403,
+  /**
+   * A stream's target is not there (HTTP 404): a VM console on a VM the host does not have, or one that
+   * is not running or stopped while attached. The stream's error frame says which.
+   */
+  NOT_FOUND: 4404,
   /** Handshake did not finish, or heartbeats stopped, within the allowed time. */
   TIMEOUT: 4408,
   /** Replay: a sequence number went backwards or repeated, or the challenge nonce did not match. */

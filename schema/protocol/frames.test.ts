@@ -42,6 +42,8 @@ describe("frames", () => {
       "exec.open",
       "pty.open",
       "resize",
+      "console.open",
+      "console.opened",
       "stdin",
       "stdout",
       "stderr",

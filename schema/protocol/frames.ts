@@ -67,6 +67,14 @@
 //     ◀─ credit ─────────────────────────────────────────
 //     ── exit {sid, code: 0} ─────────────────────────────▶  the end (never, while following)
 //
+//     ◀─ console.open {sid, vm, mode, lines, follow, credit} ─  cap 10: a VM's serial console
+//     ── console.opened {sid, mode, ? reason} ──────────▶  write / read: the mode granted (read when
+//                                                         another stream holds the writer's seat)
+//     ── stdout ──────────────────────────────────────────▶  the console's output, within the credit
+//     ◀─ stdin (a writer only, within the agent's credit) · credit ─
+//     ── exit {sid, code: 0} ─────────────────────────────▶  history without follow: the end
+//     ── error {sid, code, message} · close ─────────────▶  an unknown VM, one not running, it stopped
+//
 // Flow control: a sender may have at most the credit granted for a stream in flight, counting `data`,
 // `stdin`, `stdout` and `stderr` chunk bytes; the receiver grants more with `credit` as its reader
 // consumes. A slow reader stalls only its own stream, and memory per stream stays bounded.
@@ -111,8 +119,11 @@ import type { ActionResult, InstanceStatus, Workload } from "./workloads.ts";
  *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
  *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
  *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
+ *  10 (2026-12-02): `console.open` (a VM's serial console: live, writable by one stream at a time or
+ *                   read-only, or its bounded history, followed or not) and its answer `console.opened`
+ *                   (the mode granted). Sent only to an agent whose hello said cap ≥ 10.
  */
-export const PROTOCOL_CAPABILITY = 8;
+export const PROTOCOL_CAPABILITY = 10;
 
 /** The first capability that speaks workloads (workloads.ts). */
 export const WORKLOADS_CAPABILITY = 6;
@@ -507,6 +518,52 @@ export interface ResizeFrame {
   rows: number;
 }
 
+// ## VM consoles (capability 10)
+
+/** How a console stream reads: live and writable, live and read-only, or the history file. */
+export const CONSOLE_MODES = ["write", "read", "history"] as const;
+export type ConsoleMode = (typeof CONSOLE_MODES)[number];
+
+/**
+ * console.open — cp → agent (cap 10), the serial console of the VM named `vm` (odd sid). `write`: live
+ * output, and input from this stream when no other stream holds the writer's seat (read-only
+ * otherwise, which console.opened says); `read`: live output only; `history`: the console's history
+ * (a size-bounded file the agent keeps per VM), its last `lines` lines, then, when `follow`, live
+ * output. Live modes send the last `lines` lines of history first, too.
+ *
+ *   { t: "console.open", seq: uint, sid: uint,
+ *     vm: tstr,                       ; a VM name, a DNS label (names.ts NAME_PATTERN)
+ *     mode: "write" / "read" / "history",
+ *     lines: uint .le 100000, follow: bool,   ; follow: history only (live modes always follow)
+ *     credit: uint }                  ; output bytes the agent may send
+ */
+export interface ConsoleOpenFrame {
+  t: "console.open";
+  seq: number;
+  sid: number;
+  vm: string;
+  mode: ConsoleMode;
+  lines: number;
+  follow: boolean;
+  credit: number;
+}
+
+/**
+ * console.opened — agent → cp (cap 10), a live console is attached: `mode` is what it got (`read`
+ * when it asked to write and another stream writes; `reason` says so). A writer is granted stdin
+ * credit with `credit` frames after this one; a reader never is.
+ *
+ *   { t: "console.opened", seq: uint, sid: uint, mode: "write" / "read",
+ *     ? reason: tstr }   ; ≤ 1024, no control characters
+ */
+export interface ConsoleOpenedFrame {
+  t: "console.opened";
+  seq: number;
+  sid: number;
+  mode: "write" | "read";
+  reason?: string;
+}
+
 // ## Flow control and byte streams
 
 /**
@@ -664,6 +721,7 @@ export type ControlPlaneFrame =
   | ExecOpenFrame
   | PtyOpenFrame
   | ResizeFrame
+  | ConsoleOpenFrame
   | StdinFrame
   | SignalFrame
   | JobFrame
@@ -677,6 +735,7 @@ export type AgentFrame =
   | StdoutFrame
   | StderrFrame
   | ExitFrame
+  | ConsoleOpenedFrame
   | WorkloadStatusFrame
   | JobResultFrame
   | SharedFrame;

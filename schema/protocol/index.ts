@@ -67,7 +67,11 @@ export {
   type AgentFrame,
   type ChallengeFrame,
   type CloseFrame,
+  CONSOLE_MODES,
   type ConfigFrame,
+  type ConsoleMode,
+  type ConsoleOpenedFrame,
+  type ConsoleOpenFrame,
   type ControlPlaneFrame,
   type CreditFrame,
   type DataFrame,
@@ -145,6 +149,8 @@ export {
   secretKeyBytes,
 } from "./keys.ts";
 export {
+  CONSOLE_BACKLOG_BYTES,
+  CONSOLE_HISTORY_BYTES,
   DEFAULT_STREAM_CREDIT,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_MISSES,

@@ -69,3 +69,17 @@ export const MAX_PTY_ROWS = 1000;
 export const JOB_OUTPUT_TAIL = 64 * 1024;
 /** At most this many steps in one job. */
 export const MAX_JOB_STEPS = 64;
+
+/** A console.open's `lines`: how much of a VM console's history it may ask for. */
+export const MAX_CONSOLE_LINES = 100_000;
+/**
+ * A VM console's history, kept by the agent per VM (agent/vm/console-history.ts): the file is rotated
+ * to `.1` at this size, so the two never hold more than twice it, however much the guest prints.
+ */
+export const CONSOLE_HISTORY_BYTES = 1024 * 1024;
+/**
+ * What the agent holds for one console stream whose reader has no credit left. Beyond it the oldest
+ * output is dropped for that stream alone (and the stream told how much), so a client that ignores
+ * flow control costs the agent this much and never stalls the guest or the other streams.
+ */
+export const CONSOLE_BACKLOG_BYTES = 256 * 1024;

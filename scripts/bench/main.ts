@@ -8,6 +8,7 @@ import { startAgent } from "../../test/harness/agent.ts";
 import { startSshd } from "../../test/harness/sshd.ts";
 import { startStack } from "../../test/harness/stack.ts";
 import { buildWorker } from "../build.ts";
+import { consoleBench } from "./console-bench.ts";
 import { cryptoBench } from "./crypto-bench.ts";
 import { dashboardBench } from "./dashboard-bench.ts";
 import { deployBench } from "./deploy-bench.ts";
@@ -36,8 +37,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy, fleet). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "fleet"] as const;
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy, fleet, console). */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "fleet", "console"] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
@@ -83,6 +84,20 @@ async function stackBenches(want: Set<string>): Promise<Row[]> {
       }
     }
     if (want.has("rss")) rows.push(...(await rssBench(client, stack.url)));
+    if (want.has("console")) {
+      const agent = await startAgent(client, {
+        runtime: "bun",
+        name: "console-bun",
+        cluster: "bench",
+        site: "local",
+        url: stack.url,
+      });
+      try {
+        rows.push(...(await consoleBench({ client, agent })));
+      } finally {
+        await agent.stop();
+      }
+    }
 
     const sshd = await startSshd();
     try {

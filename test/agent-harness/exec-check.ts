@@ -29,6 +29,7 @@ const streams = new ExecStreams({
 table.register({
   "exec.open": streams,
   "pty.open": undefined,
+  "console.open": undefined,
   "tcp.open": undefined,
   "logs.open": undefined,
 }); // only exec is under test here

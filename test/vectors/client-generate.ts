@@ -86,6 +86,8 @@ export function generateClientVectors(): ClientVectorFile {
   add("exit", "server", { t: "exit", code: 0 });
   add("exit by signal", "server", { t: "exit", code: null, signal: "SIGKILL" });
   add("opened", "server", { t: "opened", credit: 262_144 });
+  add("attached", "server", { t: "attached", mode: "write" });
+  add("attached read-only", "server", { t: "attached", mode: "read", reason: "another session writes to this console" });
   add("data client>server", "client", { t: "data", data: Uint8Array.of(0x53, 0x53, 0x48) });
   add("data server>client", "server", { t: "data", data: Uint8Array.from({ length: 1000 }, (_, i) => (i * 37) & 0xff) });
   add("fin client>server", "client", { t: "fin" });

@@ -256,6 +256,22 @@ export async function generateVectors(): Promise<VectorFile> {
   );
   await add("pty.open minimal", { t: "pty.open", seq: 12, sid: 7, cols: 80, rows: 24, credit: 0 }, down());
   await add("resize", { t: "resize", seq: 13, sid: 5, cols: 100, rows: 30 }, down());
+  await add(
+    "console.open",
+    { t: "console.open", seq: 14, sid: 9, vm: "web-vm", mode: "write", lines: 0, follow: true, credit: 65536 },
+    down(),
+  );
+  await add(
+    "console.open history",
+    { t: "console.open", seq: 15, sid: 11, vm: "web-vm", mode: "history", lines: 200, follow: false, credit: 4_194_304 },
+    down(),
+  );
+  await add("console.opened", { t: "console.opened", seq: 9, sid: 9, mode: "write" }, up());
+  await add(
+    "console.opened read-only",
+    { t: "console.opened", seq: 10, sid: 11, mode: "read", reason: "another session writes to this console" },
+    up(),
+  );
   await add("exit", { t: "exit", seq: 7, sid: 1, code: 0 }, up());
   await add("exit by signal", { t: "exit", seq: 8, sid: 3, code: null, signal: "SIGKILL" }, up());
   await add("credit cp>agent", { t: "credit", seq: 11, sid: 1, bytes: 4_294_967_295 }, down());
@@ -425,6 +441,12 @@ export async function generateVectors(): Promise<VectorFile> {
   await refuse(
     "argv with U+0000", "malformed",
     await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "exec.open"], ["seq", 1], ["sid", 1], ["argv", ["ls\0-la"]], ["credit", 0]]))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "console.open of a VM name that is a path", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "console.open"], ["seq", 1], ["sid", 1], ["vm", "../../etc"], ["mode", "write"], ["lines", 0], ["follow", true], ["credit", 0]]))), down(), cp),
     down(),
     cp,
   );

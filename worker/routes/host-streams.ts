@@ -2,15 +2,18 @@
 //   GET /v1/hosts/:host/exec?spec=…      run a process
 //   GET /v1/hosts/:host/pty?spec=…       a terminal (the login shell, or argv) on a pseudo-terminal
 //   GET /v1/hosts/:host/tcp?target=…     a TCP stream to a service (or loopback port) the host allows
+//   GET /v1/hosts/:host/vms/:vm/console?mode=write|read   a VM's serial console (operator)
+//   GET /v1/hosts/:host/vms/:vm/logs?lines=&follow=       what that console printed (viewer)
 // and GET /v1/sessions, who ran or opened what, where.
 import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { type hosts, SESSION_KINDS, sessions, tenants } from "../../schema/db/tables.ts";
-import { parseDuration, TARGET_PATTERN } from "../../schema/names.ts";
+import { NAME_PATTERN, NAME_RULE, parseDuration, TARGET_PATTERN } from "../../schema/names.ts";
 import type { ExecSpec } from "../../schema/protocol/exec-spec.ts";
-import { MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
+import type { ConsoleMode } from "../../schema/protocol/frames.ts";
+import { MAX_CONSOLE_LINES, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
 import { decodePtySpec, type PtySpec } from "../../schema/protocol/pty-spec.ts";
 import { bearer, checkKey, keyQuery, parseApiKey } from "../auth/api-key.ts";
 import { requireRole } from "../auth/roles.ts";
@@ -121,7 +124,15 @@ async function toHost(
   open:
     | { kind: "exec"; spec: ExecSpec }
     | { kind: "pty"; spec: PtySpec; record: boolean }
-    | { kind: "tcp"; target: string; credit?: number },
+    | { kind: "tcp"; target: string; credit?: number }
+    | {
+        kind: "console";
+        vm: string;
+        mode: ConsoleMode;
+        lines: number;
+        follow: boolean;
+        credit?: number;
+      },
 ): Promise<Response> {
   const caller = c.var.caller;
   const host = c.var.host();
@@ -146,12 +157,70 @@ const tcpQuery = z.object({
   credit: z.coerce.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
 });
 
+/** A VM's name in the path: a DNS label (names.ts), which no path on the host can be made of. */
+function vmParam(c: Context<StreamEnv>): string {
+  const vm = c.req.param("vm") ?? "";
+  if (!NAME_PATTERN.test(vm)) throw ApiError.badRequest(`vm: must be a VM name, ${NAME_RULE}`);
+  return vm;
+}
+
+const consoleQuery = z.object({
+  mode: z.enum(["write", "read"], { error: "must be write or read" }).optional(),
+  lines: z.coerce.number().int().min(0).max(MAX_CONSOLE_LINES).optional(),
+  credit: z.coerce.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
+});
+
+/** How many lines `vm logs` shows when not told. */
+const DEFAULT_CONSOLE_LINES = 100;
+
+const consoleLogsQuery = z.object({
+  lines: z.coerce.number().int().min(0).max(MAX_CONSOLE_LINES).optional(),
+  follow: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).optional(),
+  credit: z.coerce.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
+});
+
 /** Mounted before the API-key middleware: streamAuth authenticates these itself. */
 export const hostStreamRoutes = new Hono<StreamEnv>()
   .get("/:host/tcp", streamAuth, requireRole("operator"), valid("query", tcpQuery), async (c) => {
     const { target, credit } = c.req.valid("query");
     return toHost(c, { kind: "tcp", target, ...(credit ? { credit } : {}) });
   })
+  // Operators only, read-only or not: attaching is joining a live session (Teleport lets only
+  // operators join); a viewer reads the same output with `vm logs -f`.
+  .get(
+    "/:host/vms/:vm/console",
+    streamAuth,
+    requireRole("operator"),
+    valid("query", consoleQuery),
+    async (c) => {
+      const { mode, lines, credit } = c.req.valid("query");
+      return toHost(c, {
+        kind: "console",
+        vm: vmParam(c),
+        mode: mode ?? "write",
+        lines: lines ?? 0,
+        follow: true,
+        ...(credit ? { credit } : {}),
+      });
+    },
+  )
+  .get(
+    "/:host/vms/:vm/logs",
+    streamAuth,
+    requireRole("viewer"),
+    valid("query", consoleLogsQuery),
+    async (c) => {
+      const { lines, follow, credit } = c.req.valid("query");
+      return toHost(c, {
+        kind: "console",
+        vm: vmParam(c),
+        mode: "history",
+        lines: lines ?? DEFAULT_CONSOLE_LINES,
+        follow: follow === "true" || follow === "1",
+        ...(credit ? { credit } : {}),
+      });
+    },
+  )
   .get("/:host/exec", streamAuth, requireRole("operator"), async (c) => {
     const spec = execSpecParam(c.req.query("spec"));
     if (spec.record && !(await recordsSessions(c))) {

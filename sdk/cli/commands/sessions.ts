@@ -4,7 +4,7 @@ import { json, table } from "../output.ts";
 import { playCast } from "../play.ts";
 import { UsageError } from "../usage-error.ts";
 
-const KINDS = ["exec", "tcp", "pty", "mesh", "exposure"];
+const KINDS = ["exec", "tcp", "pty", "mesh", "exposure", "logs", "console"];
 
 async function play(ctx: Context, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { speed: { type: "string" } }, help);
@@ -19,11 +19,12 @@ async function play(ctx: Context, args: string[]): Promise<number> {
   return 0;
 }
 
-const help = `usage: outpost sessions [--host <host>.<cluster>] [--kind exec|tcp|pty|mesh|exposure] [--since 10m|2h|ISO] [--limit N] [--cursor C] [--wide] [--json]
+const help = `usage: outpost sessions [--host <host>.<cluster>] [--kind exec|tcp|pty|mesh|exposure|logs|console] [--since 10m|2h|ISO] [--limit N] [--cursor C] [--wide] [--json]
        outpost sessions play <session> [--speed N]
 
 Streams run through the control plane, newest first: when, who (the key's name; a mesh route's
-host), on which host, what kind (exec, pty for a terminal, tcp for forward/proxy/ssh, mesh, exposure), what ran or was
+host), on which host, what kind (exec, pty for a terminal, tcp for forward/proxy/ssh, mesh, exposure, logs for app and VM
+logs, console for a VM console), what ran or was
 reached, how it ended, how long it took and how many bytes went each way. --since takes a duration
 back from now or an ISO 8601 time. Prints the cursor for the next page when there is one. --wide adds
 ids; --json gives { "items": [...], "nextCursor"?: "…" }. 'play' replays a terminal session's

@@ -6,11 +6,12 @@
 // since anything with the namespace binding can call it.
 import { z } from "zod";
 import { isId, type TenantId } from "../../../schema/ids.ts";
-import { SERVICE_NAME_PATTERN, TARGET_PATTERN } from "../../../schema/names.ts";
+import { NAME_PATTERN, SERVICE_NAME_PATTERN, TARGET_PATTERN } from "../../../schema/names.ts";
 import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
-import { isHostId } from "../../../schema/protocol/index.ts";
+import { CONSOLE_MODES, type ConsoleMode, isHostId } from "../../../schema/protocol/index.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
 import {
+  MAX_CONSOLE_LINES,
   MAX_PTY_COLS,
   MAX_PTY_ROWS,
   MAX_STREAM_CREDIT,
@@ -76,7 +77,16 @@ export type StreamRequest =
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
   | (Opener & { kind: "tcp"; target: string; credit?: number; via?: TcpVia })
   /** An app's captured output: its last `lines` lines (written since `since`, ms), then more if `follow`. */
-  | (Opener & { kind: "logs"; app: string; lines: number; follow: boolean; since?: number; credit?: number });
+  | (Opener & { kind: "logs"; app: string; lines: number; follow: boolean; since?: number; credit?: number })
+  /** A VM's serial console: live (`write`, `read`) or its history (`lines`, then more if `follow`). */
+  | (Opener & {
+      kind: "console";
+      vm: string;
+      mode: ConsoleMode;
+      lines: number;
+      follow: boolean;
+      credit?: number;
+    });
 
 /** Who opened a tcp stream on a client's behalf, recorded as its session's kind: a mesh route, an exposure. */
 type TcpVia = "mesh" | "exposure";
@@ -110,6 +120,15 @@ const schema = z.discriminatedUnion("kind", [
     lines: z.number().int().min(0).max(100_000),
     follow: z.boolean(),
     since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
+  }),
+  z.object({
+    ...opener,
+    kind: z.literal("console"),
+    vm: z.string().regex(NAME_PATTERN),
+    mode: z.enum(CONSOLE_MODES),
+    lines: z.number().int().min(0).max(MAX_CONSOLE_LINES),
+    follow: z.boolean(),
     credit: z.number().int().min(MIN_STREAM_CREDIT).max(MAX_STREAM_CREDIT).optional(),
   }),
 ]);

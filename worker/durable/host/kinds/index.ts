@@ -1,7 +1,8 @@
-// The HostDO's stream kinds, in one table. A client opens exec, pty, tcp and logs streams (odd stream ids, the
+// The HostDO's stream kinds, in one table. A client opens exec, pty, tcp, logs and console streams (odd stream ids, the
 // control plane's); the agent opens mesh streams (even ids, its own: frames.ts). Nothing else in the
 // object switches on a kind: a new kind is a module here and an entry below.
 import { ApiError } from "../../../http/api-error.ts";
+import { ConsoleKind } from "./console.ts";
 import { ExecKind } from "./exec.ts";
 import type { ClientKind, ClientOpen, Opened, Relay, StreamKind } from "./kind.ts";
 import { LogsKind } from "./logs.ts";
@@ -31,6 +32,7 @@ export function streamKinds(relay: Relay): { client: ClientKinds; mesh: MeshKind
       pty: new PtyKind(relay),
       tcp: new TcpKind(relay),
       logs: new LogsKind(relay),
+      console: new ConsoleKind(relay),
     },
     mesh: new MeshKind(relay),
   };
