@@ -37,8 +37,18 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy, fleet, console). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "fleet", "console"] as const;
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows. */
+const GROUPS = [
+  "crypto",
+  "exec",
+  "rss",
+  "streams",
+  "pty",
+  "dashboard",
+  "deploy",
+  "fleet",
+  "console",
+] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
