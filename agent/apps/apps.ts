@@ -12,6 +12,7 @@ import type { Unsequenced, Workload, WorkloadStatusFrame } from "../../schema/pr
 import { ActionLedger } from "../action-ledger.ts";
 import type { Send } from "../outgoing.ts";
 import type { Runtime } from "../runtime/index.ts";
+import type { PrepareStats } from "./artifact-cache.ts";
 import { App } from "./app.ts";
 import { ListenProxies } from "./listen-proxy.ts";
 
@@ -21,7 +22,7 @@ export interface AppsOptions {
   log(line: string): void;
   /** The host service `name` → 127.0.0.1:`port`, or none. */
   setService(name: string, port: number | undefined): void;
-  prepareRelease(w: Workload, dir: string): Promise<void>;
+  prepareRelease(w: Workload, dir: string): Promise<PrepareStats | undefined>;
   openEnv(w: Workload): Promise<Record<string, string>>;
 }
 

@@ -15,6 +15,7 @@ import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
+import { zeroDowntimeBench } from "./zero-downtime-bench.ts";
 import { printTable, type Row } from "./table.ts";
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
@@ -35,8 +36,11 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy"] as const;
+/**
+ * `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams,
+ * pty, dashboard, deploy; deploy includes downtime, the zero-downtime rows, which run alone too).
+ */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "downtime"] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
@@ -76,7 +80,7 @@ async function benchmark(): Promise<void> {
 
     const sshd = await startSshd();
     try {
-      if (want.has("deploy")) {
+      if (want.has("deploy") || want.has("downtime")) {
         const agent = await startAgent(client, {
           runtime: "bun",
           name: "deploy",
@@ -86,7 +90,8 @@ async function benchmark(): Promise<void> {
         });
         try {
           const env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
-          rows.push(...(await deployBench({ agent, env, sshd })));
+          if (want.has("deploy")) rows.push(...(await deployBench({ agent, env, sshd })));
+          rows.push(...(await zeroDowntimeBench({ agent, env })));
         } finally {
           await agent.stop();
         }
