@@ -12,8 +12,8 @@ import type { Unsequenced, Workload, WorkloadStatusFrame } from "../../schema/pr
 import { ActionLedger } from "../action-ledger.ts";
 import type { Send } from "../outgoing.ts";
 import type { Runtime } from "../runtime/index.ts";
-import type { PrepareStats } from "./artifact-cache.ts";
 import { App } from "./app.ts";
+import type { PrepareStats } from "./artifact-cache.ts";
 import { ListenProxies } from "./listen-proxy.ts";
 
 export interface AppsOptions {

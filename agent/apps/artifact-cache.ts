@@ -81,7 +81,12 @@ export class ArtifactCache {
     const t0 = performance.now();
     if (ref.size > this.#limits.maxBytes || this.#limits.maxEntries < 1) {
       const fetched = await this.#fetch(ref);
-      return { source: "direct", ...(fetched ? { fetch: fetched } : {}), copyMs: 0, totalMs: performance.now() - t0 };
+      return {
+        source: "direct",
+        ...(fetched ? { fetch: fetched } : {}),
+        copyMs: 0,
+        totalMs: performance.now() - t0,
+      };
     }
     const entry = `${this.#dir}/${ref.sha256}`;
     this.#inUse.set(ref.sha256, (this.#inUse.get(ref.sha256) ?? 0) + 1);
@@ -169,6 +174,8 @@ export class ArtifactCache {
  * made first, then the files are copied COPY_PARALLEL at a time (bounded open files).
  */
 async function _copyTree(src: string, dest: string): Promise<void> {
+  const parent = dest.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
+  await mkdir(parent, { recursive: true, mode: 0o755 });
   const temp = `${dest.replace(/\/+$/, "")}.copy-${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
   try {
     await mkdir(temp, { mode: 0o755 });
@@ -216,4 +223,3 @@ async function _isDir(path: string): Promise<boolean> {
     () => false,
   );
 }
-

@@ -59,7 +59,10 @@ export async function rememberSha256(
   try {
     const { real, stamp } = await fileStamp(before.real);
     if (real !== before.real || stamp !== before.stamp) return;
-    const entries = [{ path: real, stamp, sha256 }, ...(await _read(cacheFile)).filter((e) => e.path !== real)];
+    const entries = [
+      { path: real, stamp, sha256 },
+      ...(await _read(cacheFile)).filter((e) => e.path !== real),
+    ];
     await mkdir(dirname(cacheFile), { recursive: true, mode: 0o700 });
     const temp = `${cacheFile}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(entries.slice(0, MAX_ENTRIES)), { mode: 0o600 });
