@@ -23,6 +23,14 @@ import type { ActionLedger } from "../action-ledger.ts";
 import { oneLine } from "../errors.ts";
 import type { Runtime } from "../runtime/index.ts";
 import type { PrepareStats } from "./artifact-cache.ts";
+import {
+  containerName,
+  containerRunning,
+  findPodman,
+  isPodmanEnvName,
+  podmanRunCommand,
+  stopContainer,
+} from "./container.ts";
 import { checkHealth } from "./health.ts";
 import { rotateIfLarge } from "./log-files.ts";
 import { isSameProcess, signalGroup, spawnDetached, waitGone } from "./process.ts";
@@ -49,6 +57,8 @@ interface InstanceRecord {
   startTime: string;
   port: number;
   liveSince: number;
+  /** A container's name (container.ts): the pid is then its attached podman client's. */
+  container?: string;
 }
 
 interface Instance {
@@ -114,7 +124,11 @@ export class App {
     const live = saved.live;
     if (live) {
       this.#spec = await _readJson<AppRunSpec>(this.#releaseDir(live.release) + ".spec.json");
-      if (this.#spec && (await isSameProcess(live.pid, live.startTime))) {
+      const running =
+        this.#spec &&
+        (await isSameProcess(live.pid, live.startTime)) &&
+        (live.container === undefined || (await this.#containerRunning(live.container)));
+      if (running && this.#spec) {
         this.#live = this.#instance(live, "healthy");
         this.#ctx.log(`app ${this.name}: re-adopted release ${live.release} (pid ${live.pid})`);
         this.#ctx.setService(this.name, live.port, this.#spec.listen);
@@ -231,11 +245,15 @@ export class App {
   async #deploy(w: Workload, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
-    // Not yet driven here (issue 13 items 10 and 3's `user`): refused, never run some other way.
-    if (spec.image !== undefined || spec.user !== undefined) {
+    // Not yet driven here (issue 13 item 3's `user`): refused, never run some other way.
+    if (spec.user !== undefined) {
+      this.#fail(spec.release, "user is not supported by this agent yet");
+      return;
+    }
+    if (spec.image !== undefined && !(await this.#podman())) {
       this.#fail(
         spec.release,
-        `${spec.image !== undefined ? "image" : "user"} is not supported by this agent yet`,
+        `image ${spec.image} needs podman on this host, and there is none on its PATH (install it, e.g. apt-get install podman, or set OUTPOST_PODMAN); or deploy a cmd instead`,
       );
       return;
     }
@@ -263,7 +281,13 @@ export class App {
     await writeFile(`${dir}.spec.json`, JSON.stringify(spec));
     let env: Record<string, string>;
     try {
-      env = { ...this.#baseEnv(spec), ...(await this.#ctx.openEnv(w)) };
+      const secrets = await this.#ctx.openEnv(w);
+      const clash = spec.image !== undefined ? Object.keys(secrets).find(isPodmanEnvName) : undefined;
+      if (clash)
+        throw new Error(
+          `the secret ${clash} has a name podman reads itself, so it would travel on podman's command line; rename it (outpost env rm, env set)`,
+        );
+      env = { ...this.#baseEnv(spec), ...secrets };
     } catch (error) {
       this.#fail(spec.release, _why(error));
       return;
@@ -379,14 +403,46 @@ export class App {
   ): Promise<Instance | undefined> {
     await mkdir(`${this.#dir}/logs`, { recursive: true, mode: 0o700 });
     try {
-      const started = await spawnDetached(this.#ctx.runtime, this.#argv(spec.cmd), {
+      let argv = this.#argv(spec.cmd);
+      let runEnv = env;
+      let container: string | undefined;
+      if (spec.image !== undefined) {
+        const podman = await this.#podman();
+        if (!podman) throw new Error("podman is no longer on this host's PATH");
+        container = containerName(this.name, spec.release);
+        const run = podmanRunCommand(
+          {
+            podman,
+            name: container,
+            app: this.name,
+            release: spec.release,
+            image: spec.image,
+            cmd: spec.cmd,
+            port,
+            env,
+            stopSignal: spec.stopSignal,
+            stopTimeoutMs: spec.stopTimeout,
+          },
+          (n) => this.#ctx.runtime.env(n),
+        );
+        argv = run.argv;
+        runEnv = run.env;
+      }
+      const started = await spawnDetached(this.#ctx.runtime, argv, {
         cwd: dir,
-        env,
+        env: runEnv,
         out: this.logPath("stdout"),
         err: this.logPath("stderr"),
       });
       const inst = this.#instance(
-        { release: spec.release, pid: started.pid, startTime: started.startTime, port, liveSince: 0 },
+        {
+          release: spec.release,
+          pid: started.pid,
+          startTime: started.startTime,
+          port,
+          liveSince: 0,
+          ...(container ? { container } : {}),
+        },
         "starting",
       );
       inst.exited = started.child?.exited;
@@ -395,6 +451,18 @@ export class App {
       this.#fail(spec.release, `cannot start: ${_why(error)}`);
       return undefined;
     }
+  }
+
+  /** The podman binary, looked up once per agent (container.ts). */
+  #podmanPath: Promise<string | undefined> | undefined;
+  #podman(): Promise<string | undefined> {
+    this.#podmanPath ??= findPodman(this.#ctx.runtime);
+    return this.#podmanPath;
+  }
+
+  async #containerRunning(name: string): Promise<boolean> {
+    const podman = await this.#podman();
+    return podman !== undefined && (await containerRunning(this.#ctx.runtime, podman, name));
   }
 
   #instance(rec: InstanceRecord, state: InstanceState): Instance {
@@ -449,7 +517,9 @@ export class App {
       return;
     }
     await sleep(Math.min(30_000, 250 * 2 ** (this.#crashes.length - 1)));
-    const env = { ...this.#baseEnv(spec), PORT: String(inst.rec.port) };
+    // The restarted release gets its secrets again (opened anew: nothing kept in memory or on disk).
+    const secrets = this.#workload ? await this.#ctx.openEnv(this.#workload).catch(() => ({})) : {};
+    const env = { ...this.#baseEnv(spec), ...secrets, PORT: String(inst.rec.port) };
     const again = await this.#start(spec, this.#releaseDir(spec.release), env, inst.rec.port);
     if (!again) return;
     again.restarts = inst.restarts + 1;
@@ -473,7 +543,10 @@ export class App {
     inst.state = "stopping";
     inst.since = Date.now();
     this.report();
-    await signalGroup(this.#ctx.runtime, inst.rec.pid, spec.stopSignal);
+    const podman = inst.rec.container ? await this.#podman() : undefined;
+    if (inst.rec.container && podman)
+      await stopContainer(this.#ctx.runtime, podman, inst.rec.container, spec.stopTimeout);
+    else await signalGroup(this.#ctx.runtime, inst.rec.pid, spec.stopSignal);
     if (!(await waitGone(inst.rec.pid, inst.rec.startTime, spec.stopTimeout))) {
       await signalGroup(this.#ctx.runtime, inst.rec.pid, "SIGKILL");
       await waitGone(inst.rec.pid, inst.rec.startTime, 5000);
@@ -525,6 +598,9 @@ export class App {
 
   #baseEnv(spec: AppRunSpec): Record<string, string> {
     const env: Record<string, string> = {};
+    // A container gets its own image's PATH and HOME, nothing of this host's environment.
+    if (spec.image !== undefined)
+      return { ...spec.env, OUTPOST_APP: this.name, OUTPOST_RELEASE: String(spec.release) };
     for (const name of ["PATH", "HOME", "LANG", "TZ", "USER"]) {
       const v = this.#ctx.runtime.env(name);
       if (v !== undefined) env[name] = v;

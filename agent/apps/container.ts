@@ -25,9 +25,13 @@ import type { Runtime } from "../runtime/index.ts";
 /** What podman itself reads from its environment: passed to it, never overridden by an app's env. */
 const PODMAN_ENV = ["PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "CONTAINERS_CONF"];
 
-/** The container of one release of an app (app names are service names: [a-z0-9-]). */
+/**
+ * A new container name for one instance of a release (app names are service names: [a-z0-9-]). The
+ * random tail keeps a restart of the live release (a second instance beside it) from replacing it.
+ */
 export function containerName(app: string, release: number): string {
-  return `outpost-${app}-${release}`;
+  const tail = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
+  return `outpost-${app}-${release}-${tail}`;
 }
 
 /** The podman binary: OUTPOST_PODMAN, else `podman` on PATH; undefined when there is none. */
@@ -52,6 +56,8 @@ export async function findPodman(runtime: Runtime): Promise<string | undefined> 
 
 export interface PodmanRun {
   podman: string;
+  /** The container's name (containerName). */
+  name: string;
   app: string;
   release: number;
   image: string;
@@ -68,11 +74,7 @@ export function podmanRunCommand(
   run: PodmanRun,
   agentEnv: (name: string) => string | undefined,
 ): { argv: string[]; env: Record<string, string> } {
-  const env: Record<string, string> = {};
-  for (const name of PODMAN_ENV) {
-    const v = agentEnv(name);
-    if (v !== undefined) env[name] = v;
-  }
+  const env = podmanEnv(agentEnv);
   const envFlags: string[] = [];
   for (const [name, value] of Object.entries(run.env)) {
     if (PODMAN_ENV.includes(name)) envFlags.push("--env", `${name}=${value}`);
@@ -87,7 +89,7 @@ export function podmanRunCommand(
     "--rm",
     "--replace",
     "--name",
-    containerName(run.app, run.release),
+    run.name,
     "--label",
     `outpost.app=${run.app}`,
     "--label",
@@ -132,7 +134,7 @@ async function _podman(
   const output = Promise.all([read(child.stdout), read(child.stderr)]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const code = await Promise.race([
-    child.exited,
+    child.exited.then((e) => e.code),
     new Promise<null>((resolve) => {
       timer = setTimeout(() => {
         child.kill("SIGKILL");
