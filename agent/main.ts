@@ -359,7 +359,12 @@ async function _serve(
     stateDir: dir,
     log: say,
     setService: (name, port) => network.setAppService(name, port),
-    prepareRelease: prepareRelease(state, signer, dir, cacheLimits(runtime.env("OUTPOST_ARTIFACT_CACHE_BYTES"))),
+    prepareRelease: prepareRelease(
+      state,
+      signer,
+      dir,
+      cacheLimits(runtime.env("OUTPOST_ARTIFACT_CACHE_BYTES")),
+    ),
     openEnv: openAppEnv(state, seed),
   });
   const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);

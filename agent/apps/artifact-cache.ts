@@ -36,7 +36,7 @@ export interface CacheLimits {
   maxEntries: number;
 }
 
-export const DEFAULT_CACHE_LIMITS: CacheLimits = { maxBytes: 2 * 1024 ** 3, maxEntries: 16 };
+const DEFAULT_CACHE_LIMITS: CacheLimits = { maxBytes: 2 * 1024 ** 3, maxEntries: 16 };
 
 /** The limits, with OUTPOST_ARTIFACT_CACHE_BYTES (a byte count; 0 turns the cache off) when set. */
 export function cacheLimits(bytes: string | undefined): CacheLimits {

@@ -148,7 +148,7 @@ async function _podman(
 }
 
 /** The environment podman's own commands run with (the agent's settings for podman, nothing else). */
-export function podmanEnv(agentEnv: (name: string) => string | undefined): Record<string, string> {
+function podmanEnv(agentEnv: (name: string) => string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of PODMAN_ENV) {
     const v = agentEnv(name);

@@ -28,7 +28,7 @@ import type { AppRunSpec, HealthCheck } from "../protocol/workloads.ts";
  * An image reference, like `docker.io/library/nginx:1.27` or `localhost/app@sha256:…`: it starts with
  * a letter or digit, so podman can never take it for one of its flags.
  */
-export const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
 const RUNTIME_ITEM = "${OUTPOST_RUNTIME}";
 const IMAGE_REFERENCE_RULE = 'an image reference like "docker.io/library/nginx:1.27"';

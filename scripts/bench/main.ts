@@ -15,8 +15,8 @@ import { execBench } from "./exec-bench.ts";
 import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
-import { zeroDowntimeBench } from "./zero-downtime-bench.ts";
 import { printTable, type Row } from "./table.ts";
+import { zeroDowntimeBench } from "./zero-downtime-bench.ts";
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
 function workerdPid(): number | undefined {

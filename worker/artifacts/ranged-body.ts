@@ -13,7 +13,7 @@
 // the object's exact length, so a cut-short transfer is an error at the agent, never a short file.
 
 /** The size of each ranged read. */
-export const RANGE_BYTES = 16 * 1024 * 1024;
+const RANGE_BYTES = 16 * 1024 * 1024;
 
 export interface RangedSource {
   get(key: string, options: { range: { offset: number; length: number } }): Promise<R2ObjectBody | null>;

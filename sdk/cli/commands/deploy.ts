@@ -125,7 +125,8 @@ export const deploy: Command = {
     // OUTPOST_TRACE=1: when each step ended, on stderr (the deploy bench's per-phase rows read it).
     const t0 = performance.now();
     const trace = (what: string) => {
-      if (ctx.env.OUTPOST_TRACE === "1") ctx.io.err(`trace: ${(performance.now() - t0).toFixed(0)} ms ${what}`);
+      if (ctx.env.OUTPOST_TRACE === "1")
+        ctx.io.err(`trace: ${(performance.now() - t0).toFixed(0)} ms ${what}`);
     };
     const text = await _specText(source, values.spec);
     try {
