@@ -78,13 +78,15 @@ interface Persisted {
   generation: number;
   desired: Workload["desired"];
   live?: InstanceRecord;
+  /** Old releases switched away from and not yet stopped: the next agent stops them. */
+  draining?: InstanceRecord[];
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
 const RUNTIME_ITEM = "${OUTPOST_RUNTIME}";
 const CRASH_LOOP = { restarts: 5, withinMs: 60_000 };
 const HOOK_TIMEOUT_MS = 10 * 60_000;
-/** Between the switch and the old release's stop_signal (see #deploy). */
+/** Between the switch and the old release's stop_signal (see #deploy); OUTPOST_SWITCH_SETTLE_MS changes it. */
 const SWITCH_SETTLE_MS = 500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,6 +107,8 @@ export class App {
   #actions: ActionResult[] = [];
   #queue: Promise<void> = Promise.resolve();
   #crashes: number[] = [];
+  /** Switched away from, being drained (persisted, so an agent stopped meanwhile leaves no orphan). */
+  #draining: InstanceRecord[] = [];
 
   constructor(name: string, ctx: AppContext) {
     this.name = name;
@@ -121,6 +125,7 @@ export class App {
     this.#id = saved.id;
     this.#generation = saved.generation;
     this.#desired = saved.desired;
+    this.#draining = saved.draining ?? [];
     const live = saved.live;
     if (live) {
       this.#spec = await _readJson<AppRunSpec>(this.#releaseDir(live.release) + ".spec.json");
@@ -137,6 +142,9 @@ export class App {
         this.#message = `release ${live.release} was not running when the agent started`;
       }
     }
+    // Old releases a previous agent switched away from but had not stopped yet: stopped now, after
+    // the live one is known (each stop persists the state).
+    for (const rec of [...this.#draining]) void this.#enqueue(() => this.#stopLeftover(rec));
     return true;
   }
 
@@ -331,6 +339,7 @@ export class App {
     this.#crashes = [];
     this.#ctx.setService(this.name, port, spec.listen);
     this.#message = `release ${spec.release} is live`;
+    if (old) this.#draining.push(old.rec);
     await this.#persist();
     phase("switch");
     this.#ctx.log(`app ${this.name}: release ${spec.release} live; phases: ${phases.join(", ")}`);
@@ -341,8 +350,10 @@ export class App {
       this.#others.push(old);
       // Connections the proxies opened to the old port just before the switch may still sit in its
       // accept queue, and a listener that closes resets those: give them a moment to be accepted.
-      await sleep(SWITCH_SETTLE_MS);
+      await sleep(Number(this.#ctx.runtime.env("OUTPOST_SWITCH_SETTLE_MS")) || SWITCH_SETTLE_MS);
       await this.#stop(old, oldSpec);
+      this.#draining = this.#draining.filter((r) => r !== old.rec);
+      await this.#persist();
       this.#keepOthers();
     }
     await this.#prune(spec);
@@ -453,6 +464,18 @@ export class App {
     }
   }
 
+  async #stopLeftover(rec: InstanceRecord): Promise<void> {
+    if (!(await isSameProcess(rec.pid, rec.startTime))) return;
+    const spec = await _readJson<AppRunSpec>(`${this.#releaseDir(rec.release)}.spec.json`);
+    this.#ctx.log(
+      `app ${this.name}: stopping release ${rec.release} (pid ${rec.pid}), left draining by the last agent`,
+    );
+    const inst = this.#instance(rec, "stopping");
+    await this.#stop(inst, spec ?? { stopSignal: "SIGTERM", stopTimeout: 10_000 });
+    this.#draining = this.#draining.filter((r) => r !== rec);
+    await this.#persist();
+  }
+
   /** The podman binary, looked up once per agent (container.ts). */
   #podmanPath: Promise<string | undefined> | undefined;
   #podman(): Promise<string | undefined> {
@@ -537,7 +560,7 @@ export class App {
     this.report();
   }
 
-  async #stop(inst: Instance, spec: AppRunSpec): Promise<void> {
+  async #stop(inst: Instance, spec: Pick<AppRunSpec, "stopSignal" | "stopTimeout">): Promise<void> {
     inst.watching = false;
     if (!inst.rec.pid) return;
     inst.state = "stopping";
@@ -588,6 +611,7 @@ export class App {
       generation: this.#generation,
       desired: this.#desired,
       ...(this.#live ? { live: this.#live.rec } : {}),
+      ...(this.#draining.length ? { draining: this.#draining } : {}),
     };
     await this.#ctx.runtime.writeFile(`${this.#dir}/state.json`, JSON.stringify(saved));
   }

@@ -26,7 +26,7 @@ import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
 import { createTarPacker } from "modern-tar";
 import type { TestAgent } from "../../test/harness/agent.ts";
-import { CLI_BIN } from "../../test/harness/cli.ts";
+import { CLI_BIN, runCli } from "../../test/harness/cli.ts";
 import type { Sshd } from "../../test/harness/sshd.ts";
 import { rssKb } from "./rss-bench.ts";
 import { mib, ms, type Row } from "./table.ts";
@@ -310,7 +310,9 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
         process.kill(-sshPid, "SIGKILL");
       } catch {}
     }
-    // The app outlives its agent on purpose (README "Apps"): stop it by its recorded pid.
+    // The app outlives its agent on purpose (README "Apps"): remove it through the agent (which
+    // also stops a release still draining), then stop whatever is left by its recorded pid.
+    await runCli(["app", "rm", "bench", "--host", o.agent.ref], o.env).catch(() => {});
     try {
       const state = JSON.parse(readFileSync(join(o.agent.stateDir, "apps/bench/state.json"), "utf8"));
       if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
