@@ -242,4 +242,32 @@ describe.each(RUNTIMES)("apps on a %s agent", (runtime) => {
     pids.push(live(back)!.pid!);
     expect(await (await fetch(`http://127.0.0.1:${live(back)!.port}/`)).text()).toBe("release 1 hi");
   }, 60_000);
+
+  it("stops an old release that a killed agent had switched away from but not yet stopped", async () => {
+    placeRelease(stateDir, 3);
+    // A long pause between the switch and the old release's stop, so the kill lands inside it.
+    await agent.stop("SIGKILL");
+    agent = start(runtime, bundle, ["run", "--state-dir", stateDir], { OUTPOST_SWITCH_SETTLE_MS: "5000" });
+    link = await cp.nextLink();
+    await link.handshake();
+    const old = live(await statusUntil(link, (x) => x.live === 1))!;
+    await link.send({ t: "workloads", workloads: [workload(3, 30)] });
+    const s = await statusUntil(
+      link,
+      (x) => x.generation === 30 && x.live === 3 && live(x)?.state === "healthy",
+    );
+    await agent.stop("SIGKILL");
+    pids.push(old.pid!, live(s)!.pid!);
+    expect(alive(old.pid!)).toBe(true); // left running: the case under test
+    agent = start(runtime, bundle, ["run", "--state-dir", stateDir]);
+    link = await cp.nextLink();
+    await link.handshake();
+    const deadline = Date.now() + 20_000;
+    while (alive(old.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(old.pid!)).toBe(false);
+    expect(live(await statusUntil(link, (x) => x.live === 3))).toMatchObject({
+      pid: live(s)!.pid,
+      restarts: 0,
+    });
+  }, 60_000);
 });

@@ -16,7 +16,7 @@ import { homedir } from "node:os";
 import { escapeControlCharacters } from "../schema/protocol/control-characters.ts";
 import { Signer } from "../schema/protocol/index.ts";
 import { ActionLedger } from "./action-ledger.ts";
-import { Apps, openAppEnv, prepareRelease } from "./apps/index.ts";
+import { Apps, cacheLimits, openAppEnv, prepareRelease } from "./apps/index.ts";
 import {
   parseAllowNets,
   parseControlPlaneUrl,
@@ -360,7 +360,12 @@ async function _serve(
     stateDir: dir,
     log: say,
     setService: (name, port) => network.setAppService(name, port),
-    prepareRelease: prepareRelease(state, signer),
+    prepareRelease: prepareRelease(
+      state,
+      signer,
+      dir,
+      cacheLimits(runtime.env("OUTPOST_ARTIFACT_CACHE_BYTES")),
+    ),
     openEnv: openAppEnv(state, seed),
   });
   const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);

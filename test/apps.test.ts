@@ -49,6 +49,12 @@ afterAll(async () => {
     // The apps outlive their agent on purpose: take them down by their recorded pids.
     try {
       const state = JSON.parse(readFileSync(join(a.stateDir, `apps/shop-${a.runtime}/state.json`), "utf8"));
+      // And a release still draining when the agent stopped (state.json records it for the next agent).
+      for (const d of state.draining ?? []) {
+        try {
+          process.kill(-d.pid, "SIGKILL");
+        } catch {}
+      }
       if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
     } catch {}
   }

@@ -53,6 +53,12 @@ afterAll(async () => {
     await a.stop();
     try {
       const state = JSON.parse(readFileSync(join(a.stateDir, `apps/${APP}/state.json`), "utf8"));
+      // And a release still draining when the agent stopped (state.json records it for the next agent).
+      for (const d of state.draining ?? []) {
+        try {
+          process.kill(-d.pid, "SIGKILL");
+        } catch {}
+      }
       if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
     } catch {}
   }

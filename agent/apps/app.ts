@@ -22,6 +22,15 @@ import type {
 import type { ActionLedger } from "../action-ledger.ts";
 import { oneLine } from "../errors.ts";
 import type { Runtime } from "../runtime/index.ts";
+import type { PrepareStats } from "./artifact-cache.ts";
+import {
+  containerName,
+  containerRunning,
+  findPodman,
+  isPodmanEnvName,
+  podmanRunCommand,
+  stopContainer,
+} from "./container.ts";
 import { checkHealth } from "./health.ts";
 import { rotateIfLarge } from "./log-files.ts";
 import { isSameProcess, signalGroup, spawnDetached, waitGone } from "./process.ts";
@@ -35,7 +44,7 @@ export interface AppContext {
   /** The host service named after the app now leads to `port` (undefined: no service). */
   setService(name: string, port: number | undefined, listen: string | undefined): void;
   /** Fetches and unpacks the workload's artifact into `dir` (nothing at `dir` unless it all worked). */
-  prepareRelease(w: Workload, dir: string): Promise<void>;
+  prepareRelease(w: Workload, dir: string): Promise<PrepareStats | undefined>;
   /** The workload's sealed env, opened for this host. */
   openEnv(w: Workload): Promise<Record<string, string>>;
   ledger: ActionLedger;
@@ -48,6 +57,8 @@ interface InstanceRecord {
   startTime: string;
   port: number;
   liveSince: number;
+  /** A container's name (container.ts): the pid is then its attached podman client's. */
+  container?: string;
 }
 
 interface Instance {
@@ -67,12 +78,16 @@ interface Persisted {
   generation: number;
   desired: Workload["desired"];
   live?: InstanceRecord;
+  /** Old releases switched away from and not yet stopped: the next agent stops them. */
+  draining?: InstanceRecord[];
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
 const RUNTIME_ITEM = "${OUTPOST_RUNTIME}";
 const CRASH_LOOP = { restarts: 5, withinMs: 60_000 };
 const HOOK_TIMEOUT_MS = 10 * 60_000;
+/** Between the switch and the old release's stop_signal (see #deploy); OUTPOST_SWITCH_SETTLE_MS changes it. */
+const SWITCH_SETTLE_MS = 500;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,6 +107,8 @@ export class App {
   #actions: ActionResult[] = [];
   #queue: Promise<void> = Promise.resolve();
   #crashes: number[] = [];
+  /** Switched away from, being drained (persisted, so an agent stopped meanwhile leaves no orphan). */
+  #draining: InstanceRecord[] = [];
 
   constructor(name: string, ctx: AppContext) {
     this.name = name;
@@ -108,10 +125,15 @@ export class App {
     this.#id = saved.id;
     this.#generation = saved.generation;
     this.#desired = saved.desired;
+    this.#draining = saved.draining ?? [];
     const live = saved.live;
     if (live) {
       this.#spec = await _readJson<AppRunSpec>(this.#releaseDir(live.release) + ".spec.json");
-      if (this.#spec && (await isSameProcess(live.pid, live.startTime))) {
+      const running =
+        this.#spec &&
+        (await isSameProcess(live.pid, live.startTime)) &&
+        (live.container === undefined || (await this.#containerRunning(live.container)));
+      if (running && this.#spec) {
         this.#live = this.#instance(live, "healthy");
         this.#ctx.log(`app ${this.name}: re-adopted release ${live.release} (pid ${live.pid})`);
         this.#ctx.setService(this.name, live.port, this.#spec.listen);
@@ -120,6 +142,9 @@ export class App {
         this.#message = `release ${live.release} was not running when the agent started`;
       }
     }
+    // Old releases a previous agent switched away from but had not stopped yet: stopped now, after
+    // the live one is known (each stop persists the state).
+    for (const rec of [...this.#draining]) void this.#enqueue(() => this.#stopLeftover(rec));
     return true;
   }
 
@@ -228,20 +253,34 @@ export class App {
   async #deploy(w: Workload, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
-    // Not yet driven here (issue 13 items 10 and 3's `user`): refused, never run some other way.
-    if (spec.image !== undefined || spec.user !== undefined) {
+    // Not yet driven here (issue 13 item 3's `user`): refused, never run some other way.
+    if (spec.user !== undefined) {
+      this.#fail(spec.release, "user is not supported by this agent yet");
+      return;
+    }
+    if (spec.image !== undefined && !(await this.#podman())) {
       this.#fail(
         spec.release,
-        `${spec.image !== undefined ? "image" : "user"} is not supported by this agent yet`,
+        `image ${spec.image} needs podman on this host, and there is none on its PATH (install it, e.g. apt-get install podman, or set OUTPOST_PODMAN); or deploy a cmd instead`,
       );
       return;
     }
     this.#message = `deploying release ${spec.release}`;
     this.report();
-    if (!(await _exists(dir))) {
+    // Where the time goes, logged once the release is live (the deploy bench reads this line).
+    const phases: string[] = [];
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      phases.push(`${name} ${(now - mark).toFixed(0)} ms`);
+      mark = now;
+    };
+    if (await _exists(dir)) phase("artifact (already unpacked)");
+    else {
       try {
         await mkdir(`${this.#dir}/releases`, { recursive: true, mode: 0o700 });
-        await this.#ctx.prepareRelease(w, dir);
+        const got = await this.#ctx.prepareRelease(w, dir);
+        phase(`artifact (${_prepared(got)})`);
       } catch (error) {
         this.#fail(spec.release, `cannot fetch the artifact: ${_why(error)}`);
         return;
@@ -250,24 +289,34 @@ export class App {
     await writeFile(`${dir}.spec.json`, JSON.stringify(spec));
     let env: Record<string, string>;
     try {
-      env = { ...this.#baseEnv(spec), ...(await this.#ctx.openEnv(w)) };
+      const secrets = await this.#ctx.openEnv(w);
+      const clash = spec.image !== undefined ? Object.keys(secrets).find(isPodmanEnvName) : undefined;
+      if (clash)
+        throw new Error(
+          `the secret ${clash} has a name podman reads itself, so it would travel on podman's command line; rename it (outpost env rm, env set)`,
+        );
+      env = { ...this.#baseEnv(spec), ...secrets };
     } catch (error) {
       this.#fail(spec.release, _why(error));
       return;
     }
+    phase("env");
     if (spec.hook && !restart) {
       const hook = await this.#runHook(spec, dir, env);
       if (!hook.ok) {
         this.#fail(spec.release, `release hook failed: ${hook.output}`);
         return;
       }
+      phase("release hook");
     }
     const port = await this.#freePort();
     const inst = await this.#start(spec, dir, { ...env, PORT: String(port) }, port);
     if (!inst) return;
+    phase("start");
     this.#others.push(inst);
     this.report();
     const gate = await this.#gate(spec, inst, dir, env);
+    phase("health");
     if (!gate.ok) {
       this.#others = this.#others.filter((i) => i !== inst);
       await this.#stop(inst, spec);
@@ -290,13 +339,21 @@ export class App {
     this.#crashes = [];
     this.#ctx.setService(this.name, port, spec.listen);
     this.#message = `release ${spec.release} is live`;
+    if (old) this.#draining.push(old.rec);
     await this.#persist();
+    phase("switch");
+    this.#ctx.log(`app ${this.name}: release ${spec.release} live; phases: ${phases.join(", ")}`);
     this.#watch(inst);
     this.report();
     if (old) {
       const oldSpec = (await _readJson<AppRunSpec>(`${this.#releaseDir(old.rec.release)}.spec.json`)) ?? spec;
       this.#others.push(old);
+      // Connections the proxies opened to the old port just before the switch may still sit in its
+      // accept queue, and a listener that closes resets those: give them a moment to be accepted.
+      await sleep(Number(this.#ctx.runtime.env("OUTPOST_SWITCH_SETTLE_MS")) || SWITCH_SETTLE_MS);
       await this.#stop(old, oldSpec);
+      this.#draining = this.#draining.filter((r) => r !== old.rec);
+      await this.#persist();
       this.#keepOthers();
     }
     await this.#prune(spec);
@@ -357,14 +414,46 @@ export class App {
   ): Promise<Instance | undefined> {
     await mkdir(`${this.#dir}/logs`, { recursive: true, mode: 0o700 });
     try {
-      const started = await spawnDetached(this.#ctx.runtime, this.#argv(spec.cmd), {
+      let argv = this.#argv(spec.cmd);
+      let runEnv = env;
+      let container: string | undefined;
+      if (spec.image !== undefined) {
+        const podman = await this.#podman();
+        if (!podman) throw new Error("podman is no longer on this host's PATH");
+        container = containerName(this.name, spec.release);
+        const run = podmanRunCommand(
+          {
+            podman,
+            name: container,
+            app: this.name,
+            release: spec.release,
+            image: spec.image,
+            cmd: spec.cmd,
+            port,
+            env,
+            stopSignal: spec.stopSignal,
+            stopTimeoutMs: spec.stopTimeout,
+          },
+          (n) => this.#ctx.runtime.env(n),
+        );
+        argv = run.argv;
+        runEnv = run.env;
+      }
+      const started = await spawnDetached(this.#ctx.runtime, argv, {
         cwd: dir,
-        env,
+        env: runEnv,
         out: this.logPath("stdout"),
         err: this.logPath("stderr"),
       });
       const inst = this.#instance(
-        { release: spec.release, pid: started.pid, startTime: started.startTime, port, liveSince: 0 },
+        {
+          release: spec.release,
+          pid: started.pid,
+          startTime: started.startTime,
+          port,
+          liveSince: 0,
+          ...(container ? { container } : {}),
+        },
         "starting",
       );
       inst.exited = started.child?.exited;
@@ -373,6 +462,30 @@ export class App {
       this.#fail(spec.release, `cannot start: ${_why(error)}`);
       return undefined;
     }
+  }
+
+  async #stopLeftover(rec: InstanceRecord): Promise<void> {
+    if (!(await isSameProcess(rec.pid, rec.startTime))) return;
+    const spec = await _readJson<AppRunSpec>(`${this.#releaseDir(rec.release)}.spec.json`);
+    this.#ctx.log(
+      `app ${this.name}: stopping release ${rec.release} (pid ${rec.pid}), left draining by the last agent`,
+    );
+    const inst = this.#instance(rec, "stopping");
+    await this.#stop(inst, spec ?? { stopSignal: "SIGTERM", stopTimeout: 10_000 });
+    this.#draining = this.#draining.filter((r) => r !== rec);
+    await this.#persist();
+  }
+
+  /** The podman binary, looked up once per agent (container.ts). */
+  #podmanPath: Promise<string | undefined> | undefined;
+  #podman(): Promise<string | undefined> {
+    this.#podmanPath ??= findPodman(this.#ctx.runtime);
+    return this.#podmanPath;
+  }
+
+  async #containerRunning(name: string): Promise<boolean> {
+    const podman = await this.#podman();
+    return podman !== undefined && (await containerRunning(this.#ctx.runtime, podman, name));
   }
 
   #instance(rec: InstanceRecord, state: InstanceState): Instance {
@@ -427,7 +540,9 @@ export class App {
       return;
     }
     await sleep(Math.min(30_000, 250 * 2 ** (this.#crashes.length - 1)));
-    const env = { ...this.#baseEnv(spec), PORT: String(inst.rec.port) };
+    // The restarted release gets its secrets again (opened anew: nothing kept in memory or on disk).
+    const secrets = this.#workload ? await this.#ctx.openEnv(this.#workload).catch(() => ({})) : {};
+    const env = { ...this.#baseEnv(spec), ...secrets, PORT: String(inst.rec.port) };
     const again = await this.#start(spec, this.#releaseDir(spec.release), env, inst.rec.port);
     if (!again) return;
     again.restarts = inst.restarts + 1;
@@ -445,13 +560,16 @@ export class App {
     this.report();
   }
 
-  async #stop(inst: Instance, spec: AppRunSpec): Promise<void> {
+  async #stop(inst: Instance, spec: Pick<AppRunSpec, "stopSignal" | "stopTimeout">): Promise<void> {
     inst.watching = false;
     if (!inst.rec.pid) return;
     inst.state = "stopping";
     inst.since = Date.now();
     this.report();
-    await signalGroup(this.#ctx.runtime, inst.rec.pid, spec.stopSignal);
+    const podman = inst.rec.container ? await this.#podman() : undefined;
+    if (inst.rec.container && podman)
+      await stopContainer(this.#ctx.runtime, podman, inst.rec.container, spec.stopTimeout);
+    else await signalGroup(this.#ctx.runtime, inst.rec.pid, spec.stopSignal);
     if (!(await waitGone(inst.rec.pid, inst.rec.startTime, spec.stopTimeout))) {
       await signalGroup(this.#ctx.runtime, inst.rec.pid, "SIGKILL");
       await waitGone(inst.rec.pid, inst.rec.startTime, 5000);
@@ -493,6 +611,7 @@ export class App {
       generation: this.#generation,
       desired: this.#desired,
       ...(this.#live ? { live: this.#live.rec } : {}),
+      ...(this.#draining.length ? { draining: this.#draining } : {}),
     };
     await this.#ctx.runtime.writeFile(`${this.#dir}/state.json`, JSON.stringify(saved));
   }
@@ -503,6 +622,9 @@ export class App {
 
   #baseEnv(spec: AppRunSpec): Record<string, string> {
     const env: Record<string, string> = {};
+    // A container gets its own image's PATH and HOME, nothing of this host's environment.
+    if (spec.image !== undefined)
+      return { ...spec.env, OUTPOST_APP: this.name, OUTPOST_RELEASE: String(spec.release) };
     for (const name of ["PATH", "HOME", "LANG", "TZ", "USER"]) {
       const v = this.#ctx.runtime.env(name);
       if (v !== undefined) env[name] = v;
@@ -537,6 +659,17 @@ async function _exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+function _prepared(got: PrepareStats | undefined): string {
+  if (!got) return "already there";
+  const f = got.fetch;
+  const fetched = f
+    ? `fetched: request ${f.requestMs.toFixed(0)} ms, stream ${f.streamMs.toFixed(0)} ms of which writes ${f.diskMs.toFixed(0)} ms and fsync ${f.syncMs.toFixed(0)} ms, ${f.unpackedBytes} bytes unpacked`
+    : "";
+  if (got.source === "cache") return `from the cache, copy ${got.copyMs.toFixed(0)} ms`;
+  if (got.source === "direct") return fetched;
+  return `${fetched}; copy ${got.copyMs.toFixed(0)} ms`;
 }
 
 function _why(error: unknown): string {

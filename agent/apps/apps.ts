@@ -13,6 +13,7 @@ import { ActionLedger } from "../action-ledger.ts";
 import type { Send } from "../outgoing.ts";
 import type { Runtime } from "../runtime/index.ts";
 import { App } from "./app.ts";
+import type { PrepareStats } from "./artifact-cache.ts";
 import { ListenProxies } from "./listen-proxy.ts";
 
 export interface AppsOptions {
@@ -21,7 +22,7 @@ export interface AppsOptions {
   log(line: string): void;
   /** The host service `name` → 127.0.0.1:`port`, or none. */
   setService(name: string, port: number | undefined): void;
-  prepareRelease(w: Workload, dir: string): Promise<void>;
+  prepareRelease(w: Workload, dir: string): Promise<PrepareStats | undefined>;
   openEnv(w: Workload): Promise<Record<string, string>>;
 }
 

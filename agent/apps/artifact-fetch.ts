@@ -44,6 +44,19 @@ export interface ArtifactRef {
   destDir: string;
 }
 
+/** Where a fetch's time went (for the agent's log and the deploy bench's per-phase rows). */
+export interface ArtifactFetchStats {
+  /** Signing and the control plane's answer (headers). */
+  requestMs: number;
+  /** The body from first to last byte, through sha256, gunzip and the tar decoder onto disk. */
+  streamMs: number;
+  /** Of streamMs, the time spent waiting on file writes, and on fsync. */
+  diskMs: number;
+  syncMs: number;
+  /** Bytes of the unpacked files. */
+  unpackedBytes: number;
+}
+
 export type ArtifactFetchFailure = "refused" | "corrupt" | "unsafe" | "no_space" | "failed";
 
 /** Why a fetch failed, in one line that says what to do; nothing is left at destDir. */
@@ -68,7 +81,10 @@ const MAX_NAME = 4096;
  * exists it is taken as this artifact unpacked before (only a completed rename creates it), so a
  * redelivered action does nothing.
  */
-export async function fetchArtifact(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<void> {
+export async function fetchArtifact(
+  ctx: ArtifactFetchContext,
+  ref: ArtifactRef,
+): Promise<ArtifactFetchStats | undefined> {
   // A connection that breaks (the control plane restarting, a network blip) is tried again, a few
   // times with backoff; a refusal, a corrupt artifact or a full disk is final at once.
   for (let attempt = 0; ; attempt++) {
@@ -85,7 +101,10 @@ export async function fetchArtifact(ctx: ArtifactFetchContext, ref: ArtifactRef)
 /** Tries after the first when a fetch's connection breaks: 0.5 + 1 + 2 + 4 + 8 s of backoff. */
 const RETRIES = 5;
 
-async function _fetchOnce(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<void> {
+async function _fetchOnce(
+  ctx: ArtifactFetchContext,
+  ref: ArtifactRef,
+): Promise<ArtifactFetchStats | undefined> {
   const fs = await import("node:fs/promises");
   const short = ref.sha256.slice(0, 12);
   if (!SHA256_HEX.test(ref.sha256))
@@ -93,18 +112,27 @@ async function _fetchOnce(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<
   if (!Number.isSafeInteger(ref.size) || ref.size < 1)
     throw new RangeError(`Cannot fetch artifact ${short}: size ${ref.size} is not a positive integer`);
   const destDir = ref.destDir.replace(/\/+$/, "");
-  if (await _exists(fs, destDir)) return;
+  if (await _exists(fs, destDir)) return undefined;
   const parent = destDir.slice(0, destDir.lastIndexOf("/")) || "/";
   await fs.mkdir(parent, { recursive: true, mode: 0o755 });
   const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
   const temp = `${destDir}.partial-${random}`;
   try {
     await fs.mkdir(temp, { mode: 0o755 });
+    const t0 = performance.now();
     const res = await _request(ctx, ref);
-    await _unpackVerified(fs, res.body!, ref, temp);
+    const t1 = performance.now();
+    const written = await _unpackVerified(fs, res.body!, ref, temp);
     await _syncDir(fs, temp);
     await fs.rename(temp, destDir);
     await _syncDir(fs, parent);
+    return {
+      requestMs: t1 - t0,
+      streamMs: performance.now() - t1,
+      diskMs: written.diskMs,
+      syncMs: written.syncMs,
+      unpackedBytes: written.bytes,
+    };
   } catch (error) {
     await fs.rm(temp, { recursive: true, force: true }).catch(() => {});
     throw _describe(error, short, destDir);
@@ -141,7 +169,12 @@ async function _request(ctx: ArtifactFetchContext, ref: ArtifactRef): Promise<Re
 type Fs = typeof import("node:fs/promises");
 
 /** Streams body → (sha256, count) → gunzip → tar → files under `root`; throws unless it all matched. */
-async function _unpackVerified(fs: Fs, body: ReadableStream<Uint8Array>, ref: ArtifactRef, root: string) {
+async function _unpackVerified(
+  fs: Fs,
+  body: ReadableStream<Uint8Array>,
+  ref: ArtifactRef,
+  root: string,
+): Promise<{ bytes: number; diskMs: number; syncMs: number }> {
   const { createHash } = await import("node:crypto");
   const hash = createHash("sha256");
   const short = ref.sha256.slice(0, 12);
@@ -161,6 +194,7 @@ async function _unpackVerified(fs: Fs, body: ReadableStream<Uint8Array>, ref: Ar
     .pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
     .pipeThrough(createTarDecoder({ strict: true }));
   const symlinks: string[] = [];
+  const written = { bytes: 0, diskMs: 0, syncMs: 0 };
   const reader = entries.getReader();
   for (;;) {
     let next: ReadableStreamReadResult<ParsedTarEntry>;
@@ -175,7 +209,7 @@ async function _unpackVerified(fs: Fs, body: ReadableStream<Uint8Array>, ref: Ar
       });
     }
     if (next.done) break;
-    await _writeEntry(fs, root, next.value, symlinks);
+    await _writeEntry(fs, root, next.value, symlinks, written);
   }
   await piped;
   const digest = hash.digest("hex");
@@ -199,9 +233,16 @@ async function _unpackVerified(fs: Fs, body: ReadableStream<Uint8Array>, ref: Ar
     if (target !== realRoot && !target.startsWith(`${realRoot}/`))
       throw new ArtifactFetchError("unsafe", `symlink '${link}' in artifact ${short} points outside it`);
   }
+  return written;
 }
 
-async function _writeEntry(fs: Fs, root: string, entry: ParsedTarEntry, symlinks: string[]): Promise<void> {
+async function _writeEntry(
+  fs: Fs,
+  root: string,
+  entry: ParsedTarEntry,
+  symlinks: string[],
+  written: { bytes: number; diskMs: number; syncMs: number },
+): Promise<void> {
   const header = entry.header;
   const name = _safeName(header.name);
   const type = header.type ?? "file";
@@ -248,8 +289,15 @@ async function _writeEntry(fs: Fs, root: string, entry: ParsedTarEntry, symlinks
     throw error;
   }
   try {
-    for await (const chunk of entry.body as unknown as AsyncIterable<Uint8Array>) await file.write(chunk);
+    for await (const chunk of entry.body as unknown as AsyncIterable<Uint8Array>) {
+      const t = performance.now();
+      await file.write(chunk);
+      written.diskMs += performance.now() - t;
+      written.bytes += chunk.byteLength;
+    }
+    const t = performance.now();
     await file.sync();
+    written.syncMs += performance.now() - t;
   } finally {
     await file.close();
   }

@@ -5,6 +5,7 @@
 import { decodeCbor, type Signer, type Workload } from "../../schema/protocol/index.ts";
 import { decodeSealedEnvEntry } from "../../schema/secrets/index.ts";
 import type { AgentState } from "../state.ts";
+import { ArtifactCache, type CacheLimits, type PrepareStats } from "./artifact-cache.ts";
 import { fetchArtifact } from "./artifact-fetch.ts";
 import { openEnv } from "./secrets.ts";
 
@@ -20,16 +21,22 @@ export function openAppEnv(
   };
 }
 
-/** Fetches and unpacks a workload's artifact into `dir`, signed as this host (artifact-fetch.ts). */
+/**
+ * Makes `dir` the workload's artifact unpacked: copied from the cache in `<stateDir>/artifacts` when
+ * this host has it, else fetched signed as this host (artifact-fetch.ts), verified and cached first.
+ */
 export function prepareRelease(
   state: AgentState,
   signer: Signer,
-): (w: Workload, dir: string) => Promise<void> {
-  return (w, dir) =>
-    fetchArtifact(
-      { url: state.url, hostId: state.hostId, signer },
-      { sha256: _hex(w.artifact.sha256), size: w.artifact.size, destDir: dir },
-    );
+  stateDir: string,
+  limits?: CacheLimits,
+): (w: Workload, dir: string) => Promise<PrepareStats> {
+  const cache = new ArtifactCache(
+    `${stateDir}/artifacts`,
+    (ref) => fetchArtifact({ url: state.url, hostId: state.hostId, signer }, ref),
+    limits,
+  );
+  return (w, dir) => cache.prepare({ sha256: _hex(w.artifact.sha256), size: w.artifact.size, destDir: dir });
 }
 
 function _hex(bytes: Uint8Array): string {

@@ -23,8 +23,22 @@ server.listen(Number(process.env.PORT ?? 8080), "127.0.0.1", () => {
   console.log(`shop release ${release} listening on 127.0.0.1:${process.env.PORT}`);
 });
 
-// Drain: stop accepting, finish what is in flight, then exit (the agent waits stop_timeout).
+// Drain. The agent has already switched the service and the listen proxy to the new release when
+// it sends SIGTERM, so no new client comes here; but a connection a proxy opened just before the
+// switch may still be on its way, its request not yet sent (a socket Node calls idle). So the
+// listener stays open, every answer from now on closes its connection, and the process exits once
+// it has had no connection for a second (or after 4 s: the agent's stop_timeout is 5 s).
+const open = new Set();
+server.on("connection", (socket) => {
+  open.add(socket);
+  socket.on("close", () => open.delete(socket));
+});
 process.on("SIGTERM", () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections?.();
+  server.on("request", (_req, res) => res.setHeader("connection", "close"));
+  let quietSince = Date.now();
+  setInterval(() => {
+    if (open.size > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= 1000) process.exit(0);
+  }, 100);
+  setTimeout(() => process.exit(0), 4000);
 });

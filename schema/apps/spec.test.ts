@@ -91,6 +91,22 @@ describe("outpost.toml", () => {
     expect(refusal('name = "a"').key).toBe("cmd");
   });
 
+  it("takes image instead of cmd, and refuses an image podman could read as a flag", () => {
+    expect(parseAppSpec('name = "a"\nimage = "localhost/box:1"')).toMatchObject({
+      image: "localhost/box:1",
+      cmd: [],
+    });
+    expect(parseAppSpec('name = "a"\nimage = "localhost/box:1"\ncmd = ["/bin/sh", "-c", "x"]').cmd).toEqual([
+      "/bin/sh",
+      "-c",
+      "x",
+    ]);
+    expect(refusal('name = "a"\nimage = "--privileged"').key).toBe("image");
+    expect(refusal('name = "a"\nimage = "box latest"').key).toBe("image");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
+    expect(refusal('name = "a"\nimage = "x:1"\ncmd = ["${OUTPOST_RUNTIME}", "s.js"]').key).toBe("cmd");
+  });
+
   it("refuses TOML that does not parse, with its line", () => {
     expect(refusal('name = "a"\ncmd = [\n').message).toMatch(/not valid TOML \(line \d+\)/);
   });

@@ -24,6 +24,15 @@ import { parse, TomlError } from "smol-toml";
 import { parseDuration, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from "../names.ts";
 import type { AppRunSpec, HealthCheck } from "../protocol/workloads.ts";
 
+/**
+ * An image reference, like `docker.io/library/nginx:1.27` or `localhost/app@sha256:…`: it starts with
+ * a letter or digit, so podman can never take it for one of its flags.
+ */
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal argv item outpost.toml spells
+const RUNTIME_ITEM = "${OUTPOST_RUNTIME}";
+const IMAGE_REFERENCE_RULE = 'an image reference like "docker.io/library/nginx:1.27"';
+
 /** The spec as the control plane keeps it: the run spec without what a release adds. */
 export type AppSpec = Omit<AppRunSpec, "kind" | "release" | "revertTo"> & { name: string };
 
@@ -169,9 +178,15 @@ export function parseAppSpec(text: string, overrides: SpecOverrides = {}): AppSp
     revertWindow: DEFAULTS.revertWindow,
   };
   if (doc.image !== undefined)
-    spec.image = _string(doc.image, "image", [/^[\x21-\x7e]{1,255}$/, "an image reference"]);
+    spec.image = _string(doc.image, "image", [IMAGE_REFERENCE, IMAGE_REFERENCE_RULE]);
   if (doc.cmd !== undefined) spec.cmd = _argv(doc.cmd, "cmd");
   else if (spec.image === undefined) throw new SpecError("cmd", "cmd is required (or image)");
+  // With an image, cmd is the container's argv: the agent's runtime is not in the image.
+  if (spec.image !== undefined && spec.cmd.includes(RUNTIME_ITEM))
+    throw new SpecError(
+      "cmd",
+      `cmd of an image is the container's argv; ${RUNTIME_ITEM} (the agent's own runtime) is not in it`,
+    );
   if (doc.env !== undefined) {
     if (typeof doc.env !== "object" || doc.env === null || Array.isArray(doc.env))
       _wrong("env", "a table", doc.env);

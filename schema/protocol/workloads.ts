@@ -207,7 +207,10 @@ const APP_SPEC = _struct<AppRunSpec>({
   ),
   keep: _uint(1, 100),
   user: _optional(_text({ pattern: [/^[a-z_][a-z0-9_-]{0,31}$/, "a user name like www-data"], max: 32 })),
-  image: _optional(_text({ pattern: [/^[\x21-\x7e]{1,255}$/, "an image reference"], max: 255 })),
+  // As in schema/apps/spec.ts: a leading letter or digit, never a podman flag.
+  image: _optional(
+    _text({ pattern: [/^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/, "an image reference"], max: 255 }),
+  ),
   revertWindow: MS,
   revertTo: _optional(_uint(1, 0x7fffffff)),
 });

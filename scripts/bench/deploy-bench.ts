@@ -6,9 +6,17 @@
 // `ssh host 'tar xzf … && start'`, then the same health check polled until it passes. Then the second
 // deploy of the unchanged file (nothing to upload: a new release of the same artifact), and the RSS of
 // workerd and of the agent while a 1 GiB artifact is deployed: peak minus what they had at the start.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,7 +26,7 @@ import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
 import { createTarPacker } from "modern-tar";
 import type { TestAgent } from "../../test/harness/agent.ts";
-import { runCli } from "../../test/harness/cli.ts";
+import { CLI_BIN, runCli } from "../../test/harness/cli.ts";
 import type { Sshd } from "../../test/harness/sshd.ts";
 import { rssKb } from "./rss-bench.ts";
 import { mib, ms, type Row } from "./table.ts";
@@ -69,12 +77,11 @@ async function makeArtifact(path: string, bytes: number): Promise<void> {
   await closed;
 }
 
-/** Peak RSS (KiB) of the processes `pids()` names while `work` runs, sampled every 50 ms, and at the start. */
-async function peakRss<T>(
+/** RSS (KiB) of the processes `pids()` names while `work` runs, sampled every 50 ms, and at the start. */
+async function sampleRss<T>(
   pids: () => (number | undefined)[],
   work: () => Promise<T>,
-): Promise<{ result: T; peaks: number[]; starts: number[] }> {
-  const peaks: number[] = [];
+): Promise<{ result: T; samples: { at: number; kb: number[] }[]; starts: number[] }> {
   const read = (pid: number | undefined) => {
     try {
       return pid === undefined ? 0 : rssKb(pid);
@@ -82,18 +89,22 @@ async function peakRss<T>(
       return 0;
     }
   };
+  const t0 = performance.now();
   const starts = pids().map(read);
-  const sample = () =>
-    pids().forEach((pid, i) => {
-      peaks[i] = Math.max(peaks[i] ?? 0, read(pid));
-    });
+  const samples: { at: number; kb: number[] }[] = [];
+  const sample = () => samples.push({ at: performance.now() - t0, kb: pids().map(read) });
   const timer = setInterval(sample, 50);
   try {
-    return { result: await work(), peaks, starts };
+    return { result: await work(), samples, starts };
   } finally {
     clearInterval(timer);
     sample();
   }
+}
+
+/** The highest sample of process `i` within [from, to) ms. */
+function peakOf(samples: { at: number; kb: number[] }[], i: number, from = 0, to = Infinity): number {
+  return samples.filter((s) => s.at >= from && s.at < to).reduce((m, s) => Math.max(m, s.kb[i] ?? 0), 0);
 }
 
 /** A free loopback port (for the SSH side's app). */
@@ -148,6 +159,30 @@ function ownWorkerd(): number | undefined {
   }
 }
 
+/** Runs the CLI, noting when each line of its stdout came (ms from the start). */
+function runCliTimed(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string; lines: { at: number; text: string }[] }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const lines: { at: number; text: string }[] = [];
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      for (const text of d.split("\n").filter(Boolean)) lines.push({ at: performance.now() - t0, text });
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, lines }));
+  });
+}
+
 export async function deployBench(o: DeployBenchOptions): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), "outpost-deploy-bench-"));
   try {
@@ -162,14 +197,26 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
   await makeArtifact(small, 100 * MB);
   const spec = join(dir, "outpost.toml");
   writeFileSync(spec, SPEC);
-  const env = { ...o.env, OUTPOST_DEPLOY_WAIT_MS: String(30 * 60_000) };
-  /** Outpost's way: `outpost deploy` until the release is live (healthy). */
+  const env = { ...o.env, OUTPOST_DEPLOY_WAIT_MS: String(30 * 60_000), OUTPOST_TRACE: "1" };
+  /** Outpost's way: `outpost deploy` until the release is live (healthy); its phases on the side. */
+  const phases: string[] = [];
+  /** When the last deploy's CLI had created the deployment (its upload done), ms after its start. */
+  let createdAt = 0;
   const outpost = async (file: string) => {
+    const logFrom = o.agent.process.output().length;
     const t0 = performance.now();
-    const res = await runCli(["deploy", "bench", file, "--spec", spec, "--to", o.agent.ref], env);
+    const res = await runCliTimed(["deploy", "bench", file, "--spec", spec, "--to", o.agent.ref], env);
+    const total = performance.now() - t0;
     if (res.code !== 0 || !/is live/.test(res.stdout))
       throw new Error(`deploy failed: ${res.stderr}${res.stdout}`);
-    return performance.now() - t0;
+    const agentLine = /release \d+ live; phases: (.*)/.exec(o.agent.process.output().slice(logFrom))?.[1];
+    createdAt = Number(/^trace: (\d+) ms deployment created$/m.exec(res.stderr)?.[1] ?? 0);
+    const cli = [...res.stderr.matchAll(/^trace: (\d+ ms [^\n]*)$/gm)].map((m) => m[1]).join("; ");
+    phases.push(
+      `${(statSync(file).size / MB).toFixed(0)} MB deploy ${total.toFixed(0)} ms. CLI (since its start): ${cli}. ` +
+        `Agent: ${agentLine ?? "?"}`,
+    );
+    return total;
   };
   /** The SSH way: scp the same file, ssh to unpack and start it, poll the same health check. */
   let sshPid: number | undefined;
@@ -202,20 +249,27 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
   const agentPid = o.agent.process.child.pid;
   const pids = () => [workerd, agentPid];
   try {
+    // The large artifact first, while workerd and the agent have not yet moved any other: their RSS
+    // at its start is the baseline, not a heap already grown by the 100 MB deploys.
+    const big = join(dir, "image-1gib.tar.gz");
+    await makeArtifact(big, BIG_BYTES);
+    const large = await sampleRss(pids, () => outpost(big));
+    rmSync(big, { force: true });
+    const [workerdStart = 0, agentStart = 0] = large.starts;
+    const workerdPeak = peakOf(large.samples, 0);
+    const agentPeak = peakOf(large.samples, 1);
+    console.error(
+      `deploy bench: ${BIG_BYTES >> 20} MiB deployed in ${(large.result / 1000).toFixed(1)} s; workerd RSS start ${mib(workerdStart)}, ` +
+        `peak during the upload ${mib(peakOf(large.samples, 0, 0, createdAt))}, during the agent's fetch ${mib(peakOf(large.samples, 0, createdAt))}; ` +
+        `agent start ${mib(agentStart)}, peak ${mib(agentPeak)}`,
+    );
     const firstMs = await outpost(small);
     console.error(`deploy bench: 100 MB deployed (live) in ${firstMs.toFixed(0)} ms`);
     const sshMs = await ssh();
     const secondMs = await outpost(small);
-    console.error(
-      `deploy bench: ssh ${sshMs.toFixed(0)} ms, second deploy ${secondMs.toFixed(0)} ms; now ${BIG_BYTES >> 20} MiB`,
-    );
-    const big = join(dir, "image-1gib.tar.gz");
-    await makeArtifact(big, BIG_BYTES);
-    const large = await peakRss(pids, () => outpost(big));
-    rmSync(big, { force: true });
-    const bytes = readFileSync(small).byteLength;
-    const [workerdPeak = 0, agentPeak = 0] = large.peaks;
-    const [workerdStart = 0, agentStart = 0] = large.starts;
+    console.error(`deploy bench: ssh ${sshMs.toFixed(0)} ms, second deploy ${secondMs.toFixed(0)} ms`);
+    for (const line of phases) console.error(`deploy bench phases: ${line}`);
+    const bytes = statSync(small).size;
     return [
       {
         what: `outpost deploy ${(bytes / MB).toFixed(0)} MB app until healthy vs scp + ssh 'tar xzf && start'`,
@@ -256,7 +310,9 @@ async function _bench(o: DeployBenchOptions, dir: string): Promise<Row[]> {
         process.kill(-sshPid, "SIGKILL");
       } catch {}
     }
-    // The app outlives its agent on purpose (README "Apps"): stop it by its recorded pid.
+    // The app outlives its agent on purpose (README "Apps"): remove it through the agent (which
+    // also stops a release still draining), then stop whatever is left by its recorded pid.
+    await runCli(["app", "rm", "bench", "--host", o.agent.ref], o.env).catch(() => {});
     try {
       const state = JSON.parse(readFileSync(join(o.agent.stateDir, "apps/bench/state.json"), "utf8"));
       if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");

@@ -18,6 +18,7 @@ import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
+import { zeroDowntimeBench } from "./zero-downtime-bench.ts";
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
 function workerdPid(): number | undefined {
@@ -37,7 +38,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows. */
+/**
+ * `npm run bench -- --only deploy[,streams]`: only those groups of rows (deploy includes downtime, the
+ * zero-downtime rows, which run alone too).
+ */
 const GROUPS = [
   "crypto",
   "exec",
@@ -46,6 +50,7 @@ const GROUPS = [
   "pty",
   "dashboard",
   "deploy",
+  "downtime",
   "fleet",
   "console",
 ] as const;
@@ -111,7 +116,7 @@ async function stackBenches(want: Set<string>): Promise<Row[]> {
 
     const sshd = await startSshd();
     try {
-      if (want.has("deploy")) {
+      if (want.has("deploy") || want.has("downtime")) {
         const agent = await startAgent(client, {
           runtime: "bun",
           name: "deploy",
@@ -121,7 +126,8 @@ async function stackBenches(want: Set<string>): Promise<Row[]> {
         });
         try {
           const env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
-          rows.push(...(await deployBench({ agent, env, sshd })));
+          if (want.has("deploy")) rows.push(...(await deployBench({ agent, env, sshd })));
+          rows.push(...(await zeroDowntimeBench({ agent, env })));
         } finally {
           await agent.stop();
         }

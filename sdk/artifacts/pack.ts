@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import ignore, { type Ignore } from "ignore";
 import { createTarPacker, type TarPackController } from "modern-tar";
+import { cachedSha256, fileStamp, rememberSha256 } from "./hash-cache.ts";
 
 export interface PackedArtifact {
   /** The tar.gz on disk (a temporary file when packed from a directory). */
@@ -25,6 +26,11 @@ export interface PackedArtifact {
 export interface PackOptions {
   /** The ignore file's name inside the directory (default `.outpostignore`). */
   ignoreFile?: string;
+  /**
+   * A file remembering the sha256 of .tar.gz files already hashed (hash-cache.ts), so an unchanged
+   * file is not read again; without it every file is hashed.
+   */
+  hashCache?: string;
 }
 
 const EPOCH = new Date(0);
@@ -49,9 +55,14 @@ export async function packArtifact(source: string, opts: PackOptions = {}): Prom
   }
   if (head[0] !== GZIP_MAGIC[0] || head[1] !== GZIP_MAGIC[1])
     throw new Error(`${source} is not a gzip'd tar (.tar.gz); give a directory or a .tar.gz file`);
+  const stamp = opts.hashCache ? await fileStamp(source) : undefined;
+  const remembered = stamp ? await cachedSha256(opts.hashCache!, stamp) : undefined;
+  if (remembered) return { path: source, sha256: remembered, size: info.size, cleanup: async () => {} };
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
-  return { path: source, sha256: hash.digest("hex"), size: info.size, cleanup: async () => {} };
+  const sha256 = hash.digest("hex");
+  if (stamp) await rememberSha256(opts.hashCache!, stamp, sha256);
+  return { path: source, sha256, size: info.size, cleanup: async () => {} };
 }
 
 async function packDirectory(dir: string, opts: PackOptions): Promise<PackedArtifact> {

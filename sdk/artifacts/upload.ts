@@ -13,6 +13,10 @@ export interface UploadOptions {
   onProgress?(sent: number, total: number): void;
   /** The ignore file's name inside a directory source (default `.outpostignore`). */
   ignoreFile?: string;
+  /** Remembers the sha256 of .tar.gz files hashed before (pack.ts's hashCache). */
+  hashCache?: string;
+  /** Called once the artifact is packed and hashed, before anything is sent. */
+  onHashed?(sha256: string, size: number): void;
   /** Stops the upload; what was sent stays on the server for the next attempt to resume. */
   signal?: AbortSignal;
 }
@@ -37,7 +41,11 @@ export async function uploadArtifact(
   source: string,
   opts: UploadOptions = {},
 ): Promise<UploadResult> {
-  const packed = await packArtifact(source, opts.ignoreFile ? { ignoreFile: opts.ignoreFile } : {});
+  const packed = await packArtifact(source, {
+    ...(opts.ignoreFile ? { ignoreFile: opts.ignoreFile } : {}),
+    ...(opts.hashCache ? { hashCache: opts.hashCache } : {}),
+  });
+  opts.onHashed?.(packed.sha256, packed.size);
   try {
     return await uploadFile(client, packed, opts);
   } finally {

@@ -33,6 +33,7 @@ import type { AppEnv, Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { selectorParam } from "../http/selector.ts";
 import { valid } from "../http/validate.ts";
+import { notSealedMessage, sealedEnvFor } from "../secrets/sealed-env.ts";
 
 const APP_NAME = z.string().regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` });
 
@@ -335,6 +336,12 @@ export const appRoutes = new Hono<AppEnv>()
       ? await _rolloutHosts(db, caller.tenantId, { ...body, cluster: body.cluster })
       : undefined;
     const host = body.to ? await resolveHost(db, caller.tenantId, body.to) : undefined;
+    if (host) {
+      // Refused before anything is written: started there, the app would run without its env.
+      const sealed = await sealedEnvFor(db, { tenantId: caller.tenantId, app: spec.name, hostId: host.id });
+      if (!Array.isArray(sealed))
+        throw new ApiError(409, "env_not_sealed", notSealedMessage(spec.name, body.to!, sealed.missing));
+    }
     await db
       .insert(apps)
       .values({ id: newId("app"), tenantId: caller.tenantId, name: spec.name })

@@ -35,6 +35,7 @@ import {
 } from "../../schema/protocol/artifact-fetch.ts";
 import { fromBase64Url, isHostId, Verifier } from "../../schema/protocol/index.ts";
 import { artifactLimits, MAX_PARTS } from "../artifacts/limits.ts";
+import { rangedBody } from "../artifacts/ranged-body.ts";
 import { artifactKey, legacyArtifactKey } from "../artifacts/store.ts";
 import { requireRole } from "../auth/roles.ts";
 import { audit } from "../db/audit.ts";
@@ -453,8 +454,8 @@ export const agentArtifactRoutes = new Hono<AppEnv>().get("/:sha256", async (c) 
     throw new ApiError(401, "replayed", "this fetch request was used before; sign a new one");
   }
   const object =
-    (await c.env.ARTIFACTS.get(artifactKey(found.host.tenantId, sha))) ??
-    (await c.env.ARTIFACTS.get(legacyArtifactKey(sha)));
+    (await c.env.ARTIFACTS.head(artifactKey(found.host.tenantId, sha))) ??
+    (await c.env.ARTIFACTS.head(legacyArtifactKey(sha)));
   if (!object)
     throw new ApiError(503, "artifact_missing", `artifact ${sha.slice(0, 12)} is not in the bucket`);
   await audit(db, {
@@ -465,7 +466,8 @@ export const agentArtifactRoutes = new Hono<AppEnv>().get("/:sha256", async (c) 
     outcome: "allowed",
     details: { size: object.size },
   });
-  return new Response(object.body, {
+  const body = rangedBody(c.env.ARTIFACTS, object.key, object.size, (p) => c.executionCtx.waitUntil(p));
+  return new Response(body, {
     headers: { "content-type": "application/octet-stream", "content-length": String(object.size) },
   });
 });

@@ -38,3 +38,13 @@ export async function sealedEnvFor(
     sealedKey: fromBase64Url(r.sealedKey as string),
   }));
 }
+
+/**
+ * Why a host cannot run the app yet, and what to run: its env is not sealed to it, and the control
+ * plane cannot seal it (it has no key that opens the values). Said to the API caller (409) and in a
+ * rollout's per-host row.
+ */
+export function notSealedMessage(app: string, host: string, missing: readonly string[]): string {
+  const names = missing.slice(0, 8).join(", ") + (missing.length > 8 ? `, … (${missing.length})` : "");
+  return `the env of ${app} is not sealed to ${host} (${names}), so it was not started there; run 'outpost env reseal ${app} --host ${host}' where a keeper key of this tenant is (or deploy with the outpost CLI there, which re-seals first), then deploy again`;
+}

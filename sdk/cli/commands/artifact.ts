@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import { listArtifacts, uploadArtifact } from "../../artifacts/index.ts";
 import { type Command, JSON_OPTION, parse, subcommands } from "../command.ts";
+import { configDir } from "../config.ts";
 import { json, table } from "../output.ts";
 import { formatBytes, progressBar } from "../progress.ts";
 import { UsageError } from "../usage-error.ts";
@@ -31,6 +33,7 @@ export const artifact: Command = {
       try {
         result = await uploadArtifact(ctx.client(), source, {
           onProgress: (sent, total) => bar.update(sent, total),
+          hashCache: join(configDir(ctx.env), "hash-cache.json"),
           ...(values["ignore-file"] ? { ignoreFile: values["ignore-file"] } : {}),
         });
       } finally {

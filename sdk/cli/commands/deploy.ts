@@ -11,6 +11,7 @@ import { type Command, JSON_OPTION, parse } from "../command.ts";
 import { configDir } from "../config.ts";
 import { watchDeployment } from "../follow.ts";
 import { json } from "../output.ts";
+import { progressBar } from "../progress.ts";
 import { UsageError } from "../usage-error.ts";
 
 const help = `usage: outpost deploy <app> <dir|file.tar.gz> --to <host>.<cluster> [--spec FILE] [--json]
@@ -45,6 +46,7 @@ async function _specText(source: string, specFile: string | undefined): Promise<
 /** Polls the deployment until it is settled; its final view. */
 export async function followDeployment(client: Outpost, id: string, onChange?: (line: string) => void) {
   let last = "";
+  const started = Date.now();
   const deadline = Date.now() + Number(process.env.OUTPOST_DEPLOY_WAIT_MS ?? 15 * 60_000);
   for (;;) {
     const { deployment } = await client.deploys.get(id);
@@ -54,7 +56,8 @@ export async function followDeployment(client: Outpost, id: string, onChange?: (
     if (line !== last) onChange?.(line);
     last = line;
     if (deployment.status !== "running" || Date.now() > deadline) return deployment;
-    await new Promise((r) => setTimeout(r, 250));
+    // Often at first, when a deploy of an unchanged artifact settles within a second; then gently.
+    await new Promise((r) => setTimeout(r, Date.now() < started + 10_000 ? 100 : 250));
   }
 }
 
@@ -119,6 +122,12 @@ export const deploy: Command = {
       }
     }
     const [app, source] = positionals as [string, string];
+    // OUTPOST_TRACE=1: when each step ended, on stderr (the deploy bench's per-phase rows read it).
+    const t0 = performance.now();
+    const trace = (what: string) => {
+      if (ctx.env.OUTPOST_TRACE === "1")
+        ctx.io.err(`trace: ${(performance.now() - t0).toFixed(0)} ms ${what}`);
+    };
     const text = await _specText(source, values.spec);
     try {
       parseAppSpec(text, { name: app });
@@ -145,7 +154,19 @@ export const deploy: Command = {
       ctx.io.err(`outpost: ${(error as Error).message}`);
       return 1;
     }
-    const uploaded = await uploadArtifact(client, source);
+    trace("env checked");
+    const bar = progressBar(`upload ${source}`, { json: values.json });
+    let uploaded: Awaited<ReturnType<typeof uploadArtifact>>;
+    try {
+      uploaded = await uploadArtifact(client, source, {
+        onHashed: () => trace("sha256"),
+        onProgress: (sent, total) => bar.update(sent, total),
+        hashCache: join(configDir(ctx.env), "hash-cache.json"),
+      });
+    } finally {
+      bar.done();
+    }
+    trace(uploaded.existed ? "upload (nothing to send)" : `upload (${uploaded.partsSent} parts)`);
     const base = { spec: text, sha256: uploaded.sha256, size: uploaded.size };
     if (values.cluster) {
       const { deployment } = await client.apps.deploy(app, {
@@ -174,14 +195,14 @@ export const deploy: Command = {
     }
     const to = values.to!;
     const { deployment } = await client.apps.deploy(app, { ...base, to });
+    trace("deployment created");
     if (!values.json)
       ctx.io.out(`${app}: release ${deployment.release} (${uploaded.sha256.slice(0, 12)}) → ${to}`);
     if (values["no-wait"]) return values.json ? json(ctx.io, deployment) : 0;
-    const done = await followDeployment(
-      client,
-      deployment.id,
-      values.json ? undefined : (line) => ctx.io.out(line),
-    );
+    const done = await followDeployment(client, deployment.id, (line) => {
+      trace(line);
+      if (!values.json) ctx.io.out(line);
+    });
     if (values.json) json(ctx.io, done);
     else if (done.status === "succeeded") ctx.io.out(`${app}: release ${done.release} is live on ${to}`);
     else

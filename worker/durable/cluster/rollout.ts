@@ -18,6 +18,7 @@ import type { HostId } from "../../../schema/protocol/keys.ts";
 import { audit } from "../../db/audit.ts";
 import type { Database } from "../../db/database.ts";
 import type { Bindings } from "../../env.ts";
+import { notSealedMessage, sealedEnvFor } from "../../secrets/sealed-env.ts";
 
 /** Generation a deployment_hosts row carries until its batch is pushed: no report reaches it. */
 export const UNPUSHED_GENERATION = Number.MAX_SAFE_INTEGER;
@@ -115,12 +116,22 @@ export async function step(env: Bindings, db: Database, cur: RolloutCursor): Pro
     if (!batch) return _finish(db, cur);
     if (cur.since === null) {
       for (const hostId of batch) {
+        // A host not yet a recipient of the app's sealed env would start it without its env: it fails
+        // here instead, untouched, saying what to run (the deploy came without a keeper: SDK, API).
+        const sealed = await sealedEnvFor(db, { tenantId: plan.tenantId, app: plan.app, hostId });
+        if (!Array.isArray(sealed)) {
+          await _setHost(db, plan.deploymentId, hostId, {
+            status: "failed",
+            message: notSealedMessage(plan.app, plan.names[hostId] ?? hostId, sealed.missing),
+          });
+          continue;
+        }
         const generation = await _desire(db, plan, hostId, plan.release);
         await _setHost(db, plan.deploymentId, hostId, { generation, status: "running" });
         cur.touched.push(hostId);
       }
       cur.since = now;
-      for (const hostId of batch) await push(hostId);
+      for (const hostId of batch) if (cur.touched.includes(hostId)) await push(hostId);
       return cur;
     }
     const rows = await db
@@ -148,7 +159,8 @@ export async function step(env: Bindings, db: Database, cur: RolloutCursor): Pro
       cur.since = null;
       return cur;
     }
-    cur.failure = `release ${plan.release} failed its health gate on ${plan.names[failed.hostId]}: ${failed.message ?? "failed"}`;
+    const why = cur.touched.includes(failed.hostId) ? "failed its health gate on" : "could not start on";
+    cur.failure = `release ${plan.release} ${why} ${plan.names[failed.hostId]}: ${failed.message ?? "failed"}`;
     cur.phase = "revert";
     cur.since = now;
     cur.reverting = [];
