@@ -30,6 +30,8 @@ let host: Identity;
 let agent: RawAgent;
 let other: RawAgent;
 let sha256: string;
+/** The workload id of the VM `api` on devhost. */
+let apiId: string;
 
 const MiB = 2 ** 20;
 const DRIVERS = [
@@ -273,7 +275,7 @@ describe("vm create", () => {
     const rest = await api(a.token, "GET", `/v1/vms?limit=2&cursor=${first.body.nextCursor}`);
     expect(rest.body.items).toHaveLength(1);
     expect(rest.body.nextCursor).toBeNull();
-    await pushed(other, "api");
+    apiId = (await pushed(other, "api")).id;
   });
 
   it("stops with a timeout, starts, and sends snapshot and restore as one-shot actions", async () => {
@@ -337,11 +339,10 @@ describe("a hostile agent", () => {
   it("cannot report for a VM of another host: the status is ignored", async () => {
     const dev = (await api(a.token, "GET", "/v1/vms/api")).body.vm as { state: string };
     expect(dev.state).toBe("created");
-    const w = await pushed(other, "api");
     // vmhost's agent names devhost's VM id.
     await agent.sendFrame({
       t: "workload.status",
-      id: w.id,
+      id: apiId,
       generation: 99,
       instances: [],
       message: "owned",
