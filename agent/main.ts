@@ -16,6 +16,7 @@ import { homedir } from "node:os";
 import { escapeControlCharacters } from "../schema/protocol/control-characters.ts";
 import { Signer } from "../schema/protocol/index.ts";
 import { ActionLedger } from "./action-ledger.ts";
+import { fetchArtifact } from "./apps/artifact-fetch.ts";
 import { Apps, openAppEnv, prepareRelease } from "./apps/index.ts";
 import {
   parseAllowNets,
@@ -45,6 +46,7 @@ import {
 } from "./state.ts";
 import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
+import { Vms } from "./vm/index.ts";
 
 const USAGE = `usage: outpost-agent <command> [options]
 
@@ -362,6 +364,14 @@ async function _serve(
     prepareRelease: prepareRelease(state, signer),
     openEnv: openAppEnv(state, seed),
   });
+  const vms = await Vms.open({
+    runtime,
+    stateDir: dir,
+    log: say,
+    setService: (name, port) => network.setVmService(name, port),
+    fetchImage: (artifact, destDir) =>
+      fetchArtifact({ url: state.url, hostId: state.hostId, signer }, { ...artifact, destDir }),
+  });
   const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);
   const connection = new Connection({
     jobs,
@@ -372,6 +382,7 @@ async function _serve(
     execPolicy,
     network,
     apps,
+    vms,
     log: say,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
     onReady: () => void status(true),
@@ -384,12 +395,14 @@ async function _serve(
     async (error) => {
       network.close();
       apps.close();
+      vms.close();
       await status(false, error ? error.message : "the agent stopped");
       return error;
     },
     async (error: unknown) => {
       network.close();
       apps.close();
+      vms.close();
       const why = oneLine(error instanceof Error ? error.message : String(error)).slice(0, 300);
       await status(false, why);
       return new AgentError(`serving ${me} failed (${why})`, "please report it");

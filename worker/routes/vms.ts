@@ -266,7 +266,13 @@ async function _change(
   env: Bindings,
   db: Database,
   vm: VmRow,
-  change: { desired?: VmRow["desired"]; stopTimeoutMs?: number; action?: { op: string; arg?: string } },
+  change: {
+    desired?: VmRow["desired"];
+    /** A new generation even when desired stays (start again a VM that stopped by itself). */
+    bump?: boolean;
+    stopTimeoutMs?: number;
+    action?: { op: string; arg?: string };
+  },
 ) {
   let action: { id: ActionId; op: string; arg?: string } | undefined;
   if (change.action) {
@@ -279,7 +285,10 @@ async function _change(
   await db
     .update(vms)
     .set({
-      ...(change.desired ? { desired: change.desired, generation: vm.generation + 1 } : {}),
+      ...(change.desired ? { desired: change.desired } : {}),
+      ...(change.desired && (change.bump || change.desired !== vm.desired)
+        ? { generation: vm.generation + 1 }
+        : {}),
       ...(change.stopTimeoutMs !== undefined ? { stopTimeoutMs: change.stopTimeoutMs } : {}),
       ...(action ? { actions: [...vm.actions, action] } : {}),
       updatedAt: new Date(),
@@ -531,6 +540,10 @@ export const vmRoutes = new Hono<AppEnv>()
       let action: Awaited<ReturnType<typeof _change>>;
       if (op === "start") {
         const [row] = await db.select().from(hosts).where(eq(hosts.id, vm.hostId));
+        // Running already is a no-op; a VM that should run but stopped or failed is started again.
+        const up =
+          vm.desired === "running" &&
+          ["created", "starting", "started", "paused"].includes(vm.state ?? "created");
         if (vm.desired !== "running")
           await _refuseOversized(
             db,
@@ -539,7 +552,7 @@ export const vmRoutes = new Hono<AppEnv>()
             { cpus: vm.cpus, memory: vm.memoryMib },
             vm.id,
           );
-        action = vm.desired === "running" ? undefined : await _change(c.env, db, vm, { desired: "running" });
+        action = up ? undefined : await _change(c.env, db, vm, { desired: "running", bump: true });
       } else if (op === "stop") {
         action = await _change(c.env, db, vm, {
           desired: "stopped",
