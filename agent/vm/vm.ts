@@ -205,7 +205,6 @@ export class Vm {
         else if (this.#state === "failed" || before?.desired !== "running") this.report();
       } else if (w.desired === "stopped") {
         await this.#stop(w.spec.stopTimeout);
-        this.#message = "stopped";
       } else {
         await this.#destroy(w.spec.stopTimeout);
         return;
