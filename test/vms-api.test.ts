@@ -145,6 +145,7 @@ describe("vm create", () => {
       ["name", "a/b"],
       ["name", "Web"],
       ["name", ".hidden"],
+      ["name", "a..b"],
     ] as const) {
       const res = await api(a.token, "POST", "/v1/vms", {
         host: "vmhost.prod",

@@ -215,6 +215,9 @@ describe("a VM on a real host", () => {
     );
     const started = await cli("start", "web");
     expect(started.code, started.stderr).toBe(0);
+    const waited = await cli("wait", "web", "--state", "started", "--timeout", "30s", "--json");
+    expect(waited.code, waited.stderr).toBe(0);
+    expect((await cli("wait", "web", "--state", "sleeping")).code).toBe(2);
     const again = await show("web");
     expect(again.state).toBe("started");
     expect(again.pid).not.toBe(pid);

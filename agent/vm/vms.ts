@@ -89,7 +89,7 @@ export class Vms {
   async #adopt(): Promise<void> {
     const names = await readdir(this.#vmsDir).catch(() => [] as string[]);
     for (const name of names) {
-      if (!SERVICE_NAME_PATTERN.test(name)) continue;
+      if (!SERVICE_NAME_PATTERN.test(name) || name.includes("..")) continue;
       const vm = this.#vm(name);
       if (!(await vm.adopt())) this.#vms.delete(name);
     }
@@ -135,7 +135,12 @@ export class Vms {
   apply(workloads: readonly Workload[]): void {
     for (const w of workloads) {
       if (w.spec.kind !== "vm") continue;
-      void this.#vm(w.name).apply({ ...w, spec: w.spec });
+      try {
+        void this.#vm(w.name).apply({ ...w, spec: w.spec });
+      } catch (error) {
+        // A name vm.ts will not make a directory of: refused here, the connection and the others go on.
+        this.#options.log(`vm ${JSON.stringify(w.name)}: refused (${(error as Error).message})`);
+      }
     }
   }
 

@@ -58,9 +58,11 @@ const MAX_PENDING_ACTIONS = 16;
 const MAX_VMS_PER_HOST = 32;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 
+/** A service name (each port is the service `<vm>-<port>`) that is also a safe directory name on the host. */
 const vmName = z
   .string({ error: "is required" })
-  .regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` });
+  .regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` })
+  .refine((n) => !n.includes(".."), { error: "must not hold '..'" });
 const snapshotName = z
   .string()
   .regex(SNAPSHOT_NAME_PATTERN, { error: "must be 1-63 lowercase letters, digits or '-'" });
