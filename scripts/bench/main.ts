@@ -16,6 +16,7 @@ import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
+import { killVms, vmBench } from "./vm-bench.ts";
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
 function workerdPid(): number | undefined {
@@ -35,8 +36,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy). */
-const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy"] as const;
+/** `npm run bench -- --only deploy[,streams]`: only those groups of rows (crypto, exec, rss, streams, pty, dashboard, deploy, vm). */
+const GROUPS = ["crypto", "exec", "rss", "streams", "pty", "dashboard", "deploy", "vm"] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
   if (i === -1) return new Set(GROUPS);
@@ -73,6 +74,22 @@ async function benchmark(): Promise<void> {
       }
     }
     if (want.has("rss")) rows.push(...(await rssBench(client, stack.url)));
+    if (want.has("vm")) {
+      const agent = await startAgent(client, {
+        runtime: "bun",
+        name: "vm-bun",
+        cluster: "bench",
+        site: "local",
+        url: stack.url,
+      });
+      try {
+        rows.push(...(await vmBench({ agent, env: { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token } })));
+      } finally {
+        await agent.stop();
+        // VMs outlive their agent on purpose: the bench's go with it, by the pids QEMU wrote.
+        killVms(agent.stateDir);
+      }
+    }
 
     const sshd = await startSshd();
     try {
