@@ -4,7 +4,7 @@
 // its port (and its NoCloud user data read back from inside the guest) → agent SIGKILL, re-attached
 // with the same QEMU → pause/resume → snapshot/restore with the guest's counter → stop → start → rm;
 // and the refusals a real host gives: a driver it lacks, more than it has left, a port already a
-// service, QEMU exiting at boot (its stderr tail in `vm show`).
+// service, QEMU exiting at boot (its stderr tail in `vm show`). Then a short run on a Deno agent.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive } from "../agent/vm/process.ts";
 import { buildVmImage } from "../scripts/vm-image/build.ts";
+import { Outpost } from "../sdk/index.ts";
 import { eventually, runAgent, startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
 import { type Running, start } from "./harness/process.ts";
@@ -24,6 +25,7 @@ const CLI = fileURLToPath(new URL("../sdk/bin/outpost.js", import.meta.url));
 let stack: Stack;
 let env: Record<string, string>;
 let agent: TestAgent;
+let deno: TestAgent | undefined;
 let fwd: { proc: Running; port: number } | undefined;
 const HOST = "vmhost.prod";
 const cli = (...args: string[]) => runCli(["vm", ...args], env);
@@ -91,9 +93,14 @@ afterAll(async () => {
   }
   await fwd?.proc.stop();
   await agent?.stop();
+  await deno?.stop();
   // VMs outlive their agent on purpose: take any left down by their pid files.
-  for (const name of ["web", "bad"]) {
-    const file = join(agent?.stateDir ?? "", `vms/${name}/qemu.pid`);
+  for (const [a, name] of [
+    [agent, "web"],
+    [agent, "bad"],
+    [deno, "dweb"],
+  ] as const) {
+    const file = join(a?.stateDir ?? "", `vms/${name}/qemu.pid`);
     const pid = existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : 0;
     if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
   }
@@ -272,4 +279,47 @@ describe("what a real host refuses", () => {
     const ls = JSON.parse((await cli("ls", "--json")).stdout);
     expect(ls.items).toEqual([]);
   }, 60_000);
+});
+
+describe("a VM on a Deno agent", () => {
+  it("is created, serves through outpost forward and is removed", async () => {
+    const t = { client: new Outpost({ url: stack.url, token: env.OUTPOST_TOKEN! }) };
+    deno = await startAgent(t.client, {
+      runtime: "deno",
+      name: "vmdeno",
+      cluster: "prod",
+      site: "fra1",
+      url: stack.url,
+    });
+    const res = await cli(
+      "create",
+      "vmdeno.prod",
+      "dweb",
+      "--image",
+      "tiny",
+      "--memory",
+      "128M",
+      "--port",
+      "8080",
+    );
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const proc = start(
+      process.execPath,
+      [CLI, "forward", "vmdeno.prod:dweb-8080", "--listen", "127.0.0.1:0"],
+      {
+        env: { ...process.env, ...env },
+      },
+    );
+    try {
+      const port = Number(
+        /forwarding 127\.0\.0\.1:(\d+)/.exec(await proc.waitFor(/forwarding 127\.0\.0\.1:(\d+)/, 20_000))![1],
+      );
+      const page = await eventually(async () => (await get(port)).body, 120_000, 500);
+      expect(page).toBe("hello from dweb\n");
+    } finally {
+      await proc.stop();
+    }
+    expect((await cli("rm", "dweb")).code).toBe(0);
+    expect(existsSync(join(deno.stateDir, "vms/dweb"))).toBe(false);
+  }, 180_000);
 });
