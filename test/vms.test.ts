@@ -177,6 +177,28 @@ describe("a VM on a real host", () => {
     expect(page).toBe("hello from web\n");
   }, 120_000);
 
+  it("is started again by the next agent when the host rebooted (the VM is gone, desired started)", async () => {
+    await agent.process.stop("SIGKILL");
+    process.kill(pid, "SIGKILL"); // what a reboot does to it
+    await eventually(async () => {
+      if (alive(pid)) throw new Error("still alive");
+    });
+    agent.process = runAgent("bun", ["run", "--state-dir", agent.stateDir]);
+    await agent.process.waitFor(/vm web: was not running when the agent started; starting it again/, 60_000);
+    const vm = await eventually(
+      async () => {
+        const v = await show("web");
+        if (v.state !== "started" || v.pid === pid) throw new Error(`${v.state} ${v.pid}`);
+        return v;
+      },
+      60_000,
+      500,
+    );
+    pid = vm.pid;
+    const page = await eventually(async () => (await get(fwd!.port)).body, 120_000, 500);
+    expect(page).toBe("hello from web\n");
+  }, 240_000);
+
   it("pauses (the guest answers nothing) and resumes", async () => {
     const paused = await cli("pause", "web");
     expect(paused.code, paused.stderr).toBe(0);
