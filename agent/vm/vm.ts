@@ -362,7 +362,9 @@ export class Vm {
   async #stop(timeoutMs: number): Promise<void> {
     const inst = this.#instance;
     if (!inst) {
-      if (this.#state !== "failed") this.#set("stopped");
+      // Nothing runs (it failed, or stopped by itself): asked to stop, it is stopped.
+      if (this.#state !== "stopped") this.#message = "stopped";
+      this.#set("stopped");
       return;
     }
     this.#instance = undefined; // an exit from here on is the one we asked for
