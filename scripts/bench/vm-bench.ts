@@ -3,8 +3,9 @@
 //   - create → started, until the guest's marker is on its console: `outpost vm create` through the
 //     control plane and a real Bun agent, against the very QEMU command line the agent ran, started by
 //     hand in a fresh directory with the same image and a fresh overlay;
-//   - agent memory per running VM: the agent's RSS with the VMs running minus before (as many VMs, up to
-//     5, as the host's CPUs allow: the control plane refuses more than it has);
+//   - agent memory per running VM: the agent's RSS with the VMs running minus with the first one (which
+//     also fetched the image); as many VMs, up to 5, as the host's CPUs allow (the control plane refuses
+//     more than it has);
 //   - HTTP through `outpost forward` to a VM's port, against `outpost forward` to a host service (a
 //     loopback HTTP server), sequential GETs, bounded in count and time.
 import { execFileSync, spawn } from "node:child_process";
@@ -83,6 +84,48 @@ export function killVms(stateDir: string): void {
   }
 }
 
+/**
+ * Runs the very command line the agent ran for the VM in `dir` (read from /proc), by hand, in a
+ * directory of its own with a fresh overlay of the same base, until the marker; ms taken. Killed after.
+ */
+async function _byHand(dir: string): Promise<number> {
+  const pid = Number(readFileSync(join(dir, "qemu.pid"), "utf8"));
+  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  const mine = mkdtempSync(join(tmpdir(), "outpost-bench-qemu-"));
+  const info = execFileSync("qemu-img", ["info", "--output=json", "-U", join(dir, "disk.qcow2")], {
+    encoding: "utf8",
+  });
+  const base = JSON.parse(info)["backing-filename"] as string;
+  const port = await freePort();
+  const hand = argv.map((a) =>
+    a.replaceAll(dir, mine).replace(/hostfwd=tcp:127\.0\.0\.1:\d+-/, `hostfwd=tcp:127.0.0.1:${port}-`),
+  );
+  const t0 = performance.now();
+  try {
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-F",
+      "raw",
+      "-b",
+      base,
+      join(mine, "disk.qcow2"),
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(hand[0]!, hand.slice(1), { stdio: "ignore" });
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`QEMU by hand exited ${code}`))));
+    });
+    await until(join(mine, "console.log"), MARKER, 180_000);
+    return performance.now() - t0;
+  } finally {
+    const file = join(mine, "qemu.pid");
+    const handPid = existsSync(file) ? Number(readFileSync(file, "utf8")) : 0;
+    if (handPid > 0 && alive(handPid)) process.kill(handPid, "SIGKILL");
+  }
+}
+
 export async function vmBench(opts: { agent: TestAgent; env: Record<string, string> }): Promise<Row[]> {
   const { agent, env } = opts;
   const host = agent.ref;
@@ -93,73 +136,43 @@ export async function vmBench(opts: { agent: TestAgent; env: Record<string, stri
     "--rootfs", image.rootfs, "--cmdline", image.cmdline);
   if (pushed.code !== 0) throw new Error(`vm image push failed: ${pushed.stderr}`);
   const rows: Row[] = [];
-  const idle = rssKb(agent.process.child.pid!);
 
   // create → marker, through Outpost (the first create also fetches the image: a second VM does not).
+  // A first VM fetches the image (and loads the agent's tar and gzip path); it goes before the timing.
   const first = await cli("create", host, "warm", "--image", "tiny", "--memory", "128M", "--no-wait");
   if (first.code !== 0) throw new Error(`vm create failed: ${first.stderr}`);
   await until(join(agent.stateDir, "vms/warm/console.log"), MARKER, 180_000);
-  const t0 = performance.now();
-  const made = await cli(
-    "create",
-    host,
-    "web",
-    "--image",
-    "tiny",
-    "--memory",
-    "128M",
-    "--port",
-    "8080",
-    "--no-wait",
-  );
-  if (made.code !== 0) throw new Error(`vm create failed: ${made.stderr}`);
-  await until(join(agent.stateDir, "vms/web/console.log"), MARKER, 180_000);
-  const outpost = performance.now() - t0;
+  if ((await cli("rm", "warm")).code !== 0) throw new Error("vm rm failed");
 
-  // The same command line by hand, in a directory of its own, with a fresh overlay of the same base.
+  // Two rounds, each Outpost's create then the same QEMU by hand, alone on the host; the faster of each.
   const dir = join(agent.stateDir, "vms/web");
-  const pid = Number(readFileSync(join(dir, "qemu.pid"), "utf8"));
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const mine = mkdtempSync(join(tmpdir(), "outpost-bench-qemu-"));
-  const base = JSON.parse(
-    execFileSync("qemu-img", ["info", "--output=json", "-U", join(dir, "disk.qcow2")], { encoding: "utf8" }),
-  )["backing-filename"];
-  const port = await freePort();
-  const hand = argv.map((a) =>
-    a.replaceAll(dir, mine).replace(/hostfwd=tcp:127\.0\.0\.1:\d+-/, `hostfwd=tcp:127.0.0.1:${port}-`),
-  );
-  const t1 = performance.now();
-  execFileSync("qemu-img", [
-    "create",
-    "-q",
-    "-f",
-    "qcow2",
-    "-F",
-    "raw",
-    "-b",
-    base,
-    join(mine, "disk.qcow2"),
-  ]);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(hand[0]!, hand.slice(1), { stdio: "ignore" });
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`QEMU by hand exited ${code}`))));
-  });
-  await until(join(mine, "console.log"), MARKER, 180_000);
-  const byHand = performance.now() - t1;
-  const handPid = Number(readFileSync(join(mine, "qemu.pid"), "utf8"));
-  if (alive(handPid)) process.kill(handPid, "SIGKILL");
+  const times = { outpost: [] as number[], hand: [] as number[] };
+  for (let round = 0; round < 2; round++) {
+    const t0 = performance.now();
+    // biome-ignore format: the create command as a user types it
+    const made = await cli("create", host, "web", "--image", "tiny", "--memory", "128M", "--port", "8080", "--no-wait");
+    if (made.code !== 0) throw new Error(`vm create failed: ${made.stderr}`);
+    await until(join(dir, "console.log"), MARKER, 180_000);
+    times.outpost.push(performance.now() - t0);
+    times.hand.push(await _byHand(dir));
+    if (round === 0 && (await cli("rm", "web")).code !== 0) throw new Error("vm rm failed");
+  }
+  const outpost = Math.min(...times.outpost);
+  const byHand = Math.min(...times.hand);
   rows.push({
-    what: "vm create → marker on the console (TCG)",
+    what: "vm create → marker on the console (TCG, best of 2)",
     value: ms(outpost),
     baseline: `${ms(byHand)} (same QEMU by hand)`,
     ratio: `${(outpost / byHand).toFixed(2)}x`,
     target: "≤ 1.2x",
     met: outpost / byHand <= 1.2,
   });
+  // The agent with one VM running (and the image fetched before).
+  const oneVm = rssKb(agent.process.child.pid!);
 
-  // Agent memory per running VM: as many as the host's CPUs allow, up to 5 (two run already).
+  // Agent memory per running VM: as many as the host's CPUs allow, up to 5 (one runs already).
   const count = Math.max(2, Math.min(5, cpus().length));
-  for (let i = 2; i < count; i++) {
+  for (let i = 1; i < count; i++) {
     const res = await cli("create", host, `vm${i}`, "--image", "tiny", "--memory", "64M", "--no-wait");
     if (res.code !== 0) break;
   }
@@ -167,11 +180,11 @@ export async function vmBench(opts: { agent: TestAgent; env: Record<string, stri
   const running = JSON.parse((await cli("ls", "--json")).stdout).items.filter(
     (v: { state: string }) => v.state === "started",
   ).length;
-  const perVm = (rssKb(agent.process.child.pid!) - idle) / Math.max(1, running);
+  const perVm = (rssKb(agent.process.child.pid!) - oneVm) / Math.max(1, running - 1);
   rows.push({
-    what: `agent RSS per running VM (${running} VMs)`,
+    what: `agent RSS per running VM (${running} VMs, beyond the first)`,
     value: mib(perVm),
-    baseline: `${mib(idle)} idle agent`,
+    baseline: `${mib(oneVm)} agent with one VM`,
     ratio: "-",
     target: "≤ 2 MiB",
     met: perVm <= 2048,
