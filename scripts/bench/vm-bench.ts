@@ -173,16 +173,19 @@ export async function vmBench(opts: { agent: TestAgent; env: Record<string, stri
   // Agent memory per running VM: as many as the host's CPUs allow, up to 5 (one runs already).
   const count = Math.max(2, Math.min(5, cpus().length));
   for (let i = 1; i < count; i++) {
-    const res = await cli("create", host, `vm${i}`, "--image", "tiny", "--memory", "64M", "--no-wait");
-    if (res.code !== 0) break;
+    const res = await cli("create", host, `vm${i}`, "--image", "tiny", "--memory", "128M");
+    if (res.code !== 0) {
+      console.error(`bench: vm${i} not created: ${res.stderr.trim()}`);
+      break;
+    }
   }
-  await sleep(3000);
-  const running = JSON.parse((await cli("ls", "--json")).stdout).items.filter(
-    (v: { state: string }) => v.state === "started",
-  ).length;
+  await sleep(2000);
+  const listed = JSON.parse((await cli("ls", "--json")).stdout).items as { name: string; state: string }[];
+  if (process.env.OUTPOST_BENCH_DEBUG) console.error(`bench: ${JSON.stringify(listed.map((v) => [v.name, v.state]))}`);
+  const running = listed.filter((v) => v.state === "started").length;
   const perVm = (rssKb(agent.process.child.pid!) - oneVm) / Math.max(1, running - 1);
   rows.push({
-    what: `agent RSS per running VM (${running} VMs, beyond the first)`,
+    what: `agent RSS per running VM (${running} running: ${running - 1} beyond the first)`,
     value: mib(perVm),
     baseline: `${mib(oneVm)} agent with one VM`,
     ratio: "-",
