@@ -181,7 +181,8 @@ export async function vmBench(opts: { agent: TestAgent; env: Record<string, stri
   }
   await sleep(2000);
   const listed = JSON.parse((await cli("ls", "--json")).stdout).items as { name: string; state: string }[];
-  if (process.env.OUTPOST_BENCH_DEBUG) console.error(`bench: ${JSON.stringify(listed.map((v) => [v.name, v.state]))}`);
+  if (process.env.OUTPOST_BENCH_DEBUG)
+    console.error(`bench: ${JSON.stringify(listed.map((v) => [v.name, v.state]))}`);
   const running = listed.filter((v) => v.state === "started").length;
   const perVm = (rssKb(agent.process.child.pid!) - oneVm) / Math.max(1, running - 1);
   rows.push({
