@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Workload, WorkloadStatusFrame } from "../schema/protocol/index.ts";
+import type { AppRunSpec, Workload, WorkloadStatusFrame } from "../schema/protocol/index.ts";
 import { FakeControlPlane, type FakeLink } from "../test/agent-harness/fake-control-plane.ts";
 import { buildTestBundle, type Proc, RUNTIMES, start } from "../test/agent-harness/processes.ts";
 
@@ -28,9 +28,9 @@ process.on("SIGTERM", () => process.exit(0));
 function workload(
   release: number,
   generation: number,
-  extra: Partial<Workload> = {},
+  extra: Partial<Workload<AppRunSpec>> = {},
   broken = false,
-): Workload {
+): Workload<AppRunSpec> {
   return {
     id: "wl_0123456789abcdef",
     tenant: "ten_0123456789abcdef",

@@ -16,6 +16,7 @@ import { homedir } from "node:os";
 import { escapeControlCharacters } from "../schema/protocol/control-characters.ts";
 import { Signer } from "../schema/protocol/index.ts";
 import { ActionLedger } from "./action-ledger.ts";
+import { fetchArtifact } from "./apps/artifact-fetch.ts";
 import { Apps, cacheLimits, openAppEnv, prepareRelease } from "./apps/index.ts";
 import {
   parseAllowNets,
@@ -46,6 +47,7 @@ import {
 import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { openConsoles } from "./vm/consoles.ts";
+import { Vms } from "./vm/index.ts";
 
 const USAGE = `usage: outpost-agent <command> [options]
 
@@ -368,8 +370,17 @@ async function _serve(
     ),
     openEnv: openAppEnv(state, seed),
   });
+  const vms = await Vms.open({
+    runtime,
+    stateDir: dir,
+    log: say,
+    setService: (name, port) => network.setVmService(name, port),
+    fetchImage: async (artifact, destDir) => {
+      await fetchArtifact({ url: state.url, hostId: state.hostId, signer }, { ...artifact, destDir });
+    },
+  });
   const jobs = new JobRunner(runtime, await ActionLedger.open(dir), execPolicy, say);
-  const vms = await openConsoles(runtime, dir, say);
+  const consoles = openConsoles(vms, dir, say);
   const connection = new Connection({
     jobs,
     runtime,
@@ -379,7 +390,8 @@ async function _serve(
     execPolicy,
     network,
     apps,
-    consoles: vms.consoles,
+    consoles,
+    vms,
     log: say,
     debug: runtime.env("OUTPOST_AGENT_DEBUG") === "1",
     onReady: () => void status(true),
@@ -392,6 +404,7 @@ async function _serve(
     async (error) => {
       network.close();
       apps.close();
+      consoles.close();
       vms.close();
       await status(false, error ? error.message : "the agent stopped");
       return error;
@@ -399,6 +412,7 @@ async function _serve(
     async (error: unknown) => {
       network.close();
       apps.close();
+      consoles.close();
       vms.close();
       const why = oneLine(error instanceof Error ? error.message : String(error)).slice(0, 300);
       await status(false, why);

@@ -30,6 +30,7 @@ import {
   type Signer,
   sealFrame,
   type Verifier,
+  VMS_CAPABILITY,
   WORKLOADS_CAPABILITY,
 } from "../schema/protocol/index.ts";
 import type { Apps } from "./apps/index.ts";
@@ -46,6 +47,7 @@ import { type HostNetwork, TcpStreams } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 import type { ConsoleHubs } from "./vm/console-hub.ts";
 import { ConsoleStreams } from "./vm/console-streams.ts";
+import type { Vms } from "./vm/index.ts";
 
 export interface SessionOptions {
   runtime: Runtime;
@@ -62,6 +64,8 @@ export interface SessionOptions {
   apps?: Apps;
   /** The consoles of the host's VMs (cap 10), outliving this connection. */
   consoles?: ConsoleHubs;
+  /** The host's microVMs (cap 9 workloads), outliving this connection. */
+  vms?: Vms;
   log: (line: string) => void;
   /** Also log every frame's type and stream id, both ways (OUTPOST_AGENT_DEBUG=1). */
   debug?: boolean;
@@ -97,6 +101,8 @@ export class Session {
   readonly #tcp: TcpStreams;
   /** Takes the mesh listeners back from this connection once it ends. */
   #unserve: (() => void) | undefined;
+  /** Stops reporting service changes (VM ports) on this connection once it ends. */
+  #unwatch: (() => void) | undefined;
   readonly #counter = new SequenceCounter();
   readonly #window = new SequenceWindow();
   #phase: Phase = "connecting";
@@ -218,6 +224,9 @@ export class Session {
   /** The link is gone: every stream ends without another frame, and mesh listeners stop using it. */
   #endStreams(): void {
     this.#options.apps?.disconnected();
+    this.#options.vms?.disconnected();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     this.#unserve?.();
     this.#unserve = undefined;
     this.#streams.abortAll();
@@ -329,8 +338,10 @@ export class Session {
     this.#phase = "hello";
     this.#setDeadline("no ready from the control plane after hello");
     // Capability 4 added facts.exec; an older control plane would refuse the unknown field.
-    const { exec, ...older } = await this.#options.facts();
-    const facts = cap >= 4 && exec !== undefined ? { ...older, exec } : older;
+    const { exec, drivers: _drivers, ...older } = await this.#options.facts();
+    const facts: HostFacts = cap >= 4 && exec !== undefined ? { ...older, exec } : older;
+    // Capability 9 added facts.drivers (the hypervisors this host has).
+    if (cap >= VMS_CAPABILITY && this.#options.vms) facts.drivers = await this.#options.vms.facts();
     // Capability 2: offer a data key exchange (data-key.ts); a cap 1 control plane would refuse kx.
     if (cap >= 2) this.#exchange = { kx: await KeyExchange.start(), nonce };
     if (this.#closing()) return;
@@ -391,6 +402,13 @@ export class Session {
     this.#options.onReady?.();
     // Capability 6: workload.status only to a control plane that knows it.
     if (this.#peerCap >= WORKLOADS_CAPABILITY) this.#options.apps?.connected((frame) => this.#send(frame));
+    // Capability 9: VM status (with `vm`) only to a control plane that knows it.
+    if (this.#peerCap >= VMS_CAPABILITY) this.#options.vms?.connected((frame) => this.#send(frame));
+    // A VM's port services come and go outside any config: the report says so (cap 5).
+    if (this.#peerCap >= 5)
+      this.#unwatch = this.#options.network.watch(() => {
+        if (this.#phase === "ready") this.#send({ t: "report", report: this.#options.network.report() });
+      });
   }
 
   /**
@@ -420,6 +438,7 @@ export class Session {
     }
     if (frame.t === "workloads") {
       this.#options.apps?.apply(frame.workloads);
+      this.#options.vms?.apply(frame.workloads);
       return;
     }
     if (frame.t === "job") {

@@ -24,4 +24,22 @@ export type { ConsoleAttach, ConsoleStream } from "./streams/console.ts";
 export type { ExecResult, ExecStream } from "./streams/exec.ts";
 export type { LogsOptions, LogsStream } from "./streams/logs.ts";
 export type { TcpStream } from "./streams/tcp.ts";
-export { listVmImages, pushVmImage, removeVmImage, showVmImage, type VmImageFiles } from "./vm/index.ts";
+export {
+  createVm,
+  listVmImages,
+  listVms,
+  pushVmImage,
+  removeVm,
+  removeVmImage,
+  removeVmSnapshot,
+  restoreVm,
+  showVm,
+  showVmImage,
+  snapshotVm,
+  type VmImageFiles,
+  type VmState,
+  type VmView,
+  vmAction,
+  waitForVm,
+  waitForVmAction,
+} from "./vm/index.ts";

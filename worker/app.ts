@@ -38,6 +38,7 @@ import { tenantDomainRoutes } from "./routes/tenant-domains.ts";
 import { tenantRoutes } from "./routes/tenants.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { vmImageRoutes } from "./routes/vm-images.ts";
+import { vmRoutes } from "./routes/vms.ts";
 import { whoamiRoutes } from "./routes/whoami.ts";
 
 /** API request bodies are small JSON documents; anything larger is refused before it is parsed. */
@@ -87,6 +88,7 @@ const v1 = new Hono<AppEnv>()
   .route("/audit", auditRoutes)
   .route("/artifacts", artifactRoutes)
   .route("/vm-images", vmImageRoutes)
+  .route("/vms", vmRoutes)
   .route("/apps", envRoutes)
   .route("/apps", appRoutes)
   .route("/apps", appLogRoutes)

@@ -100,7 +100,7 @@ export class App {
   #desired: Workload["desired"] = "running";
   #spec: AppRunSpec | undefined;
   /** The last workload the control plane sent: what a revert re-runs with (its env, its artifact). */
-  #workload: Workload | undefined;
+  #workload: Workload<AppRunSpec> | undefined;
   #live: Instance | undefined;
   #others: Instance[] = [];
   #message: string | undefined;
@@ -149,7 +149,7 @@ export class App {
   }
 
   /** The control plane's desired state for this app. */
-  apply(w: Workload): Promise<void> {
+  apply(w: Workload<AppRunSpec>): Promise<void> {
     return this.#enqueue(() => this.#apply(w));
   }
 
@@ -200,7 +200,7 @@ export class App {
     return next;
   }
 
-  async #apply(w: Workload): Promise<void> {
+  async #apply(w: Workload<AppRunSpec>): Promise<void> {
     this.#id = w.id;
     this.#workload = w;
     const changed = w.generation !== this.#generation;
@@ -222,7 +222,7 @@ export class App {
     this.report();
   }
 
-  async #action(w: Workload, id: string, op: string): Promise<void> {
+  async #action(w: Workload<AppRunSpec>, id: string, op: string): Promise<void> {
     const expires = new Date(Date.now() + 24 * 3_600_000);
     if (!(await this.#ctx.ledger.claim(id, expires))) {
       const done = await this.#ctx.ledger.get<ActionResult>(id);
@@ -250,7 +250,7 @@ export class App {
     this.#actions.push(result);
   }
 
-  async #deploy(w: Workload, restart = false): Promise<void> {
+  async #deploy(w: Workload<AppRunSpec>, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
     // Not yet driven here (issue 13 item 3's `user`): refused, never run some other way.

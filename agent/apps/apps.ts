@@ -101,8 +101,8 @@ export class Apps {
   /** The control plane's whole desired set: each app listed is applied (apps not listed keep running). */
   apply(workloads: readonly Workload[]): void {
     for (const w of workloads) {
-      if (w.kind !== "app") continue;
-      void this.#app(w.name).apply(w);
+      if (w.spec.kind !== "app") continue;
+      void this.#app(w.name).apply({ ...w, spec: w.spec });
     }
   }
 

@@ -34,6 +34,9 @@ export class HostNetwork implements StreamTargets {
   #api = new Map<string, Service>();
   /** The host's apps (agent/apps): each is the service of its name, at its live release's port. */
   #apps = new Map<string, Service>();
+  /** The host's VMs' ports (agent/vm): `<vm>-<port>`, at the host loopback port forwarded to it. */
+  #vms = new Map<string, Service>();
+  readonly #watchers = new Set<() => void>();
   #merged: ReadonlyMap<string, Service>;
   #refused: AppliedConfig["refused"] = [];
 
@@ -75,8 +78,26 @@ export class HostNetwork implements StreamTargets {
     this.#merge();
   }
 
+  /**
+   * VM port `name` (`<vm>-<port>`) now reaches its guest through 127.0.0.1:`port` (undefined: the VM
+   * stopped). The agent made the forward itself, so it is the owner's ("local") and is reported as the
+   * agent's own service; an owner's --service of the same name still wins.
+   */
+  setVmService(name: string, port: number | undefined): void {
+    if (port === undefined) this.#vms.delete(name);
+    else this.#vms.set(name, { name, target: `127.0.0.1:${port}`, source: "local" });
+    this.#merge();
+    for (const watcher of this.#watchers) watcher();
+  }
+
+  /** Told whenever the services the report lists change outside a config (a VM started or stopped). */
+  watch(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
   #merge(): void {
-    this.#merged = new Map([...this.#api, ...this.#apps, ...this.#local]);
+    this.#merged = new Map([...this.#api, ...this.#apps, ...this.#vms, ...this.#local]);
   }
 
   /** One log line for a new or changed API service that will not work as the control plane thinks. */
@@ -98,6 +119,10 @@ export class HostNetwork implements StreamTargets {
   report(): HostReport {
     const services: ReportedService[] = [];
     for (const s of this.#local.values()) {
+      services.push({ name: s.name, source: "agent", target: s.target, wins: true, allowed: true });
+    }
+    for (const s of this.#vms.values()) {
+      if (this.#local.has(s.name)) continue;
       services.push({ name: s.name, source: "agent", target: s.target, wins: true, allowed: true });
     }
     for (const s of this.#api.values()) {

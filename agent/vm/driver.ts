@@ -63,6 +63,8 @@ export interface VmInstance {
    * new process's.
    */
   restore(tag: string): Promise<VmInstance>;
+  /** Deletes snapshot `tag` (where the driver can; undefined where it cannot). */
+  deleteSnapshot?(tag: string): Promise<void>;
   /** Resolves when the hypervisor process is gone. */
   readonly exited: Promise<void>;
   /** Lets go of the control socket; the VM keeps running. */

@@ -5,7 +5,7 @@
 // still hangs guests (seen on this project's CI machine), OUTPOST_VM_ACCEL=tcg turns it off.
 
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import type { Runtime } from "../runtime/index.ts";
 
 export async function kvmUsable(runtime: Runtime, qemu = "qemu-system-x86_64"): Promise<boolean> {
@@ -17,6 +17,11 @@ export async function kvmUsable(runtime: Runtime, qemu = "qemu-system-x86_64"): 
   } catch {
     return false;
   }
+  // Nor is a QEMU that starts: a paravirtual KVM (kvm_pvm, as on this machine) runs the firmware and
+  // the kernel's real-mode setup, then the guest hangs for good entering long mode. Hardware
+  // virtualisation shows as the vmx (Intel) or svm (AMD) CPU flag; without one, KVM is not used.
+  const cpuinfo = await readFile("/proc/cpuinfo", "utf8").catch(() => "");
+  if (cpuinfo && !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return false;
   try {
     // biome-ignore format: one QEMU option per line
     const child = runtime.spawn([qemu, "-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "64", "-S",

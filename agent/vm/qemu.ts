@@ -197,6 +197,10 @@ class QemuInstance implements VmInstance {
     return this;
   }
 
+  async deleteSnapshot(tag: string): Promise<void> {
+    await this.#job("snapshot-delete", { tag: snapshotName(tag), devices: [DISK_NODE] });
+  }
+
   detach(): void {
     this.#watch.stop();
     this.#qmp.close();

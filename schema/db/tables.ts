@@ -732,3 +732,84 @@ export const vmImages = sqliteTable(
 );
 
 export type VmImage = typeof vmImages.$inferSelect;
+
+// ## microVMs (issue 14): desired state here, observed state reported by the host's agent
+
+/** A VM's observed state as its agent reports it (schema/protocol/workloads.ts VM_STATES). */
+export const VM_OBSERVED_STATES = [
+  "created",
+  "starting",
+  "started",
+  "paused",
+  "stopping",
+  "stopped",
+  "failed",
+  "destroyed",
+] as const;
+
+/**
+ * A microVM on one host: the workload the HostDO pushes (desired state, generation, pending actions,
+ * what it boots: the image's artifact and command line as they were at create) and what the agent
+ * last reported (state, ports, snapshots). Its name is unique in its cluster, and is also a service
+ * name: each port P is the host service `<name>-<P>`. `rm` sets desired "absent"; the row goes once
+ * the agent reports the VM destroyed.
+ */
+export const vms = sqliteTable(
+  "vms",
+  {
+    id: text("id").$type<WorkloadId>().primaryKey(),
+    tenantId: text("tenant_id")
+      .$type<TenantId>()
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    clusterId: text("cluster_id")
+      .$type<ClusterId>()
+      .notNull()
+      .references(() => clusters.id, { onDelete: "cascade" }),
+    hostId: text("host_id")
+      .$type<HostId>()
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The image's name when the VM was made, and what it pointed at then (a re-push does not move it). */
+    image: text("image").notNull(),
+    imageSha256: text("image_sha256").notNull(),
+    imageSize: integer("image_size").notNull(),
+    cmdline: text("cmdline").notNull(),
+    cpus: integer("cpus").notNull(),
+    memoryMib: integer("memory_mib").notNull(),
+    /** MiB; 0: the image's rootfs size. */
+    diskMib: integer("disk_mib").notNull(),
+    /** Guest TCP ports. */
+    ports: text("ports", { mode: "json" }).$type<number[]>().notNull().default([]),
+    /** NoCloud user-data as given (at most MAX_USER_DATA bytes), base64. */
+    userData: text("user_data"),
+    /** The driver asked for; null: the host's first available. */
+    driver: text("driver"),
+    desired: text("desired", { enum: DESIRED_STATES }).notNull().default("running"),
+    /** Milliseconds between the graceful stop and the kill, as the last stop asked. */
+    stopTimeoutMs: integer("stop_timeout_ms").notNull().default(30_000),
+    generation: integer("generation").notNull().default(1),
+    /** One-shot actions not yet reported done: [{ id, op, arg? }]. */
+    actions: text("actions", { mode: "json" })
+      .$type<{ id: ActionId; op: string; arg?: string }[]>()
+      .notNull()
+      .default([]),
+    observedGeneration: integer("observed_generation").notNull().default(0),
+    state: text("state", { enum: VM_OBSERVED_STATES }),
+    /** The agent's last `vm` status (driver, pid, ports, snapshots) and action results, as reported. */
+    observed: text("observed", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    message: text("message"),
+    observedAt: integer("observed_at", { mode: "timestamp_ms" }),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("vms_cluster_name").on(t.clusterId, t.name),
+    index("vms_tenant").on(t.tenantId),
+    index("vms_host").on(t.hostId),
+  ],
+);
+
+export type VmRow = typeof vms.$inferSelect;

@@ -10,7 +10,7 @@ import type { Direction, ExecFacts, Frame, FrameType, HostConfig, HostFacts, Hos
 import { CONSOLE_MODES, JOB_STATES } from "./frames.ts";
 import { type ConnectionId, type HostId, type KeyId, keyIdFromBytes } from "./keys.ts";
 import { MAX_NESTING } from "./limits.ts";
-import type { AppRunSpec, InstanceStatus, Workload } from "./workloads.ts";
+import type { AppRunSpec, InstanceStatus, VmRunSpec, VmStatus, Workload } from "./workloads.ts";
 
 const text = (maxLength: number, minLength = 0) =>
   fc.string({ unit: "binary", minLength, maxLength }).filter((s) => !s.includes("\0"));
@@ -50,6 +50,11 @@ const factsArb: fc.Arbitrary<HostFacts> = fc.record(
     runtime: shown(64, 1),
     runtimeVersion: shown(64, 1),
     exec: execFactsArb,
+    drivers: fc.constantFrom(
+      [],
+      [{ name: "qemu" as const, available: true, accel: "tcg" as const, version: "7.2.15" }],
+      [{ name: "firecracker" as const, available: false, reason: "not on PATH" }],
+    ),
   },
   { requiredKeys: ["hostname", "os", "arch", "cpus", "memory", "runtime", "runtimeVersion"] },
 );
@@ -143,6 +148,36 @@ const appSpecArb: fc.Arbitrary<AppRunSpec> = fc.record(
     ],
   },
 );
+const snapshotArb = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,15}$/);
+const vmSpecArb: fc.Arbitrary<VmRunSpec> = fc.record(
+  {
+    kind: fc.constant("vm" as const),
+    image: fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$/),
+    cmdline: shown(32),
+    cpus: uint(64, 1),
+    memory: uint(1 << 20, 16),
+    disk: uint(1 << 20),
+    ports: fc.array(uint(65535, 1), { maxLength: 3 }),
+    userData: bytes(1, 32),
+    driver: fc.constantFrom("qemu" as const, "firecracker" as const, "cloud-hypervisor" as const),
+    stopTimeout: uint(0x7fffffff),
+  },
+  { requiredKeys: ["kind", "image", "cmdline", "cpus", "memory", "disk", "ports", "stopTimeout"] },
+);
+const vmStatusArb: fc.Arbitrary<VmStatus> = fc.record(
+  {
+    state: fc.constantFrom("created" as const, "started" as const, "paused" as const, "failed" as const),
+    driver: fc.constant("qemu" as const),
+    pid: uint(0x7fffffff, 1),
+    ports: fc.array(fc.record({ guest: uint(65535, 1), host: uint(65535, 1) }), { maxLength: 2 }),
+    snapshots: fc.uniqueArray(fc.record({ name: snapshotArb, at: uint() }), {
+      maxLength: 2,
+      selector: (s) => s.name,
+    }),
+    since: uint(),
+  },
+  { requiredKeys: ["state", "ports", "snapshots", "since"] },
+);
 const workloadArb: fc.Arbitrary<Workload> = fc.record({
   id: b32(16).map((s) => `wl_${s}`),
   tenant: b32(16).map((s) => `ten_${s}`),
@@ -150,17 +185,28 @@ const workloadArb: fc.Arbitrary<Workload> = fc.record({
   name: nameArb,
   generation: uint(Number.MAX_SAFE_INTEGER, 1),
   desired: fc.constantFrom("running" as const, "stopped" as const, "absent" as const),
-  spec: appSpecArb,
+  spec: appSpecArb as fc.Arbitrary<AppRunSpec | VmRunSpec>,
   artifact: fc.record(
     { sha256: bytes(32, 32), size: uint(), token: fc.stringMatching(/^[\x21-\x7e]{1,32}$/) },
     { requiredKeys: ["sha256", "size"] },
   ),
   env: fc.array(bytes(1, 32), { maxLength: 3 }),
   actions: fc.uniqueArray(
-    fc.record({ id: b32(16).map((s) => `act_${s}`), op: fc.stringMatching(/^[a-z][a-z0-9_.]{0,31}$/) }),
+    fc.record(
+      {
+        id: b32(16).map((s) => `act_${s}`),
+        op: fc.stringMatching(/^[a-z][a-z0-9_.]{0,31}$/),
+        arg: snapshotArb,
+      },
+      { requiredKeys: ["id", "op"] },
+    ),
     { maxLength: 3, selector: (a) => a.id },
   ),
 });
+/** Apps and VMs alike: a VM workload is the same record with kind and spec "vm". */
+const anyWorkloadArb: fc.Arbitrary<Workload> = fc
+  .tuple(workloadArb, fc.option(vmSpecArb, { nil: undefined }))
+  .map(([w, vm]) => (vm ? { ...w, kind: "vm" as const, spec: vm } : w));
 const instanceArb: fc.Arbitrary<InstanceStatus> = fc.record(
   {
     release: uint(0x7fffffff, 1),
@@ -258,7 +304,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
   workloads: fc.record({
     t: fc.constant("workloads"),
     seq,
-    workloads: fc.uniqueArray(workloadArb, {
+    workloads: fc.uniqueArray(anyWorkloadArb, {
       maxLength: 3,
       comparator: (a, b) => a.id === b.id || a.name === b.name,
     }),
@@ -279,6 +325,7 @@ const byType: { [T in FrameType]: fc.Arbitrary<Extract<Frame, { t: T }>> } = {
         ),
         { maxLength: 3 },
       ),
+      vm: vmStatusArb,
     },
     { requiredKeys: ["t", "seq", "id", "generation", "instances", "actions"] },
   ),

@@ -27,6 +27,7 @@ import type {
   ConfigService,
   ControlPlaneFrame,
   Direction,
+  DriverFacts,
   ExecFacts,
   FrameOf,
   FrameType,
@@ -54,7 +55,7 @@ import {
   MAX_REPORT_TEXT,
   MAX_TARGET_TEXT,
 } from "./limits.ts";
-import { _LOGS_OPEN_FIELDS, _STATUS_FIELDS, _WORKLOADS } from "./workloads.ts";
+import { _LOGS_OPEN_FIELDS, _STATUS_FIELDS, _WORKLOADS, VM_DRIVERS } from "./workloads.ts";
 
 type _Sender = "cp" | "agent" | "either";
 
@@ -141,6 +142,22 @@ const FACTS = _struct<HostFacts>({
   runtime: shown(1, 64),
   runtimeVersion: shown(1, 64),
   exec: _optional(EXEC_FACTS),
+  drivers: _optional(
+    _uniqueBy(
+      _array(
+        _struct<DriverFacts>({
+          name: _oneOf(VM_DRIVERS),
+          available: _bool,
+          accel: _optional(_oneOf(["kvm", "tcg"])),
+          version: _optional(shown(1, 64)),
+          reason: _optional(shown(1, 300)),
+        }),
+        0,
+        VM_DRIVERS.length,
+      ),
+      ["name"],
+    ),
+  ),
 });
 
 const CONFIG = _struct<HostConfig>({

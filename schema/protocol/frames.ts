@@ -86,7 +86,7 @@
 // challenge / hello) admits. PROTOCOL_MAGIC changes only for a redesign no older peer can speak.
 
 import type { ConnectionId, HostId, KeyId } from "./keys.ts";
-import type { ActionResult, InstanceStatus, Workload } from "./workloads.ts";
+import type { ActionResult, InstanceStatus, VmDriverName, VmStatus, Workload } from "./workloads.ts";
 
 // ## Version
 
@@ -119,11 +119,19 @@ import type { ActionResult, InstanceStatus, Workload } from "./workloads.ts";
  *   8 (2026-12-02): `pty.open` (a process on a pseudo-terminal, the login shell when argv is absent)
  *                   and `resize`; output comes back as stdout, input goes as stdin, the end as exit.
  *                   Sent only to an agent whose hello said cap ≥ 8 (older ones would refuse it).
+ *   9 (2026-12-02): microVMs as workloads: the "vm" spec kind (workloads.ts VmSpec), a workload
+ *                   action's optional `arg` (a snapshot's name), workload.status `vm` (the VM's state,
+ *                   ports and snapshots) and hello's facts `drivers` (the hypervisors the host offers).
+ *                   A control plane sends vm workloads only to agents whose hello said cap ≥ 9; the
+ *                   agent sends `vm` and `drivers` only to a control plane whose challenge said cap ≥ 9.
  *  10 (2026-12-02): `console.open` (a VM's serial console: live, writable by one stream at a time or
  *                   read-only, or its bounded history, followed or not) and its answer `console.opened`
  *                   (the mode granted). Sent only to an agent whose hello said cap ≥ 10.
  */
 export const PROTOCOL_CAPABILITY = 10;
+
+/** The first capability that speaks microVM workloads (workloads.ts VmSpec). */
+export const VMS_CAPABILITY = 9;
 
 /** The first capability that speaks workloads (workloads.ts). */
 export const WORKLOADS_CAPABILITY = 6;
@@ -169,7 +177,10 @@ export interface ChallengeFrame {
  *              memory: uint, ? disk: uint, ? uptime: uint,   ; bytes, bytes, seconds
  *              runtime: tstr, runtimeVersion: tstr,          ; "bun" / "deno" and its version
  *              ? exec: { mode: "any" / "off" / "allowlist",  ; cap 4, only to a cp with cap ≥ 4
- *                        ? allow: [* [+ tstr]] } },          ; argv prefixes, when an allowlist
+ *                        ? allow: [* [+ tstr]] },            ; argv prefixes, when an allowlist
+ *              ? drivers: [* { name: "qemu" / "firecracker" / "cloud-hypervisor",   ; cap 9
+ *                              available: bool, ? accel: "kvm" / "tcg",
+ *                              ? version: tstr, ? reason: tstr }] },
  *     ? kx: bstr .size 32 }   ; cap 2: the agent's ephemeral X25519 public key (data-key.ts), sent
  *                             ; only to a control plane whose challenge said cap ≥ 2
  */
@@ -203,6 +214,18 @@ export interface HostFacts {
   runtimeVersion: string;
   /** Capability 4: what exec the host's owner allows (absent from older agents: unknown, not "any"). */
   exec?: ExecFacts;
+  /** Capability 9: the microVM drivers this host has, available or not (agent/vm/driver.ts). */
+  drivers?: DriverFacts[];
+}
+
+/** One hypervisor driver as the agent probed it: whether it can run VMs here, and how. */
+export interface DriverFacts {
+  name: VmDriverName;
+  available: boolean;
+  accel?: "kvm" | "tcg";
+  version?: string;
+  /** Why it is unavailable. */
+  reason?: string;
 }
 
 /**
@@ -369,7 +392,8 @@ export interface WorkloadsFrame {
  *     ? live: uint,                                ; the release that serves (the host service)
  *     instances: [* Instance],                     ; workloads.ts
  *     ? message: tstr,                             ; one line: what went wrong, or what happens now
- *     actions: [* { id: tstr, ok: bool, ? message: tstr }] }   ; actions applied since the last
+ *     actions: [* { id: tstr, ok: bool, ? message: tstr }],   ; actions applied since the last
+ *     ? vm: VmStatus }                             ; cap 9: a VM's state, ports, snapshots
  */
 export interface WorkloadStatusFrame {
   t: "workload.status";
@@ -380,6 +404,8 @@ export interface WorkloadStatusFrame {
   instances: InstanceStatus[];
   message?: string;
   actions: ActionResult[];
+  /** Capability 9: a VM's own view (workloads.ts). */
+  vm?: VmStatus;
 }
 
 /**

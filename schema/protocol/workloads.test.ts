@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { ProtocolError } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame-codec.ts";
 import type { WorkloadsFrame } from "./frames.ts";
-import type { Workload } from "./workloads.ts";
+import { type AppRunSpec, MAX_USER_DATA, type VmRunSpec, type VmState, type Workload } from "./workloads.ts";
 
-const shop: Workload = {
+const shop: Workload<AppRunSpec> = {
   id: "wl_0123456789abcdef",
   tenant: "ten_0123456789abcdef",
   kind: "app",
@@ -91,5 +91,62 @@ describe("workloads frame", () => {
     );
     const back = decodeFrame(bytes, "agent>cp");
     expect(back.t === "workload.status" && back.instances[0]?.health).toBe("boom\uFFFD\uFFFD[2J");
+  });
+});
+
+describe("vm workloads (cap 9)", () => {
+  const web: Workload<VmRunSpec> = {
+    ...shop,
+    id: "wl_0123456789abcdeg",
+    kind: "vm",
+    name: "web",
+    spec: {
+      kind: "vm",
+      image: "tiny",
+      cmdline: "console=ttyS0",
+      cpus: 1,
+      memory: 256,
+      disk: 0,
+      ports: [8080],
+      stopTimeout: 30_000,
+    },
+    actions: [{ id: "act_0123456789abcdef", op: "snapshot", arg: "s1" }],
+  };
+
+  it("round-trips beside an app", () => {
+    const f = frame([
+      shop,
+      { ...web, spec: { ...web.spec, userData: new Uint8Array([1, 2]), driver: "qemu" } },
+    ]);
+    expect(decodeFrame(encodeFrame(f, "cp>agent"), "cp>agent")).toEqual(f);
+  });
+
+  it("refuses a driver nobody wrote, user data over the cap, and a snapshot name that is a path", () => {
+    expect(
+      refused(frame([{ ...web, spec: { ...web.spec, driver: "bhyve" as VmRunSpec["driver"] } }])),
+    ).toMatch(/spec\.driver must be one of/);
+    expect(
+      refused(frame([{ ...web, spec: { ...web.spec, userData: new Uint8Array(MAX_USER_DATA + 1) } }])),
+    ).toMatch(/userData/);
+    expect(
+      refused(frame([{ ...web, actions: [{ id: "act_0123456789abcdef", op: "restore", arg: "../x" }] }])),
+    ).toMatch(/arg must be a snapshot name/);
+  });
+
+  it("refuses a status whose vm state no VM has", () => {
+    expect(() =>
+      encodeFrame(
+        {
+          t: "workload.status",
+          seq: 1,
+          id: web.id,
+          generation: 1,
+          instances: [],
+          actions: [],
+          vm: { state: "exploded" as VmState, ports: [], snapshots: [], since: 0 },
+        },
+        "agent>cp",
+      ),
+    ).toThrow(/vm\.state must be one of/);
   });
 });

@@ -18,14 +18,25 @@
 //                                ; token: the fetch credential, when artifact fetch uses one
 //     env: [* bstr],             ; sealed env entries (schema/secrets/sealed-env.ts), opaque here:
 //                                ; the agent decodes each strictly before it opens them
-//     actions: [* { id: tstr, op: tstr }] }   ; one-shot operations ("restart"); the agent applies
-//                                ; each id at most once (agent/action-ledger.ts), so redelivery after a
-//                                ; reconnect is harmless
+//     actions: [* { id: tstr, op: tstr, ? arg: tstr }] }   ; one-shot operations ("restart",
+//                                ; "snapshot" with arg the snapshot's name); the agent applies each id
+//                                ; at most once (agent/action-ledger.ts), so redelivery after a
+//                                ; reconnect is harmless. `arg` is cap 9.
 //
-// Adding a kind (the VM issue) is one spec codec in SPEC_CODECS below and its interface in WorkloadSpec:
-// a capability bump of its own, since older agents refuse the unknown spec kind.
+// Adding a kind is one spec codec in SPEC_CODECS below and its interface in WorkloadSpec: a capability
+// bump of its own, since older agents refuse the unknown spec kind. "vm" came with capability 9:
+//
+//   VmSpec = { kind: "vm", image: tstr,       ; the image's name (for messages; the bytes are `artifact`)
+//     cmdline: tstr, cpus: uint, memory: uint, ; kernel command line; vCPUs; MiB
+//     disk: uint,                            ; MiB of the VM's own disk (0: the image's rootfs size)
+//     ports: [* uint],                       ; guest TCP ports: each is the host service <vm>-<port>
+//     ? userData: bstr,                      ; NoCloud user-data, at most MAX_USER_DATA bytes
+//     ? driver: "qemu" / "firecracker" / "cloud-hypervisor",   ; absent: the host's first available
+//     stopTimeout: uint }                    ; ms between the graceful stop and the kill
+//
+// and a VM's workload.status carries `vm` (VmStatus below): its state as Fly Machines name them.
 
-import { SERVICE_NAME_PATTERN } from "../names.ts";
+import { NAME_PATTERN, SERVICE_NAME_PATTERN } from "../names.ts";
 import {
   _array,
   _bool,
@@ -52,6 +63,16 @@ export const MAX_ENV_ENTRIES = 128;
 const MAX_SEALED_ENTRY_BYTES = 4096;
 /** Most pending one-shot actions per workload. */
 const MAX_ACTIONS = 16;
+/** Largest NoCloud user-data a VM may be given (it travels in every workloads frame). */
+export const MAX_USER_DATA = 16 * 1024;
+/** Most guest ports one VM forwards, and most snapshots one VM reports. */
+export const MAX_VM_PORTS = 16;
+const MAX_SNAPSHOTS = 32;
+/** Most vCPUs and MiB of memory a VM may ask for (the host's facts bound it further). */
+export const MAX_VM_CPUS = 64;
+export const MAX_VM_MEMORY_MIB = 1 << 20;
+/** Largest VM disk in MiB (1 TiB). */
+export const MAX_VM_DISK_MIB = 1 << 20;
 /** Longest health-check output an agent reports (the tail of it). */
 export const MAX_HEALTH_OUTPUT = 1024;
 /** Most instances (releases) a status reports: the live one, the one being started, the draining one. */
@@ -105,7 +126,58 @@ export interface AppRunSpec {
   revertTo?: number;
 }
 
-export type WorkloadSpec = AppRunSpec;
+/** The hypervisors an agent may drive (agent/vm/). */
+export const VM_DRIVERS = ["qemu", "firecracker", "cloud-hypervisor"] as const;
+export type VmDriverName = (typeof VM_DRIVERS)[number];
+
+/** A microVM as the agent runs it (capability 9). */
+export interface VmRunSpec {
+  kind: "vm";
+  /** The image's name, for messages: the bytes are the workload's artifact. */
+  image: string;
+  cmdline: string;
+  cpus: number;
+  /** MiB. */
+  memory: number;
+  /** MiB of the VM's own disk; 0: as large as the image's rootfs. */
+  disk: number;
+  /** Guest TCP ports, each forwarded from host loopback and served as the host service `<vm>-<port>`. */
+  ports: number[];
+  userData?: Uint8Array;
+  driver?: VmDriverName;
+  /** Milliseconds between the graceful stop (Ctrl-Alt-Del / ACPI) and the kill. */
+  stopTimeout: number;
+}
+
+export type WorkloadSpec = AppRunSpec | VmRunSpec;
+
+/** A VM's states, as Fly Machines name them, plus paused (`vm pause`). */
+export const VM_STATES = [
+  "created",
+  "starting",
+  "started",
+  "paused",
+  "stopping",
+  "stopped",
+  "failed",
+  "destroyed",
+] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** What the agent sees of one VM (workload.status `vm`, capability 9). */
+export interface VmStatus {
+  state: VmState;
+  /** The driver that runs (or last ran) it. */
+  driver?: VmDriverName;
+  /** The hypervisor process. */
+  pid?: number;
+  /** Each guest port and the host loopback port that reaches it. */
+  ports: { guest: number; host: number }[];
+  /** Its snapshots, oldest first; `at` in ms since the epoch. */
+  snapshots: { name: string; at: number }[];
+  /** ms since the epoch when the VM entered `state`. */
+  since: number;
+}
 
 export interface ArtifactRef {
   sha256: Uint8Array;
@@ -116,16 +188,19 @@ export interface ArtifactRef {
 export interface WorkloadAction {
   id: string;
   op: string;
+  /** Capability 9: the operation's argument (a snapshot's name). */
+  arg?: string;
 }
 
-export interface Workload {
+/** A workload; `Workload<AppRunSpec>` is one whose spec the codec checked to be an app's. */
+export interface Workload<S extends WorkloadSpec = WorkloadSpec> {
   id: string;
   tenant: string;
   kind: WorkloadKind;
   name: string;
   generation: number;
   desired: DesiredState;
-  spec: WorkloadSpec;
+  spec: S;
   artifact: ArtifactRef;
   env: Uint8Array[];
   actions: WorkloadAction[];
@@ -215,9 +290,28 @@ const APP_SPEC = _struct<AppRunSpec>({
   revertTo: _optional(_uint(1, 0x7fffffff)),
 });
 
-/** The spec codec of each kind; the VM issue adds "vm". */
+/** A snapshot's name: nothing a monitor could read as an option or a path (agent/vm/process.ts). */
+export const SNAPSHOT_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const SNAPSHOT_NAME = _text({ pattern: [SNAPSHOT_NAME_PATTERN, "a snapshot name like s1"], max: 63 });
+const PORT = _uint(1, 65535);
+
+const VM_SPEC = _struct<VmRunSpec>({
+  kind: _oneOf(["vm"]),
+  image: _text({ pattern: [NAME_PATTERN, "an image name like tiny"], max: 63 }),
+  cmdline: _text({ max: 2048, noNul: true, display: true }),
+  cpus: _uint(1, MAX_VM_CPUS),
+  memory: _uint(16, MAX_VM_MEMORY_MIB),
+  disk: _uint(0, MAX_VM_DISK_MIB),
+  ports: _array(PORT, 0, MAX_VM_PORTS),
+  userData: _optional(_bytes(1, MAX_USER_DATA)),
+  driver: _optional(_oneOf(VM_DRIVERS)),
+  stopTimeout: MS,
+});
+
+/** The spec codec of each kind. */
 const SPEC_CODECS: { [K in WorkloadSpec["kind"]]: _Field<Extract<WorkloadSpec, { kind: K }>> } = {
   app: APP_SPEC,
+  vm: VM_SPEC,
 };
 
 /** A spec read by the codec its own `kind` names: an unknown kind is refused, not skipped. */
@@ -230,7 +324,7 @@ const SPEC: _Field<WorkloadSpec> = {
     }
     return SPEC_CODECS[kind as WorkloadSpec["kind"]].read(value, at);
   },
-  write: (value) => SPEC_CODECS[value.kind].write(value),
+  write: (value) => (SPEC_CODECS[value.kind] as _Field<WorkloadSpec>).write(value),
 };
 
 const ARTIFACT = _struct<ArtifactRef>({
@@ -244,6 +338,7 @@ const ACTION_ID = _text({ pattern: [/^act_[0-9a-z]{16}$/, "an action id (act_…
 const ACTION = _struct<WorkloadAction>({
   id: ACTION_ID,
   op: _text({ pattern: [/^[a-z][a-z0-9_.]{0,31}$/, "an operation like restart"], max: 32 }),
+  arg: _optional(SNAPSHOT_NAME),
 });
 
 const WORKLOAD_FIELDS = {
@@ -290,6 +385,22 @@ const INSTANCE = _struct<InstanceStatus>({
   since: _uint(0, Number.MAX_SAFE_INTEGER),
 });
 
+const VM_STATUS = _struct<VmStatus>({
+  state: _oneOf(VM_STATES),
+  driver: _optional(_oneOf(VM_DRIVERS)),
+  pid: _optional(_uint(1, 0x7fffffff)),
+  ports: _array(_struct<{ guest: number; host: number }>({ guest: PORT, host: PORT }), 0, MAX_VM_PORTS),
+  snapshots: _uniqueBy(
+    _array(
+      _struct<{ name: string; at: number }>({ name: SNAPSHOT_NAME, at: _uint(0, Number.MAX_SAFE_INTEGER) }),
+      0,
+      MAX_SNAPSHOTS,
+    ),
+    ["name"],
+  ),
+  since: _uint(0, Number.MAX_SAFE_INTEGER),
+});
+
 /** workload.status fields (frames.ts). */
 export const _STATUS_FIELDS = {
   id: ID,
@@ -306,6 +417,8 @@ export const _STATUS_FIELDS = {
     0,
     MAX_ACTIONS,
   ),
+  /** Capability 9: a VM's own view. */
+  vm: _optional(VM_STATUS),
 };
 
 /** logs.open fields (frames.ts). */

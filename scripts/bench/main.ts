@@ -18,6 +18,7 @@ import { ptyBench } from "./pty-bench.ts";
 import { rssBench, rssKb } from "./rss-bench.ts";
 import { streamBench } from "./stream-bench.ts";
 import { printTable, type Row } from "./table.ts";
+import { killVms, vmBench } from "./vm-bench.ts";
 import { zeroDowntimeBench } from "./zero-downtime-bench.ts";
 
 /** The workerd process serving this bench's control plane (the newest one: the bench starts it last). */
@@ -53,6 +54,7 @@ const GROUPS = [
   "downtime",
   "fleet",
   "console",
+  "vm",
 ] as const;
 function selectedGroups(argv: string[]): Set<string> {
   const i = argv.indexOf("--only");
@@ -111,6 +113,22 @@ async function stackBenches(want: Set<string>): Promise<Row[]> {
         rows.push(...(await consoleBench({ client, agent })));
       } finally {
         await agent.stop();
+      }
+    }
+    if (want.has("vm")) {
+      const agent = await startAgent(client, {
+        runtime: "bun",
+        name: "vm-bun",
+        cluster: "bench",
+        site: "local",
+        url: stack.url,
+      });
+      try {
+        rows.push(...(await vmBench({ agent, env: { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token } })));
+      } finally {
+        await agent.stop();
+        // VMs outlive their agent on purpose: the bench's go with it, by the pids QEMU wrote.
+        killVms(agent.stateDir);
       }
     }
 

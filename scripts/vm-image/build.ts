@@ -53,6 +53,12 @@ const MODULES = [
   "drivers/block/virtio_blk.ko",
   "drivers/acpi/button.ko",
   "drivers/input/evdev.ko",
+  // vfat, for the NoCloud seed (a vfat disk labelled cidata) the agent gives a VM with user data.
+  "fs/fat/fat.ko",
+  "fs/fat/vfat.ko",
+  "fs/nls/nls_cp437.ko",
+  "fs/nls/nls_utf8.ko",
+  "fs/nls/nls_ascii.ko",
 ];
 
 function _fail(what: string, fix: string): never {

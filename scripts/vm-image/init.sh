@@ -10,7 +10,8 @@ mount -t devtmpfs dev /dev
 # Twice: a module whose dependency comes later in the list loads on the second pass.
 for pass in 1 2; do
   for m in virtio_ring virtio failover net_failover virtio_pci_legacy_dev virtio_pci_modern_dev \
-    virtio_pci virtio_mmio virtio_net virtio_blk button evdev; do
+    virtio_pci virtio_mmio virtio_net virtio_blk button evdev fat vfat nls_cp437 nls_utf8 \
+    nls_ascii; do
     grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" 2>/dev/null
   done
 done

@@ -192,6 +192,25 @@ export async function generateVectors(): Promise<VectorFile> {
     },
     up(CONN_B),
   );
+  await add(
+    "hello with vm drivers (cap 9)",
+    {
+      t: "hello",
+      seq: 1,
+      host: HOST,
+      nonce: NONCE,
+      version: "0.1.0",
+      cap: PROTOCOL_CAPABILITY,
+      facts: {
+        hostname: "db1", os: "linux", arch: "x64", cpus: 2, memory: 1_073_741_824, runtime: "bun", runtimeVersion: "1.4.5",
+        drivers: [
+          { name: "qemu", available: true, accel: "tcg", version: "7.2.15" },
+          { name: "firecracker", available: false, reason: "firecracker is not on PATH" },
+        ],
+      },
+    },
+    up(CONN_B),
+  );
   await add("ready", { t: "ready", seq: 2, heartbeat: 15_000 }, down());
   await add("hello with kx", { t: "hello", seq: 1, host: HOST, nonce: NONCE, version: "0.1.0", cap: PROTOCOL_CAPABILITY, facts: { hostname: "db1", os: "linux", arch: "x64", cpus: 2, memory: 1_073_741_824, runtime: "bun", runtimeVersion: "1.4.5" }, kx: AGENT_KX }, up(CONN_B));
   await add("ready with kx", { t: "ready", seq: 2, heartbeat: 15_000, kx: CP_KX }, down(CONN_B));
@@ -343,6 +362,60 @@ export async function generateVectors(): Promise<VectorFile> {
     },
     up(),
   );
+  await add(
+    "workloads with a vm (cap 9)",
+    {
+      t: "workloads",
+      seq: 21,
+      workloads: [
+        {
+          id: "wl_0123456789abcdeg",
+          tenant: "ten_0123456789abcdef",
+          kind: "vm",
+          name: "web",
+          generation: 3,
+          desired: "running",
+          spec: {
+            kind: "vm",
+            image: "tiny",
+            cmdline: "console=ttyS0 panic=-1 quiet",
+            cpus: 1,
+            memory: 256,
+            disk: 2048,
+            ports: [8080, 22],
+            userData: new TextEncoder().encode("#cloud-config\n"),
+            driver: "qemu",
+            stopTimeout: 30_000,
+          },
+          artifact: { sha256: SHA, size: 20_480 },
+          env: [],
+          actions: [{ id: "act_0123456789abcdeg", op: "snapshot", arg: "s1" }, { id: "act_0123456789abcdeh", op: "pause" }],
+        },
+      ],
+    },
+    down(),
+  );
+  await add(
+    "workload.status of a vm (cap 9)",
+    {
+      t: "workload.status",
+      seq: 16,
+      id: "wl_0123456789abcdeg",
+      generation: 3,
+      instances: [],
+      message: "started",
+      actions: [{ id: "act_0123456789abcdeg", ok: true }],
+      vm: {
+        state: "started",
+        driver: "qemu",
+        pid: 4243,
+        ports: [{ guest: 8080, host: 41_001 }],
+        snapshots: [{ name: "s1", at: TIME }],
+        since: TIME + 2,
+      },
+    },
+    up(),
+  );
   await add("logs.open (cap 6)", { t: "logs.open", seq: 18, sid: 7, name: "shop", lines: 100, follow: true, since: TIME, credit: 65_536 }, down());
   await add(
     "job (cap 7)",
@@ -489,6 +562,23 @@ export async function generateVectors(): Promise<VectorFile> {
   await refuse(
     "workload.status with a health tail holding an escape", "malformed",
     await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "workload.status"], ["seq", 1], ["id", "wl_0123456789abcdef"], ["generation", 1], ["instances", [new Map<string, CborValue>([["release", 1], ["state", "failed"], ["restarts", 0], ["health", "\u001b[2Jgone"], ["since", 0]])]], ["actions", []]]))), up()),
+    up(),
+  );
+  await refuse(
+    "vm workload whose snapshot name is a path", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "workloads"], ["seq", 1], ["workloads", [new Map<string, CborValue>([
+      ["id", "wl_0123456789abcdef"], ["tenant", "ten_0123456789abcdef"], ["kind", "vm"], ["name", "web"], ["generation", 1], ["desired", "running"],
+      ["spec", new Map<string, CborValue>([["kind", "vm"], ["image", "tiny"], ["cmdline", ""], ["cpus", 1], ["memory", 256], ["disk", 0], ["ports", []], ["stopTimeout", 1000]])],
+      ["artifact", new Map<string, CborValue>([["sha256", new Uint8Array(32)], ["size", 1]])], ["env", []],
+      ["actions", [new Map<string, CborValue>([["id", "act_0123456789abcdef"], ["op", "restore"], ["arg", "../../etc"]])]],
+    ])]]]))), down(), cp),
+    down(),
+    cp,
+  );
+  await refuse(
+    "workload.status of a vm in a state no VM has", "malformed",
+    await signed(_toHex(encodeCbor(new Map<string, CborValue>([["t", "workload.status"], ["seq", 1], ["id", "wl_0123456789abcdef"], ["generation", 1], ["instances", []], ["actions", []],
+      ["vm", new Map<string, CborValue>([["state", "\u001b[2Jowned"], ["ports", []], ["snapshots", []], ["since", 0]])]]))), up()),
     up(),
   );
   const facts = (hostname: string) => new Map<string, CborValue>([["hostname", hostname], ["os", "linux"], ["arch", "x64"], ["cpus", 2], ["memory", 1024], ["runtime", "bun"], ["runtimeVersion", "1.4.5"]]);

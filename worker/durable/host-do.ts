@@ -12,6 +12,7 @@ import {
   closeCodeFor,
   closeReasonFor,
   ProtocolError,
+  VMS_CAPABILITY,
   WORKLOADS_CAPABILITY,
 } from "../../schema/protocol/index.ts";
 import { DEFAULT_STREAM_CREDIT, MAX_STREAM_CREDIT, MIN_STREAM_CREDIT } from "../../schema/protocol/limits.ts";
@@ -41,6 +42,7 @@ import { Liveness } from "./host/liveness.ts";
 import { SessionLog } from "./host/session-log.ts";
 import { askedCredit, decodeStreamRequest } from "./host/stream-request.ts";
 import { StreamTable } from "./host/stream-table.ts";
+import { desiredVms, recordVmStatus } from "./host/vm-workloads.ts";
 import { desiredWorkloads, recordStatus } from "./host/workloads.ts";
 
 /** A socket's identity across events: its connection id (agent) or stream id (client). */
@@ -219,6 +221,7 @@ export class HostDO extends DurableObject<Bindings> {
       case "report":
         return this.#reports.save(frame.report);
       case "workload.status":
+        if (await recordVmStatus(this.#database(), host.id, frame)) return;
         return recordStatus(this.#database(), host.id, frame);
       case "job.result":
         return this.#jobs.result(host, frame);
@@ -320,7 +323,10 @@ export class HostDO extends DurableObject<Bindings> {
     const host = await this.#hosts.get();
     const a = this.#att.get(ws);
     if (!host || a.role !== "agent" || (a.cap ?? 0) < WORKLOADS_CAPABILITY) return;
-    this.#link.send(ws, { t: "workloads", workloads: await desiredWorkloads(this.#database(), host.id) });
+    const workloads = await desiredWorkloads(this.#database(), host.id);
+    // Capability 9: VMs only to an agent that knows the kind (an older one would refuse the frame).
+    if ((a.cap ?? 0) >= VMS_CAPABILITY) workloads.push(...(await desiredVms(this.#database(), host.id)));
+    this.#link.send(ws, { t: "workloads", workloads });
   }
 
   /** An agent socket is gone: everything that ran on it ends, and the host is offline if none is left. */

@@ -1,0 +1,4 @@
+// The agent's microVMs (issue 14): workloads of kind "vm", run by a driver (qemu, firecracker,
+// cloud-hypervisor) in <state>/vms/<vm>/.
+export type { VmInstance } from "./driver.ts";
+export { Vms, type VmsOptions } from "./vms.ts";
