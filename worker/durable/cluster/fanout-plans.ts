@@ -7,7 +7,7 @@
 import type { FanoutPlan } from "./fanout.ts";
 
 /** Characters per stored piece: 32 Ki UTF-16 code units are at most 64 KiB, half the value limit. */
-export const PLAN_CHUNK_CHARS = 32 * 1024;
+const PLAN_CHUNK_CHARS = 32 * 1024;
 /** Keys per storage call (put, get and delete take at most 128). */
 const KEYS_PER_CALL = 128;
 
