@@ -153,6 +153,32 @@ function startSim(): Sim {
 
 // ## Measurements
 
+interface CpuMark {
+  at: number;
+  workerd: number;
+  bench: number;
+  sim: number;
+}
+
+/** CPU used so far by workerd, this process (the libSQL server and the API client) and the simulator. */
+async function cpuNow(sim: Sim, workerd: number): Promise<CpuMark> {
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    workerd: treeCpuMs(workerd),
+    bench: (own.user + own.system) / 1000,
+    sim: (await sim.call<SimStats>({ op: "stats" })).cpuMs,
+  };
+}
+
+/** Where the CPU went since `mark`, each as a share of one core. */
+async function cpuSince(mark: CpuMark, sim: Sim, workerd: number): Promise<string> {
+  const now = await cpuNow(sim, workerd);
+  const wall = now.at - mark.at;
+  const share = (a: number, b: number) => `${(((a - b) / wall) * 100).toFixed(0)}%`;
+  return `CPU over ${secs(wall)}: workerd ${share(now.workerd, mark.workerd)}, libSQL server + client ${share(now.bench, mark.bench)}, simulator ${share(now.sim, mark.sim)} of a core`;
+}
+
 async function fanoutOnce(
   client: Outpost,
   selector: string,
@@ -357,11 +383,13 @@ export async function fleetBench(): Promise<Row[]> {
         if (reached >= FANOUT_HOSTS) {
           const runs: number[] = [];
           let worst = { exits: FANOUT_HOSTS, failed: 0 };
+          const cpu = await cpuNow(sim, workerd());
           for (let i = 0; i < FANOUT_RUNS; i++) {
             const f = await fanoutOnce(client, "thousand=yes");
             if (f.exits < worst.exits) worst = f;
             runs.push(f.ms);
           }
+          console.log(`fleet: fan-out to ${FANOUT_HOSTS}: ${await cpuSince(cpu, sim, workerd())}`);
           const f1000 = median(runs);
           const ok = worst.exits === FANOUT_HOSTS;
           rows.push({
@@ -392,6 +420,7 @@ export async function fleetBench(): Promise<Row[]> {
       await sim.call({ op: "mark" });
       const restartStarted = performance.now();
       await stack.restartControlPlane();
+      const cpu = await cpuNow(sim, workerd());
       const restartMs = performance.now() - restartStarted;
       const back = await sim.call<{
         all: boolean;
@@ -403,6 +432,7 @@ export async function fleetBench(): Promise<Row[]> {
         failureSamples: [string, number][];
         cpuShare: number;
       }>({ op: "waitAll", timeoutMs: RESTART_TIMEOUT_MS });
+      console.log(`fleet: the herd: ${await cpuSince(cpu, sim, workerd())}`);
       // Every host back is online in the database too: nothing the herd wrote was lost.
       const db = createClient({ url: stack.dbUrl });
       const online = Number(
