@@ -22,9 +22,13 @@ const FANOUT_HOSTS = 1000;
 const FANOUT_RUNS = 5;
 const SINGLE_RUNS = 20;
 const RESTART_TIMEOUT_MS = 180_000;
-/** Hosts dialling at once during the ramp, and the time a step may take per host. */
+/**
+ * Hosts dialling at once during the ramp, the time a step may take per host, and the time one batch
+ * may take: a batch that cannot finish in that time ends the ramp (the machine takes no more).
+ */
 const UP_BATCH = 50;
-const UP_MS_PER_HOST = 80;
+const UP_MS_PER_HOST = 200;
+const UP_BATCH_MS = 60_000;
 const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 
 // ## Processes
@@ -279,7 +283,13 @@ export async function fleetBench(): Promise<Row[]> {
         failures: number;
         failureSamples: [string, number][];
         cpuShare: number;
-      }>({ op: "up", count: n, batch: UP_BATCH, timeoutMs: Math.max(60_000, n * UP_MS_PER_HOST) });
+      }>({
+        op: "up",
+        count: n,
+        batch: UP_BATCH,
+        batchMs: UP_BATCH_MS,
+        timeoutMs: Math.max(120_000, n * UP_MS_PER_HOST),
+      });
       console.log(
         `fleet: step ${n}: ${up.ready} ready in ${secs(up.ms)}, ${up.failures} failed dials, simulator CPU ${(up.cpuShare * 100).toFixed(0)}%, ${load()}`,
       );
