@@ -22,9 +22,13 @@ const FANOUT_HOSTS = 1000;
 const FANOUT_RUNS = 5;
 const SINGLE_RUNS = 20;
 const RESTART_TIMEOUT_MS = 180_000;
-/** Hosts dialling at once during the ramp, and the time a step may take per host. */
+/**
+ * Hosts dialling at once during the ramp, the time a step may take per host, and the time one batch
+ * may take: a batch that cannot finish in that time ends the ramp (the machine takes no more).
+ */
 const UP_BATCH = 50;
-const UP_MS_PER_HOST = 80;
+const UP_MS_PER_HOST = 200;
+const UP_BATCH_MS = 60_000;
 const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 
 // ## Processes
@@ -153,6 +157,32 @@ function startSim(): Sim {
 
 // ## Measurements
 
+interface CpuMark {
+  at: number;
+  workerd: number;
+  bench: number;
+  sim: number;
+}
+
+/** CPU used so far by workerd, this process (the libSQL server and the API client) and the simulator. */
+async function cpuNow(sim: Sim, workerd: number): Promise<CpuMark> {
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    workerd: treeCpuMs(workerd),
+    bench: (own.user + own.system) / 1000,
+    sim: (await sim.call<SimStats>({ op: "stats" })).cpuMs,
+  };
+}
+
+/** Where the CPU went since `mark`, each as a share of one core. */
+async function cpuSince(mark: CpuMark, sim: Sim, workerd: number): Promise<string> {
+  const now = await cpuNow(sim, workerd);
+  const wall = now.at - mark.at;
+  const share = (a: number, b: number) => `${(((a - b) / wall) * 100).toFixed(0)}%`;
+  return `CPU over ${secs(wall)}: workerd ${share(now.workerd, mark.workerd)}, libSQL server + client ${share(now.bench, mark.bench)}, simulator ${share(now.sim, mark.sim)} of a core`;
+}
+
 async function fanoutOnce(
   client: Outpost,
   selector: string,
@@ -253,7 +283,13 @@ export async function fleetBench(): Promise<Row[]> {
         failures: number;
         failureSamples: [string, number][];
         cpuShare: number;
-      }>({ op: "up", count: n, batch: UP_BATCH, timeoutMs: Math.max(60_000, n * UP_MS_PER_HOST) });
+      }>({
+        op: "up",
+        count: n,
+        batch: UP_BATCH,
+        batchMs: UP_BATCH_MS,
+        timeoutMs: Math.max(120_000, n * UP_MS_PER_HOST),
+      });
       console.log(
         `fleet: step ${n}: ${up.ready} ready in ${secs(up.ms)}, ${up.failures} failed dials, simulator CPU ${(up.cpuShare * 100).toFixed(0)}%, ${load()}`,
       );
@@ -357,11 +393,13 @@ export async function fleetBench(): Promise<Row[]> {
         if (reached >= FANOUT_HOSTS) {
           const runs: number[] = [];
           let worst = { exits: FANOUT_HOSTS, failed: 0 };
+          const cpu = await cpuNow(sim, workerd());
           for (let i = 0; i < FANOUT_RUNS; i++) {
             const f = await fanoutOnce(client, "thousand=yes");
             if (f.exits < worst.exits) worst = f;
             runs.push(f.ms);
           }
+          console.log(`fleet: fan-out to ${FANOUT_HOSTS}: ${await cpuSince(cpu, sim, workerd())}`);
           const f1000 = median(runs);
           const ok = worst.exits === FANOUT_HOSTS;
           rows.push({
@@ -392,6 +430,7 @@ export async function fleetBench(): Promise<Row[]> {
       await sim.call({ op: "mark" });
       const restartStarted = performance.now();
       await stack.restartControlPlane();
+      const cpu = await cpuNow(sim, workerd());
       const restartMs = performance.now() - restartStarted;
       const back = await sim.call<{
         all: boolean;
@@ -403,6 +442,7 @@ export async function fleetBench(): Promise<Row[]> {
         failureSamples: [string, number][];
         cpuShare: number;
       }>({ op: "waitAll", timeoutMs: RESTART_TIMEOUT_MS });
+      console.log(`fleet: the herd: ${await cpuSince(cpu, sim, workerd())}`);
       // Every host back is online in the database too: nothing the herd wrote was lost.
       const db = createClient({ url: stack.dbUrl });
       const online = Number(

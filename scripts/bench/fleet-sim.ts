@@ -15,7 +15,7 @@ import { type SimContext, SimHost, type SimIdentity } from "./fleet-host.ts";
 
 export type SimCommand =
   | { op: "enroll"; url: string; key: string; cluster: string; site: string; count: number }
-  | { op: "up"; count: number; batch: number; timeoutMs: number }
+  | { op: "up"; count: number; batch: number; batchMs: number; timeoutMs: number }
   | { op: "pongs"; ms: number }
   | { op: "mark" }
   | { op: "waitAll"; timeoutMs: number }
@@ -153,7 +153,7 @@ class Fleet {
 
   /**
    * Starts hosts until `count` run, `batch` at a time (each batch's handshakes done before the next
-   * starts), within `timeoutMs` overall; a batch that does not finish in time ends the step.
+   * starts), within `timeoutMs` overall; a batch that does not finish within `batchMs` ends the step.
    */
   async up(cmd: Extract<SimCommand, { op: "up" }>) {
     const started = performance.now();
@@ -165,7 +165,8 @@ class Fleet {
     while (this.#startedN < target) {
       const end = Math.min(target, this.#startedN + cmd.batch);
       for (; this.#startedN < end; this.#startedN++) this.hosts[this.#startedN]!.start();
-      if (!(await this.#until(() => this.#ready >= end, Math.max(0, deadline - Date.now())))) {
+      const left = Math.min(cmd.batchMs, Math.max(0, deadline - Date.now()));
+      if (!(await this.#until(() => this.#ready >= end, left))) {
         complete = false;
         break;
       }

@@ -7,7 +7,7 @@
 import type { FanoutPlan } from "./fanout.ts";
 
 /** Characters per stored piece: 32 Ki UTF-16 code units are at most 64 KiB, half the value limit. */
-export const PLAN_CHUNK_CHARS = 32 * 1024;
+const PLAN_CHUNK_CHARS = 32 * 1024;
 /** Keys per storage call (put, get and delete take at most 128). */
 const KEYS_PER_CALL = 128;
 
@@ -25,35 +25,47 @@ function _batches<T>(items: T[]): T[][] {
   return out;
 }
 
-/** Stores `plan` under `id`: its pieces first, then the head that makes it visible. */
+/**
+ * Stores `plan` under `id`: with its head in one transaction when the pieces fit one call (plans of
+ * up to about 45,000 hosts), else the pieces first and then the head that makes the plan visible.
+ */
 export async function storePlan(storage: DurableObjectStorage, id: string, plan: FanoutPlan): Promise<void> {
   const text = JSON.stringify(plan);
   const chunks = Math.max(1, Math.ceil(text.length / PLAN_CHUNK_CHARS));
-  const entries: Array<[string, string]> = [];
+  const entries: Array<[string, string | PlanHead]> = [];
   for (let n = 0; n < chunks; n++)
     entries.push([_chunkKey(id, n), text.slice(n * PLAN_CHUNK_CHARS, (n + 1) * PLAN_CHUNK_CHARS)]);
+  const head: [string, PlanHead] = [`fanout:${id}`, { chunks }];
+  if (entries.length < KEYS_PER_CALL) {
+    await storage.put(Object.fromEntries([...entries, head]));
+    return;
+  }
   for (const batch of _batches(entries)) await storage.put(Object.fromEntries(batch));
-  await storage.put(`fanout:${id}`, { chunks } satisfies PlanHead);
+  await storage.put(head[0], head[1]);
 }
 
 /**
  * Takes the plan stored under `id` out of storage and returns it (undefined when there is none, or
- * it was taken already): head first, so that a replayed upgrade finds nothing.
+ * it was taken already, or a piece is missing): every key of it is deleted before it is returned, so
+ * a replayed upgrade finds nothing. Durable Object input gates keep a second upgrade from reading
+ * between the reads and the delete.
  */
 export async function takePlan(storage: DurableObjectStorage, id: string): Promise<FanoutPlan | undefined> {
   const head = await storage.get<PlanHead>(`fanout:${id}`);
   if (!head || !Number.isInteger(head.chunks) || head.chunks < 1) return undefined;
-  await storage.delete(`fanout:${id}`);
   const keys = Array.from({ length: head.chunks }, (_, n) => _chunkKey(id, n));
   let text = "";
+  let whole = true;
   for (const batch of _batches(keys)) {
     const got = await storage.get<string>(batch);
     for (const k of batch) {
       const piece = got.get(k);
-      if (typeof piece !== "string") return undefined; // never written whole: nothing to run
-      text += piece;
+      if (typeof piece !== "string")
+        whole = false; // never written whole: nothing to run
+      else text += piece;
     }
   }
-  for (const batch of _batches(keys)) await storage.delete(batch);
-  return JSON.parse(text) as FanoutPlan;
+  // Head and pieces go in as few calls as they fit (one, for plans of up to about 45,000 hosts).
+  for (const batch of _batches([`fanout:${id}`, ...keys])) await storage.delete(batch);
+  return whole ? (JSON.parse(text) as FanoutPlan) : undefined;
 }
