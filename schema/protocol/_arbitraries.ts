@@ -130,7 +130,7 @@ const appSpecArb: fc.Arbitrary<AppRunSpec> = fc.record(
     listen: fc.constantFrom("127.0.0.1:8080", "[::1]:9000"),
     keep: uint(100, 1),
     user: fc.stringMatching(/^[a-z_][a-z0-9_-]{0,8}$/),
-    image: fc.stringMatching(/^[\x21-\x7e]{1,32}$/),
+    image: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,31}$/),
     revertWindow: uint(0x7fffffff),
     revertTo: uint(0x7fffffff, 1),
   },
