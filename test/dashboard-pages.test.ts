@@ -2,19 +2,22 @@
 // by playwright-core) against the real Worker in workerd, a real Bun agent, a real Deno agent and a
 // hostile raw agent. The exposures page (addresses, a Remove button for operators only, refused for
 // viewers and for another tenant's exposure), the audit log (actors and targets by name, a playback
-// link for operators only), the host page's apps and jobs sections, and the browser terminal on a
+// link for operators only), the host page's apps, VMs and jobs sections, and the browser terminal on a
 // Deno agent. Every string a tenant (a key's name, a job's argv) or an agent (an app's status message,
 // its health output, a job's output) chose is markup-shaped here and must show as text.
-import { existsSync, mkdirSync } from "node:fs";
+
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Outpost } from "../sdk/index.ts";
+import { Outpost, pushVmImage } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
-import { enrollIdentity, RawAgent } from "./harness/raw-agent.ts";
+import { enrollIdentity, FACTS, RawAgent } from "./harness/raw-agent.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -29,6 +32,8 @@ let hostileClient: Outpost;
 let env: Record<string, string>;
 const agents: TestAgent[] = [];
 let hostile: RawAgent;
+let hostileVmHost: RawAgent;
+let adminClient: Outpost;
 let chrome: Browser;
 const servers: Server[] = [];
 
@@ -87,6 +92,7 @@ beforeAll(async () => {
   stack = await startStack();
   const t = await stack.tenantInProd("pages");
   adminKey = t.token;
+  adminClient = t.client;
   env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: t.token };
   viewerKey = (await t.client.keys.create({ name: "watcher", role: "viewer" })).token;
   // A key whose name is markup: whatever it does is listed under that name.
@@ -119,6 +125,21 @@ beforeAll(async () => {
   hostile = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, t.client, "evil"));
   await hostile.handshake();
   hostile.keepAlive();
+  // A hostile agent whose host offers QEMU: it will report markup for the VM made on it.
+  hostileVmHost = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, t.client, "evilvm"));
+  hostileVmHost.send(
+    await hostileVmHost.seal({
+      ...hostileVmHost.helloFrame(),
+      facts: {
+        ...FACTS,
+        cpus: 2,
+        memory: 2 ** 30,
+        drivers: [{ name: "qemu", available: true, accel: "tcg", version: "7.2.15" }],
+      },
+    } as never),
+  );
+  if ((await hostileVmHost.receive()).t !== "ready") throw new Error("evilvm got no ready");
+  hostileVmHost.keepAlive();
   // Another tenant, with an exposure of its own on a host of its own.
   const other = await stack.tenantInProd("pages-other");
   const otherHost = await enrollIdentity(stack.url, other.client, "secret01");
@@ -139,6 +160,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await chrome?.close();
   hostile?.ws.close();
+  hostileVmHost?.ws.close();
   for (const a of agents) await a.stop();
   for (const s of servers) s.close();
   await stack?.close();
@@ -292,6 +314,66 @@ describe("dashboard pages", () => {
     expect(admin.dialogs).toEqual([]);
     expect(admin.errors).toEqual([]);
     await admin.context.close();
+  }, 90_000);
+
+  it("shows a host's VMs with what its agent reported, hostile text as text", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "outpost-vm-image-"));
+    writeFileSync(join(dir, "vmlinuz"), randomBytes(4096));
+    await pushVmImage(adminClient, "tiny", { kernel: join(dir, "vmlinuz"), cmdline: "console=ttyS0" });
+    const created = await runCli(
+      [
+        "vm",
+        "create",
+        "evilvm.prod",
+        "web",
+        "--image",
+        "tiny",
+        "--memory",
+        "256M",
+        "--port",
+        "8080",
+        "--no-wait",
+      ],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    let workload: { id: string; generation: number } | undefined;
+    while (!workload)
+      workload = (await hostileVmHost.receiveFrame("workloads")).workloads.find((w) => w.name === "web");
+    await hostileVmHost.sendFrame({
+      t: "workload.status",
+      id: workload.id,
+      generation: workload.generation,
+      instances: [],
+      message: `${XSS} QEMU exited at boot`,
+      actions: [],
+      vm: { state: "failed", driver: "qemu", ports: [], snapshots: [], since: Date.now() },
+    } as never);
+
+    const viewer = await signedIn(viewerKey);
+    const row = await eventually(async () => {
+      await viewer.page.goto(`${stack.url}/hosts/evilvm.prod`);
+      const [r] = await cells(viewer.page, "#vms");
+      if (r?.[3] !== "failed") throw new Error(`no report yet: ${JSON.stringify(r)}`);
+      return r;
+    });
+    expect(row.slice(0, 8)).toEqual([
+      "web",
+      "tiny",
+      "running",
+      "failed",
+      "1",
+      "256 MiB",
+      "web-8080",
+      `${XSS} QEMU exited at boot`,
+    ]);
+    expect(await viewer.page.$$("main img")).toHaveLength(0);
+    // Another host's page has none of it.
+    await viewer.page.goto(`${stack.url}/hosts/web01.prod`);
+    expect(await cells(viewer.page, "#vms")).toEqual([]);
+    expect(viewer.dialogs).toEqual([]);
+    expect(viewer.errors).toEqual([]);
+    await viewer.context.close();
   }, 90_000);
 
   it("shows a host's jobs: steps, state, exit and output, hostile argv and output as text", async () => {

@@ -13,6 +13,7 @@ import {
   services,
   sessions,
   sites,
+  vms,
 } from "../../schema/db/tables.ts";
 import type { TenantId } from "../../schema/ids.ts";
 import { LABEL_KEY_PATTERN } from "../../schema/names.ts";
@@ -99,6 +100,19 @@ interface HostApp {
   observedAt: Date | null;
 }
 
+/** A VM on a host as its section shows it: what was asked, what the agent last said. */
+interface HostVm {
+  name: string;
+  image: string;
+  desired: string;
+  state: string;
+  cpus: number;
+  memoryMib: number;
+  ports: number[];
+  message: string | null;
+  observedAt: Date | null;
+}
+
 /** A job's run on a host: its steps, state, last exit and the tails of its output (as text). */
 interface HostJob {
   id: string;
@@ -136,7 +150,7 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
     .from(clusters)
     .innerJoin(sites, eq(sites.id, host.siteId))
     .where(eq(clusters.id, host.clusterId));
-  const [svc, recent, appRows, jobRows] = await db.batch([
+  const [svc, recent, appRows, jobRows, vmRows] = await db.batch([
     db.select().from(services).where(eq(services.hostId, host.id)).orderBy(asc(services.name)),
     db
       .select()
@@ -157,6 +171,11 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
       .where(and(eq(jobs.tenantId, tenantId), eq(jobHosts.hostId, host.id)))
       .orderBy(desc(jobs.createdAt))
       .limit(50),
+    db
+      .select()
+      .from(vms)
+      .where(and(eq(vms.tenantId, tenantId), eq(vms.hostId, host.id)))
+      .orderBy(asc(vms.name)),
   ]);
   const cluster = placed?.cluster ?? "?";
   const hostApps: HostApp[] = appRows.map(({ inst, app }) => {
@@ -224,6 +243,20 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
     })),
     apps: hostApps,
     jobs: hostJobs,
+    vms: vmRows.map(
+      (v): HostVm => ({
+        name: v.name,
+        image: v.image,
+        desired: v.desired,
+        // Not yet reported: what was asked is all there is to show.
+        state: v.state ?? (v.desired === "running" ? "created" : v.desired),
+        cpus: v.cpus,
+        memoryMib: v.memoryMib,
+        ports: v.ports,
+        message: v.message,
+        observedAt: v.observedAt,
+      }),
+    ),
   };
 }
 

@@ -15,12 +15,11 @@ function stepsText(steps: string[][]): string {
 }
 
 /**
- * A host: facts, labels, services, its sessions, apps and jobs. VMs get their section here when they
- * land (one more <section> fed from data.ts). App states and messages, job argv and output come from
- * agents and tenants: they are JSX text, never markup.
+ * A host: facts, labels, services, its sessions, apps, VMs and jobs. App and VM states and messages,
+ * job argv and output come from agents and tenants: they are JSX text, never markup.
  */
 export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
-  const { host, fqdn, site, services, sessions, apps, jobs } = props.detail;
+  const { host, fqdn, site, services, sessions, apps, vms, jobs } = props.detail;
   const mayOpen = RANK[props.caller.role] >= RANK.operator;
   const href = `/hosts/${encodeURIComponent(fqdn)}`;
   return (
@@ -94,6 +93,41 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
                 <td>{a.message ?? ""}</td>
                 <td>
                   <When at={a.observedAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section>
+        <h2>VMs</h2>
+        <table id="vms">
+          <thead>
+            <tr>
+              <th>VM</th>
+              <th>Image</th>
+              <th>Desired</th>
+              <th>State</th>
+              <th>CPUs</th>
+              <th>Memory</th>
+              <th>Ports</th>
+              <th>Message</th>
+              <th>Reported</th>
+            </tr>
+          </thead>
+          <tbody>
+            {vms.map((v) => (
+              <tr data-vm={v.name}>
+                <td>{v.name}</td>
+                <td>{v.image}</td>
+                <td>{v.desired}</td>
+                <td class={`status ${v.state}`}>{v.state}</td>
+                <td>{`${v.cpus}`}</td>
+                <td>{`${v.memoryMib} MiB`}</td>
+                <td>{v.ports.map((p) => `${v.name}-${p}`).join(" ")}</td>
+                <td>{v.message ?? ""}</td>
+                <td>
+                  <When at={v.observedAt} />
                 </td>
               </tr>
             ))}
