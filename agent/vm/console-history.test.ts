@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConsoleHistory, trimAppendLog } from "./console-history.ts";
-import { hasVm } from "./state-dir-vms.ts";
-import { vmDir } from "./vm-lookup.ts";
+import { hasVm, vmDir } from "./vm-lookup.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
