@@ -394,9 +394,9 @@ describe("a guest that floods its console", () => {
 });
 
 describe("the CLI", () => {
-  it("vm console: a raw terminal on the VM's console; Ctrl-] detaches with exit 0 and the terminal restored", async () => {
+  it("vm console: a raw terminal on the VM's console (its host found through the control plane); Ctrl-] detaches with exit 0 and the terminal restored", async () => {
     const r = await drive(
-      ["vm", "console", "edge", "--host", deno.ref],
+      ["vm", "console", "edge"],
       [
         { expect: "attached to edge's console on vmh-deno.prod \\(Ctrl-\\] detaches\\)", timeout: 30 },
         { mode: "attached" },
@@ -412,7 +412,7 @@ describe("the CLI", () => {
     expect(r.restored).toBe(true);
   }, 90_000);
 
-  it("vm console --read-only says so", async () => {
+  it("vm console --read-only says so (--host still taken)", async () => {
     const r = await drive(
       ["vm", "console", "edge", "--host", deno.ref, "--read-only"],
       [
@@ -424,12 +424,27 @@ describe("the CLI", () => {
     expect(r.exit).toBe(0);
   }, 60_000);
 
-  it("needs --host until VMs are listed by the control plane (exit 2), and says why", async () => {
-    const r = await runCli(["vm", "console", "edge"], { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--host <host>\.<cluster> is required: the control plane does not list VMs yet/);
-    const logs = await runCli(["vm", "logs", "edge"], { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token });
-    expect(logs.code).toBe(2);
+  it("finds the host with --cluster; a VM the control plane does not have (or another tenant's) exits 1 saying so", async () => {
+    const env = { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token };
+    const inProd = await runCli(["vm", "logs", "web", "--cluster", "prod", "-n", "1", "--json"], env);
+    expect(inProd.code, inProd.stderr).toBe(0);
+    expect(JSON.parse(inProd.stdout).items[0]).toMatchObject({ vm: "web", host: bun.ref });
+    const elsewhere = await runCli(["vm", "console", "web", "--cluster", "staging"], env);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(/VM 'web' in cluster 'staging'/);
+    const nope = await runCli(["vm", "logs", "nope"], env);
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toMatch(/VM 'nope'/);
+    // Another tenant's VM is absent to it, by name as by host.
+    const theirs = await runCli(["vm", "logs", "web"], {
+      OUTPOST_URL: stack.url,
+      OUTPOST_TOKEN: (await stack.tenantInProd("third-party")).token,
+    });
+    expect(theirs.code).toBe(1);
+    expect(theirs.stderr).toMatch(/VM 'web'/);
+    expect(theirs.stdout).toBe("");
+    const usage = await runCli(["vm", "console", "Web"], env);
+    expect(usage.code).toBe(2);
   });
 
   it("vm console on an unknown VM exits 1 with the host's words", async () => {
@@ -442,7 +457,7 @@ describe("the CLI", () => {
   });
 
   it("vm logs -n N --json lists the last lines as {items, nextCursor}", async () => {
-    const r = await runCli(["vm", "logs", "edge", "--host", deno.ref, "-n", "3", "--json"], {
+    const r = await runCli(["vm", "logs", "edge", "-n", "3", "--json"], {
       OUTPOST_URL: stack.url,
       OUTPOST_TOKEN: viewerToken,
     });
