@@ -500,11 +500,14 @@ describe("the CLI", () => {
 describe("restarts", () => {
   it("ends an attached console when the VM stops (vm stop: vm_stopped), refuses one while it is stopped, and attaches again once it runs", async () => {
     const s = client.vmConsole(bun.ref, "web");
-    reader(s);
+    const live = reader(s);
     await s.attached;
+    await type(s, "echo before-stop-$((8*8))\n");
+    await live.until(/before-stop-64/);
     await stopVm("web");
     await expect(s.ended).rejects.toMatchObject({ code: "vm_stopped" });
-    // Stopped: no console, but its logs still show what it printed, up to its poweroff.
+    // Stopped: no console, but its logs still show what it printed, up to its poweroff (the guest's
+    // init prints the marker as it powers off).
     const raw = RawStream.open(stack.url, token, `${bun.ref}/vms/web/console`);
     expect(await raw.frame("error")).toMatchObject({ code: "vm_not_running" });
     expect((await raw.closed).code).toBe(4404);
@@ -512,7 +515,7 @@ describe("restarts", () => {
     const out = reader(logs);
     await logs.ended;
     await out.done;
-    expect(out.text).toContain("OUTPOST-VM-READY web");
+    expect(out.text).toContain("before-stop-64");
     expect(out.text).toContain("OUTPOST-VM-POWEROFF");
     await startVm(bun, "web");
   }, 240_000);
