@@ -553,4 +553,22 @@ describe("restarts", () => {
     s.close();
     expect(qemuPid(bun, "web")).toBe(pid);
   }, 120_000);
+
+  it("follows a VM removed and created again under the same name: a fresh history, a console that answers", async () => {
+    await removeVm(client, "web");
+    await waitForVm(client, "web", "destroyed", { timeoutMs: 60_000 });
+    expect(existsSync(vmDir(bun, "web"))).toBe(false);
+    await createAndStart(bun, "web");
+    await shellReady(bun, "web");
+    const s = client.vmConsole(bun.ref, "web");
+    const out = reader(s);
+    expect((await s.attached).mode).toBe("write");
+    await type(s, "echo reborn-$((9*9))\n");
+    await out.until(/reborn-81/);
+    s.close();
+    const history = readFileSync(join(vmDir(bun, "web"), "console.history"), "utf8");
+    expect(history).toContain("OUTPOST-VM-READY web");
+    expect(history).toContain("reborn-81");
+    expect(history).not.toContain("after-restart-25");
+  }, 240_000);
 });
