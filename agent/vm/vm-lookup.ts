@@ -23,7 +23,7 @@ export interface VmLookup {
 }
 
 /** The folder below an identity's state dir that holds one folder per VM. */
-export const VMS_DIR = "vms";
+const VMS_DIR = "vms";
 
 /** The directory of VM `name` in `stateDir`; RangeError for a name that is not a VM name. */
 export function vmDir(stateDir: string, name: string): string {
