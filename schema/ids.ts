@@ -67,7 +67,7 @@ export interface IdOf {
 
 /** Secret-bearing strings: an API key (`opk_…`) and an enrollment token (`oet_…`). */
 export type ApiKeySecret = Brand<`opk_${string}`, "ApiKeySecret">;
-export type EnrollmentSecret = Brand<`oet_${string}`, "EnrollmentSecret">;
+type EnrollmentSecret = Brand<`oet_${string}`, "EnrollmentSecret">;
 interface SecretOf {
   apiKey: ApiKeySecret;
   enrollment: EnrollmentSecret;

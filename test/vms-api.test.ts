@@ -146,6 +146,10 @@ describe("vm create", () => {
       ["name", "Web"],
       ["name", ".hidden"],
       ["name", "a..b"],
+      // Service names, but not DNS labels: no hostname for the guest, no console (host-streams.ts).
+      ["name", "web.v2"],
+      ["name", "db_1"],
+      ["name", "web-"],
     ] as const) {
       const res = await api(a.token, "POST", "/v1/vms", {
         host: "vmhost.prod",

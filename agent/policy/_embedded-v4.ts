@@ -6,7 +6,7 @@
 //   compatible  ::/96             RFC 4291 §2.5.5.1 (deprecated), except :: and ::1
 //   nat64       64:ff9b::/96      RFC 6052 §2.1 (the well-known prefix)
 
-export type EmbeddingForm = "mapped" | "translated" | "compatible" | "nat64";
+type EmbeddingForm = "mapped" | "translated" | "compatible" | "nat64";
 
 export interface EmbeddedV4 {
   readonly form: EmbeddingForm;

@@ -1,11 +1,10 @@
 // The console history file (console-history.ts) and the VM name check (vm-lookup.ts), on a real disk.
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConsoleHistory, trimAppendLog } from "./console-history.ts";
-import { hasVm } from "./state-dir-vms.ts";
-import { vmDir } from "./vm-lookup.ts";
+import { hasVm, vmDir } from "./vm-lookup.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -18,6 +17,17 @@ describe("ConsoleHistory", () => {
     expect(statSync(history.path).size).toBeLessThanOrEqual(1000);
     expect(statSync(`${history.path}.1`).size).toBeLessThanOrEqual(1000);
     expect(readFileSync(history.path, "utf8").trimEnd().split("\n").at(-1)).toBe("line 499");
+  });
+
+  it("starts afresh when the VM's directory was removed and made again (vm rm, then vm create)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "outpost-history-"));
+    const history = new ConsoleHistory(dir, 1000);
+    await history.append(bytes("x".repeat(900)));
+    rmSync(dir, { recursive: true });
+    mkdirSync(dir);
+    await history.append(bytes("a new VM of the same name\n".repeat(5)));
+    expect(readFileSync(history.path, "utf8")).toBe("a new VM of the same name\n".repeat(5));
+    expect(existsSync(`${history.path}.1`)).toBe(false);
   });
 
   it("keeps only the end of one write larger than the limit", async () => {

@@ -30,6 +30,10 @@ export class ConsoleHistory {
   async append(bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
     this.#size ??= await _size(this.path);
+    // The size kept may be stale: `vm rm` takes the VM's directory away and `vm create` of the same
+    // name makes it again under the same hub. Measured again before rotating on its word (a rename of
+    // a file that is gone would fail every append from then on).
+    if (this.#size > 0 && this.#size + bytes.length > this.#limit) this.#size = await _size(this.path);
     if (this.#size > 0 && this.#size + bytes.length > this.#limit) {
       await rename(this.path, `${this.path}.1`);
       this.#size = 0;

@@ -7,7 +7,7 @@ import type { Send } from "../outgoing.ts";
 import type { StreamKind, StreamTable } from "../stream-table.ts";
 import type { ConsoleHubs } from "./console-hub.ts";
 import { ConsoleStream } from "./console-stream.ts";
-import { driverOf, hasVm } from "./state-dir-vms.ts";
+import { driverOf, hasVm } from "./vm-lookup.ts";
 
 /** Drivers whose serial console is a file the hypervisor writes, not a socket to type into. */
 const OUTPUT_ONLY = new Set(["firecracker", "cloud-hypervisor"]);

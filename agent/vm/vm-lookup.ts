@@ -1,6 +1,7 @@
 // How the console hub (console-hub.ts) finds a VM's running instance, and where a VM lives on disk.
-// The agent's VM lifecycle (Vms, agent/vm/vms.ts) satisfies VmLookup; until it serves every VM,
-// StateDirVms (state-dir-vms.ts) does, from the state dir's layout alone:
+// The agent's VM lifecycle (Vms, agent/vm/vms.ts) satisfies VmLookup: a console follows a VM the
+// control plane created, through its starts, stops, restores and the agent's restarts. The layout,
+// as vm.ts makes it (and console-streams.ts reads it to tell a VM of this host, and its driver):
 //
 //   <identity state dir>/vms/<vm name>/          the directory given to driver.start / attach
 //   <identity state dir>/vms/<vm name>/driver    one line: the driver's name (qemu, firecracker, …)
@@ -9,6 +10,7 @@
 // '.', so no name a control plane sends can name a path outside vms/. It is checked here again anyway,
 // where the path is made.
 
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NAME_PATTERN } from "../../schema/names.ts";
 import type { VmInstance } from "./driver.ts";
@@ -21,7 +23,7 @@ export interface VmLookup {
 }
 
 /** The folder below an identity's state dir that holds one folder per VM. */
-export const VMS_DIR = "vms";
+const VMS_DIR = "vms";
 
 /** The directory of VM `name` in `stateDir`; RangeError for a name that is not a VM name. */
 export function vmDir(stateDir: string, name: string): string {
@@ -31,4 +33,18 @@ export function vmDir(stateDir: string, name: string): string {
     );
   }
   return join(stateDir, VMS_DIR, name);
+}
+
+/** Whether the state dir holds VM `name` (its directory with a `driver` file), running or not. */
+export function hasVm(stateDir: string, name: string): boolean {
+  return existsSync(join(vmDir(stateDir, name), "driver"));
+}
+
+/** The driver VM `name`'s `driver` file names ("" when it cannot be read). */
+export function driverOf(stateDir: string, name: string): string {
+  try {
+    return readFileSync(join(vmDir(stateDir, name), "driver"), "utf8").trim();
+  } catch {
+    return "";
+  }
 }

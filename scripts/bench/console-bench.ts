@@ -1,15 +1,15 @@
 // A VM console's round trip: one key typed at the guest's shell prompt, until its echo comes back,
 // through the relay (SDK → Worker → HostDO → agent → the agent's console hub → QEMU's serial socket)
-// against the same VM's serial socket read directly on the host, in the same run. The VM is real
-// QEMU under TCG (the example image, scripts/vm-image) started with the real driver; the direct
-// samples are taken before the agent is let at the VM (QEMU's console socket takes one client).
+// against the same VM's serial socket read directly on the host, in the same run. The VM is made as a
+// user makes it (the example image pushed, `vm create` on the agent's host): real QEMU under TCG. The
+// direct samples are taken while the agent is stopped (QEMU's console socket takes one client; the VM
+// runs on without its agent), then the agent runs again, re-adopts the VM and the relay is measured.
 // Bounded: KEYS keys each way, each within KEY_TIMEOUT_MS; the boot within BOOT_TIMEOUT_MS.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Outpost } from "../../sdk/index.ts";
-import { report } from "../../test/agent-harness/processes.ts";
+import { createVm, type Outpost, pushVmImage, removeVm, waitForVm } from "../../sdk/index.ts";
 import type { TestAgent } from "../../test/harness/agent.ts";
 import { buildVmImage } from "../vm-image/build.ts";
 import { ms, percentile, type Row } from "./table.ts";
@@ -92,6 +92,19 @@ function streamConsole(stream: ReturnType<Outpost["vmConsole"]>): Console {
   };
 }
 
+/** Enter until the guest's shell prompts (it may still be booting), within BOOT_TIMEOUT_MS. */
+async function prompt(c: Console): Promise<void> {
+  const deadline = Date.now() + BOOT_TIMEOUT_MS;
+  for (;;) {
+    await c.write(new TextEncoder().encode("\n"));
+    try {
+      return await c.until(/\/ # /, 1_000);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}
+
 /** KEYS samples: one key typed, its one-byte echo waited for; the line cleared every PER_LINE keys. */
 async function roundTrips(c: Console): Promise<number[]> {
   const key = new TextEncoder().encode("x");
@@ -117,27 +130,28 @@ export async function consoleBench(opts: { client: Outpost; agent: TestAgent }):
   const { client, agent } = opts;
   const image = buildVmImage(mkdtempSync(join(tmpdir(), "outpost-bench-image-")));
   const dir = join(agent.stateDir, "vms", "bench");
-  const started = await report<{ ok: boolean; pid?: number; error?: string }>("bun", "vm-control.ts", [], {
-    OUTPOST_VM_PHASE: "start",
-    OUTPOST_VM_DIR: dir,
-    OUTPOST_VM_NAME: "bench",
-    OUTPOST_VM_IMAGE: JSON.stringify(image),
-    OUTPOST_VM_ACCEL: process.env.OUTPOST_VM_ACCEL ?? "tcg",
-    OUTPOST_VM_DRIVER_FILE: "later",
-  });
-  if (!started.ok) throw new Error(`console bench: cannot start the VM: ${started.error}`);
+  await pushVmImage(client, "console-bench", image);
   try {
-    // Direct: the serial socket, while no agent holds it.
+    await createVm(client, {
+      host: agent.ref,
+      name: "bench",
+      image: "console-bench",
+      memory: 192,
+      ports: [],
+    });
+    await waitForVm(client, "bench", "started", { timeoutMs: BOOT_TIMEOUT_MS });
+    // Direct: the serial socket, while no agent holds it (the VM runs on without its agent).
+    await agent.stop();
     const socket = createConnection({ path: join(dir, "console.sock") });
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     const direct = socketConsole(socket);
-    await direct.until(/OUTPOST-VM-READY/, BOOT_TIMEOUT_MS).catch(() => {});
+    await prompt(direct);
     const directSamples = await roundTrips(direct);
     socket.destroy();
-    // Through the relay: let the agent at it, then the same keys through a console stream.
-    writeFileSync(join(dir, "driver"), "qemu\n");
+    // Through the relay: the agent runs again, re-adopts the VM, and the same keys go through a stream.
+    await agent.restart();
     let relaySamples: number[] | undefined;
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     while (!relaySamples) {
       const stream = client.vmConsole(agent.ref, "bench");
       try {
@@ -172,8 +186,13 @@ export async function consoleBench(opts: { client: Outpost; agent: TestAgent }):
       },
     ];
   } finally {
+    // vm rm, then whatever QEMU is left (the agent could not take it down) by its pid file.
+    const pidFile = join(dir, "qemu.pid");
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0;
+    await removeVm(client, "bench").catch(() => {});
+    await waitForVm(client, "bench", "destroyed", { timeoutMs: 30_000 }).catch(() => {});
     try {
-      process.kill(Number(readFileSync(join(dir, "qemu.pid"), "utf8").trim()), "SIGKILL");
+      if (pid > 0) process.kill(pid, "SIGKILL");
     } catch {}
   }
 }

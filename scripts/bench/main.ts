@@ -102,6 +102,8 @@ async function stackBenches(want: Set<string>): Promise<Row[]> {
     }
     if (want.has("rss")) rows.push(...(await rssBench(client, stack.url)));
     if (want.has("console")) {
+      // KVM passes QEMU's probe on some machines and then hangs guests (agent/vm/kvm.ts): TCG unless said.
+      process.env.OUTPOST_VM_ACCEL ??= "tcg";
       const agent = await startAgent(client, {
         runtime: "bun",
         name: "console-bun",

@@ -63,6 +63,13 @@ const vmName = z
   .string({ error: "is required" })
   .regex(SERVICE_NAME_PATTERN, { error: `must be ${SERVICE_NAME_RULE}` })
   .refine((n) => !n.includes(".."), { error: "must not hold '..'" });
+/**
+ * A new VM's name: also a DNS label, since it is the guest's hostname (its NoCloud seed) and the name
+ * its console and logs go by (host-streams.ts, frames.ts console.open), which take DNS labels only.
+ */
+const newVmName = z
+  .string({ error: "is required" })
+  .regex(NAME_PATTERN, { error: `must be ${NAME_RULE} (a VM's name is its guest's hostname)` });
 const snapshotName = z
   .string()
   .regex(SNAPSHOT_NAME_PATTERN, { error: "must be 1-63 lowercase letters, digits or '-'" });
@@ -70,7 +77,7 @@ const snapshotName = z
 const createBody = z.strictObject({
   /** `<host>.<cluster>` or a host id. */
   host: z.string({ error: "is required" }).min(1).max(200),
-  name: vmName,
+  name: newVmName,
   image: z.string({ error: "is required" }).regex(NAME_PATTERN, { error: `must be ${NAME_RULE}` }),
   cpus: z.number().int().min(1).max(MAX_VM_CPUS).default(1),
   /** MiB. */

@@ -4,12 +4,13 @@ import { once } from "node:events";
 import { NAME_PATTERN, NAME_RULE } from "../../../schema/names.ts";
 import { OutpostStreamError } from "../../errors.ts";
 import type { ConsoleStream } from "../../streams/console.ts";
+import { showVm } from "../../vm/index.ts";
 import { type Context, parse } from "../command.ts";
 import { json, jsonLine } from "../output.ts";
 import { UsageError } from "../usage-error.ts";
 
-export const vmConsoleHelp = `usage: outpost vm console <vm> --host <host>.<cluster> [--read-only]
-       outpost vm logs <vm> --host <host>.<cluster> [-f] [-n N] [--json]
+export const vmConsoleHelp = `usage: outpost vm console <vm> [--cluster C] [--host <host>.<cluster>] [--read-only]
+       outpost vm logs <vm> [--cluster C] [--host <host>.<cluster>] [-f] [-n N] [--json]
 
 console attaches your terminal to the VM's serial console (raw mode: every key goes to the guest;
 Ctrl-] detaches). One session at a time writes; others, and --read-only, only watch, and the
@@ -18,21 +19,21 @@ a VM that is not running is refused (exit 1): 'vm logs' shows what it printed. O
 logs prints the console's last N lines (-n, default 100) from the history the host keeps (bounded:
 about 2 MiB per VM, the oldest dropped first); -f goes on with what it prints next, until Ctrl-C.
 --json prints {"items": [{"vm", "host", "line"}], "nextCursor": null} (with -f, one object per line).
-Viewers may read logs. --host is required until the control plane lists VMs.`;
+Viewers may read logs. The VM's host is found through the control plane (outpost vm ls); --cluster C
+picks the VM when its name is in several clusters; --host H goes to host H without asking.`;
 
 /**
- * The host that runs `vm`. Until the control plane keeps VM records (GET /v1/vms), only --host says;
- * this is the one place that changes when it does.
+ * The host that runs `vm`: --host when given, else the control plane's record of the VM (GET
+ * /v1/vms/:name, --cluster C when its name is in several clusters: the API refuses with 409 then).
  */
-function vmHost(vm: string, host: string | undefined): string {
+async function vmHost(
+  ctx: Context,
+  vm: string,
+  opts: { host?: string | undefined; cluster?: string | undefined },
+): Promise<string> {
   if (!NAME_PATTERN.test(vm)) throw new UsageError(`VM name '${vm}' must be ${NAME_RULE}`, vmConsoleHelp);
-  if (!host) {
-    throw new UsageError(
-      `--host <host>.<cluster> is required: the control plane does not list VMs yet, so it cannot say which host runs '${vm}'`,
-      vmConsoleHelp,
-    );
-  }
-  return host;
+  if (opts.host) return opts.host;
+  return (await showVm(ctx.client(), vm, opts.cluster)).vm.host;
 }
 
 /** Ctrl-], as telnet and virsh console have it. */
@@ -41,12 +42,16 @@ const DETACH = 0x1d;
 export async function vmConsole(ctx: Context, args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { host: { type: "string" }, "read-only": { type: "boolean", default: false } },
+    {
+      host: { type: "string" },
+      cluster: { type: "string" },
+      "read-only": { type: "boolean", default: false },
+    },
     vmConsoleHelp,
   );
   if (positionals.length !== 1) throw new UsageError("expected <vm>", vmConsoleHelp);
   const vm = positionals[0]!;
-  const host = vmHost(vm, values.host);
+  const host = await vmHost(ctx, vm, values);
   const stream = ctx.client().vmConsole(host, vm, { mode: values["read-only"] ? "read" : "write" });
   ended(stream); // a refusal surfaces through session or attached below
   await stream.session;
@@ -128,6 +133,7 @@ export async function vmLogs(ctx: Context, args: string[]): Promise<number> {
     args,
     {
       host: { type: "string" },
+      cluster: { type: "string" },
       follow: { type: "boolean", short: "f", default: false },
       lines: { type: "string", short: "n" },
       json: { type: "boolean", default: false },
@@ -136,7 +142,7 @@ export async function vmLogs(ctx: Context, args: string[]): Promise<number> {
   );
   if (positionals.length !== 1) throw new UsageError("expected <vm>", vmConsoleHelp);
   const vm = positionals[0]!;
-  const host = vmHost(vm, values.host);
+  const host = await vmHost(ctx, vm, values);
   let lines: number | undefined;
   if (values.lines !== undefined) {
     lines = Number(values.lines);

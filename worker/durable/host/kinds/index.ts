@@ -10,16 +10,7 @@ import { MeshKind } from "./mesh.ts";
 import { PtyKind } from "./pty.ts";
 import { TcpKind } from "./tcp.ts";
 
-export type {
-  AgentStreamFrame,
-  ClientKind,
-  ClientOpen,
-  ClientRequest,
-  ClientStream,
-  Opened,
-  Relay,
-  StreamKind,
-} from "./kind.ts";
+export type { ClientKind, ClientOpen, ClientRequest, Opened, Relay } from "./kind.ts";
 
 /** The kinds a client opens, by their stream request's kind (stream-request.ts). */
 type ClientKinds = { [K in ClientKind]: StreamKind<ClientOpen<K>, Opened> };
