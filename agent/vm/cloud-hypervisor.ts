@@ -20,7 +20,7 @@ import {
   type VmRunState,
 } from "./driver.ts";
 import { kvmUsable } from "./kvm.ts";
-import { type MonitorOptions, runVersion, spawnMonitor } from "./monitor.ts";
+import { type MonitorOptions, probeMonitor, refusePortsWithoutBridge, spawnMonitor } from "./monitor.ts";
 import { alive, isOurs, readPid, snapshotName, whenGone } from "./process.ts";
 import { type ApiAnswer, apiRequest, faultOf } from "./unix-http.ts";
 
@@ -38,21 +38,12 @@ export class CloudHypervisorDriver implements VmDriver {
     this.#kvm = options.kvm ?? (() => kvmUsable(runtime));
   }
 
-  async probe(): Promise<DriverProbe> {
-    const version = await runVersion(this.#runtime, this.#binary);
-    if (!version) return { name: this.name, available: false, reason: `${this.#binary} is not on PATH` };
-    if (!(await this.#kvm())) {
-      return { name: this.name, available: false, version, reason: "KVM does not work on this host" };
-    }
-    return { name: this.name, available: true, accel: "kvm", version };
+  probe(): Promise<DriverProbe> {
+    return probeMonitor(this.#runtime, this.name, this.#binary, this.#kvm);
   }
 
   async start(dir: string, config: VmConfig): Promise<VmInstance> {
-    if (config.ports.length) {
-      throw new VmError(
-        `Cannot forward ports of ${config.name} with cloud-hypervisor: it needs a TAP bridge (start the agent with --vm-bridge)`,
-      );
-    }
+    refusePortsWithoutBridge(this.name, config);
     const socket = `${dir}/api.sock`;
     const argv = [this.#binary, "--api-socket", `path=${socket}`];
     const pid = await spawnMonitor(this.#runtime, argv, dir, socket, `${API}/vmm.ping`);

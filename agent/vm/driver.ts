@@ -4,7 +4,7 @@
 // again from that directory after an agent restart, and maps the lifecycle verbs onto the
 // hypervisor's own API (QMP, or the REST APIs on unix sockets).
 
-type DriverName = "qemu" | "firecracker" | "cloud-hypervisor";
+export type DriverName = "qemu" | "firecracker" | "cloud-hypervisor";
 
 /** What a host offers: reported in host facts, so `outpost hosts` can say which drivers exist. */
 export interface DriverProbe {

@@ -20,7 +20,7 @@ import {
   type VmRunState,
 } from "./driver.ts";
 import { kvmUsable } from "./kvm.ts";
-import { type MonitorOptions, runVersion, spawnMonitor } from "./monitor.ts";
+import { type MonitorOptions, probeMonitor, refusePortsWithoutBridge, spawnMonitor } from "./monitor.ts";
 import { alive, isOurs, readPid, snapshotName, whenGone } from "./process.ts";
 import { type ApiAnswer, apiRequest, faultOf } from "./unix-http.ts";
 
@@ -36,21 +36,12 @@ export class FirecrackerDriver implements VmDriver {
     this.#kvm = options.kvm ?? (() => kvmUsable(runtime));
   }
 
-  async probe(): Promise<DriverProbe> {
-    const version = await runVersion(this.#runtime, this.#binary);
-    if (!version) return { name: this.name, available: false, reason: `${this.#binary} is not on PATH` };
-    if (!(await this.#kvm())) {
-      return { name: this.name, available: false, version, reason: "KVM does not work on this host" };
-    }
-    return { name: this.name, available: true, accel: "kvm", version };
+  probe(): Promise<DriverProbe> {
+    return probeMonitor(this.#runtime, this.name, this.#binary, this.#kvm);
   }
 
   async start(dir: string, config: VmConfig): Promise<VmInstance> {
-    if (config.ports.length) {
-      throw new VmError(
-        `Cannot forward ports of ${config.name} with firecracker: it needs a TAP bridge (start the agent with --vm-bridge)`,
-      );
-    }
+    refusePortsWithoutBridge(this.name, config);
     const instance = await this.#spawn(dir);
     const api = (method: string, path: string, body?: unknown) => call(instance.socket, method, path, body);
     await api("PUT", "/logger", { log_path: `${dir}/firecracker.log`, level: "Warning" });

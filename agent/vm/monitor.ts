@@ -1,8 +1,9 @@
-// What the two REST-driven monitors (Firecracker, Cloud Hypervisor) share: their options, the version
-// check, and starting the monitor process with its API socket in the VM's directory.
+// What the two REST-driven monitors (Firecracker, Cloud Hypervisor) share: their options, the probe
+// (binary and KVM), the refusal of port forwards without a bridge, and starting the monitor process
+// with its API socket in the VM's directory.
 
 import type { Runtime } from "../runtime/index.ts";
-import { VmError } from "./driver.ts";
+import { type DriverName, type DriverProbe, type VmConfig, VmError } from "./driver.ts";
 import { tail } from "./process.ts";
 import { apiRequest } from "./unix-http.ts";
 
@@ -22,6 +23,28 @@ export async function runVersion(runtime: Runtime, binary: string): Promise<stri
     return status.code === 0 ? (/(\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "unknown") : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** What a KVM-only monitor offers: available when its binary runs and KVM works. */
+export async function probeMonitor(
+  runtime: Runtime,
+  name: DriverName,
+  binary: string,
+  kvm: () => Promise<boolean>,
+): Promise<DriverProbe> {
+  const version = await runVersion(runtime, binary);
+  if (!version) return { name, available: false, reason: `${binary} is not on PATH` };
+  if (!(await kvm())) return { name, available: false, version, reason: "KVM does not work on this host" };
+  return { name, available: true, accel: "kvm", version };
+}
+
+/** These monitors have no user-mode networking: a VM's ports need a TAP bridge. */
+export function refusePortsWithoutBridge(name: DriverName, config: VmConfig): void {
+  if (config.ports.length) {
+    throw new VmError(
+      `Cannot forward ports of ${config.name} with ${name}: it needs a TAP bridge (start the agent with --vm-bridge)`,
+    );
   }
 }
 

@@ -6,7 +6,7 @@
 
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
 import type { ClientAttachment } from "../attachments.ts";
-import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
+import { creditToAgent, processFromAgent, stdinToAgent } from "./client-stream.ts";
 import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
 import { DEFAULT_TERM } from "./pty.ts";
 import { Recorders } from "./recorders.ts";
@@ -54,57 +54,14 @@ export class ExecKind implements StreamKind<ClientOpen<"exec">, Opened> {
   }
 
   fromAgent(frame: AgentStreamFrame, stream: ClientStream | undefined): void {
-    if (!stream) return;
-    const { streams } = this.relay;
-    switch (frame.t) {
-      case "stdout":
-      case "stderr": {
-        const before = stream.c.out;
-        dataToClient(this.relay, stream, frame);
-        // Recorded only when relayed: a breach of the client's credit ends the stream instead.
-        if ((this.relay.att.get(stream.ws) as ClientAttachment).out > before) {
-          this.#recorders.of(stream)?.output(frame.data);
-        }
-        return;
-      }
-      case "credit":
-        creditToClient(this.relay, stream, frame.bytes);
-        streams.send(stream.ws, { t: "credit", bytes: frame.bytes });
-        return;
-      case "exit":
-        streams.send(stream.ws, {
-          t: "exit",
-          code: frame.code,
-          ...(frame.signal ? { signal: frame.signal } : {}),
-        });
-        streams.finish(
-          stream.ws,
-          { exitCode: frame.code, signal: frame.signal ?? null, reason: null },
-          "exited",
-        );
-        return;
-      case "error":
-      case "close": {
-        endFromAgent(this.relay, stream, frame);
-        return;
-      }
-      default:
-        // tcp's frames (data, fin, tcp.opened) mean nothing on an exec stream.
-        return;
-    }
+    if (stream) processFromAgent(this.relay, stream, frame, this.#recorders);
   }
 
   fromClient(stream: ClientStream, agent: WebSocket, frame: ClientToServer): void {
     const { c } = stream;
     switch (frame.t) {
       case "stdin":
-        if (!countToAgent(this.relay, stream, "stdin", frame.data.length)) return;
-        this.relay.link.send(agent, {
-          t: "stdin",
-          sid: c.sid,
-          data: frame.data,
-          ...(frame.eof ? { eof: true } : {}),
-        });
+        stdinToAgent(this.relay, stream, agent, frame);
         return;
       case "signal": {
         this.relay.link.send(agent, { t: "signal", sid: c.sid, name: frame.name });

@@ -5,13 +5,15 @@
 import type { ClientToServer } from "../../../../schema/protocol/client-frames.ts";
 import { ApiError } from "../../../http/api-error.ts";
 import type { AgentAttachment, ClientAttachment } from "../attachments.ts";
-import { countToAgent, creditToAgent, creditToClient, dataToClient, endFromAgent } from "./client-stream.ts";
+import { creditToAgent, processFromAgent, stdinToAgent } from "./client-stream.ts";
 import type { AgentStreamFrame, ClientOpen, ClientStream, Opened, Relay, StreamKind } from "./kind.ts";
 import { Recorders } from "./recorders.ts";
 
 /** The agent capability that has pty.open and resize (frames.ts). */
 const PTY_CAPABILITY = 8;
 export const DEFAULT_TERM = "xterm-256color";
+/** A terminal's output is stdout alone: stderr from an agent means nothing on a pty stream. */
+const TERMINAL_SILENT: ReadonlySet<string> = new Set(["stderr"]);
 
 export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
   /** Recorders of this object's live recorded streams; rebuilt from the attachment after an eviction. */
@@ -57,55 +59,14 @@ export class PtyKind implements StreamKind<ClientOpen<"pty">, Opened> {
   }
 
   fromAgent(frame: AgentStreamFrame, stream: ClientStream | undefined): void {
-    if (!stream) return;
-    const { streams } = this.relay;
-    switch (frame.t) {
-      case "stdout": {
-        const before = stream.c.out;
-        dataToClient(this.relay, stream, frame);
-        // Recorded only when relayed: a breach of the client's credit ends the stream instead.
-        if ((this.relay.att.get(stream.ws) as ClientAttachment).out > before) {
-          this.#recorders.of(stream)?.output(frame.data);
-        }
-        return;
-      }
-      case "credit":
-        creditToClient(this.relay, stream, frame.bytes);
-        streams.send(stream.ws, { t: "credit", bytes: frame.bytes });
-        return;
-      case "exit":
-        streams.send(stream.ws, {
-          t: "exit",
-          code: frame.code,
-          ...(frame.signal ? { signal: frame.signal } : {}),
-        });
-        streams.finish(
-          stream.ws,
-          { exitCode: frame.code, signal: frame.signal ?? null, reason: null },
-          "exited",
-        );
-        return;
-      case "error":
-      case "close":
-        endFromAgent(this.relay, stream, frame);
-        return;
-      default:
-        // stderr (a terminal has none), tcp's frames: nothing on a pty stream.
-        return;
-    }
+    if (stream) processFromAgent(this.relay, stream, frame, this.#recorders, TERMINAL_SILENT);
   }
 
   fromClient(stream: ClientStream, agent: WebSocket, frame: ClientToServer): void {
     const { c } = stream;
     switch (frame.t) {
       case "stdin":
-        if (!countToAgent(this.relay, stream, "stdin", frame.data.length)) return;
-        this.relay.link.send(agent, {
-          t: "stdin",
-          sid: c.sid,
-          data: frame.data,
-          ...(frame.eof ? { eof: true } : {}),
-        });
+        stdinToAgent(this.relay, stream, agent, frame);
         return;
       case "resize":
         this.relay.link.send(agent, { t: "resize", sid: c.sid, cols: frame.cols, rows: frame.rows });
