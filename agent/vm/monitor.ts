@@ -15,7 +15,7 @@ export interface MonitorOptions {
 }
 
 /** `<binary> --version`'s version number, or undefined when the binary does not run. */
-export async function runVersion(runtime: Runtime, binary: string): Promise<string | undefined> {
+async function runVersion(runtime: Runtime, binary: string): Promise<string | undefined> {
   try {
     const child = runtime.spawn([binary, "--version"]);
     void child.stdin.close().catch(() => {});
