@@ -64,6 +64,8 @@ describe.each(RUNTIMES)("an agent on %s fetching artifacts", (runtime) => {
   let good: { sha256: string; size: number };
   const releases = mkdtempSync(join(tmpdir(), `outpost-releases-${runtime}-`));
   const dest = (name: string) => join(releases, name, "releases", "1");
+  // Larger than the agent's write buffer and not a multiple of it: whole buffers and a partial one.
+  const blob = randomBytes((5 << 19) + 4097);
 
   beforeAll(async () => {
     host = await enroll(a.client, `web-${runtime}`, runtime);
@@ -72,6 +74,7 @@ describe.each(RUNTIMES)("an agent on %s fetching artifacts", (runtime) => {
       "server.js": "console.log('hi')\n",
       "bin/start": "#!/bin/sh\nexec node server.js\n",
       "lib/deep/data.json": '{"a":1}\n',
+      "assets/blob.bin": blob,
     });
     spawnSync("chmod", ["755", join(tree, "bin/start")]);
     spawnSync("ln", ["-s", "lib/deep", join(tree, "current")]);
@@ -130,6 +133,7 @@ describe.each(RUNTIMES)("an agent on %s fetching artifacts", (runtime) => {
     const root = dest("good");
     expect(readFileSync(join(root, "server.js"), "utf8")).toBe("console.log('hi')\n");
     expect(readFileSync(join(root, "lib/deep/data.json"), "utf8")).toBe('{"a":1}\n');
+    expect(readFileSync(join(root, "assets/blob.bin")).equals(blob)).toBe(true);
     expect(statSync(join(root, "bin/start")).mode & 0o777).toBe(0o755);
     expect(statSync(join(root, "server.js")).mode & 0o777).toBe(0o644);
     expect(readlinkSync(join(root, "current"))).toBe("lib/deep");

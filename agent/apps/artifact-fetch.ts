@@ -73,6 +73,9 @@ export class ArtifactFetchError extends Error {
 /** The time of the last request signed by this process (module state: one agent per process). */
 let _lastTime = 0;
 
+/** Bytes gathered before a file write (see _writeEntry). */
+const WRITE_BYTES = 1024 * 1024;
+
 /** Longest member name accepted (PATH_MAX on Linux). */
 const MAX_NAME = 4096;
 
@@ -289,12 +292,28 @@ async function _writeEntry(
     throw error;
   }
   try {
-    for await (const chunk of entry.body as unknown as AsyncIterable<Uint8Array>) {
+    // The decoder hands out chunks of a few KiB; one write each cost a trip to the runtime's file
+    // thread per chunk (1.4 s of writes for 100 MB, measured by the deploy bench). They are gathered
+    // into WRITE_BYTES and written at once.
+    const buffer = new Uint8Array(WRITE_BYTES);
+    let filled = 0;
+    const flush = async () => {
       const t = performance.now();
-      await file.write(chunk);
+      for (let at = 0; at < filled; ) at += (await file.write(buffer, at, filled - at)).bytesWritten;
       written.diskMs += performance.now() - t;
+      filled = 0;
+    };
+    for await (const chunk of entry.body as unknown as AsyncIterable<Uint8Array>) {
       written.bytes += chunk.byteLength;
+      for (let at = 0; at < chunk.byteLength; ) {
+        const n = Math.min(WRITE_BYTES - filled, chunk.byteLength - at);
+        buffer.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === WRITE_BYTES) await flush();
+      }
     }
+    await flush();
     const t = performance.now();
     await file.sync();
     written.syncMs += performance.now() - t;
