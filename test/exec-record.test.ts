@@ -19,6 +19,7 @@ let token: string;
 let env: Record<string, string>;
 let other: { client: Outpost; token: string };
 let agent: TestAgent;
+let denoAgent: TestAgent;
 let hostile: RawAgent;
 
 type CastEvent = [number, string, string];
@@ -56,6 +57,13 @@ beforeAll(async () => {
     site: "fra1",
     url: stack.url,
   });
+  denoAgent = await startAgent(client, {
+    runtime: "deno",
+    name: "web02",
+    cluster: "prod",
+    site: "fra1",
+    url: stack.url,
+  });
   hostile = await RawAgent.connect(stack.url, await enrollIdentity(stack.url, client, "liar"));
   await hostile.handshake();
   hostile.keepAlive();
@@ -65,6 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   hostile?.ws.close(1000);
   await agent?.stop();
+  await denoAgent?.stop();
   await stack?.close();
 });
 
@@ -102,6 +111,19 @@ describe("exec --record", () => {
     const { events: audit } = await client.audit();
     const opened = audit.find((e) => e.action === "host.exec" && e.details.session === session);
     expect(opened?.details).toMatchObject({ recorded: true, argv: ["sh", "-c", expect.any(String)] });
+  }, 60_000);
+
+  it("records an exec on a Deno agent as on Bun", async () => {
+    const res = await runCli(
+      ["exec", "--record", "web02.prod", "--", "sh", "-c", "echo on deno; echo 'deno stderr' >&2"],
+      env,
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const session = res.stderr.match(/recorded as session (ses_[0-9a-z]{16})/)?.[1];
+    expect(session, res.stderr).toBeDefined();
+    const recorded = output(await finished(session!, "deno stderr"));
+    expect(recorded).toContain("on deno\r\n");
+    expect(recorded).toContain("deno stderr\r\n");
   }, 60_000);
 
   it("records an SDK exec stream opened with record, and nothing of one opened without", async () => {

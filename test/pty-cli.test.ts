@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
 import { CLI_BIN, runCli } from "./harness/cli.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
@@ -113,6 +114,36 @@ describe.each(RUNTIMES)("outpost shell on a terminal, agent on %s", (runtime) =>
     expect(r.exit).toBe(5);
     expect(r.restored).toBe(true);
   });
+
+  it("takes a paste far bigger than the input queue and the stream's credit, losing and reordering nothing", async () => {
+    // Lines, so the remote terminal's canonical mode passes them through unchanged (it caps a line at
+    // 4 KiB). The CLI reads its stdin (a pipe here) in 64 KiB pieces: it must pause on its full queue
+    // and resume as the host's credit comes back, never drop, and never overrun the credit (which the
+    // control plane would refuse by closing the stream).
+    const lines = Array.from(
+      { length: 84_000 },
+      (_, i) => `${String(i).padStart(6, "0")}:${"x".repeat(57)}\n`,
+    );
+    const paste = lines.join("");
+    const { createHash } = await import("node:crypto");
+    const want = createHash("sha256").update(paste).digest("hex");
+    const r = await runCli(
+      [
+        "exec",
+        "-t",
+        ref(),
+        "--",
+        "sh",
+        "-c",
+        `stty -echo; head -c ${paste.length} | sha256sum | sed 's/^/sum=/'`,
+      ],
+      { OUTPOST_URL: stack.url, OUTPOST_TOKEN: token, XDG_CONFIG_HOME: stack.dir },
+      paste,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(paste.length).toBeGreaterThan(DEFAULT_STREAM_CREDIT);
+    expect(r.stdout).toContain(`sum=${want}`);
+  }, 60_000);
 
   it("exec -t runs argv on a terminal and returns its exit code", async () => {
     const r = await drive(["exec", "-t", ref(), "--", "sh", "-c", "tty; exit 9"], []);
