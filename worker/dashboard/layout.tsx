@@ -48,6 +48,22 @@ export function Layout(props: {
   );
 }
 
+/** A table with one row of column headings; its rows are the children. */
+export function Table(props: { id: string; head: string[]; children?: Child }) {
+  return (
+    <table id={props.id}>
+      <thead>
+        <tr>
+          {props.head.map((h) => (
+            <th>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
+
 /** An ISO 8601 time, or a dash. */
 export function When(props: { at: Date | null | undefined }) {
   return <time>{props.at ? props.at.toISOString() : "—"}</time>;

@@ -1,6 +1,6 @@
 import { RANK } from "../../auth/roles.ts";
 import type { listAudit } from "../data.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, Table } from "../layout.tsx";
 import type { DashboardCaller } from "../session.ts";
 
 /** An event's details as one line of JSON text (bounded), without what the columns already show. */
@@ -19,40 +19,27 @@ export function AuditPage(props: { caller: DashboardCaller; rows: Awaited<Return
   const mayWatch = RANK[props.caller.role] >= RANK.operator;
   return (
     <Layout title="Audit log" caller={props.caller}>
-      <table id="audit">
-        <thead>
-          <tr>
-            <th>At</th>
-            <th>Actor</th>
-            <th>Action</th>
-            <th>Target</th>
-            <th>Outcome</th>
-            <th>Session</th>
-            <th>Details</th>
+      <Table id="audit" head={["At", "Actor", "Action", "Target", "Outcome", "Session", "Details"]}>
+        {props.rows.map((e) => (
+          <tr data-action={e.action}>
+            <td>
+              <time>{e.at.toISOString()}</time>
+            </td>
+            <td class="actor">{e.by}</td>
+            <td>{e.action}</td>
+            <td class="target">{e.targetName ?? ""}</td>
+            <td class={`outcome ${e.outcome}`}>{e.outcome}</td>
+            <td class="session">
+              {e.session && e.recorded && mayWatch ? (
+                <a href={`/sessions/${e.session}`}>{e.session}</a>
+              ) : (
+                (e.session ?? "")
+              )}
+            </td>
+            <td class="details">{detailsText(e.details)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((e) => (
-            <tr data-action={e.action}>
-              <td>
-                <time>{e.at.toISOString()}</time>
-              </td>
-              <td class="actor">{e.by}</td>
-              <td>{e.action}</td>
-              <td class="target">{e.targetName ?? ""}</td>
-              <td class={`outcome ${e.outcome}`}>{e.outcome}</td>
-              <td class="session">
-                {e.session && e.recorded && mayWatch ? (
-                  <a href={`/sessions/${e.session}`}>{e.session}</a>
-                ) : (
-                  (e.session ?? "")
-                )}
-              </td>
-              <td class="details">{detailsText(e.details)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </Layout>
   );
 }

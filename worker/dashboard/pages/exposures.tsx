@@ -1,6 +1,6 @@
 import { RANK } from "../../auth/roles.ts";
 import type { listExposures } from "../data.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, Table } from "../layout.tsx";
 import type { DashboardCaller } from "../session.ts";
 
 /**
@@ -15,48 +15,38 @@ export function ExposuresPage(props: {
   const mayRemove = RANK[props.caller.role] >= RANK.operator;
   return (
     <Layout title="Exposures" caller={props.caller}>
-      <table id="exposures">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Host</th>
-            <th>Service</th>
-            <th>Access</th>
-            <th>Hostname</th>
-            <th>Address</th>
-            {mayRemove && <th />}
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((r) => {
-            const url = props.urlOf(r.exposure.name);
-            return (
-              <tr data-exposure={r.exposure.name}>
-                <td>{r.exposure.name}</td>
-                <td>{`${r.host}.${r.cluster}`}</td>
-                <td>{r.exposure.service}</td>
-                <td>{r.exposure.access}</td>
-                <td>{r.exposure.hostname ?? ""}</td>
-                <td>{url ? <a href={url}>{url}</a> : ""}</td>
-                {mayRemove && (
-                  <td>
-                    <form
-                      method="post"
-                      action={`/exposures/${encodeURIComponent(r.exposure.name)}/remove`}
-                      class="inline"
-                    >
-                      <input type="hidden" name="csrf" value={props.caller.csrf} />
-                      <button type="submit" class="remove">
-                        Remove
-                      </button>
-                    </form>
-                  </td>
-                )}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table
+        id="exposures"
+        head={["Name", "Host", "Service", "Access", "Hostname", "Address", ...(mayRemove ? [""] : [])]}
+      >
+        {props.rows.map((r) => {
+          const url = props.urlOf(r.exposure.name);
+          return (
+            <tr data-exposure={r.exposure.name}>
+              <td>{r.exposure.name}</td>
+              <td>{`${r.host}.${r.cluster}`}</td>
+              <td>{r.exposure.service}</td>
+              <td>{r.exposure.access}</td>
+              <td>{r.exposure.hostname ?? ""}</td>
+              <td>{url ? <a href={url}>{url}</a> : ""}</td>
+              {mayRemove && (
+                <td>
+                  <form
+                    method="post"
+                    action={`/exposures/${encodeURIComponent(r.exposure.name)}/remove`}
+                    class="inline"
+                  >
+                    <input type="hidden" name="csrf" value={props.caller.csrf} />
+                    <button type="submit" class="remove">
+                      Remove
+                    </button>
+                  </form>
+                </td>
+              )}
+            </tr>
+          );
+        })}
+      </Table>
     </Layout>
   );
 }

@@ -1,6 +1,6 @@
 import { RANK } from "../../auth/roles.ts";
 import type { hostDetail } from "../data.ts";
-import { Layout, When } from "../layout.tsx";
+import { Layout, Table, When } from "../layout.tsx";
 import type { DashboardCaller } from "../session.ts";
 
 type Detail = Awaited<ReturnType<typeof hostDetail>>;
@@ -66,136 +66,88 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
       </section>
       <section>
         <h2>Apps</h2>
-        <table id="apps">
-          <thead>
-            <tr>
-              <th>App</th>
-              <th>Desired</th>
-              <th>Release</th>
-              <th>Status</th>
-              <th>Restarts</th>
-              <th>Health</th>
-              <th>Message</th>
-              <th>Reported</th>
+        <Table
+          id="apps"
+          head={["App", "Desired", "Release", "Status", "Restarts", "Health", "Message", "Reported"]}
+        >
+          {apps.map((a) => (
+            <tr data-app={a.app}>
+              <td>{a.app}</td>
+              <td>{a.desired}</td>
+              <td>{a.live === null || a.live === a.release ? `${a.release}` : `${a.live} → ${a.release}`}</td>
+              <td class={`status ${a.status}`}>{a.status}</td>
+              <td>{`${a.restarts}`}</td>
+              <td>{a.health ?? ""}</td>
+              <td>{a.message ?? ""}</td>
+              <td>
+                <When at={a.observedAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {apps.map((a) => (
-              <tr data-app={a.app}>
-                <td>{a.app}</td>
-                <td>{a.desired}</td>
-                <td>
-                  {a.live === null || a.live === a.release ? `${a.release}` : `${a.live} → ${a.release}`}
-                </td>
-                <td class={`status ${a.status}`}>{a.status}</td>
-                <td>{`${a.restarts}`}</td>
-                <td>{a.health ?? ""}</td>
-                <td>{a.message ?? ""}</td>
-                <td>
-                  <When at={a.observedAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
       <section>
         <h2>VMs</h2>
-        <table id="vms">
-          <thead>
-            <tr>
-              <th>VM</th>
-              <th>Image</th>
-              <th>Desired</th>
-              <th>State</th>
-              <th>CPUs</th>
-              <th>Memory</th>
-              <th>Ports</th>
-              <th>Message</th>
-              <th>Reported</th>
+        <Table
+          id="vms"
+          head={["VM", "Image", "Desired", "State", "CPUs", "Memory", "Ports", "Message", "Reported"]}
+        >
+          {vms.map((v) => (
+            <tr data-vm={v.name}>
+              <td>{v.name}</td>
+              <td>{v.image}</td>
+              <td>{v.desired}</td>
+              <td class={`status ${v.state}`}>{v.state}</td>
+              <td>{`${v.cpus}`}</td>
+              <td>{`${v.memoryMib} MiB`}</td>
+              <td>{v.ports.map((p) => `${v.name}-${p}`).join(" ")}</td>
+              <td>{v.message ?? ""}</td>
+              <td>
+                <When at={v.observedAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {vms.map((v) => (
-              <tr data-vm={v.name}>
-                <td>{v.name}</td>
-                <td>{v.image}</td>
-                <td>{v.desired}</td>
-                <td class={`status ${v.state}`}>{v.state}</td>
-                <td>{`${v.cpus}`}</td>
-                <td>{`${v.memoryMib} MiB`}</td>
-                <td>{v.ports.map((p) => `${v.name}-${p}`).join(" ")}</td>
-                <td>{v.message ?? ""}</td>
-                <td>
-                  <When at={v.observedAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
       <section>
         <h2>Jobs</h2>
-        <table id="jobs">
-          <thead>
-            <tr>
-              <th>Created</th>
-              <th>By</th>
-              <th>Steps</th>
-              <th>State</th>
-              <th>Exit</th>
-              <th>Output</th>
+        <Table id="jobs" head={["Created", "By", "Steps", "State", "Exit", "Output"]}>
+          {jobs.map((j) => (
+            <tr data-job={j.id}>
+              <td>
+                <When at={j.createdAt} />
+              </td>
+              <td>{j.createdBy}</td>
+              <td class="argv">{stepsText(j.steps)}</td>
+              <td class={`status ${j.state}`}>{j.state}</td>
+              <td>{j.exitCode === null ? "" : `${j.exitCode}`}</td>
+              <td>
+                <pre class="stdout">{j.stdout}</pre>
+                {j.stderr && <pre class="stderr">{j.stderr}</pre>}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {jobs.map((j) => (
-              <tr data-job={j.id}>
-                <td>
-                  <When at={j.createdAt} />
-                </td>
-                <td>{j.createdBy}</td>
-                <td class="argv">{stepsText(j.steps)}</td>
-                <td class={`status ${j.state}`}>{j.state}</td>
-                <td>{j.exitCode === null ? "" : `${j.exitCode}`}</td>
-                <td>
-                  <pre class="stdout">{j.stdout}</pre>
-                  {j.stderr && <pre class="stderr">{j.stderr}</pre>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
       <section>
         <h2>Sessions</h2>
-        <table id="sessions">
-          <thead>
+        <Table id="sessions" head={["Started", "Kind", "Who", "Command", "Exit"]}>
+          {sessions.map((s) => (
             <tr>
-              <th>Started</th>
-              <th>Kind</th>
-              <th>Who</th>
-              <th>Command</th>
-              <th>Exit</th>
+              <td>
+                {s.recorded && mayOpen ? (
+                  <a href={`/sessions/${s.id}`}>{s.startedAt.toISOString()}</a>
+                ) : (
+                  s.startedAt.toISOString()
+                )}
+              </td>
+              <td>{s.kind}</td>
+              <td>{s.by}</td>
+              <td>{s.argv.join(" ")}</td>
+              <td>{s.exitCode ?? s.endReason ?? (s.endedAt ? "" : "running")}</td>
             </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr>
-                <td>
-                  {s.recorded && mayOpen ? (
-                    <a href={`/sessions/${s.id}`}>{s.startedAt.toISOString()}</a>
-                  ) : (
-                    s.startedAt.toISOString()
-                  )}
-                </td>
-                <td>{s.kind}</td>
-                <td>{s.by}</td>
-                <td>{s.argv.join(" ")}</td>
-                <td>{s.exitCode ?? s.endReason ?? (s.endedAt ? "" : "running")}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </section>
     </Layout>
   );

@@ -1,5 +1,5 @@
 import type { HostFilter, HostRow } from "../data.ts";
-import { Layout } from "../layout.tsx";
+import { Layout, Table } from "../layout.tsx";
 import type { DashboardCaller } from "../session.ts";
 
 function labelText(labels: Record<string, string>): string {
@@ -36,23 +36,11 @@ export function HostsPage(props: { caller: DashboardCaller; hosts: HostRow[]; fi
         <input name="label" placeholder="label key=value" value={f.label ?? ""} />
         <button type="submit">Filter</button>
       </form>
-      <table id="hosts">
-        <thead>
-          <tr>
-            <th>Host</th>
-            <th>Status</th>
-            <th>Site</th>
-            <th>Hostname</th>
-            <th>Labels</th>
-            <th>Last seen</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.hosts.map((h) => (
-            <Row host={h} />
-          ))}
-        </tbody>
-      </table>
+      <Table id="hosts" head={["Host", "Status", "Site", "Hostname", "Labels", "Last seen"]}>
+        {props.hosts.map((h) => (
+          <Row host={h} />
+        ))}
+      </Table>
       {props.hosts.length === 0 && <p>No hosts match.</p>}
     </Layout>
   );
