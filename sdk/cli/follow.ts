@@ -4,12 +4,34 @@
 // NDJSON event per change (`{"t":"host",…}`, then `{"t":"done",…}`).
 
 import { escapeControlCharacters } from "../../schema/protocol/control-characters.ts";
+import { OutpostConnectionError } from "../errors.ts";
 import type { Outpost } from "../outpost.ts";
 import { type Io, jsonLine } from "./output.ts";
 
 type Deployment = Awaited<ReturnType<Outpost["deploys"]["get"]>>["deployment"];
 
 const POLL_MS = 300;
+
+/** How long a follower keeps asking through connection errors before it gives up. */
+const UNREACHABLE_MS = 30_000;
+
+/**
+ * The deployment's view, asked again through connection errors for up to UNREACHABLE_MS: a poll is
+ * idempotent, and one request that meets a keep-alive connection the server just closed, or a control
+ * plane restarting, must not end a follow while the deployment goes on (the deploy bench met one
+ * "fetch failed" in ~100 polls). Anything else (404, 401) is final at once.
+ */
+export async function getDeployment(client: Outpost, id: string): Promise<Deployment> {
+  const since = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await client.deploys.get(id)).deployment;
+    } catch (error) {
+      if (!(error instanceof OutpostConnectionError) || Date.now() - since > UNREACHABLE_MS) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+}
 
 export async function watchDeployment(
   io: Io,
@@ -27,7 +49,7 @@ export async function watchDeployment(
   const deadline = Date.now() + Number(process.env.OUTPOST_DEPLOY_WAIT_MS ?? 60 * 60_000);
   try {
     for (;;) {
-      const { deployment } = await client.deploys.get(id);
+      const deployment = await getDeployment(client, id);
       const changed = deployment.hosts.filter((h) => seen.get(h.host) !== `${h.status} ${h.message ?? ""}`);
       for (const h of changed) seen.set(h.host, `${h.status} ${h.message ?? ""}`);
       if (opts.json) {

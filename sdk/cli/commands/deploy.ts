@@ -9,7 +9,7 @@ import type { Outpost } from "../../outpost.ts";
 import { sealEnvForDeploy } from "../../secrets/index.ts";
 import { type Command, JSON_OPTION, parse } from "../command.ts";
 import { configDir } from "../config.ts";
-import { watchDeployment } from "../follow.ts";
+import { getDeployment, watchDeployment } from "../follow.ts";
 import { json } from "../output.ts";
 import { progressBar } from "../progress.ts";
 import { UsageError } from "../usage-error.ts";
@@ -49,7 +49,7 @@ export async function followDeployment(client: Outpost, id: string, onChange?: (
   const started = Date.now();
   const deadline = Date.now() + Number(process.env.OUTPOST_DEPLOY_WAIT_MS ?? 15 * 60_000);
   for (;;) {
-    const { deployment } = await client.deploys.get(id);
+    const deployment = await getDeployment(client, id);
     const line = deployment.hosts
       .map((h) => `${h.host}: ${h.status}${h.message ? ` (${h.message})` : ""}`)
       .join(", ");
