@@ -145,6 +145,7 @@ describe("the podman command line", () => {
         env: { SECRET: "s3cr3t", PORT: "40123", PATH: "/opt/bin" },
         stopSignal: "SIGINT",
         stopTimeoutMs: 2500,
+        user: "1000",
       },
       (n) => ({ PATH: "/usr/bin", CONTAINERS_CONF: "/etc/x.conf" })[n],
     );
@@ -157,6 +158,8 @@ describe("the podman command line", () => {
       "3",
     ]);
     expect(argv.slice(argv.indexOf("--"))).toEqual(["--", "localhost/x:1", "/bin/sh", "-c", "exec app"]);
+    expect(argv.slice(argv.indexOf("--user"), argv.indexOf("--user") + 2)).toEqual(["--user", "1000"]);
+    expect(argv.indexOf("--user")).toBeLessThan(argv.indexOf("--"));
     expect(argv.join(" ")).not.toContain("s3cr3t");
     expect(argv).toContain("SECRET");
     expect(env).toMatchObject({

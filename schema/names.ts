@@ -34,3 +34,10 @@ export function parseDuration(text: string): number | null {
   ];
   return Number(m[1]) * unit;
 }
+
+/**
+ * outpost.toml `user`: a POSIX-portable user name (lowercase, starting with a letter or '_', as
+ * useradd accepts by default; never a '-' first, so never an option to setpriv, getent or podman)
+ * or a numeric uid.
+ */
+export const USER_PATTERN = /^(?:[a-z_][a-z0-9_-]{0,31}|\d{1,10})$/;

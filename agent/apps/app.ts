@@ -34,6 +34,7 @@ import {
 import { checkHealth } from "./health.ts";
 import { rotateIfLarge } from "./log-files.ts";
 import { isSameProcess, signalGroup, spawnDetached, waitGone } from "./process.ts";
+import { type RunAs, resolveRunAs, runAsArgv, runAsEnv, shareReadOnly } from "./run-as.ts";
 
 export interface AppContext {
   runtime: Runtime;
@@ -253,9 +254,12 @@ export class App {
   async #deploy(w: Workload<AppRunSpec>, restart = false): Promise<void> {
     const spec = w.spec;
     const dir = this.#releaseDir(spec.release);
-    // Not yet driven here (issue 13 item 3's `user`): refused, never run some other way.
-    if (spec.user !== undefined) {
-      this.#fail(spec.release, "user is not supported by this agent yet");
+    // `user` (run-as.ts): looked up before anything starts, so an unknown one leaves the live release alone.
+    let runAs: RunAs | undefined;
+    try {
+      runAs = await this.#runAs(spec);
+    } catch (error) {
+      this.#fail(spec.release, _why(error));
       return;
     }
     if (spec.image !== undefined && !(await this.#podman())) {
@@ -287,6 +291,22 @@ export class App {
       }
     }
     await writeFile(`${dir}.spec.json`, JSON.stringify(spec));
+    if (runAs) {
+      try {
+        await shareReadOnly(runAs, dir, [
+          this.#ctx.appsDir.replace(/\/apps$/, ""),
+          this.#ctx.appsDir,
+          this.#dir,
+          `${this.#dir}/releases`,
+        ]);
+      } catch (error) {
+        this.#fail(
+          spec.release,
+          `cannot share the release directory with user ${runAs.name}: ${_why(error)}`,
+        );
+        return;
+      }
+    }
     let env: Record<string, string>;
     try {
       const secrets = await this.#ctx.openEnv(w);
@@ -295,14 +315,14 @@ export class App {
         throw new Error(
           `the secret ${clash} has a name podman reads itself, so it would travel on podman's command line; rename it (outpost env rm, env set)`,
         );
-      env = { ...this.#baseEnv(spec), ...secrets };
+      env = runAsEnv(runAs, { ...this.#baseEnv(spec), ...secrets });
     } catch (error) {
       this.#fail(spec.release, _why(error));
       return;
     }
     phase("env");
     if (spec.hook && !restart) {
-      const hook = await this.#runHook(spec, dir, env);
+      const hook = await this.#runHook(spec, dir, env, runAs);
       if (!hook.ok) {
         this.#fail(spec.release, `release hook failed: ${hook.output}`);
         return;
@@ -310,12 +330,12 @@ export class App {
       phase("release hook");
     }
     const port = await this.#freePort();
-    const inst = await this.#start(spec, dir, { ...env, PORT: String(port) }, port);
+    const inst = await this.#start(spec, dir, { ...env, PORT: String(port) }, port, runAs);
     if (!inst) return;
     phase("start");
     this.#others.push(inst);
     this.report();
-    const gate = await this.#gate(spec, inst, dir, env);
+    const gate = await this.#gate(spec, inst, dir, env, runAs);
     phase("health");
     if (!gate.ok) {
       this.#others = this.#others.filter((i) => i !== inst);
@@ -378,7 +398,18 @@ export class App {
     this.#others = this.#others.slice(-4);
   }
 
-  async #gate(spec: AppRunSpec, inst: Instance, cwd: string, env: Record<string, string>) {
+  async #gate(
+    spec: AppRunSpec,
+    inst: Instance,
+    cwd: string,
+    env: Record<string, string>,
+    runAs: RunAs | undefined,
+  ) {
+    // A `cmd` check runs as the app's user too (an http or tcp one only connects to its port).
+    const health =
+      spec.health?.cmd !== undefined
+        ? { ...spec.health, cmd: runAsArgv(runAs, spec.health.cmd) }
+        : spec.health;
     const interval = spec.health?.interval ?? 500;
     const deadline = Date.now() + (spec.health?.grace ?? 30_000);
     let last = { ok: false, output: "no health check ran" };
@@ -389,7 +420,7 @@ export class App {
           output: `the process exited before it was healthy${last.output ? ` (${last.output})` : ""}`,
         };
       }
-      last = await checkHealth(this.#ctx.runtime, spec.health, inst.rec.port, { cwd, env });
+      last = await checkHealth(this.#ctx.runtime, health, inst.rec.port, { cwd, env });
       if (last.ok) return last;
       if (Date.now() >= deadline)
         return { ok: false, output: `not healthy within the grace period: ${last.output}` };
@@ -397,10 +428,10 @@ export class App {
     }
   }
 
-  async #runHook(spec: AppRunSpec, cwd: string, env: Record<string, string>) {
+  async #runHook(spec: AppRunSpec, cwd: string, env: Record<string, string>, runAs: RunAs | undefined) {
     return checkHealth(
       this.#ctx.runtime,
-      { cmd: this.#argv(spec.hook!), interval: 1000, timeout: HOOK_TIMEOUT_MS, grace: 0 },
+      { cmd: runAsArgv(runAs, this.#argv(spec.hook!)), interval: 1000, timeout: HOOK_TIMEOUT_MS, grace: 0 },
       0,
       { cwd, env },
     );
@@ -411,10 +442,11 @@ export class App {
     dir: string,
     env: Record<string, string>,
     port: number,
+    runAs: RunAs | undefined,
   ): Promise<Instance | undefined> {
     await mkdir(`${this.#dir}/logs`, { recursive: true, mode: 0o700 });
     try {
-      let argv = this.#argv(spec.cmd);
+      let argv = runAsArgv(runAs, this.#argv(spec.cmd));
       let runEnv = env;
       let container: string | undefined;
       if (spec.image !== undefined) {
@@ -433,6 +465,7 @@ export class App {
             env,
             stopSignal: spec.stopSignal,
             stopTimeoutMs: spec.stopTimeout,
+            ...(spec.user !== undefined ? { user: spec.user } : {}),
           },
           (n) => this.#ctx.runtime.env(n),
         );
@@ -474,6 +507,12 @@ export class App {
     await this.#stop(inst, spec ?? { stopSignal: "SIGTERM", stopTimeout: 10_000 });
     this.#draining = this.#draining.filter((r) => r !== rec);
     await this.#persist();
+  }
+
+  /** Whom the release runs as (run-as.ts); a container's `user` is podman's --user, resolved in the image. */
+  async #runAs(spec: AppRunSpec): Promise<RunAs | undefined> {
+    if (spec.user === undefined || spec.image !== undefined) return undefined;
+    return resolveRunAs(this.#ctx.runtime, spec.user);
   }
 
   /** The podman binary, looked up once per agent (container.ts). */
@@ -542,8 +581,17 @@ export class App {
     await sleep(Math.min(30_000, 250 * 2 ** (this.#crashes.length - 1)));
     // The restarted release gets its secrets again (opened anew: nothing kept in memory or on disk).
     const secrets = this.#workload ? await this.#ctx.openEnv(this.#workload).catch(() => ({})) : {};
-    const env = { ...this.#baseEnv(spec), ...secrets, PORT: String(inst.rec.port) };
-    const again = await this.#start(spec, this.#releaseDir(spec.release), env, inst.rec.port);
+    let runAs: RunAs | undefined;
+    try {
+      runAs = await this.#runAs(spec);
+    } catch (error) {
+      inst.state = "failed";
+      this.#message = `release ${spec.release} cannot restart: ${_why(error)}`;
+      this.report();
+      return;
+    }
+    const env = runAsEnv(runAs, { ...this.#baseEnv(spec), ...secrets, PORT: String(inst.rec.port) });
+    const again = await this.#start(spec, this.#releaseDir(spec.release), env, inst.rec.port, runAs);
     if (!again) return;
     again.restarts = inst.restarts + 1;
     again.rec.liveSince = inst.rec.liveSince;
@@ -552,7 +600,7 @@ export class App {
     await this.#persist();
     this.#watch(again);
     this.report();
-    const gate = await this.#gate(spec, again, this.#releaseDir(spec.release), env);
+    const gate = await this.#gate(spec, again, this.#releaseDir(spec.release), env, runAs);
     if (this.#live !== again) return;
     again.state = gate.ok ? "healthy" : "unhealthy";
     again.health = gate.output;

@@ -67,6 +67,8 @@ export interface PodmanRun {
   env: Record<string, string>;
   stopSignal: string;
   stopTimeoutMs: number;
+  /** outpost.toml `user`: podman's --user, a name or uid inside the image. */
+  user?: string;
 }
 
 /** The argv of `podman run` for a release, and the environment podman must run with. */
@@ -102,6 +104,7 @@ export function podmanRunCommand(
     String(Math.max(1, Math.ceil(run.stopTimeoutMs / 1000))),
     "--sig-proxy=true",
     "--pull=never",
+    ...(run.user !== undefined ? ["--user", run.user] : []),
     ...envFlags,
     "--",
     run.image,

@@ -6,7 +6,11 @@ import { createServer } from "node:http";
 const release = process.env.OUTPOST_RELEASE ?? "dev";
 const broken = process.env.SHOP_BROKEN === "1";
 
+// Set on SIGTERM (below): every answer from then on closes its connection.
+let draining = false;
+
 const server = createServer((req, res) => {
+  if (draining) res.setHeader("connection", "close");
   if (req.url === "/healthz") {
     res.writeHead(broken ? 503 : 200, { "content-type": "text/plain" });
     res.end(broken ? "broken on purpose\n" : "ok\n");
@@ -34,7 +38,11 @@ server.on("connection", (socket) => {
   socket.on("close", () => open.delete(socket));
 });
 process.on("SIGTERM", () => {
-  server.on("request", (_req, res) => res.setHeader("connection", "close"));
+  // A flag the handler reads before it answers, not a second "request" listener: that one ran after
+  // the answer was sent, and setHeader then threw ERR_HTTP_HEADERS_SENT, which killed this process
+  // under Bun on the first request a kept-alive connection (outpost forward's) brought after
+  // SIGTERM, cutting every request still in flight on it ("socket hang up").
+  draining = true;
   let quietSince = Date.now();
   setInterval(() => {
     if (open.size > 0) quietSince = Date.now();

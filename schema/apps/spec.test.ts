@@ -107,6 +107,14 @@ describe("outpost.toml", () => {
     expect(refusal('name = "a"\nimage = "x:1"\ncmd = ["${OUTPOST_RUNTIME}", "s.js"]').key).toBe("cmd");
   });
 
+  it("takes a user name or a numeric uid, and refuses anything setpriv or podman could misread", () => {
+    expect(parseAppSpec('name = "a"\ncmd = ["x"]\nuser = "1000"').user).toBe("1000");
+    expect(parseAppSpec('name = "a"\ncmd = ["x"]\nuser = "_svc-1"').user).toBe("_svc-1");
+    for (const bad of ["-rf", "--reuid=0", "root;id", "a b", "../etc", "Admin", "1000:0", "", "x".repeat(40)])
+      expect(refusal(`name = "a"\ncmd = ["x"]\nuser = ${JSON.stringify(bad)}`).key, bad).toBe("user");
+    expect(refusal('name = "a"\ncmd = ["x"]\nuser = 1000').key).toBe("user");
+  });
+
   it("refuses TOML that does not parse, with its line", () => {
     expect(refusal('name = "a"\ncmd = [\n').message).toMatch(/not valid TOML \(line \d+\)/);
   });

@@ -21,7 +21,7 @@
 //   grace = "30s"                     # how long a new release has to pass its first check
 
 import { parse, TomlError } from "smol-toml";
-import { parseDuration, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE } from "../names.ts";
+import { parseDuration, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE, USER_PATTERN } from "../names.ts";
 import type { AppRunSpec, HealthCheck } from "../protocol/workloads.ts";
 
 /**
@@ -227,7 +227,7 @@ export function parseAppSpec(text: string, overrides: SpecOverrides = {}): AppSp
     spec.keep = keep;
   }
   if (doc.user !== undefined)
-    spec.user = _string(doc.user, "user", [/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name like "www-data"']);
+    spec.user = _string(doc.user, "user", [USER_PATTERN, 'a user name like "www-data" or a numeric uid']);
   if (doc.revert_window !== undefined) spec.revertWindow = _duration(doc.revert_window, "revert_window");
   const { name: _name, ...rest } = overrides;
   return { ...spec, ...rest };

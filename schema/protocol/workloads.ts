@@ -36,7 +36,7 @@
 //
 // and a VM's workload.status carries `vm` (VmStatus below): its state as Fly Machines name them.
 
-import { NAME_PATTERN, SERVICE_NAME_PATTERN } from "../names.ts";
+import { NAME_PATTERN, SERVICE_NAME_PATTERN, USER_PATTERN } from "../names.ts";
 import {
   _array,
   _bool,
@@ -281,7 +281,7 @@ const APP_SPEC = _struct<AppRunSpec>({
     }),
   ),
   keep: _uint(1, 100),
-  user: _optional(_text({ pattern: [/^[a-z_][a-z0-9_-]{0,31}$/, "a user name like www-data"], max: 32 })),
+  user: _optional(_text({ pattern: [USER_PATTERN, "a user name like www-data or a numeric uid"], max: 32 })),
   // As in schema/apps/spec.ts: a leading letter or digit, never a podman flag.
   image: _optional(
     _text({ pattern: [/^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$/, "an image reference"], max: 255 }),
