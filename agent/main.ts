@@ -47,7 +47,7 @@ import {
 import { HostNetwork } from "./tcp/index.ts";
 import { AGENT_VERSION } from "./version.ts";
 import { openConsoles } from "./vm/consoles.ts";
-import { Vms } from "./vm/index.ts";
+import { type Bridge, openBridge, Vms } from "./vm/index.ts";
 
 const USAGE = `usage: outpost-agent <command> [options]
 
@@ -67,7 +67,7 @@ commands:
       remove one identity and its key (--url picks among control planes with that cluster); a
       running agent drops it on SIGHUP (or restart it)
   run [--state-dir DIR] [--service name=address:port]… [--allow-net CIDR]… [--allow-loopback]
-      [--no-exec | --exec-allow PREFIX…]
+      [--no-exec | --exec-allow PREFIX…] [--vm-bridge BRIDGE]
       connect to the control plane of every identity and serve each until SIGINT or SIGTERM: run
       commands, carry TCP streams to this host's services, and listen for the mesh routes that start
       here. SIGHUP re-reads the identities (serves new ones, drops those that left)
@@ -88,6 +88,8 @@ run options (what TCP streams from the control plane may reach; by default only 
                                 as 10.1.0.0/16 (repeatable); loopback is always allowed to them, and
                                 cloud metadata and link-local addresses never are
   --allow-loopback              streams may name a bare port, meaning that port on 127.0.0.1
+  --vm-bridge BRIDGE            microVMs get a TAP on this existing bridge (root only) and an address
+                                from its IPv4 subnet; their ports are served at that address
 
 run options (what the control plane may run here; by default any argv, as this agent's user, which
 reaches everything that user can, the network included, whatever the options above say):
@@ -213,6 +215,7 @@ const RUN_FLAGS = {
   "allow-loopback": "boolean",
   "no-exec": "boolean",
   "exec-allow": "list",
+  "vm-bridge": "string",
   help: "boolean",
 } as const;
 
@@ -230,6 +233,7 @@ async function _settings(runtime: Runtime, command: string, argv: readonly strin
     allowNetText: settings["allow-net"],
     services: parseServices(settings.service),
     execPolicy: parseExecPolicy(settings["no-exec"], settings["exec-allow"]),
+    vmBridge: settings["vm-bridge"],
   };
 }
 
@@ -246,6 +250,7 @@ async function _config(runtime: Runtime, argv: readonly string[]): Promise<numbe
       `services        ${settings.services.map((s) => `${s.name}=${s.target}`).join(", ") || "(none)"}`,
       `allow-net       ${settings.allowNetText.join(", ") || "(none)"}`,
       `allow-loopback  ${settings.allowLoopback}`,
+      `vm-bridge       ${settings.vmBridge ?? "(none: user-mode networking)"}`,
       `exec            ${execPolicy.mode === "allowlist" ? `allowlist: ${execPolicy.allow.map((p) => JSON.stringify(p)).join(", ")}` : execPolicy.mode}`,
     ].join("\n"),
   );
@@ -259,6 +264,8 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
     return 0;
   }
   const { stateDir } = settings;
+  // Refused now, not at the first VM: no bridge, or not root, and the agent does not start.
+  const bridge = settings.vmBridge ? await openBridge(runtime, settings.vmBridge) : undefined;
   const identities = await listIdentities(runtime, stateDir);
   if (identities.length === 0) await loadIdentity(runtime, stateDir); // throws: not enrolled
   const many = identities.length > 1;
@@ -267,7 +274,7 @@ async function _run(runtime: Runtime, argv: readonly string[]): Promise<number> 
   let fatal: AgentError | undefined;
   let changed: () => void = () => {};
   const serve = async (identity: Identity) => {
-    const one = await _serve(runtime, settings, identity, many);
+    const one = await _serve(runtime, settings, identity, many, bridge);
     served.set(identity.dir, one);
     void one.done.then((error) => {
       if (served.get(identity.dir) === one) served.delete(identity.dir);
@@ -338,6 +345,7 @@ async function _serve(
   settings: Extract<Awaited<ReturnType<typeof _settings>>, { help: false }>,
   identity: Identity,
   prefixed: boolean,
+  bridge: Bridge | undefined,
 ): Promise<Served> {
   const { dir } = identity;
   const { execPolicy } = settings;
@@ -374,7 +382,8 @@ async function _serve(
     runtime,
     stateDir: dir,
     log: say,
-    setService: (name, port) => network.setVmService(name, port),
+    setService: (name, target) => network.setVmService(name, target),
+    ...(bridge ? { bridge } : {}),
     fetchImage: async (artifact, destDir) => {
       await fetchArtifact({ url: state.url, hostId: state.hostId, signer }, { ...artifact, destDir });
     },

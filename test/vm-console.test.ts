@@ -262,6 +262,54 @@ describe("one writer at a time", () => {
     raw.ws.close();
   });
 
+  it("promotes the oldest session that asked to write when the writer detaches, and tells it; a read-only one stays so", async () => {
+    // The last test's sessions may still be letting go of the seat: wait until this one gets it.
+    const first = await eventually(async () => {
+      const s = client.vmConsole(bun.ref, "web");
+      if ((await s.attached).mode === "write") return s;
+      s.close();
+      throw new Error("the seat is still held");
+    });
+    const watcher = client.vmConsole(bun.ref, "web", { mode: "read" });
+    expect((await watcher.attached).mode).toBe("read");
+    const second = client.vmConsole(bun.ref, "web");
+    const secondOut = reader(second);
+    const third = client.vmConsole(bun.ref, "web");
+    try {
+      expect((await second.attached).mode).toBe("read");
+      expect((await third.attached).mode).toBe("read");
+      let watcherPromoted = false;
+      watcher.promoted.then(
+        () => (watcherPromoted = true),
+        () => {},
+      );
+      let thirdPromoted = false;
+      third.promoted.then(
+        () => (thirdPromoted = true),
+        () => {},
+      );
+      // (A refused write errors a stream's input for good: only the one not promoted tries.)
+      await expect(type(third, "echo nope\n")).rejects.toThrow(/read-only/);
+      first.close();
+      const promoted = await second.promoted;
+      expect(promoted).toEqual({
+        mode: "write",
+        reason: "the writer detached: this session writes to web's console now",
+      });
+      await type(second, "echo promoted-$((20+1))\n");
+      await secondOut.until(/promoted-21/);
+      // The asked-for read-only one and the younger one are still readers.
+      expect(watcherPromoted).toBe(false);
+      expect(thirdPromoted).toBe(false);
+      // The next writer to leave hands the seat on to the next in line, never to the read-only one.
+      second.close();
+      expect((await third.promoted).mode).toBe("write");
+      expect(watcherPromoted).toBe(false);
+    } finally {
+      for (const s of [first, second, third, watcher]) s.close();
+    }
+  });
+
   it("frees the writer's seat when the writer detaches", async () => {
     const first = client.vmConsole(bun.ref, "web");
     expect((await first.attached).mode).toBe("write");

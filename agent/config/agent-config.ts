@@ -5,6 +5,7 @@
 //   allow-net = ["10.1.0.0/16"]                   # --allow-net, each
 //   no-exec = false                               # --no-exec
 //   exec-allow = ["systemctl status", '["grep","-c"]']   # --exec-allow, each
+//   vm-bridge = "br0"                             # --vm-bridge
 //   [services]                                    # --service name=target, each
 //   ssh = "127.0.0.1:22"
 //
@@ -27,6 +28,7 @@ export interface AgentConfig {
   "allow-loopback"?: boolean;
   "no-exec"?: boolean;
   "exec-allow"?: string[];
+  "vm-bridge"?: string;
 }
 
 /** The `run` settings once flags and file are merged: still text, for args.ts's parsers. */
@@ -36,6 +38,7 @@ export interface RunSettings {
   "allow-loopback": boolean;
   "no-exec": boolean;
   "exec-allow": string[];
+  "vm-bridge"?: string;
 }
 
 /** Parses the file's text; an AgentError (exit 2) naming `path` and the key for anything amiss. */
@@ -67,6 +70,11 @@ export function parseAgentConfig(text: string, path: string): AgentConfig {
         }
         config[key] = value as string[];
         break;
+      case "vm-bridge":
+        if (typeof value !== "string")
+          throw _bad(path, `vm-bridge must be a bridge's name, not ${_kind(value)}`);
+        config[key] = value;
+        break;
       case "allow-loopback":
       case "no-exec":
         if (typeof value !== "boolean") throw _bad(path, `${key} must be true or false, not ${_kind(value)}`);
@@ -75,7 +83,7 @@ export function parseAgentConfig(text: string, path: string): AgentConfig {
       default:
         throw _bad(
           path,
-          `unknown key '${key}' (known: services, allow-net, allow-loopback, no-exec, exec-allow)`,
+          `unknown key '${key}' (known: services, allow-net, allow-loopback, no-exec, exec-allow, vm-bridge)`,
         );
     }
   }
@@ -100,6 +108,7 @@ export function mergeRunSettings(
     "allow-loopback"?: boolean;
     "no-exec"?: boolean;
     "exec-allow"?: string[];
+    "vm-bridge"?: string;
   },
 ): RunSettings {
   const flagServices = flags.service ?? [];
@@ -114,6 +123,9 @@ export function mergeRunSettings(
     "allow-loopback": flags["allow-loopback"] === true || file["allow-loopback"] === true,
     "no-exec": execFromFlags ? flags["no-exec"] === true : file["no-exec"] === true,
     "exec-allow": execFromFlags ? (flags["exec-allow"] ?? []) : (file["exec-allow"] ?? []),
+    ...((flags["vm-bridge"] ?? file["vm-bridge"])
+      ? { "vm-bridge": flags["vm-bridge"] ?? file["vm-bridge"] }
+      : {}),
   };
 }
 

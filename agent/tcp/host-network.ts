@@ -79,13 +79,13 @@ export class HostNetwork implements StreamTargets {
   }
 
   /**
-   * VM port `name` (`<vm>-<port>`) now reaches its guest through 127.0.0.1:`port` (undefined: the VM
-   * stopped). The agent made the forward itself, so it is the owner's ("local") and is reported as the
+   * VM port `name` (`<vm>-<port>`) now reaches its guest at `target` (127.0.0.1:<forward>, or the
+   * guest's own address on the --vm-bridge; undefined: the VM stopped). The agent made the forward itself, so it is the owner's ("local") and is reported as the
    * agent's own service; an owner's --service of the same name still wins.
    */
-  setVmService(name: string, port: number | undefined): void {
-    if (port === undefined) this.#vms.delete(name);
-    else this.#vms.set(name, { name, target: `127.0.0.1:${port}`, source: "local" });
+  setVmService(name: string, target: string | undefined): void {
+    if (target === undefined) this.#vms.delete(name);
+    else this.#vms.set(name, { name, target, source: "local" });
     this.#merge();
     for (const watcher of this.#watchers) watcher();
   }

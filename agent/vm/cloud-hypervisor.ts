@@ -60,6 +60,7 @@ export class CloudHypervisorDriver implements VmDriver {
       cpus: { boot_vcpus: config.cpus, max_vcpus: config.cpus },
       memory: { size: config.memoryMiB * 1024 * 1024 },
       ...(disks.length ? { disks } : {}),
+      ...(config.tap ? { net: [{ tap: config.tap.ifname, mac: config.tap.mac }] } : {}),
       serial: { mode: "File", file: `${dir}/console.log` },
       console: { mode: "Off" },
     });

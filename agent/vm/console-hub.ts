@@ -27,6 +27,8 @@ export interface ConsoleListener {
   output(bytes: Uint8Array): void;
   /** The console went away: the VM stopped (the hub connects again when it starts). */
   stopped(): void;
+  /** The writer left and this listener, which asked to write, holds the seat now. */
+  promoted(): void;
 }
 
 export interface Attached {
@@ -44,6 +46,8 @@ export class ConsoleHub {
   readonly #log: (line: string) => void;
   readonly #listeners = new Set<ConsoleListener>();
   #writer: ConsoleListener | undefined;
+  /** Who asked to write but got read-only, oldest first: the next writer is the first of them. */
+  #waiting: ConsoleListener[] = [];
   #socket: Socket | undefined;
   #instance: VmInstance | undefined;
   #connecting: Promise<void> | undefined;
@@ -92,6 +96,7 @@ export class ConsoleHub {
         this.#writer = listener;
         return { mode: "write", history };
       }
+      this.#waiting.push(listener);
       return {
         mode: "read",
         reason: `another session is writing to ${this.name}'s console: attached read-only (attach again once it detached)`,
@@ -102,7 +107,17 @@ export class ConsoleHub {
 
   detach(listener: ConsoleListener): void {
     this.#listeners.delete(listener);
-    if (this.#writer === listener) this.#writer = undefined;
+    this.#waiting = this.#waiting.filter((l) => l !== listener);
+    if (this.#writer === listener) this.#promote();
+  }
+
+  /**
+   * The writer left: the oldest attachment that asked to write (and got read-only) takes the seat and
+   * is told. One that asked for read-only stays so: it never gains input it did not ask for.
+   */
+  #promote(): void {
+    this.#writer = this.#waiting.shift();
+    this.#writer?.promoted();
   }
 
   /** Types `bytes` on the console: the writer only; resolves once the socket took them. */
@@ -122,6 +137,7 @@ export class ConsoleHub {
     this.#socket = undefined;
     for (const listener of [...this.#listeners]) listener.stopped();
     this.#listeners.clear();
+    this.#waiting = [];
     this.#writer = undefined;
   }
 
@@ -172,7 +188,7 @@ export class ConsoleHub {
       // After the output before the close has gone out: listeners hear of the stop last.
       void this.#step(async () => {
         for (const listener of [...this.#listeners]) listener.stopped();
-        if (this.#writer && !this.#listeners.has(this.#writer)) this.#writer = undefined;
+        if (this.#writer && !this.#listeners.has(this.#writer)) this.#promote();
       });
       this.#retryLater(instance);
     });

@@ -36,6 +36,9 @@ export class ConsoleStream implements Stream, ConsoleListener {
   #pumping: Promise<void> | undefined;
   #stdin: ExecStdin | undefined;
   #attached = false;
+  /** console.opened went out; a promotion before it waits for it (the client hears read, then write). */
+  #opened = false;
+  #promotedEarly = false;
   #ended = false;
 
   constructor(open: ConsoleOpenFrame, options: ConsoleStreamOptions) {
@@ -102,6 +105,30 @@ export class ConsoleStream implements Stream, ConsoleListener {
     );
   }
 
+  promoted(): void {
+    if (this.#ended || this.#stdin) return;
+    if (!this.#opened) {
+      this.#promotedEarly = true;
+      return;
+    }
+    // Told as the first attach was (console.opened, relayed as `attached`), then its stdin credit.
+    this.#o.send({
+      t: "console.opened",
+      sid: this.sid,
+      mode: "write",
+      reason: `the writer detached: this session writes to ${this.#open.vm}'s console now`,
+    });
+    this.#takeInput();
+  }
+
+  #takeInput(): void {
+    const { hub } = this.#o;
+    const input = new WritableStream<Uint8Array>({ write: (bytes) => hub.write(this, bytes) });
+    this.#stdin = new ExecStdin(this.sid, input, STDIN_WINDOW_BYTES, this.#send, (reason) =>
+      this.#fail("credit_exceeded", reason),
+    );
+  }
+
   // ## Running
 
   async #run(): Promise<void> {
@@ -147,12 +174,9 @@ export class ConsoleStream implements Stream, ConsoleListener {
         ...(attached.reason ? { reason: attached.reason } : {}),
       });
     }
-    if (attached.mode === "write") {
-      const input = new WritableStream<Uint8Array>({ write: (bytes) => hub.write(this, bytes) });
-      this.#stdin = new ExecStdin(this.sid, input, STDIN_WINDOW_BYTES, this.#send, (reason) =>
-        this.#fail("credit_exceeded", reason),
-      );
-    }
+    this.#opened = true;
+    if (attached.mode === "write") this.#takeInput();
+    else if (this.#promotedEarly) this.promoted();
     // History first, then what came since the attach (already in the backlog).
     await this.#emit(attached.history);
     this.#attached = true;

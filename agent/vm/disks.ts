@@ -7,6 +7,7 @@ import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { Runtime } from "../runtime/index.ts";
 import { VmError } from "./driver.ts";
 import { tail } from "./process.ts";
+import type { TapConfig } from "./tap.ts";
 
 async function _run(runtime: Runtime, argv: string[], what: string, fix: string): Promise<void> {
   let child: ReturnType<Runtime["spawn"]>;
@@ -71,7 +72,7 @@ export async function makeSeed(
   runtime: Runtime,
   dir: string,
   userData: Uint8Array,
-  meta: { instanceId: string; hostname: string },
+  meta: { instanceId: string; hostname: string; network?: TapConfig },
 ): Promise<string> {
   const seed = `${dir}/seed.img`;
   const src = `${dir}/seed`;
@@ -79,18 +80,36 @@ export async function makeSeed(
   await mkdir(src, { mode: 0o700 });
   await writeFile(`${src}/user-data`, userData);
   await writeFile(`${src}/meta-data`, `instance-id: ${meta.instanceId}\nlocal-hostname: ${meta.hostname}\n`);
+  const files = [`${src}/user-data`, `${src}/meta-data`];
+  if (meta.network) {
+    await writeFile(`${src}/network-config`, networkConfig(meta.network));
+    files.push(`${src}/network-config`);
+  }
   const partial = `${seed}.partial`;
   await rm(partial, { force: true });
   const fix = "apt-get install dosfstools mtools";
   // 1 MiB is plenty: user data is at most 16 KiB (MAX_USER_DATA).
   await _run(runtime, ["mkfs.vfat", "-n", "cidata", "-C", partial, "1024"], "the NoCloud seed", fix);
-  await _run(
-    runtime,
-    ["mcopy", "-i", partial, `${src}/user-data`, `${src}/meta-data`, "::"],
-    "the NoCloud seed",
-    fix,
-  );
+  await _run(runtime, ["mcopy", "-i", partial, ...files, "::"], "the NoCloud seed", fix);
   await rename(partial, seed);
   await rm(src, { recursive: true, force: true });
   return seed;
+}
+
+/**
+ * The NoCloud `network-config` (cloud-init's network config version 2, netplan's format) for a VM on
+ * the bridge: the NIC matched by its MAC, a static address, the bridge as gateway.
+ */
+export function networkConfig(tap: TapConfig): string {
+  return [
+    "version: 2",
+    "ethernets:",
+    "  eth0:",
+    "    match:",
+    `      macaddress: "${tap.mac}"`,
+    "    set-name: eth0",
+    `    addresses: ["${tap.address}/${tap.prefix}"]`,
+    `    gateway4: ${tap.gateway}`,
+    "",
+  ].join("\n");
 }

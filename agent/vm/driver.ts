@@ -4,6 +4,8 @@
 // again from that directory after an agent restart, and maps the lifecycle verbs onto the
 // hypervisor's own API (QMP, or the REST APIs on unix sockets).
 
+import type { TapConfig } from "./tap.ts";
+
 export type DriverName = "qemu" | "firecracker" | "cloud-hypervisor";
 
 /** What a host offers: reported in host facts, so `outpost hosts` can say which drivers exist. */
@@ -36,7 +38,10 @@ export interface VmConfig {
   disk?: string;
   /** A NoCloud seed image (label cidata: user-data, meta-data). */
   seed?: string;
+  /** Loopback forwards (user-mode networking); empty on a bridge, where ports are the guest's own. */
   ports: PortForward[];
+  /** The VM's TAP on the agent's --vm-bridge (tap.ts); absent: user-mode networking. */
+  tap?: TapConfig;
 }
 
 /** The hypervisor's view: what `vm ls` turns into started / stopped / … */

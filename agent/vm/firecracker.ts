@@ -68,6 +68,13 @@ export class FirecrackerDriver implements VmDriver {
         is_read_only: true,
       });
     }
+    if (config.tap) {
+      await api("PUT", "/network-interfaces/net0", {
+        iface_id: "net0",
+        host_dev_name: config.tap.ifname,
+        guest_mac: config.tap.mac,
+      });
+    }
     await api("PUT", "/actions", { action_type: "InstanceStart" });
     return instance;
   }

@@ -41,7 +41,7 @@ export async function probeMonitor(
 
 /** These monitors have no user-mode networking: a VM's ports need a TAP bridge. */
 export function refusePortsWithoutBridge(name: DriverName, config: VmConfig): void {
-  if (config.ports.length) {
+  if (config.ports.length && !config.tap) {
     throw new VmError(
       `Cannot forward ports of ${config.name} with ${name}: it needs a TAP bridge (start the agent with --vm-bridge)`,
     );

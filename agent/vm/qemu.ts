@@ -40,7 +40,10 @@ function qemuArgv(dir: string, config: VmConfig, accel: "kvm" | "tcg", binary = 
     "-append", `${config.cmdline} outpost.name=${config.name}`,
     "-chardev", `socket,id=console,path=${dir}/console.sock,server=on,wait=off,logfile=${dir}/console.log,logappend=on`,
     "-serial", "chardev:console",
-    "-netdev", `user,id=net0${hostfwd}`, "-device", "virtio-net-pci,netdev=net0",
+    ...(config.tap
+      ? ["-netdev", `tap,id=net0,ifname=${config.tap.ifname},script=no,downscript=no`,
+         "-device", `virtio-net-pci,netdev=net0,mac=${config.tap.mac}`]
+      : ["-netdev", `user,id=net0${hostfwd}`, "-device", "virtio-net-pci,netdev=net0"]),
     "-qmp", `unix:${dir}/qmp.sock,server=on,wait=off`,
     "-pidfile", `${dir}/qemu.pid`, "-D", `${dir}/qemu.log`, "-daemonize",
   ];

@@ -34,6 +34,16 @@ import { makeDisk, makeSeed } from "./disks.ts";
 import { type DriverProbe, type PortForward, type VmDriver, VmError, type VmInstance } from "./driver.ts";
 import { prepareImage } from "./images.ts";
 import { readText, tail } from "./process.ts";
+import {
+  allocateAddress,
+  type Bridge,
+  ensureTap,
+  guestMac,
+  kernelIpArg,
+  removeTap,
+  type TapConfig,
+  tapName,
+} from "./tap.ts";
 
 export interface VmContext {
   runtime: Runtime;
@@ -43,8 +53,12 @@ export interface VmContext {
   imagesDir: string;
   log(line: string): void;
   report(status: Unsequenced<WorkloadStatusFrame>): void;
-  /** The host service `name` now leads to 127.0.0.1:`port` (undefined: gone). */
-  setService(name: string, port: number | undefined): void;
+  /** The host service `name` now leads to `target` (`address:port`; undefined: gone). */
+  setService(name: string, target: string | undefined): void;
+  /** The agent's --vm-bridge, when it has one: VMs get a TAP on it instead of user-mode networking. */
+  bridge?: Bridge;
+  /** The bridge addresses the other VMs of this host hold. */
+  takenAddresses(except: string): Set<string>;
   /** Fetches the image's artifact into `dir` (nothing at `dir` unless it all worked). */
   fetchImage(artifact: { sha256: string; size: number }, dir: string): Promise<void>;
   /** The drivers, each with its probe (measured once per agent). */
@@ -65,6 +79,8 @@ interface Persisted {
   artifact: { sha256: string; size: number };
   tenant: string;
   ports: PortForward[];
+  /** The guest's address on the bridge: allocated once, kept for the VM's life (tap.ts). */
+  address?: string;
   snapshots: { name: string; at: number }[];
 }
 
@@ -92,6 +108,7 @@ export class Vm {
   #message: string | undefined;
   #driver: VmDriverName | undefined;
   #ports: PortForward[] = [];
+  #address: string | undefined;
   #snapshots: { name: string; at: number }[] = [];
   #actions: ActionResult[] = [];
   #queue: Promise<void> = Promise.resolve();
@@ -103,6 +120,11 @@ export class Vm {
   }
 
   // ## Entry points
+
+  /** The guest's address on the bridge, once it has one. */
+  get address(): string | undefined {
+    return this.#address;
+  }
 
   /** The running instance, if any (the console stream follows it). */
   get instance(): VmInstance | undefined {
@@ -118,6 +140,7 @@ export class Vm {
     if (!saved) return false;
     this.#saved = saved;
     this.#snapshots = saved.snapshots ?? [];
+    this.#address = saved.address;
     const driverName = readText(`${this.dir}/driver`).trim() as VmDriverName;
     const found = (await this.#ctx.drivers()).find((d) => d.driver.name === driverName);
     const instance = found ? await found.driver.attach(this.dir).catch(() => undefined) : undefined;
@@ -154,6 +177,7 @@ export class Vm {
       ...(this.#driver ? { driver: this.#driver } : {}),
       ...(this.#instance ? { pid: this.#instance.pid } : {}),
       ports: this.#instance ? this.#ports : [],
+      ...(this.#address ? { address: this.#address } : {}),
       snapshots: this.#snapshots.slice(-32),
       since: this.#since,
     };
@@ -196,6 +220,7 @@ export class Vm {
       spec: _storedSpec(w.spec),
       artifact: { sha256: Buffer.from(w.artifact.sha256).toString("hex"), size: w.artifact.size },
       ports: this.#ports,
+      ...(this.#address ? { address: this.#address } : {}),
       snapshots: this.#snapshots,
     };
     if (changed) {
@@ -298,6 +323,7 @@ export class Vm {
     this.#set("starting");
     this.#message = "starting";
     this.report();
+    let madeTap: string | undefined;
     try {
       const { driver, probe } = await this.#choose(spec.driver);
       const image = await prepareImage(this.#ctx.imagesDir, saved.artifact.sha256, (dir) =>
@@ -306,13 +332,22 @@ export class Vm {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await this.#ctx.runtime.writeFile(`${this.dir}/driver`, `${driver.name}\n`);
       const disk = await makeDisk(this.#ctx.runtime, this.dir, image.rootfs, spec.disk);
-      const seed = spec.userData
-        ? await makeSeed(this.#ctx.runtime, this.dir, Buffer.from(spec.userData, "base64"), {
-            instanceId: saved.id,
-            hostname: this.name,
-          })
-        : undefined;
-      const ports = spec.ports.map((guest) => ({ guest, host: this.#freePort() }));
+      const tap = await this.#tap(saved);
+      if (tap && (await ensureTap(this.#ctx.runtime, tap.ifname, this.#ctx.bridge!.name)))
+        madeTap = tap.ifname;
+      const seed =
+        spec.userData || tap
+          ? await makeSeed(
+              this.#ctx.runtime,
+              this.dir,
+              spec.userData
+                ? Buffer.from(spec.userData, "base64")
+                : new TextEncoder().encode("#cloud-config\n"),
+              { instanceId: saved.id, hostname: this.name, ...(tap ? { network: tap } : {}) },
+            )
+          : undefined;
+      // On a bridge the guest's ports are reached at its own address: no loopback forwards.
+      const ports = tap ? [] : spec.ports.map((guest) => ({ guest, host: this.#freePort() }));
       this.#startedAt = Date.now();
       const instance = await driver.start(this.dir, {
         name: this.name,
@@ -320,10 +355,11 @@ export class Vm {
         memoryMiB: spec.memory,
         kernel: image.kernel,
         ...(image.initrd ? { initrd: image.initrd } : {}),
-        cmdline: spec.cmdline,
+        cmdline: tap ? `${spec.cmdline} ${kernelIpArg(tap)}` : spec.cmdline,
         disk,
         ...(seed ? { seed } : {}),
         ports,
+        ...(tap ? { tap } : {}),
       });
       this.#driver = driver.name;
       this.#ports = ports;
@@ -336,11 +372,28 @@ export class Vm {
       this.#ctx.log(`vm ${this.name}: started (pid ${instance.pid})`);
       this.#ctx.changed(this.name);
     } catch (error) {
+      // Nothing left behind: a TAP made for this start goes with it.
+      if (madeTap) await removeTap(this.#ctx.runtime, madeTap);
       this.#message = _why(error).slice(0, 1024);
       this.#set("failed");
       this.#ctx.log(`vm ${this.name}: ${this.#message}`);
     }
     this.report();
+  }
+
+  /** The VM's TAP on the bridge (its address allocated and persisted on first use), or none. */
+  async #tap(saved: Persisted): Promise<TapConfig | undefined> {
+    const bridge = this.#ctx.bridge;
+    if (!bridge) return undefined;
+    this.#address ??= allocateAddress(bridge, this.#ctx.takenAddresses(this.name));
+    await this.#persist();
+    return {
+      ifname: tapName(this.name),
+      mac: guestMac(saved.id),
+      address: this.#address,
+      prefix: bridge.prefix,
+      gateway: bridge.address,
+    };
   }
 
   /** The driver asked for, or the first this host has; refused with what the host offers. */
@@ -389,6 +442,8 @@ export class Vm {
   async #destroy(timeoutMs: number): Promise<void> {
     await this.#stop(timeoutMs);
     await rm(this.dir, { recursive: true, force: true });
+    if (this.#ctx.bridge) await removeTap(this.#ctx.runtime, tapName(this.name));
+    this.#address = undefined;
     this.#snapshots = [];
     this.#set("destroyed");
     this.#message = "destroyed";
@@ -422,11 +477,18 @@ export class Vm {
   }
 
   #serve(): void {
-    for (const p of this.#ports) this.#ctx.setService(`${this.name}-${p.guest}`, p.host);
+    const address = this.#ctx.bridge ? this.#address : undefined;
+    if (address) {
+      for (const guest of this.#saved?.spec.ports ?? [])
+        this.#ctx.setService(`${this.name}-${guest}`, `${address}:${guest}`);
+    } else {
+      for (const p of this.#ports) this.#ctx.setService(`${this.name}-${p.guest}`, `127.0.0.1:${p.host}`);
+    }
   }
 
   #unserve(): void {
-    for (const p of this.#ports) this.#ctx.setService(`${this.name}-${p.guest}`, undefined);
+    const guests = new Set([...this.#ports.map((p) => p.guest), ...(this.#saved?.spec.ports ?? [])]);
+    for (const guest of guests) this.#ctx.setService(`${this.name}-${guest}`, undefined);
   }
 
   #set(state: VmState): void {
@@ -436,7 +498,12 @@ export class Vm {
 
   async #persist(): Promise<void> {
     if (!this.#saved) return;
-    this.#saved = { ...this.#saved, ports: this.#ports, snapshots: this.#snapshots };
+    this.#saved = {
+      ...this.#saved,
+      ports: this.#ports,
+      ...(this.#address ? { address: this.#address } : {}),
+      snapshots: this.#snapshots,
+    };
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.#ctx.runtime.writeFile(`${this.dir}/state.json`, JSON.stringify(this.#saved));
   }

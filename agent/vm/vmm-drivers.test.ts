@@ -22,7 +22,7 @@ function installFake(kind: (typeof KINDS)[number]): string {
 
 function requests(
   dir: string,
-): { method: string; path: string; valid: boolean; errors?: string[]; status: number }[] {
+): { method: string; path: string; valid: boolean; errors?: string[]; status: number; body?: unknown }[] {
   return readFileSync(join(dir, "api.sock.requests.jsonl"), "utf8")
     .trim()
     .split("\n")
@@ -96,6 +96,20 @@ describe.each(KINDS)("%s driver", (kind) => {
 
     it("refuses ports without a TAP bridge, saying what to do", () => {
       expect(r.ports).toMatch(/^VmError: Cannot forward ports of probe with .*--vm-bridge/);
+    });
+
+    it("on a bridge, hands the monitor the VM's TAP and MAC, as its spec says", () => {
+      expect(r.tap).toEqual({ state: "running" });
+      const log = requests(join(dir, "tap"));
+      expect(log.filter((l) => !l.valid)).toEqual([]);
+      const sent = log.find(
+        (l) => l.path === (kind === "firecracker" ? "/network-interfaces/net0" : "/api/v1/vm.create"),
+      );
+      expect(sent?.body).toMatchObject(
+        kind === "firecracker"
+          ? { iface_id: "net0", host_dev_name: "op0123456789ab", guest_mac: "52:54:00:12:34:56" }
+          : { net: [{ tap: "op0123456789ab", mac: "52:54:00:12:34:56" }] },
+      );
     });
 
     it("boots, is found again from its directory, pauses and resumes", () => {

@@ -15,14 +15,17 @@ import { CloudHypervisorDriver } from "./cloud-hypervisor.ts";
 import type { DriverProbe, VmDriver, VmInstance } from "./driver.ts";
 import { FirecrackerDriver } from "./firecracker.ts";
 import { QemuDriver } from "./qemu.ts";
+import type { Bridge } from "./tap.ts";
 import { Vm } from "./vm.ts";
 
 export interface VmsOptions {
   runtime: Runtime;
   stateDir: string;
   log(line: string): void;
-  /** The host service `name` → 127.0.0.1:`port`, or none (each VM port is `<vm>-<port>`). */
-  setService(name: string, port: number | undefined): void;
+  /** The host service `name` → `address:port`, or none (each VM port is `<vm>-<port>`). */
+  setService(name: string, target: string | undefined): void;
+  /** The agent's --vm-bridge (tap.ts openBridge), when it has one. */
+  bridge?: Bridge;
   /** Fetches an image's artifact into `dir`, signed as this host (agent/apps/artifact-fetch.ts). */
   fetchImage(artifact: { sha256: string; size: number }, dir: string): Promise<void>;
   /** The drivers, in order of preference (default: qemu, firecracker, cloud-hypervisor). */
@@ -105,6 +108,13 @@ export class Vms {
         log: this.#options.log,
         report: (status) => this.#report(status),
         setService: this.#options.setService,
+        ...(this.#options.bridge ? { bridge: this.#options.bridge } : {}),
+        takenAddresses: (except) =>
+          new Set(
+            [...this.#vms.values()]
+              .filter((v) => v.name !== except)
+              .flatMap((v) => (v.address ? [v.address] : [])),
+          ),
         fetchImage: this.#options.fetchImage,
         drivers: () => this.drivers(),
         ledger: this.#ledger,

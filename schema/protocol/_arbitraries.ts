@@ -170,6 +170,7 @@ const vmStatusArb: fc.Arbitrary<VmStatus> = fc.record(
     driver: fc.constant("qemu" as const),
     pid: uint(0x7fffffff, 1),
     ports: fc.array(fc.record({ guest: uint(65535, 1), host: uint(65535, 1) }), { maxLength: 2 }),
+    address: fc.ipV4(),
     snapshots: fc.uniqueArray(fc.record({ name: snapshotArb, at: uint() }), {
       maxLength: 2,
       selector: (s) => s.name,

@@ -577,7 +577,9 @@ export interface ConsoleOpenFrame {
 /**
  * console.opened — agent → cp (cap 10), a live console is attached: `mode` is what it got (`read`
  * when it asked to write and another stream writes; `reason` says so). A writer is granted stdin
- * credit with `credit` frames after this one; a reader never is.
+ * credit with `credit` frames after this one; a reader never is, unless the writer detaches: then the
+ * oldest stream that asked to write (and got `read`) is sent a second console.opened, `write`, and
+ * its stdin credit (one that asked for `read` stays read-only).
  *
  *   { t: "console.opened", seq: uint, sid: uint, mode: "write" / "read",
  *     ? reason: tstr }   ; ≤ 1024, no control characters

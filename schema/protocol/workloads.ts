@@ -171,8 +171,10 @@ export interface VmStatus {
   driver?: VmDriverName;
   /** The hypervisor process. */
   pid?: number;
-  /** Each guest port and the host loopback port that reaches it. */
+  /** Each guest port and the host loopback port that reaches it (user-mode networking). */
   ports: { guest: number; host: number }[];
+  /** The guest's IPv4 address on the agent's --vm-bridge, when it has one (its ports reach it there). */
+  address?: string;
   /** Its snapshots, oldest first; `at` in ms since the epoch. */
   snapshots: { name: string; at: number }[];
   /** ms since the epoch when the VM entered `state`. */
@@ -390,6 +392,9 @@ const VM_STATUS = _struct<VmStatus>({
   driver: _optional(_oneOf(VM_DRIVERS)),
   pid: _optional(_uint(1, 0x7fffffff)),
   ports: _array(_struct<{ guest: number; host: number }>({ guest: PORT, host: PORT }), 0, MAX_VM_PORTS),
+  address: _optional(
+    _text({ pattern: [/^\d{1,3}(?:\.\d{1,3}){3}$/, "an IPv4 address like 10.0.0.2"], max: 15 }),
+  ),
   snapshots: _uniqueBy(
     _array(
       _struct<{ name: string; at: number }>({ name: SNAPSHOT_NAME, at: _uint(0, Number.MAX_SAFE_INTEGER) }),

@@ -18,10 +18,19 @@ done
 name=$(sed -n 's/.*outpost\.name=\([A-Za-z0-9-]*\).*/\1/p' /proc/cmdline)
 hostname "${name:-outpost-vm}"
 ip link set lo up
-ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+# On the agent's --vm-bridge the address comes on the kernel command line, as the kernel's own
+# ip=<client>::<gateway>:<netmask>::eth0:off; without it, QEMU user-mode networking's fixed one.
+ipcfg=$(sed -n 's/.* ip=\([0-9.]*\)::\([0-9.]*\):\([0-9.]*\)::eth0:off.*/\1 \2 \3/p' /proc/cmdline)
+if [ -n "$ipcfg" ]; then
+  set -- $ipcfg
+  ip link set eth0 up 2>/dev/null && ifconfig eth0 "$1" netmask "$3" && ip route add default via "$2"
+else
+  ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+fi
 mkdir -p /www /data
 mount /dev/vda /data 2>/dev/null
 echo "hello from ${name:-outpost-vm}" > /www/index.html
+ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}' > /www/address
 # NoCloud seed (what cloud images read): a disk labelled cidata with user-data.
 seed=$(findfs LABEL=cidata 2>/dev/null)
 if [ -n "$seed" ]; then mkdir -p /seed && mount -o ro "$seed" /seed && cp /seed/user-data /www/user-data; fi

@@ -18,6 +18,8 @@ export interface ConsoleStream {
   readonly session: Promise<string>;
   /** Resolves once the host attached the console (never for a history read). */
   readonly attached: Promise<ConsoleAttach>;
+  /** Resolves when this stream, attached read-only, became the writer (the writer detached). */
+  readonly promoted: Promise<ConsoleAttach>;
   readonly output: ReadableStream<Uint8Array>;
   /** Keys typed on the console; a read-only stream's writes fail. */
   readonly input: WritableStream<Uint8Array>;
@@ -34,6 +36,8 @@ export function openConsole(opts: { wsUrl: string; token: string; credit?: numbe
     const ended = deferred<void>();
     const attached = deferred<ConsoleAttach>();
     attached.promise.catch(() => {});
+    const promoted = deferred<ConsoleAttach>();
+    promoted.promise.catch(() => {});
     const output = socket.output();
     let mode: "write" | "read" | undefined;
     let finished = false;
@@ -41,8 +45,11 @@ export function openConsole(opts: { wsUrl: string; token: string; credit?: numbe
       onFrame(frame) {
         if (frame.t === "stdout") output.push(frame.data);
         else if (frame.t === "attached") {
+          const was = mode;
           mode = frame.mode;
-          attached.resolve({ mode: frame.mode, ...(frame.reason ? { reason: frame.reason } : {}) });
+          const attach = { mode: frame.mode, ...(frame.reason ? { reason: frame.reason } : {}) };
+          if (was === undefined) attached.resolve(attach);
+          else if (was === "read" && frame.mode === "write") promoted.resolve(attach);
         } else if (frame.t === "exit") {
           finished = true;
           socket.finish();
@@ -50,11 +57,13 @@ export function openConsole(opts: { wsUrl: string; token: string; credit?: numbe
       },
       onEnd(error) {
         attached.reject(error ?? new Error("the console stream ended before it was attached"));
+        promoted.reject(error ?? new Error("the console stream ended before it became the writer"));
         if (finished) ended.resolve();
         else ended.reject(error);
       },
       value: {
         attached: attached.promise,
+        promoted: promoted.promise,
         output: output.stream,
         input: new WritableStream<Uint8Array>({
           write: (chunk) => {

@@ -13,7 +13,7 @@
 //   fake-vmm.ts firecracker --api-sock <path> [--id X] | fake-vmm.ts cloud-hypervisor --api-socket path=<path>
 //   fake-vmm.ts <kind> --version
 //
-// Every request is appended to `<socket>.requests.jsonl`: { method, path, valid, errors?, status }.
+// Every request is appended to `<socket>.requests.jsonl`: { method, path, valid, errors?, status, body }.
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -120,7 +120,9 @@ const refuse = (why: string): Answer => [400, { fault_message: why }];
 // biome-ignore lint/suspicious/noExplicitAny: validated bodies
 function firecracker(method: string, path: string, body: any): Answer {
   const preBoot =
-    ["/boot-source", "/machine-config", "/logger", "/serial"].includes(path) || path.startsWith("/drives/");
+    ["/boot-source", "/machine-config", "/logger", "/serial"].includes(path) ||
+    path.startsWith("/drives/") ||
+    path.startsWith("/network-interfaces/");
   if (method === "PUT" && preBoot) {
     if (state !== "Not started")
       return refuse("The requested operation is not supported after starting the microVM.");
@@ -270,7 +272,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     errors.push(`the fake's own answer breaks the spec: ${ajv.errorsText(check.errors)}`);
   appendFileSync(
     log,
-    `${JSON.stringify({ method, path, valid: errors.length === 0, ...(errors.length ? { errors } : {}), status })}\n`,
+    `${JSON.stringify({ method, path, valid: errors.length === 0, ...(errors.length ? { errors } : {}), status, body })}\n`,
   );
   const payload = out === undefined ? "" : typeof out === "string" ? out : JSON.stringify(out);
   res.writeHead(

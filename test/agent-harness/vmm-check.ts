@@ -1,7 +1,7 @@
 // Drives agent/vm/firecracker.ts or agent/vm/cloud-hypervisor.ts (OUTPOST_VMM_KIND) on whichever runtime
 // runs this file, against the spec-checked FAKE monitor (fake-vmm.ts) installed as OUTPOST_VMM_BIN,
 // in the VM directory OUTPOST_VM_DIR; prints one JSON report for agent/vm/vmm-drivers.test.ts.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { detectRuntime } from "../../agent/runtime/index.ts";
 import { CloudHypervisorDriver } from "../../agent/vm/cloud-hypervisor.ts";
 import type { VmConfig, VmInstance } from "../../agent/vm/driver.ts";
@@ -52,6 +52,22 @@ await scenario("probeWithoutKvm", () => make(false).probe());
 await scenario("ports", () =>
   refusal(() => driver.start(dir, { ...config, ports: [{ guest: 80, host: 8080 }] })),
 );
+// On a bridge: the TAP in the monitor's network config, in a directory of its own (its own request log).
+await scenario("tap", async () => {
+  const tapDir = `${dir}/tap`;
+  mkdirSync(tapDir, { recursive: true });
+  const tap = {
+    ifname: "op0123456789ab",
+    mac: "52:54:00:12:34:56",
+    address: "10.213.0.2",
+    prefix: 24,
+    gateway: "10.213.0.1",
+  };
+  const inst = await driver.start(tapDir, { ...config, ports: [{ guest: 80, host: 0 }], tap });
+  const state = await inst.state();
+  await inst.kill();
+  return { state };
+});
 await scenario("start", async () => {
   vm = await driver.start(dir, config);
   return { state: await vm.state(), booted: console_().includes("OUTPOST-VM-READY probe") };

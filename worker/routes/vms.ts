@@ -119,6 +119,7 @@ type Observed = {
   driver?: string;
   pid?: number;
   ports?: { guest: number; host: number }[];
+  address?: string;
   snapshots?: { name: string; at: number }[];
   since?: number;
   actions?: { id: string; ok: boolean; message?: string }[];
@@ -173,6 +174,8 @@ async function _views(db: Database, tenantId: TenantId, rows: Located[]) {
       message: vm.message,
       pid: seen.pid ?? null,
       hostPorts: seen.ports ?? [],
+      /** The guest's address on the host's --vm-bridge (null: user-mode networking). */
+      address: seen.address ?? null,
       snapshots: (seen.snapshots ?? []).map((s) => ({ name: s.name, at: new Date(s.at).toISOString() })),
       pendingActions: vm.actions,
       actionResults: seen.actions ?? [],

@@ -60,7 +60,12 @@ export async function vmConsole(ctx: Context, args: string[]): Promise<number> {
     attached.mode === "write"
       ? `outpost: attached to ${vm}'s console on ${host} (Ctrl-] detaches)`
       : `outpost: attached to ${vm}'s console on ${host} read-only: ${attached.reason ?? "as asked"} (Ctrl-] detaches)`;
-  return attach(stream, attached.mode === "write", () => ctx.io.err(said));
+  return attach(
+    stream,
+    attached.mode === "write",
+    () => ctx.io.err(said),
+    (why) => ctx.io.err(`\r\noutpost: ${why} (Ctrl-] detaches)\r`),
+  );
 }
 
 function ended(stream: ConsoleStream): void {
@@ -68,7 +73,21 @@ function ended(stream: ConsoleStream): void {
 }
 
 /** Runs the attached console on this terminal; `ready` is told once the terminal is raw. */
-async function attach(stream: ConsoleStream, writer: boolean, ready: () => void): Promise<number> {
+async function attach(
+  stream: ConsoleStream,
+  writes: boolean,
+  ready: () => void,
+  promoted: (why: string) => void,
+): Promise<number> {
+  let writer = writes;
+  // The writer detached and this read-only session took the seat: keys go through from now on.
+  stream.promoted.then(
+    (p) => {
+      writer = true;
+      promoted(p.reason ?? "this session writes to the console now");
+    },
+    () => {},
+  );
   const { stdin, stdout } = process;
   const raw = stdin.isTTY === true;
   const writer_ = stream.input.getWriter();

@@ -94,6 +94,7 @@ function _describe(ctx: Context, vm: VmView): void {
     ["memory", _mem(vm.memory)],
     ["disk", vm.disk ? _mem(vm.disk) : "the image's size"],
     ["ports", vm.ports.length ? vm.ports.map((p) => `${p} (service ${vm.name}-${p})`).join(", ") : "none"],
+    ["address", vm.address ?? "user-mode networking (ports on the host's loopback)"],
     ["snapshots", vm.snapshots.map((s) => s.name).join(", ") || "none"],
     ["message", vm.message ?? "-"],
     ["created", `${vm.createdAt} by ${vm.by.name}`],
