@@ -42,6 +42,8 @@ export interface ClientAttachment {
   sid: number;
   conn: ConnectionId;
   session: SessionId;
+  /** The session's row is a fan-out's (its ClusterDO writes its start and end), not this object's. */
+  fanout?: true;
   tenantId: TenantId;
   actor: string;
   /** Bytes client → host (stdin) and host → client (stdout + stderr). */
