@@ -162,11 +162,12 @@ describe("outpost exec --cluster", () => {
     );
     expect(fanouts).toHaveLength(1);
     expect(fanouts[0]?.details).toMatchObject({ cluster: "prod", argv: ["echo", "audited"], hosts: 1 });
-    const { sessions } = await a.client.sessions({ host: "web02.prod" });
-    expect(
-      sessions.find((s) => JSON.stringify(s.argv) === JSON.stringify(["echo", "audited"])),
-    ).toMatchObject({
-      exitCode: 0,
+    // The ends are written as the hosts finish, beside the summary: soon after it, not before.
+    await eventually(async () => {
+      const { sessions } = await a.client.sessions({ host: "web02.prod" });
+      expect(
+        sessions.find((s) => JSON.stringify(s.argv) === JSON.stringify(["echo", "audited"])),
+      ).toMatchObject({ exitCode: 0, bytesOut: 8 });
     });
   });
 

@@ -103,19 +103,10 @@ export class ClusterDO extends DurableObject<Bindings> {
       if (err instanceof ApiError) return err.toResponse();
       throw err;
     }
-    // Every record before anything runs: the fan-out's audit event and each host's session, one batch.
+    // The fan-out's audit event and every host's session, one batch written beside the runs (as a
+    // HostDO writes a stream's session beside it): the run stops if it fails (cluster/fanout.ts).
     const online = plan.hosts.filter((h) => h.online).map((h) => h.id);
     const sessions = new FanoutSessions(openDatabase(this.env), plan.tenantId, plan.actor, online);
-    try {
-      await sessions.start(plan.audit, plan.spec.argv);
-    } catch (err) {
-      console.error("fan-out could not be recorded", err);
-      return new ApiError(
-        503,
-        "unavailable",
-        "the fan-out could not be recorded, so nothing ran; try again",
-      ).toResponse();
-    }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     server.accept();

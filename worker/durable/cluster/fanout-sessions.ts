@@ -1,7 +1,7 @@
 // A fan-out's database writes, made by the ClusterDO for all its hosts at once: the fan-out's own audit
-// event, every per-host session row and its `host.exec` event go in one batch (one libSQL round trip
-// however many hosts) before any host runs; the ends go in batches as the hosts finish, each batch
-// taking every end that arrived while the one before was in flight. Each HostDO was told the session
+// event, every per-host session row and its `host.exec` event go in one batch (one libSQL round trip,
+// however many hosts) written beside the runs, which stop if it fails; the ends go in batches as the
+// hosts finish, each batch taking every end that arrived while the one before was in flight. Each HostDO was told the session
 // was the fan-out's (stream-request.ts `fanout`) and writes neither, so 1,000 hosts cost a handful of
 // round trips here, not 2,000 spread over 1,000 objects.
 import { and, eq } from "drizzle-orm";

@@ -59,16 +59,28 @@ export class FanoutRun {
 
   /** Runs every host, records the sessions' ends, then says done and closes. */
   async run(): Promise<void> {
+    const recorded = this.#sessions.start(this.#plan.audit, this.#plan.spec.argv).then(
+      () => true,
+      (err: unknown) => {
+        console.error("fan-out could not be recorded", err);
+        this.stop(1011, "the fan-out could not be recorded, so it was stopped; try again");
+        return false;
+      },
+    );
     try {
       await this.#runAll();
     } finally {
-      await this.#sessions.finish(this.#stopped ? "fan-out stopped" : "not run");
+      // Nothing is done before it is recorded; the ends are written after the client is told.
+      const ok = await recorded;
+      const ends = this.#sessions.finish(this.#stopped ? "fan-out stopped" : "not run");
+      if (ok && !this.#stopped) {
+        this.#emit({ t: "done" });
+        try {
+          this.#client.close(1000, "done");
+        } catch {}
+      }
+      await ends;
     }
-    if (this.#stopped) return;
-    this.#emit({ t: "done" });
-    try {
-      this.#client.close(1000, "done");
-    } catch {}
   }
 
   async #runAll(): Promise<void> {
@@ -89,7 +101,7 @@ export class FanoutRun {
   }
 
   /** The client went (Ctrl-C) or broke the protocol: every running exec is dropped, none starts. */
-  stop(): void {
+  stop(code = 1000, reason = "stopped"): void {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const ws of this.#open) {
@@ -99,7 +111,7 @@ export class FanoutRun {
     }
     this.#open.clear();
     try {
-      this.#client.close(1000, "stopped");
+      this.#client.close(code, reason);
     } catch {}
   }
 
