@@ -338,6 +338,7 @@ export class HostDO extends DurableObject<Bindings> {
     this.#streams.endAll(a.conn, why);
     const host = await this.#hosts.get();
     if (a.phase === "ready" && host && !this.#link.otherReady(ws) && markOffline) {
+      await this.#hosts.wentOffline();
       await this.#liveness.offline(host, a);
     }
   }
