@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { encodeExecSpec } from "../schema/protocol/exec-spec.ts";
 import { OutpostApiError } from "../sdk/index.ts";
 import { eventually, startAgent, type TestAgent } from "./harness/agent.ts";
@@ -161,11 +162,12 @@ describe("outpost exec --cluster", () => {
     );
     expect(fanouts).toHaveLength(1);
     expect(fanouts[0]?.details).toMatchObject({ cluster: "prod", argv: ["echo", "audited"], hosts: 1 });
-    const { sessions } = await a.client.sessions({ host: "web02.prod" });
-    expect(
-      sessions.find((s) => JSON.stringify(s.argv) === JSON.stringify(["echo", "audited"])),
-    ).toMatchObject({
-      exitCode: 0,
+    // The ends are written as the hosts finish, beside the summary: soon after it, not before.
+    await eventually(async () => {
+      const { sessions } = await a.client.sessions({ host: "web02.prod" });
+      expect(
+        sessions.find((s) => JSON.stringify(s.argv) === JSON.stringify(["echo", "audited"])),
+      ).toMatchObject({ exitCode: 0, bytesOut: 8 });
     });
   });
 
@@ -203,6 +205,72 @@ describe("outpost exec --cluster", () => {
     await eventually(async () => {
       for (const pid of running) if (alive(pid)) throw new Error(`${pid} still runs`);
     }, 15_000);
+  });
+});
+
+/** A fan-out opened by hand, with extra headers; its events, or the refusal's status and body. */
+function rawFanout(
+  token: string,
+  query: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; events: Array<Record<string, unknown>>; body?: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${stack.url.replace(/^http/, "ws")}/v1/clusters/prod/exec?${query}`, {
+      headers: { authorization: `Bearer ${token}`, ...headers },
+    });
+    const events: Array<Record<string, unknown>> = [];
+    ws.on("message", (data) => events.push(JSON.parse(String(data))));
+    ws.on("close", () => resolve({ status: 101, events }));
+    ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, events, body }));
+    });
+    ws.on("error", (err) => reject(err));
+  });
+}
+
+describe("forged headers", () => {
+  it("ignores a client's copy of the Worker-to-object plan and stream headers", async () => {
+    const hostsOfA = agents.map((x) => ({ id: x.hostId, fqdn: x.ref, online: true }));
+    const forgedPlan = {
+      tenantId: a.id,
+      actor: "key:forged",
+      spec: { argv: ["echo", "forged"] },
+      maxParallel: 4,
+      hosts: hostsOfA,
+      audit: { target: "forged", details: {} },
+    };
+    const forged = {
+      "x-outpost-fanout-plan": encodeURIComponent(JSON.stringify(forgedPlan)),
+      "x-outpost-stream-request": encodeURIComponent(
+        JSON.stringify({
+          kind: "exec",
+          spec: forgedPlan.spec,
+          tenantId: a.id,
+          actor: "key:forged",
+          hostName: "x",
+        }),
+      ),
+    };
+    const spec = encodeExecSpec({ argv: ["echo", "real"] });
+    const run = await rawFanout(a.token, `spec=${spec}&selector=zone%3Db`, forged);
+    expect(run.status).toBe(101);
+    expect(run.events[0]).toEqual({ t: "plan", hosts: ["web02.prod"], offline: [] });
+    const out = run.events
+      .filter((e) => e.t === "stdout")
+      .map((e) => Buffer.from(String(e.data), "base64url").toString());
+    expect(out).toEqual(["real\n"]);
+    expect(run.events.at(-1)).toEqual({ t: "done" });
+    const { sessions } = await a.client.sessions({ host: "web01.prod" });
+    expect(sessions.filter((s) => s.argv.includes("forged"))).toEqual([]);
+    // Another tenant forging A's hosts into its own cluster finds none of them: refused, nothing ran.
+    const b = await stack.tenantInProd("fleet-exec-forger");
+    const theirs = await rawFanout(b.token, `spec=${spec}`, forged);
+    expect(theirs.status).toBe(404);
+    expect(JSON.parse(theirs.body ?? "{}").error.code).toBe("no_hosts");
+    const after = await a.client.sessions({ host: "web02.prod" });
+    expect(after.sessions.filter((s) => s.argv.includes("forged"))).toEqual([]);
   });
 });
 

@@ -11,8 +11,10 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { hosts } from "../schema/db/tables.ts";
 import { parseId } from "../schema/ids.ts";
+import { CloseCode } from "../schema/protocol/index.ts";
 import { newHostId, parseHostKey } from "../schema/protocol/keys.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { eventually } from "./harness/agent.ts";
@@ -104,6 +106,53 @@ describe("presence writes", () => {
     await eventually(async () => expect((await hostRow(id.hostId)).status).toBe("online"));
     back.ws.close(1000);
   }, 90_000);
+});
+
+describe("hello without a database read", () => {
+  it("takes a reconnect while the host's record is fresh from the record: a row changed behind it is not read", async () => {
+    const id = await enrollIdentity(stack.url, client, "fresh01");
+    const first = await connected(id);
+    first.keepAlive();
+    await eventually(async () => expect((await hostRow(id.hostId)).status).toBe("online"));
+    await new Promise((r) => setTimeout(r, 1000)); // the hello's own writes have landed
+    // Changed behind the object's back: a hello that read the row would see another version and
+    // write its own back (the replaced connection's audit event is the one write it makes).
+    file.prepare("UPDATE hosts SET agent_version = 'changed-behind' WHERE id = ?").run(id.hostId);
+    const second = await connected(id); // replaces the first: the host never went offline
+    second.keepAlive();
+    await first.closed;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(file.prepare("SELECT agent_version AS v FROM hosts WHERE id = ?").get(id.hostId)).toMatchObject({
+      v: "changed-behind",
+    });
+    // Once the host went offline, the next hello reads the row again and writes its presence.
+    second.ws.close(1000);
+    await second.closed;
+    await eventually(async () => expect((await hostRow(id.hostId)).status).toBe("offline"));
+    const third = await connected(id);
+    await eventually(async () =>
+      expect(file.prepare("SELECT agent_version AS v FROM hosts WHERE id = ?").get(id.hostId)).toMatchObject({
+        v: "0.0.0-test",
+      }),
+    );
+    third.ws.close(1000);
+  }, 60_000);
+
+  it("refuses a revoked host at once, though its record was fresh", async () => {
+    const id = await enrollIdentity(stack.url, client, "fresh02");
+    const first = await connected(id);
+    first.keepAlive();
+    await client.hosts.revoke("fresh02.prod");
+    expect((await first.closed).code).toBe(CloseCode.REVOKED);
+    const ws = new WebSocket(`${stack.url.replace(/^http/, "ws")}/v1/agent/connect?host=${id.hostId}`);
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({
+      code: CloseCode.REVOKED,
+      reason: "host revoked: enroll again with a new token",
+    });
+  }, 30_000);
 });
 
 describe("fan-out plans", () => {

@@ -19,6 +19,7 @@ function plan(hosts: number): FanoutPlan {
       fqdn: `web-${String(i).padStart(5, "0")}-${"x".repeat(30)}.production-cluster`,
       online: i % 3 !== 0,
     })),
+    audit: { target: "cluster_0123456789abcdef0123", details: { cluster: "production-cluster" } },
   };
 }
 

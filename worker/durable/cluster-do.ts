@@ -15,6 +15,8 @@ import type { Bindings } from "../env.ts";
 import { ApiError } from "../http/api-error.ts";
 import { type FanoutPlan, FanoutRun } from "./cluster/fanout.ts";
 import { storePlan, takePlan } from "./cluster/fanout-plans.ts";
+import { decodeFanoutRequest } from "./cluster/fanout-request.ts";
+import { FanoutSessions } from "./cluster/fanout-sessions.ts";
 import { newCursor, type RolloutCursor, type RolloutPlan, step } from "./cluster/rollout.ts";
 import { type RpcResult, rpcResult } from "./rpc-result.ts";
 
@@ -87,20 +89,28 @@ export class ClusterDO extends DurableObject<Bindings> {
   // ## Fetch: the fan-out upgrade only
 
   /**
-   * `/fanout/<id>` (a WebSocket upgrade): runs the plan `prepareFanout` stored under `id`, once. The
-   * plan is taken out of storage before it runs, so a replayed upgrade finds nothing (404).
+   * `/fanout` with the plan in the request (a WebSocket upgrade, cluster/fanout-request.ts), or
+   * `/fanout/<id>`: runs the plan `prepareFanout` stored under `id`, once. A stored plan is taken out
+   * of storage before it runs, so a replayed upgrade finds nothing (404).
    */
   override async fetch(request: Request): Promise<Response> {
-    const id = /^\/fanout\/(fan_[A-Za-z0-9]{1,64})$/.exec(new URL(request.url).pathname)?.[1];
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !id) {
-      return new ApiError(400, "bad_request", "the ClusterDO takes fan-out upgrades only").toResponse();
+    let plan: FanoutPlan | undefined;
+    try {
+      const asked = decodeFanoutRequest(request);
+      plan = "plan" in asked ? asked.plan : await takePlan(this.ctx.storage, asked.id);
+      if (!plan) throw ApiError.notFound(`fan-out '${"id" in asked ? asked.id : ""}'`);
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResponse();
+      throw err;
     }
-    const plan = await takePlan(this.ctx.storage, id);
-    if (!plan) return ApiError.notFound(`fan-out '${id}'`).toResponse();
+    // The fan-out's audit event and every host's session, one batch written beside the runs (as a
+    // HostDO writes a stream's session beside it): the run stops if it fails (cluster/fanout.ts).
+    const online = plan.hosts.filter((h) => h.online).map((h) => h.id);
+    const sessions = new FanoutSessions(openDatabase(this.env), plan.tenantId, plan.actor, online);
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     server.accept();
-    const run = new FanoutRun(server, this.env, plan);
+    const run = new FanoutRun(server, this.env, plan, sessions);
     this.ctx.waitUntil(
       run.run().catch((err) => {
         console.error("fan-out failed", err);

@@ -278,7 +278,8 @@ export class HostDO extends DurableObject<Bindings> {
     const sid = this.#streams.nextSid(agent);
     const agentCap = (this.#att.get(agent) as AgentAttachment).cap ?? 0;
     const opened = openClientStream(this.#kinds, { req, sid, credit }, agentCap);
-    const session = newId("session");
+    const fanout = req.kind === "exec" ? req.fanout : undefined;
+    const session = fanout?.session ?? newId("session");
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.#streams.add(
@@ -296,6 +297,7 @@ export class HostDO extends DurableObject<Bindings> {
         credit,
         peerCredit: 0,
         done: false,
+        ...(fanout ? { fanout: true as const } : {}),
         ...(opened.rec ? { rec: opened.rec } : {}),
       },
       { hostId: host.id, ...opened.session },
@@ -336,6 +338,7 @@ export class HostDO extends DurableObject<Bindings> {
     this.#streams.endAll(a.conn, why);
     const host = await this.#hosts.get();
     if (a.phase === "ready" && host && !this.#link.otherReady(ws) && markOffline) {
+      await this.#hosts.wentOffline();
       await this.#liveness.offline(host, a);
     }
   }

@@ -20,6 +20,7 @@ import {
 import { DEFAULT_STREAM_CREDIT } from "../../../schema/protocol/limits.ts";
 import type { Bindings } from "../../env.ts";
 import { openOnHost } from "../stubs.ts";
+import type { FanoutAudit, FanoutSessions, SessionEndRow } from "./fanout-sessions.ts";
 
 /** What the Worker checked and chose (routes/fanout.ts): the ClusterDO only runs it. */
 export interface FanoutPlan {
@@ -28,6 +29,8 @@ export interface FanoutPlan {
   spec: ExecSpec;
   maxParallel: number;
   hosts: Array<{ id: string; fqdn: string; online: boolean }>;
+  /** The fan-out's one audit event (`cluster.exec`), written with the sessions (fanout-sessions.ts). */
+  audit: FanoutAudit;
 }
 
 /** Extra time past the command's own timeout (which the agent enforces) before the relay gives up. */
@@ -37,23 +40,50 @@ export class FanoutRun {
   readonly #client: WebSocket;
   readonly #env: Bindings;
   readonly #plan: FanoutPlan;
+  readonly #sessions: FanoutSessions;
   readonly #open = new Set<WebSocket>();
   /** Credit owed to each host stream, granted once the client catches up. */
   readonly #owed = new Map<WebSocket, number>();
   #unacked = 0;
   #stopped = false;
 
-  constructor(client: WebSocket, env: Bindings, plan: FanoutPlan) {
+  constructor(client: WebSocket, env: Bindings, plan: FanoutPlan, sessions: FanoutSessions) {
     this.#client = client;
     this.#env = env;
     this.#plan = plan;
+    this.#sessions = sessions;
     client.addEventListener("message", (ev) => this.#fromClient(ev.data));
     client.addEventListener("close", () => this.stop());
     client.addEventListener("error", () => this.stop());
   }
 
-  /** Runs every host, then says done and closes. */
+  /** Runs every host, records the sessions' ends, then says done and closes. */
   async run(): Promise<void> {
+    const recorded = this.#sessions.start(this.#plan.audit, this.#plan.spec.argv).then(
+      () => true,
+      (err: unknown) => {
+        console.error("fan-out could not be recorded", err);
+        this.stop(1011, "the fan-out could not be recorded, so it was stopped; try again");
+        return false;
+      },
+    );
+    try {
+      await this.#runAll();
+    } finally {
+      // Nothing is done before it is recorded; the ends are written after the client is told.
+      const ok = await recorded;
+      const ends = this.#sessions.finish(this.#stopped ? "fan-out stopped" : "not run");
+      if (ok && !this.#stopped) {
+        this.#emit({ t: "done" });
+        try {
+          this.#client.close(1000, "done");
+        } catch {}
+      }
+      await ends;
+    }
+  }
+
+  async #runAll(): Promise<void> {
     const { hosts } = this.#plan;
     this.#emit({
       t: "plan",
@@ -68,15 +98,10 @@ export class FanoutRun {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#plan.maxParallel, hosts.length) }, worker));
-    if (this.#stopped) return;
-    this.#emit({ t: "done" });
-    try {
-      this.#client.close(1000, "done");
-    } catch {}
   }
 
   /** The client went (Ctrl-C) or broke the protocol: every running exec is dropped, none starts. */
-  stop(): void {
+  stop(code = 1000, reason = "stopped"): void {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const ws of this.#open) {
@@ -86,15 +111,21 @@ export class FanoutRun {
     }
     this.#open.clear();
     try {
-      this.#client.close(1000, "stopped");
+      this.#client.close(code, reason);
     } catch {}
   }
 
   async #runOne(h: FanoutPlan["hosts"][number]): Promise<void> {
     const started = Date.now();
-    const failed = (code: string, message: string) =>
+    const ended = (end: Omit<SessionEndRow, "bytesOut">, bytesOut = 0) =>
+      this.#sessions.end(h.id, { ...end, bytesOut });
+    const failed = (code: string, message: string) => {
+      ended({ exitCode: null, signal: null, reason: message });
       this.#emit({ t: "failed", host: h.fqdn, code, message, durationMs: Date.now() - started });
-    if (!h.online) return failed("host_offline", `${h.fqdn} is offline: its agent is not connected`);
+    };
+    const session = this.#sessions.of(h.id);
+    if (!h.online || !session)
+      return failed("host_offline", `${h.fqdn} is offline: its agent is not connected`);
     let res: Response;
     try {
       res = await openOnHost(this.#env, h.id, {
@@ -103,6 +134,7 @@ export class FanoutRun {
         tenantId: this.#plan.tenantId,
         actor: this.#plan.actor,
         hostName: h.fqdn,
+        fanout: { session },
       });
     } catch (err) {
       return failed("relay_failed", `the host's relay failed: ${err instanceof Error ? err.message : err}`);
@@ -128,6 +160,16 @@ export class FanoutRun {
       const settle = (event?: FanoutEvent) => {
         if (settled) return;
         settled = true;
+        ended(
+          event?.t === "exit"
+            ? { exitCode: event.code, signal: event.signal ?? null, reason: null }
+            : {
+                exitCode: null,
+                signal: null,
+                reason: event?.t === "failed" ? event.message : "fan-out stopped",
+              },
+          bytes,
+        );
         clearTimeout(timer);
         this.#open.delete(ws);
         this.#owed.delete(ws);

@@ -32,7 +32,7 @@ import type { HostId } from "../../../schema/protocol/keys.ts";
 import { controlPlaneSigner } from "../../auth/control-plane-key.ts";
 import type { Database } from "../../db/database.ts";
 import type { Bindings } from "../../env.ts";
-import type { AgentAttachment, Attachments, HostRecord } from "./attachments.ts";
+import type { AgentAttachment, Attachments, HostPresence, HostRecord } from "./attachments.ts";
 import type { HostRecords } from "./host-record.ts";
 import type { Liveness } from "./liveness.ts";
 import type { SessionLog } from "./session-log.ts";
@@ -56,7 +56,7 @@ function _acceptedBefore(a: AgentAttachment, b: AgentAttachment): boolean {
  * What a verified hello changes in the host's row, as a function of the time, or undefined when it
  * changes nothing: online already, the same facts, version and runtime.
  */
-function _presence(row: typeof hosts.$inferSelect, hello: HelloFrame) {
+function _presence(row: HostPresence, hello: HelloFrame) {
   const facts = hello.facts as unknown as Record<string, unknown>;
   const runtime = `${hello.facts.runtime} ${hello.facts.runtimeVersion}`;
   const same =
@@ -223,11 +223,13 @@ export class AgentLink {
         `Cannot accept hello: agent capability ${hello.cap} is below ${MIN_PEER_CAPABILITY}; upgrade the agent`,
       );
     }
-    // The one read per connection, after the signature: it also refreshes the cached host record.
-    // After any offline write of an older connection of this object, so that the row read is current.
+    // The one read per connection, after the signature, unless the record's copy is fresh (see
+    // host-record.ts; a revoked or deleted host is refused from the record at once): it also refreshes
+    // the cached host record. After any offline write of an older connection of this object, so that
+    // the row read is current.
     const offlineWrites = await this.liveness.offlineSettled();
-    const row = await this.hosts.refresh(host.id);
-    if (!row || row.revokedAt) {
+    const row = await this.hosts.presence(host.id);
+    if (!row || row.revoked) {
       throw new ProtocolError(
         "revoked",
         row ? "Cannot accept hello: this host is revoked" : "Cannot accept hello: this host was deleted",
@@ -256,7 +258,11 @@ export class AgentLink {
     const seen = _presence(row, hello);
     // Nothing changed (a reconnect after a control-plane restart, whose hosts were never marked
     // offline): nothing is written, so a herd of 10,000 reconnects costs the database reads only.
-    if (seen) await this.db().update(hosts).set(seen(now)).where(eq(hosts.id, host.id));
+    if (seen) {
+      const written = seen(now);
+      await this.db().update(hosts).set(written).where(eq(hosts.id, host.id));
+      await this.hosts.wrote(written);
+    }
     if (ws.readyState !== WebSocket.OPEN) return; // replaced meanwhile by the winner, which said so
     if (this.#newerVerified(a)) return await this.#replaced(ws, a);
     this.att.update<AgentAttachment>(ws, (x) => {
@@ -265,10 +271,9 @@ export class AgentLink {
     // An older connection went offline after the row was read (its close came during this
     // handshake): this one is the host's presence now.
     if (this.liveness.offlineSince(offlineWrites)) {
-      await this.db()
-        .update(hosts)
-        .set(_presence({ ...row, status: "offline" }, hello)!(now))
-        .where(eq(hosts.id, host.id));
+      const written = _presence({ ...row, status: "offline" }, hello)!(now);
+      await this.db().update(hosts).set(written).where(eq(hosts.id, host.id));
+      await this.hosts.wrote(written);
     }
     this.#agentSeen = ws;
     // One live agent per host: older connections (a half-dead one the agent gave up on, or hellos that

@@ -42,6 +42,8 @@ export interface ClientAttachment {
   sid: number;
   conn: ConnectionId;
   session: SessionId;
+  /** The session's row is a fan-out's (its ClusterDO writes its start and end), not this object's. */
+  fanout?: true;
   tenantId: TenantId;
   actor: string;
   /** Bytes client → host (stdin) and host → client (stdout + stderr). */
@@ -137,6 +139,19 @@ export interface HostRecord {
    * from this record, without a database read per attempt (they are unauthenticated, anyone can try).
    */
   revoked?: "revoked" | "deleted";
+  /**
+   * The presence columns of the host's row as last read from or written to the database, and when
+   * it was read (host-record.ts): a hello within HOST_ROW_FRESH_MS of it needs no read.
+   */
+  checked?: HostPresence & { at: number };
+}
+
+/** What a hello compares to decide whether the host's row needs a write (agent-link.ts). */
+export interface HostPresence {
+  status: "pending" | "online" | "offline";
+  agentVersion: string | null;
+  runtime: string | null;
+  facts: unknown;
 }
 
 export const STREAM_TAG = (sid: number) => `sid:${sid}`;

@@ -2,12 +2,22 @@
 // lifetime, from the database once per connection (after the hello's signature) or for a connect to
 // an id the object does not know yet. Connects are unauthenticated, so an unknown id is remembered for
 // a window and a revoked host is refused from this record, without a database read per attempt.
+// A hello reads the row again only when the record's copy is older than HOST_ROW_FRESH_MS or the host
+// went offline since: a reconnect (a control-plane restart, a replaced connection) costs no database
+// round trip. What can change the row behind the object's back cannot skip a check: revocation and
+// deletion reach the object at once (the Worker's disconnect RPC, markGone), and the key, tenant and
+// cluster a host has never change after enrollment.
 import { eq } from "drizzle-orm";
 import { hosts } from "../../../schema/db/tables.ts";
 import type { HostId } from "../../../schema/protocol/keys.ts";
 import type { Database } from "../../db/database.ts";
-import type { HostRecord } from "./attachments.ts";
+import type { HostPresence, HostRecord } from "./attachments.ts";
 import { SAMPLE_WINDOW_MS } from "./failure-sampler.ts";
+
+/** How long a read of the host's row stands in for the hello's read. */
+const HOST_ROW_FRESH_MS = 60_000;
+
+type HostRow = typeof hosts.$inferSelect;
 
 export class HostRecords {
   #record: HostRecord | undefined;
@@ -46,22 +56,59 @@ export class HostRecords {
     return this.remember(row);
   }
 
-  /** Reads the host's row again (the one read per connection); undefined when it was deleted. */
-  async refresh(hostId: HostId): Promise<typeof hosts.$inferSelect | undefined> {
+  /**
+   * The host's presence for a hello (the one read per connection): the record's copy while it is
+   * fresh and the host was not revoked or deleted, else the row read again (undefined: deleted, or
+   * revoked, which is then remembered).
+   */
+  async presence(
+    hostId: HostId,
+    now = Date.now(),
+  ): Promise<(HostPresence & { revoked: boolean }) | undefined> {
+    const known = await this.get();
+    if (known?.id === hostId && known.revoked) return undefined;
+    const checked = known?.id === hostId ? known.checked : undefined;
+    if (checked && now - checked.at >= 0 && now - checked.at < HOST_ROW_FRESH_MS)
+      return { ...checked, revoked: false };
+    const row = await this.refresh(hostId);
+    return row && { ..._presenceOf(row), revoked: row.revokedAt !== null };
+  }
+
+  /** Reads the host's row again; undefined when it was deleted. */
+  async refresh(hostId: HostId): Promise<HostRow | undefined> {
     const [row] = await this.db().select().from(hosts).where(eq(hosts.id, hostId));
     if (row) await this.remember(row);
     return row;
   }
 
+  /** The row's presence columns as the hello just wrote them: the copy stays as fresh as it was. */
+  async wrote(presence: HostPresence): Promise<void> {
+    const host = await this.get();
+    if (!host?.checked) return;
+    this.#record = { ...host, checked: { ...presence, at: host.checked.at } };
+    await this.storage.put("host", this.#record);
+  }
+
+  /** The host went offline (liveness.ts wrote it): the next hello reads the row again. */
+  async wentOffline(): Promise<void> {
+    const host = await this.get();
+    if (!host?.checked) return;
+    const { checked: _, ...rest } = host;
+    this.#record = rest;
+    await this.storage.put("host", this.#record);
+  }
+
   /** Keeps `row` as this object's host record, writing storage only when it changed. */
-  async remember(row: typeof hosts.$inferSelect): Promise<HostRecord> {
+  async remember(row: HostRow): Promise<HostRecord> {
     const record: HostRecord = {
       id: row.id,
       tenantId: row.tenantId,
       clusterId: row.clusterId,
       name: row.name,
       publicKey: row.publicKey,
-      ...(row.revokedAt ? { revoked: "revoked" as const } : {}),
+      ...(row.revokedAt
+        ? { revoked: "revoked" as const }
+        : { checked: { ..._presenceOf(row), at: Date.now() } }),
     };
     const known = await this.get();
     if (JSON.stringify(known) !== JSON.stringify(record)) await this.storage.put("host", record);
@@ -73,7 +120,12 @@ export class HostRecords {
   async markGone(reason: "revoked" | "deleted"): Promise<void> {
     const host = await this.get();
     if (!host) return;
-    this.#record = { ...host, revoked: reason };
+    const { checked: _, ...rest } = host;
+    this.#record = { ...rest, revoked: reason };
     await this.storage.put("host", this.#record);
   }
+}
+
+function _presenceOf(row: HostRow): HostPresence {
+  return { status: row.status, agentVersion: row.agentVersion, runtime: row.runtime, facts: row.facts };
 }

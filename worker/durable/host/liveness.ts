@@ -1,5 +1,5 @@
 // Whether the host's agent is alive: the alarm closes an agent socket that has not finished its
-// handshake within HANDSHAKE_TIMEOUT_MS, or has been silent for HEARTBEAT_MISSES heartbeat intervals
+// handshake and stayed silent for HANDSHAKE_TIMEOUT_MS (deadlineOf), or has been silent for HEARTBEAT_MISSES heartbeat intervals
 // (the rule the agent applies to us, schema/protocol/limits.ts), and writes the sampled failures of
 // unauthenticated connections (failure-sampler.ts). Liveness counts a frame's arrival, not its
 // processing: a busy host with frames queued in the object is not silent.
@@ -18,6 +18,21 @@ import type { AgentAttachment, Attachments, HostRecord } from "./attachments.ts"
 import { FailureSampler } from "./failure-sampler.ts";
 import { heartbeatMs } from "./heartbeat.ts";
 import type { SessionLog } from "./session-log.ts";
+
+/**
+ * When agent socket `a` is due to close. A connection still in its handshake is held to
+ * HANDSHAKE_TIMEOUT_MS of the agent's silence only: once any message arrived (its hello, queued behind
+ * other work in a busy object, or being checked), the handshake's own outcome decides (ready, or a
+ * close with the reason), and until then the heartbeat rule applies to it as to a ready connection.
+ * Closing a hello that came in time only because the object had not got to it yet made the agent dial
+ * again, which lengthened the very queue that delayed it (README "Fleet scale").
+ */
+export function deadlineOf(a: AgentAttachment, lastArrival: number | undefined, heartbeat: number): number {
+  const seen = Math.max(a.seen, lastArrival ?? 0);
+  const heard = lastArrival !== undefined || a.verified === true;
+  if (a.phase === "challenged" && !heard) return a.since + HANDSHAKE_TIMEOUT_MS;
+  return seen + HEARTBEAT_MISSES * heartbeat;
+}
 
 export class Liveness {
   /** When each agent socket's latest message arrived (before it is opened and checked). */
@@ -98,14 +113,16 @@ export class Liveness {
     let next = this.#failures.dueAt() ?? Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets("agent")) {
       const a = this.att.get(ws) as AgentAttachment;
-      const seen = Math.max(a.seen, this.#arrivals.get(a.conn) ?? 0);
-      const deadline =
-        a.phase === "challenged" ? a.since + HANDSHAKE_TIMEOUT_MS : seen + HEARTBEAT_MISSES * hb;
+      const arrival = this.#arrivals.get(a.conn);
+      const deadline = deadlineOf(a, arrival, hb);
       if (now < deadline) {
         next = Math.min(next, deadline);
         continue;
       }
-      const why = a.phase === "challenged" ? "no hello within the handshake timeout" : "heartbeats stopped";
+      const why =
+        a.phase === "challenged" && arrival === undefined
+          ? "no hello within the handshake timeout"
+          : "heartbeats stopped";
       await close(ws, CloseCode.TIMEOUT, why);
     }
     if (next !== Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next);

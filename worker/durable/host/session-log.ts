@@ -42,6 +42,7 @@ export class SessionLog {
    * session's end is written only after its start (end waits for this).
    */
   start(c: ClientAttachment, s: SessionStart): void {
+    if (c.fanout) return; // the fan-out's ClusterDO wrote it, with every other host's in one batch
     const db = this.db();
     const record = db
       .batch([
@@ -73,6 +74,7 @@ export class SessionLog {
 
   /** Records a stream's end in the background, after its start. */
   end(c: ClientAttachment, end: SessionEnd): void {
+    if (c.fanout) return; // the fan-out's ClusterDO writes it, from the exit it relays
     const started = this.#writes.get(c.session) ?? Promise.resolve();
     this.#writes.delete(c.session);
     const endedAt = new Date();

@@ -5,7 +5,7 @@
 // (the security issue's credit fix, by construction). The object decodes and validates it again,
 // since anything with the namespace binding can call it.
 import { z } from "zod";
-import { isId, type TenantId } from "../../../schema/ids.ts";
+import { isId, type SessionId, type TenantId } from "../../../schema/ids.ts";
 import { NAME_PATTERN, SERVICE_NAME_PATTERN, TARGET_PATTERN } from "../../../schema/names.ts";
 import type { ExecSpec } from "../../../schema/protocol/exec-spec.ts";
 import { CONSOLE_MODES, type ConsoleMode, isHostId } from "../../../schema/protocol/index.ts";
@@ -71,7 +71,11 @@ interface Opener {
 
 export type StreamRequest =
   | { kind: "agent"; hostId: HostId }
-  | (Opener & { kind: "exec"; spec: ExecSpec })
+  /**
+   * `fanout`: a per-host run of a fan-out (ClusterDO, cluster/fanout.ts), which wrote this session's
+   * row with every other host's in one batch and writes its end: the object uses the id, writes neither.
+   */
+  | (Opener & { kind: "exec"; spec: ExecSpec; fanout?: { session: SessionId } })
   /** `record`: the tenant records its terminal sessions (routes/host-streams.ts read the switch). */
   | (Opener & { kind: "pty"; spec: PtySpec; record: boolean })
   /** `credit` is what the client grants at once; the object keeps it within the documented range. */
@@ -98,7 +102,14 @@ const opener = {
 };
 const schema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("agent"), hostId: z.custom<HostId>(isHostId, { error: "must be a host id" }) }),
-  z.object({ ...opener, kind: z.literal("exec"), spec: execSpec }),
+  z.object({
+    ...opener,
+    kind: z.literal("exec"),
+    spec: execSpec,
+    fanout: z
+      .object({ session: z.custom<SessionId>((v) => isId("session", v), { error: "must be a session id" }) })
+      .optional(),
+  }),
   z.object({ ...opener, kind: z.literal("pty"), spec: ptySpec, record: z.boolean() }),
   z.object({
     ...opener,
