@@ -64,7 +64,7 @@ const APP = 'echo "$GREETING" > /www/greeting; exec /bin/busybox httpd -f -vv -p
 function workload(
   release: number,
   generation: number,
-  opts: { broken?: boolean; desired?: Workload["desired"] } = {},
+  opts: { broken?: boolean; desired?: Workload["desired"]; user?: string; cmd?: string[] } = {},
 ): Workload {
   return {
     id: "wl_0123456789abcdef",
@@ -77,7 +77,8 @@ function workload(
       kind: "app",
       release,
       image: IMAGE,
-      cmd: ["/bin/sh", "-c", APP],
+      cmd: opts.cmd ?? ["/bin/sh", "-c", APP],
+      ...(opts.user !== undefined ? { user: opts.user } : {}),
       env: { GREETING: `hello from release ${release}` },
       health: {
         http: opts.broken ? "/nope" : "/healthz",
@@ -184,7 +185,7 @@ describe.skipIf(cannot !== undefined).each(RUNTIMES)(
     beforeAll(async () => {
       cp = await FakeControlPlane.start();
       stateDir = cp.stateDir();
-      for (const n of [1, 2, 3])
+      for (const n of [1, 2, 3, 4])
         mkdirSync(join(stateDir, "apps", "box", "releases", String(n)), { recursive: true });
       agent = start(runtime, bundle, ["run", "--state-dir", stateDir], { CONTAINERS_CONF: CONF });
       link = await cp.nextLink();
@@ -244,8 +245,22 @@ describe.skipIf(cannot !== undefined).each(RUNTIMES)(
       await agent.waitFor(/re-adopted release 2/, 10_000);
     }, 120_000);
 
+    it("runs the container as outpost.toml's user (podman --user)", async () => {
+      // The image's /www is root's, so this release only serves it (busybox httpd as uid 4321).
+      const cmd = ["/bin/busybox", "httpd", "-f", "-p", "$PORT", "-h", "/www"];
+      await link.send({
+        t: "workloads",
+        workloads: [workload(4, 4, { user: "4321", cmd: ["/bin/sh", "-c", `exec ${cmd.join(" ")}`] })],
+      });
+      const s = await statusUntil(link, (x) => x.live === 4 && live(x)?.state === "healthy");
+      expect(await text(live(s)!.port!, "/healthz")).toBe("ok\n");
+      const [name] = [...containers().keys()].filter((n) => n.startsWith("outpost-box-4-"));
+      expect(podman(["exec", name!, "/bin/busybox", "id", "-u"]).stdout.trim()).toBe("4321");
+      expect(podman(["top", name!, "huser"]).stdout).toMatch(/\b4321\b/);
+    }, 120_000);
+
     it("stops and removes the container when the app is removed", async () => {
-      await link.send({ t: "workloads", workloads: [workload(2, 4, { desired: "absent" })] });
+      await link.send({ t: "workloads", workloads: [workload(4, 5, { desired: "absent" })] });
       await statusUntil(link, (x) => x.message === "removed");
       expect(containers().size).toBe(0);
     }, 120_000);
