@@ -182,6 +182,16 @@ describe.each(RUNTIMES)("outpost-agent on %s", (runtime) => {
     expect(bad.stderr).toContain(`${file}: --service ssh:`);
     writeFileSync(file, "[services\n");
     expect((await agent(["config", "--state-dir", dir])).stderr).toContain("is not valid TOML");
+    // vm-bridge: the file's, a flag over it, a wrong type refused naming it.
+    writeFileSync(file, 'vm-bridge = "br0"\n');
+    expect((await agent(["config", "--state-dir", dir])).stdout).toContain("vm-bridge       br0");
+    expect((await agent(["config", "--state-dir", dir, "--vm-bridge", "br1"])).stdout).toContain(
+      "vm-bridge       br1",
+    );
+    writeFileSync(file, "vm-bridge = 3\n");
+    expect((await agent(["config", "--state-dir", dir])).stderr).toContain(
+      `${file}: vm-bridge must be a bridge's name, not 3`,
+    );
   });
 
   it("refuses to run before enrollment, and says how to enroll", async () => {

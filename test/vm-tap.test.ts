@@ -2,14 +2,14 @@
 // a root Bun agent with --vm-bridge, and boots the example image under real QEMU (TCG) on a TAP the
 // agent made. The VM's --port 8080 service then targets the guest's own bridge address, reached here
 // through `outpost forward` on loopback; the guest reports the address it was given (kernel `ip=`).
-// rm takes the TAP away; a bridge that does not exist is refused when the agent starts.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+// rm takes the TAP away; a bridge that does not exist, or an agent that is not root, is refused at start.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { alive } from "../agent/vm/process.ts";
 import { tapName } from "../agent/vm/tap.ts";
 import { buildVmImage } from "../scripts/vm-image/build.ts";
@@ -160,4 +160,23 @@ describe("--vm-bridge refusals", () => {
     expect(code).toBe(2);
     expect(run.output()).toMatch(/--vm-bridge opnosuch0: there is no bridge opnosuch0 on this host/);
   }, 30_000);
+
+  it("refuses to start when the agent is not root, and a bridge name that is not an interface name", () => {
+    // Under /tmp itself: the run's own TMPDIR is 0700, so nobody could not even look for agent.toml.
+    const dir = mkdtempSync("/tmp/outpost-tap-nonroot-");
+    chmodSync(dir, 0o755);
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const bun = fileURLToPath(new URL("../node_modules/.bin/bun", import.meta.url));
+    const agentJs = fileURLToPath(new URL("../dist/agent.js", import.meta.url));
+    // biome-ignore format: the argv as typed
+    const nobody = spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+      bun, agentJs, "run", "--state-dir", dir, "--vm-bridge", BRIDGE], { encoding: "utf8" });
+    expect(nobody.status, nobody.stderr).toBe(2);
+    expect(nobody.stderr).toContain(`--vm-bridge ${BRIDGE} needs the agent to run as root`);
+    const bad = spawnSync(bun, [agentJs, "run", "--state-dir", dir, "--vm-bridge", "../x y"], {
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--vm-bridge "../x y" is not an interface name');
+  });
 });

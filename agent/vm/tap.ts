@@ -44,7 +44,11 @@ export async function openBridge(runtime: Runtime, name: string): Promise<Bridge
   const fix =
     "create it first (ip link add br0 type bridge; ip addr add 10.0.0.1/24 dev br0; ip link set br0 up)";
   if (!IFNAME.test(name)) {
-    throw new AgentError(`--vm-bridge ${JSON.stringify(name).slice(0, 40)} is not an interface name`, fix, 2);
+    throw new AgentError(
+      `--vm-bridge ${JSON.stringify(name).slice(0, 40)} is not an interface name`,
+      "name an existing bridge (at most 15 of A-Z a-z 0-9 _ . -)",
+      2,
+    );
   }
   if (process.getuid?.() !== 0) {
     throw new AgentError(
