@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
+import { killAppProcesses } from "./harness/app-processes.ts";
 import { runCli } from "./harness/cli.ts";
 import { type Running, start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
@@ -121,15 +122,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) {
     await a.stop();
-    try {
-      const state = JSON.parse(readFileSync(join(a.stateDir, `apps/who-${a.runtime}/state.json`), "utf8"));
-      for (const d of state.draining ?? []) {
-        try {
-          process.kill(-d.pid, "SIGKILL");
-        } catch {}
-      }
-      if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
-    } catch {}
+    killAppProcesses(a.stateDir, `who-${a.runtime}`);
   }
   await stack?.close();
   if (isRoot) {

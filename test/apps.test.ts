@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
+import { killAppProcesses } from "./harness/app-processes.ts";
 import { runCli } from "./harness/cli.ts";
 import { type Running, start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
@@ -46,17 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) {
     await a.stop();
-    // The apps outlive their agent on purpose: take them down by their recorded pids.
-    try {
-      const state = JSON.parse(readFileSync(join(a.stateDir, `apps/shop-${a.runtime}/state.json`), "utf8"));
-      // And a release still draining when the agent stopped (state.json records it for the next agent).
-      for (const d of state.draining ?? []) {
-        try {
-          process.kill(-d.pid, "SIGKILL");
-        } catch {}
-      }
-      if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
-    } catch {}
+    killAppProcesses(a.stateDir, `shop-${a.runtime}`);
   }
   await stack?.close();
 });

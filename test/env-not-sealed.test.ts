@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Outpost, OutpostApiError, uploadArtifact } from "../sdk/index.ts";
 import { eventually, RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
+import { killAppProcesses } from "./harness/app-processes.ts";
 import { runCli } from "./harness/cli.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
@@ -55,16 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) {
     await a.stop();
-    try {
-      const state = JSON.parse(readFileSync(join(a.stateDir, `apps/${APP}/state.json`), "utf8"));
-      // And a release still draining when the agent stopped (state.json records it for the next agent).
-      for (const d of state.draining ?? []) {
-        try {
-          process.kill(-d.pid, "SIGKILL");
-        } catch {}
-      }
-      if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
-    } catch {}
+    killAppProcesses(a.stateDir, APP);
   }
   await stack?.close();
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
+import { killAppProcesses } from "./harness/app-processes.ts";
 import { runCli } from "./harness/cli.ts";
 import { start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
@@ -45,15 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const a of agents) {
     await a.stop();
-    try {
-      const state = JSON.parse(readFileSync(join(a.stateDir, `apps/fs-${a.runtime}/state.json`), "utf8"));
-      for (const d of state.draining ?? []) {
-        try {
-          process.kill(-d.pid, "SIGKILL");
-        } catch {}
-      }
-      if (state.live?.pid) process.kill(-state.live.pid, "SIGKILL");
-    } catch {}
+    killAppProcesses(a.stateDir, `fs-${a.runtime}`);
   }
   await stack?.close();
 });
