@@ -5,25 +5,22 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { Runtime } from "../runtime/index.ts";
+import { type Ran, runToEnd } from "../runtime/run-to-end.ts";
 import { VmError } from "./driver.ts";
 import { tail } from "./process.ts";
 import type { TapConfig } from "./tap.ts";
 
 async function _run(runtime: Runtime, argv: string[], what: string, fix: string): Promise<void> {
-  let child: ReturnType<Runtime["spawn"]>;
+  let ran: Ran;
   try {
-    child = runtime.spawn(argv);
+    ran = await runToEnd(runtime, argv);
   } catch {
     throw new VmError(`Cannot make ${what}: ${argv[0]} is not on PATH (${fix})`);
   }
-  void child.stdin.close().catch(() => {});
-  const [out, err, status] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (status.code !== 0)
-    throw new VmError(`Cannot make ${what}: ${tail(err || out) || `${argv[0]} exit ${status.code}`}`);
+  if (ran.code !== 0)
+    throw new VmError(
+      `Cannot make ${what}: ${tail(ran.stderr || ran.stdout) || `${argv[0]} exit ${ran.code}`}`,
+    );
 }
 
 /**

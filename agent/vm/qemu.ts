@@ -14,6 +14,7 @@
 // virtualisation off aborts QEMU with "failed to set MSR").
 
 import type { Runtime } from "../runtime/index.ts";
+import { type Ran, runToEnd } from "../runtime/run-to-end.ts";
 import type { DriverProbe, VmConfig, VmDriver, VmInstance, VmRunState } from "./driver.ts";
 import { VmError } from "./driver.ts";
 import { kvmUsable } from "./kvm.ts";
@@ -126,20 +127,8 @@ export class QemuDriver implements VmDriver {
     };
   }
 
-  async #run(
-    argv: string[],
-    input?: string,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = this.#runtime.spawn(argv);
-    const writer = child.stdin.getWriter();
-    if (input) await writer.write(new TextEncoder().encode(input)).catch(() => {});
-    await writer.close().catch(() => {});
-    const [stdout, stderr, status] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { code: status.code, stdout, stderr };
+  #run(argv: string[], input?: string): Promise<Ran> {
+    return runToEnd(this.#runtime, argv, input);
   }
 }
 

@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import { AgentError } from "../errors.ts";
 import type { Runtime } from "../runtime/index.ts";
+import { runToEnd } from "../runtime/run-to-end.ts";
 import { VmError } from "./driver.ts";
 
 /** The bridge VMs attach to, and the IPv4 subnet its own address lies in. */
@@ -125,16 +126,10 @@ export async function removeTap(runtime: Runtime, ifname: string): Promise<void>
 }
 
 async function _ip(runtime: Runtime, args: string[]): Promise<string> {
-  const child = runtime.spawn(["ip", ...args]);
-  void child.stdin.close().catch(() => {});
-  const [out, err, status] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (status.code !== 0)
-    throw new VmError(`ip ${args.join(" ")} failed: ${err.trim().slice(0, 300) || `exit ${status.code}`}`);
-  return out;
+  const { code, stdout, stderr } = await runToEnd(runtime, ["ip", ...args]);
+  if (code !== 0)
+    throw new VmError(`ip ${args.join(" ")} failed: ${stderr.trim().slice(0, 300) || `exit ${code}`}`);
+  return stdout;
 }
 
 function _toInt(address: string): number {
