@@ -347,7 +347,14 @@ describe("dashboard pages", () => {
       instances: [],
       message: `${XSS} QEMU exited at boot`,
       actions: [],
-      vm: { state: "failed", driver: "qemu", ports: [], snapshots: [], since: Date.now() },
+      vm: {
+        state: "failed",
+        driver: "qemu",
+        ports: [],
+        address: "10.213.0.5",
+        snapshots: [],
+        since: Date.now(),
+      },
     } as never);
 
     const viewer = await signedIn(viewerKey);
@@ -357,7 +364,7 @@ describe("dashboard pages", () => {
       if (r?.[3] !== "failed") throw new Error(`no report yet: ${JSON.stringify(r)}`);
       return r;
     });
-    expect(row.slice(0, 8)).toEqual([
+    expect(row.slice(0, 9)).toEqual([
       "web",
       "tiny",
       "running",
@@ -365,6 +372,7 @@ describe("dashboard pages", () => {
       "1",
       "256 MiB",
       "web-8080",
+      "10.213.0.5",
       `${XSS} QEMU exited at boot`,
     ]);
     expect(await viewer.page.$$("main img")).toHaveLength(0);

@@ -109,6 +109,8 @@ interface HostVm {
   cpus: number;
   memoryMib: number;
   ports: number[];
+  /** The guest's address on the host's --vm-bridge, as its agent reported it (a checked IPv4). */
+  address: string | null;
   message: string | null;
   observedAt: Date | null;
 }
@@ -253,6 +255,7 @@ export async function hostDetail(db: Database, tenantId: TenantId, ref: string) 
         cpus: v.cpus,
         memoryMib: v.memoryMib,
         ports: v.ports,
+        address: (v.observed as { address?: string } | null)?.address ?? null,
         message: v.message,
         observedAt: v.observedAt,
       }),

@@ -90,7 +90,18 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
         <h2>VMs</h2>
         <Table
           id="vms"
-          head={["VM", "Image", "Desired", "State", "CPUs", "Memory", "Ports", "Message", "Reported"]}
+          head={[
+            "VM",
+            "Image",
+            "Desired",
+            "State",
+            "CPUs",
+            "Memory",
+            "Ports",
+            "Address",
+            "Message",
+            "Reported",
+          ]}
         >
           {vms.map((v) => (
             <tr data-vm={v.name}>
@@ -101,6 +112,7 @@ export function HostPage(props: { caller: DashboardCaller; detail: Detail }) {
               <td>{`${v.cpus}`}</td>
               <td>{`${v.memoryMib} MiB`}</td>
               <td>{v.ports.map((p) => `${v.name}-${p}`).join(" ")}</td>
+              <td>{v.address ?? ""}</td>
               <td>{v.message ?? ""}</td>
               <td>
                 <When at={v.observedAt} />
