@@ -13,7 +13,6 @@ import {
   readSync,
   writeFileSync,
 } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +21,7 @@ import { MIN_STREAM_CREDIT } from "../schema/protocol/limits.ts";
 import type { Outpost } from "../sdk/index.ts";
 import { RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
 import { runCli } from "./harness/cli.ts";
+import { httpGetText } from "./harness/http-server.ts";
 import { start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
@@ -116,19 +116,7 @@ function hit(agent: TestAgent, path: string): Promise<string> {
   const state = JSON.parse(
     readFileSync(join(agent.stateDir, `apps/shop-${agent.runtime}/state.json`), "utf8"),
   );
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port: state.live.port, path, agent: false, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8").on("data", (d: string) => (body += d));
-        res.on("end", () => resolve(body));
-      },
-    );
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.end();
-  });
+  return httpGetText(state.live.port, path);
 }
 
 describe.each(RUNTIMES)("logs of the shop on a %s agent", (runtime) => {

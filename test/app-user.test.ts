@@ -5,7 +5,6 @@
 // re-adopts the app without restarting it.
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, RUNTIMES, startAgent, type TestAgent } from "./harness/agent.ts";
 import { killAppProcesses } from "./harness/app-processes.ts";
 import { runCli } from "./harness/cli.ts";
+import { httpGetText } from "./harness/http-server.ts";
 import { type Running, start } from "./harness/process.ts";
 import { type Stack, startStack } from "./harness/stack.ts";
 
@@ -60,18 +60,7 @@ grace = "20s"
   return dir;
 }
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (d: string) => (body += d));
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.end();
-  });
-}
+const get = (port: number) => httpGetText(port);
 
 async function forward(host: string, name: string): Promise<{ proc: Running; port: number }> {
   const proc = start(process.execPath, [CLI, "forward", `${host}:${name}`, "--listen", "127.0.0.1:0"], {
